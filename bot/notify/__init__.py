@@ -1,0 +1,66 @@
+"""Outbound channels. Each channel type (slack, mattermost, email, pagerduty, webhook, console)
+implements `Notifier`; the delivery worker hands it one `Notification` at a time and stores the
+returned `MessageRef` so later events about the same alert edit the same message in place.
+
+A notifier renders with its own renderer module (domain code never formats messages), raises
+`bot.errors.NotifyError` on failure (`permanent=True` for rejections that retrying cannot fix,
+`retry_after=` for HTTP 429), and never swallows an error."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.models import Alert
+
+MessageRef = dict[str, Any]
+"""Where an alert's message lives on one channel, JSON-able: Slack {"channel", "ts"}, Mattermost
+{"post_id"}, email {"message_id"}, PagerDuty {"dedup_key"}."""
+
+EVENTS = ("fired", "updated", "acknowledged", "unacknowledged", "escalated", "resolved", "repeat")
+
+
+@dataclass(frozen=True)
+class LatencySeries:
+    """Recent latency of the alert's operation for sparklines and charts: per-bucket timestamps
+    (UTC) and p50/p95/p99 in ms, and the baseline band (p50 and p99 × multiplier) if known."""
+
+    operation_type: str
+    timestamps: tuple[datetime, ...]
+    p50_ms: tuple[float, ...]
+    p95_ms: tuple[float, ...]
+    p99_ms: tuple[float, ...]
+    baseline_p50_ms: float | None = None
+    baseline_p99_ms: float | None = None
+    threshold_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One event about one alert, for one channel."""
+
+    event: str
+    alert: Alert
+    previous: MessageRef | None = None  # this alert's existing message on this channel
+    mention: tuple[str, ...] = ()  # handles to mention (escalation steps)
+    children: tuple[Alert, ...] = ()  # alerts grouped under this one (a bottleneck's anomalies)
+    series: LatencySeries | None = None
+    is_fallback: bool = False  # sent to the fallback channel because the primary failed
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Notifier(Protocol):
+    """One configured channel."""
+
+    @property
+    def channel(self) -> str:
+        """The channel's name in the configuration."""
+        ...
+
+    async def send(self, notification: Notification) -> MessageRef | None:
+        """Deliver the notification; return the message's reference (new or unchanged) or None
+        when the channel cannot address messages later. Raises NotifyError."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
