@@ -1,9 +1,9 @@
 """Clocks. Every component takes `now` from an injected `Clock`, never from the wall, so that
 tests can freeze time and the demo can run on an accelerated clock."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
-import time
 
 
 class Clock(Protocol):

@@ -257,7 +257,12 @@ class ConsoleChannel(Section):
 
 
 ChannelConfig = Annotated[
-    SlackChannel | MattermostChannel | EmailChannel | PagerDutyChannel | WebhookChannel | ConsoleChannel,
+    SlackChannel
+    | MattermostChannel
+    | EmailChannel
+    | PagerDutyChannel
+    | WebhookChannel
+    | ConsoleChannel,
     Field(discriminator="type"),
 ]
 
@@ -421,14 +426,17 @@ class Settings(BaseSettings):
                 for j, channel in enumerate(step.notify):
                     if channel not in known:
                         problems.append(
-                            (f"routes[{i}].escalation[{k}].notify[{j}]", f"unknown channel {channel!r}")
+                            (
+                                f"routes[{i}].escalation[{k}].notify[{j}]",
+                                f"unknown channel {channel!r}",
+                            )
                         )
         if self.delivery.fallback is not None and self.delivery.fallback not in known:
             problems.append(("delivery.fallback", f"unknown channel {self.delivery.fallback!r}"))
-        for name, channel in self.channels.items():
-            needs = self._platform_gap(channel)
+        for channel_name, config in self.channels.items():
+            needs = self._platform_gap(config)
             if needs:
-                problems.append((f"channels.{name}", needs))
+                problems.append((f"channels.{channel_name}", needs))
         return problems
 
     def _platform_gap(self, channel: Any) -> str | None:
@@ -437,7 +445,9 @@ class Settings(BaseSettings):
         if isinstance(channel, MattermostChannel) and (
             self.mattermost.url is None or self.mattermost.token is None
         ):
-            return "a mattermost channel needs PERFBOT_MATTERMOST__URL and PERFBOT_MATTERMOST__TOKEN"
+            return (
+                "a mattermost channel needs PERFBOT_MATTERMOST__URL and PERFBOT_MATTERMOST__TOKEN"
+            )
         if isinstance(channel, EmailChannel) and self.email.host is None:
             return "an email channel needs PERFBOT_EMAIL__HOST"
         if (
@@ -482,8 +492,10 @@ class Settings(BaseSettings):
         data = _read_yaml(path) if path is not None else {}
         token = _yaml_data.set(data)
         try:
-            extra = {"config": path} if path is not None else {}
-            settings = cls(**extra, **overrides)
+            kwargs: dict[str, Any] = {**overrides}
+            if path is not None:
+                kwargs.setdefault("config", path)
+            settings = cls(**kwargs)
         except ValidationError as exc:
             raise ConfigError(describe_errors(exc)) from None
         finally:
@@ -507,7 +519,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([f"{path}: cannot read the configuration file ({exc.strerror})"]) from None
+        raise ConfigError(
+            [f"{path}: cannot read the configuration file ({exc.strerror})"]
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

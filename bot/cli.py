@@ -1,0 +1,245 @@
+"""`perfbot …`: parse the command line, build Settings, call into the app. Exit codes: 0 done,
+1 the work failed (rejected input, unreachable database), 2 bad usage or configuration."""
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from bot import __version__, app, errors, ingest, logs
+from bot.clock import SystemClock
+from bot.settings import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+# ---- db -------------------------------------------------------------------------------------
+
+
+async def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    store = await app.open_store(settings)
+    try:
+        status = await store.status()
+    finally:
+        await store.close()
+    _out().print(f"schema at version {status.schema_version} ({status.url})")
+    return EXIT_OK
+
+
+async def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
+    store = await app.open_store(settings)
+    try:
+        status = await store.status()
+    finally:
+        await store.close()
+    out = _out()
+    out.print(f"[bold]database[/]  {status.url}{'  (embedded)' if status.embedded else ''}")
+    out.print(f"[bold]server[/]    {status.server_version}")
+    out.print(f"[bold]schema[/]    version {status.schema_version} of {status.latest_version}")
+    table = Table("table", "rows", box=None, pad_edge=False)
+    for name, n in status.row_counts.items():
+        table.add_row(name, f"{n:,}")
+    out.print(table)
+    return EXIT_OK
+
+
+# ---- ingest ---------------------------------------------------------------------------------
+
+
+def _open_input(path: str) -> tuple[IO[bytes], int | None]:
+    if path == "-":
+        return sys.stdin.buffer, None
+    file = Path(path)
+    try:
+        return file.open("rb"), file.stat().st_size
+    except OSError as exc:
+        raise errors.IngestError(None, f"cannot read {path}: {exc.strerror}") from None
+
+
+async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    stream, size = _open_input(args.file)
+    started = time.perf_counter()
+    store = await app.open_store(settings)
+    try:
+        if args.merges:
+            records = ingest.merge_records_from_csv(stream)
+            stored = await store.insert_merges(records)
+            what = "merge records"
+            span = ""
+        else:
+            show = sys.stderr.isatty() and not args.quiet
+            with Progress(
+                TextColumn("ingesting"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                console=_err(),
+                disable=not show,
+                transient=True,
+            ) as progress:
+                task = progress.add_task("ingest", total=size)
+                csv = ingest.MetricCsv(
+                    stream,
+                    now=SystemClock().now(),
+                    on_progress=lambda n: progress.advance(task, n),
+                )
+                stored = await store.copy_metrics_csv(csv)
+            what = "metrics"
+            s = csv.summary
+            span = (
+                f" recorded {s.first:%Y-%m-%d %H:%M} → {s.last:%Y-%m-%d %H:%M} UTC"
+                if s.first and s.last
+                else ""
+            )
+    finally:
+        await store.close()
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    elapsed = time.perf_counter() - started
+    rate = f", {stored / elapsed:,.0f} rows/s" if elapsed > 0 and stored else ""
+    _out().print(f"stored {stored:,} {what}{span} in {elapsed:.1f} s{rate}")
+    return EXIT_OK
+
+
+# ---- config ---------------------------------------------------------------------------------
+
+
+async def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
+    channels = settings.all_channels()
+    out = _out()
+    where = str(settings.config) if settings.config else "environment and defaults only"
+    out.print(f"configuration OK ({where})")
+    out.print(f"  channels: {', '.join(f'{n} ({c.type})' for n, c in channels.items())}")
+    routes = ", ".join(r.name for r in settings.routes) or "none (seed-compatible default routing)"
+    out.print(f"  routes:   {routes}")
+    out.print(f"  source:   {settings.source.table}, merges from {settings.source.merges_table}")
+    out.print(
+        f"  database: {'PERFBOT_DATABASE_URL' if settings.database_url else 'embedded PostgreSQL'}"
+    )
+    return EXIT_OK
+
+
+# ---- run ------------------------------------------------------------------------------------
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    await app.run(settings)
+    return EXIT_OK
+
+
+# ---- demo -----------------------------------------------------------------------------------
+
+
+async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import runner
+
+    return await runner.run(args.data_dir, _out())
+
+
+# ---- parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", type=Path, metavar="FILE", help="YAML configuration (default: $PERFBOT_CONFIG)"
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+
+    parser = argparse.ArgumentParser(
+        prog="perfbot",
+        description="Watches operation latencies in PostgreSQL, detects anomalies and shared "
+        "bottlenecks, routes alerts to on-call and answers /perf commands.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"perfbot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = sub.add_parser(
+        "demo", parents=[common], help="run the demo on an embedded PostgreSQL (no accounts needed)"
+    )
+    demo.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="where the demo database lives (default: a new temporary directory)",
+    )
+    demo.set_defaults(handler=cmd_demo)
+
+    run = sub.add_parser(
+        "run", parents=[common], help="run the bot (HTTP server, jobs, delivery, chat)"
+    )
+    run.set_defaults(handler=cmd_run)
+
+    db = sub.add_parser("db", parents=[common], help="database schema and status")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser(
+        "migrate", parents=[common], help="apply pending schema migrations"
+    ).set_defaults(handler=cmd_db_migrate)
+    db_sub.add_parser(
+        "status", parents=[common], help="server, schema version and row counts"
+    ).set_defaults(handler=cmd_db_status)
+
+    ing = sub.add_parser(
+        "ingest",
+        parents=[common],
+        help="load metrics (or --merges) from a CSV file or stdin",
+        description="Load a CSV into PostgreSQL with COPY. Metrics need the columns "
+        "operation_type,duration_ms,recorded_at and may have branch,user_name; timestamps are "
+        "ISO 8601 (without an offset they are UTC). A file with any bad row stores nothing.",
+    )
+    ing.add_argument("file", metavar="FILE", help="CSV file, or - for stdin")
+    ing.add_argument("--merges", action="store_true", help="the file holds merge records")
+    ing.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    ing.set_defaults(handler=cmd_ingest)
+
+    config = sub.add_parser("config", parents=[common], help="configuration tools")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    config_sub.add_parser(
+        "check", parents=[common], help="validate the configuration and list every problem"
+    ).set_defaults(handler=cmd_config_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.load(args.config)
+    except errors.ConfigError as exc:
+        _err().print(f"[red]{exc.message}[/]")
+        return EXIT_USAGE
+    long_running = args.command in ("run", "demo")
+    level = "DEBUG" if args.verbose else settings.log_level if long_running else "WARNING"
+    logs.configure(level, settings.log_format)
+    handler: Handler = args.handler
+    try:
+        return asyncio.run(handler(args, settings))
+    except errors.ConfigError as exc:
+        _err().print(f"[red]{exc.message}[/]")
+        return EXIT_USAGE
+    except errors.IngestError as exc:
+        _err().print(f"[red]rejected, nothing stored: {exc.message}[/]")
+        return EXIT_FAILED
+    except errors.BotError as exc:
+        _err().print(f"[red]{exc.message}[/]")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""The `/perf` command registry: platform-free commands that return `Reply` values."""

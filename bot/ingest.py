@@ -1,0 +1,284 @@
+"""Validation of metric and merge input (CSV files, JSON bodies) before it reaches the store.
+
+A CSV is validated row by row while it streams into PostgreSQL's COPY, so a large file is read
+once and validation overlaps the server's work. The first bad row stops everything: the error
+names its line and reason, and the surrounding transaction stores nothing."""
+
+import csv
+import io
+import math
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from bot.errors import IngestError
+from bot.models import MergeRecord, Metric
+
+METRIC_COLUMNS = ("operation_type", "duration_ms", "recorded_at", "branch", "user_name")
+METRIC_REQUIRED = ("operation_type", "duration_ms", "recorded_at")
+MERGE_COLUMNS = tuple(MergeRecord.model_fields)
+MERGE_REQUIRED = tuple(n for n, f in MergeRecord.model_fields.items() if f.is_required())
+
+CHUNK_BYTES = 1 << 20
+MAX_OPERATION_LENGTH = 200
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+@dataclass
+class IngestSummary:
+    """What a validated input held."""
+
+    rows: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    columns: tuple[str, ...] = field(default_factory=tuple)
+
+    def see(self, when: datetime) -> None:
+        if self.first is None or when < self.first:
+            self.first = when
+        if self.last is None or when > self.last:
+            self.last = when
+
+
+def parse_timestamp(text: str) -> datetime:
+    """ISO 8601 with an offset (`Z` allowed); a timestamp without one is taken as UTC."""
+    value = datetime.fromisoformat(text.strip())
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_header(
+    row: list[str], allowed: tuple[str, ...], required: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The column names of a CSV header, checked against the allowed and required sets."""
+    names = tuple(name.strip().lower() for name in row)
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise IngestError(
+            1, f"unknown column {unknown[0]!r}; allowed columns: {', '.join(allowed)}"
+        )
+    duplicate = [n for n in names if names.count(n) > 1]
+    if duplicate:
+        raise IngestError(1, f"column {duplicate[0]!r} appears twice")
+    missing = [n for n in required if n not in names]
+    if missing:
+        raise IngestError(1, f"missing column {missing[0]!r}; required: {', '.join(required)}")
+    return names
+
+
+class _LineRecorder:
+    """Feeds lines to csv.reader and keeps the raw text it consumed, so validated rows can be
+    forwarded byte for byte."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self.buffer: list[str] = []
+        self.size = 0
+
+    def __iter__(self) -> "_LineRecorder":
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.buffer.append(line)
+        self.size += len(line)
+        return line
+
+    def take(self) -> bytes:
+        data = "".join(self.buffer).encode("utf-8")
+        self.buffer.clear()
+        self.size = 0
+        return data
+
+
+class MetricCsv:
+    """Validates a metrics CSV (header `operation_type,duration_ms,recorded_at[,branch,user_name]`
+    in any order) and yields it in chunks of raw bytes for COPY … (FORMAT csv, HEADER true)."""
+
+    def __init__(
+        self,
+        stream: IO[bytes],
+        *,
+        now: datetime,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self._text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+        self._now = now
+        self._on_progress = on_progress
+        self.summary = IngestSummary()
+        self._recorder = _LineRecorder(iter(self._text))
+        self._reader = csv.reader(self._recorder, strict=True)
+        try:
+            header = next(self._reader)
+        except StopIteration:
+            raise IngestError(None, "the file is empty; expected a header line") from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise IngestError(1, f"not a CSV header: {exc}") from None
+        self.summary.columns = parse_header(header, METRIC_COLUMNS, METRIC_REQUIRED)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Validated raw CSV, header first; raises IngestError at the first bad row."""
+        columns = self.summary.columns
+        check = _RowCheck(
+            width=len(columns),
+            i_op=columns.index("operation_type"),
+            i_ms=columns.index("duration_ms"),
+            i_at=columns.index("recorded_at"),
+            latest=self._now + FUTURE_TOLERANCE,
+        )
+        summary = self.summary
+        recorder = self._recorder
+        reader = self._reader
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise IngestError(reader.line_num, f"malformed CSV: {exc}") from None
+            when = check(row, reader.line_num)
+            summary.rows += 1
+            if summary.first is None or when < summary.first:
+                summary.first = when
+            if summary.last is None or when > summary.last:
+                summary.last = when
+            if recorder.size >= CHUNK_BYTES:
+                yield self._flush()
+        if recorder.buffer:
+            yield self._flush()
+
+    def _flush(self) -> bytes:
+        size = self._recorder.size
+        data = self._recorder.take()
+        if self._on_progress:
+            self._on_progress(size)
+        return data
+
+
+@dataclass(frozen=True)
+class _RowCheck:
+    """Validates one metrics row; returns its recorded_at (UTC)."""
+
+    width: int
+    i_op: int
+    i_ms: int
+    i_at: int
+    latest: datetime
+
+    def __call__(self, row: list[str], line: int) -> datetime:
+        if len(row) != self.width:
+            raise IngestError(
+                line, f"expected {self.width} fields, found {len(row)}" if row else "empty line"
+            )
+        op = row[self.i_op]
+        if not op.strip():
+            raise IngestError(line, "operation_type is empty")
+        if len(op) > MAX_OPERATION_LENGTH:
+            raise IngestError(
+                line, f"operation_type is longer than {MAX_OPERATION_LENGTH} characters"
+            )
+        try:
+            duration = float(row[self.i_ms])
+        except ValueError:
+            raise IngestError(line, f"duration_ms {row[self.i_ms]!r} is not a number") from None
+        if not (0.0 <= duration < math.inf):
+            raise IngestError(line, f"duration_ms {row[self.i_ms]!r} must be a finite number ≥ 0")
+        try:
+            when = parse_timestamp(row[self.i_at])
+        except ValueError:
+            raise IngestError(
+                line, f"recorded_at {row[self.i_at]!r} is not an ISO 8601 timestamp"
+            ) from None
+        if when > self.latest:
+            raise IngestError(
+                line, f"recorded_at {row[self.i_at]!r} is more than a day in the future"
+            )
+        return when
+
+
+def merge_records_from_csv(stream: IO[bytes]) -> list[MergeRecord]:
+    """Every row of a merges CSV as a MergeRecord; raises IngestError at the first bad row."""
+    text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    reader = csv.reader(text, strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise IngestError(None, "the file is empty; expected a header line") from None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise IngestError(1, f"not a CSV header: {exc}") from None
+    columns = parse_header(header, MERGE_COLUMNS, MERGE_REQUIRED)
+    records: list[MergeRecord] = []
+    try:
+        for row in reader:
+            if len(row) != len(columns):
+                raise IngestError(
+                    reader.line_num, f"expected {len(columns)} fields, found {len(row)}"
+                )
+            data = {k: (v if v.strip() != "" else None) for k, v in zip(columns, row, strict=True)}
+            records.append(_merge(data, reader.line_num))
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise IngestError(reader.line_num, f"malformed CSV: {exc}") from None
+    return records
+
+
+def _merge(data: dict[str, Any], line: int | None) -> MergeRecord:
+    for key in ("started_at", "completed_at"):
+        if isinstance(data.get(key), str):
+            try:
+                data[key] = parse_timestamp(data[key])
+            except ValueError:
+                raise IngestError(
+                    line, f"{key} {data[key]!r} is not an ISO 8601 timestamp"
+                ) from None
+    try:
+        return MergeRecord.model_validate({k: v for k, v in data.items() if v is not None})
+    except ValidationError as exc:
+        raise IngestError(line, describe(exc)) from None
+
+
+_METRICS = TypeAdapter(list[Metric])
+_MERGES = TypeAdapter(list[MergeRecord])
+
+
+def describe(exc: ValidationError, prefix: str = "") -> str:
+    """The first validation problem as `field: reason` (input values are not echoed)."""
+    first = exc.errors(include_input=False, include_url=False)[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    return f"{prefix}{loc}: {first['msg']}" if loc else f"{prefix}{first['msg']}"
+
+
+def metrics_from_json(payload: Any, *, now: datetime) -> list[Metric]:
+    """A JSON array of metric objects, validated; raises IngestError naming the bad item."""
+    if not isinstance(payload, list):
+        raise IngestError(None, "expected a JSON array of metric objects")
+    try:
+        metrics = _METRICS.validate_python(payload)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        index, *rest = first["loc"]
+        where = ".".join(str(p) for p in rest)
+        raise IngestError(
+            None, f"item {index}: {where + ': ' if where else ''}{first['msg']}"
+        ) from None
+    latest = now + FUTURE_TOLERANCE
+    for i, metric in enumerate(metrics):
+        if metric.recorded_at > latest:
+            raise IngestError(None, f"item {i}: recorded_at is more than a day in the future")
+    return metrics
+
+
+def merges_from_json(payload: Any) -> list[MergeRecord]:
+    """A JSON array of merge records, validated; raises IngestError naming the bad item."""
+    if not isinstance(payload, list):
+        raise IngestError(None, "expected a JSON array of merge objects")
+    try:
+        return _MERGES.validate_python(payload)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        index, *rest = first["loc"]
+        where = ".".join(str(p) for p in rest)
+        raise IngestError(
+            None, f"item {index}: {where + ': ' if where else ''}{first['msg']}"
+        ) from None

@@ -1,0 +1,130 @@
+"""The HTTP server (aiohttp): JSON ingest (`POST /api/v1/metrics`, `POST /api/v1/merges`) and
+`GET /healthz`. Chat front ends add their own routes (`/slack/events`, `/mattermost/…`).
+
+Bad input gets a 4xx JSON body `{"error": "…"}` that says what is wrong; nothing is stored."""
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot import errors, ingest
+from bot.clock import Clock
+from bot.store import Store
+
+logger = logging.getLogger(__name__)
+
+STORE_KEY = web.AppKey("store", Store)
+CLOCK_KEY = web.AppKey("clock", Clock)
+HEALTH_KEY = web.AppKey("health", dict)
+MAX_BODY_KEY = web.AppKey("max_body_bytes", int)
+
+HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def error_response(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON; 413/415/400 responses for oversized, non-JSON or malformed."""
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(
+            text=json.dumps({"error": "send Content-Type: application/json"}),
+            content_type="application/json",
+        )
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[MAX_BODY_KEY]
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=limit,
+            actual_size=request.content_length or 0,
+            text=json.dumps({"error": f"request body larger than {limit} bytes"}),
+            content_type="application/json",
+        ) from None
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": f"malformed JSON: {exc}"}), content_type="application/json"
+        ) from None
+
+
+async def post_metrics(request: web.Request) -> web.Response:
+    payload = await read_json(request)
+    now = request.app[CLOCK_KEY].now()
+    try:
+        metrics = ingest.metrics_from_json(payload, now=now)
+    except errors.IngestError as exc:
+        return error_response(422, exc.message)
+    stored = await request.app[STORE_KEY].insert_metrics(metrics)
+    logger.info(
+        "metrics ingested", extra={"action": "metrics_ingested", "rows": stored, "via": "api"}
+    )
+    return web.json_response({"stored": stored}, status=201)
+
+
+async def post_merges(request: web.Request) -> web.Response:
+    payload = await read_json(request)
+    try:
+        merges = ingest.merges_from_json(payload)
+    except errors.IngestError as exc:
+        return error_response(422, exc.message)
+    stored = await request.app[STORE_KEY].insert_merges(merges)
+    logger.info(
+        "merges ingested", extra={"action": "merges_ingested", "rows": stored, "via": "api"}
+    )
+    return web.json_response({"stored": stored}, status=201)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when every component is healthy, 503 with the details otherwise."""
+    checks: dict[str, HealthCheck] = request.app[HEALTH_KEY]
+    report: dict[str, Any] = {}
+    healthy = True
+    for name, check in checks.items():
+        try:
+            report[name] = await check()
+        except errors.BotError as exc:
+            report[name] = {"ok": False, "error": exc.message}
+        if not report[name].get("ok", False):
+            healthy = False
+    return web.json_response(
+        {"status": "ok" if healthy else "degraded", "checks": report},
+        status=200 if healthy else 503,
+    )
+
+
+@web.middleware
+async def json_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Unexpected failures become a JSON 500 without internals; database outages a 503."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except errors.DatabaseUnavailable:
+        logger.warning(
+            "database unavailable", extra={"action": "http_db_unavailable", "path": request.path}
+        )
+        return error_response(503, "database unavailable; try again shortly")
+    except Exception:
+        logger.exception("request failed", extra={"action": "http_error", "path": request.path})
+        return error_response(500, "internal error; see the perfbot log")
+
+
+def create_app(store: Store, clock: Clock, *, max_body_bytes: int) -> web.Application:
+    """The aiohttp application with the ingest API and health check mounted."""
+    app = web.Application(client_max_size=max_body_bytes, middlewares=[json_errors])
+    app[STORE_KEY] = store
+    app[CLOCK_KEY] = clock
+    app[MAX_BODY_KEY] = max_body_bytes
+    app[HEALTH_KEY] = {"database": store.health}
+    app.router.add_post("/api/v1/metrics", post_metrics)
+    app.router.add_post("/api/v1/merges", post_merges)
+    app.router.add_get("/healthz", healthz)
+    return app

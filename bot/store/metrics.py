@@ -1,0 +1,105 @@
+"""Storing and reading raw input: metrics (COPY from validated CSV, JSON batches) and merge
+records. Every write also records the time range it touched so rollups are rebuilt for it."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from bot import errors
+from bot.ingest import MetricCsv
+from bot.models import MergeRecord, Metric
+from bot.store.queries import QUERIES
+
+COPY_TIMEOUT_S = 3600.0
+
+
+class MetricsMixin:
+    _pool: "asyncpg.Pool[Any]"
+
+    async def copy_metrics_csv(self, csv: MetricCsv) -> int:
+        """COPY a metrics CSV into perfbot.metrics while `csv` validates it, in one transaction.
+        Returns the number of rows stored; stores nothing if any row is rejected."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            try:
+                status = await conn.copy_to_table(
+                    "metrics",
+                    schema_name="perfbot",
+                    source=csv.chunks(),
+                    columns=list(csv.summary.columns),
+                    format="csv",
+                    header=True,
+                    timeout=COPY_TIMEOUT_S,
+                )
+            except asyncpg.PostgresError as exc:
+                raise errors.IngestError(_copy_line(exc), _pg_reason(exc)) from exc
+            rows = int(status.split()[-1])
+            first, last = csv.summary.first, csv.summary.last
+            if rows and first is not None and last is not None:
+                await conn.execute(QUERIES["add_dirty_range"], first, last)
+            return rows
+
+    async def insert_metrics(self, metrics: Sequence[Metric]) -> int:
+        """Store validated metrics in one transaction; returns how many."""
+        if not metrics:
+            return 0
+        records = [
+            (m.operation_type, m.duration_ms, m.recorded_at, m.branch, m.user_name) for m in metrics
+        ]
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.copy_records_to_table(
+                "metrics",
+                schema_name="perfbot",
+                records=records,
+                columns=["operation_type", "duration_ms", "recorded_at", "branch", "user_name"],
+            )
+            times = [m.recorded_at for m in metrics]
+            await conn.execute(QUERIES["add_dirty_range"], min(times), max(times))
+        return len(records)
+
+    async def insert_merges(self, merges: Sequence[MergeRecord]) -> int:
+        """Store validated merge records in one transaction; returns how many."""
+        if not merges:
+            return 0
+        columns = list(MergeRecord.model_fields)
+        records = [tuple(getattr(m, c) for c in columns) for m in merges]
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.copy_records_to_table(
+                "merges", schema_name="perfbot", records=records, columns=columns
+            )
+        return len(records)
+
+    async def merges_between(self, start: datetime, end: datetime) -> list[MergeRecord]:
+        """Merge records from the configured source started in [start, end), oldest first."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(QUERIES["merges_between"], start, end)
+        return [
+            MergeRecord.model_validate({k: v for k, v in dict(r).items() if v is not None})
+            for r in rows
+        ]
+
+    async def recent_metrics(self, operation: str | None, limit: int) -> list[Metric]:
+        """The newest metrics from the configured source, newest first."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(QUERIES["recent_metrics"], operation, limit)
+        return [Metric.model_validate(dict(r)) for r in rows]
+
+
+def _copy_line(exc: asyncpg.PostgresError) -> int | None:
+    """The input line PostgreSQL names in a COPY error context ("COPY metrics, line 7, …")."""
+    context = getattr(exc, "where", None) or getattr(exc, "context", None) or ""
+    marker = "line "
+    if marker in context:
+        digits = ""
+        for ch in context[context.index(marker) + len(marker) :]:
+            if not ch.isdigit():
+                break
+            digits += ch
+        return int(digits) if digits else None
+    return None
+
+
+def _pg_reason(exc: asyncpg.PostgresError) -> str:
+    message = getattr(exc, "message", None) or str(exc)
+    return f"rejected by PostgreSQL: {message}"

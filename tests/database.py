@@ -1,0 +1,55 @@
+"""Real PostgreSQL for tests: `PERFBOT_TEST_DATABASE_URL` if set, else an embedded server
+started once per session. A migrated template database is built once; each test gets a fresh
+copy (`CREATE DATABASE … TEMPLATE`), which takes a few milliseconds."""
+
+import os
+import tempfile
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+
+def with_database(url: str, database: str) -> str:
+    """`url` pointing at another database on the same server."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+@contextmanager
+def server_url() -> Iterator[str]:
+    """The URL of a PostgreSQL server tests may create databases on."""
+    configured = os.environ.get("PERFBOT_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pgserver import postgres_server
+
+        root = tempfile.mkdtemp(prefix="perfbot-test-")
+        server: Any = postgres_server.get_server(Path(root) / "pgdata", cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server.cleanup()
+
+
+async def admin_execute(url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"

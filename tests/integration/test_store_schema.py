@@ -1,0 +1,48 @@
+"""Migrations from zero, and every named query PREPAREs against the schema."""
+
+import asyncpg
+import pytest
+
+from bot.store import Store, migrate
+from bot.store.queries import QUERIES, parse
+from tests import database
+
+
+async def test_migrations_apply_from_zero_and_are_idempotent(pg_server: str) -> None:
+    name = database.unique_name("perfbot_zero")
+    await database.admin_execute(pg_server, f'CREATE DATABASE "{name}"')
+    url = database.with_database(pg_server, name)
+    try:
+        store = await Store.open(url)
+        try:
+            assert await migrate.current_version(store.pool) is None
+            applied = await store.migrate()
+            assert [m.version for m in applied] == [m.version for m in migrate.available()]
+            assert await store.migrate() == []
+            status = await store.status()
+            assert status.schema_version == status.latest_version
+            assert status.row_counts["metrics"] == 0
+        finally:
+            await store.close()
+    finally:
+        await database.admin_execute(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_every_named_query_prepares(store: Store) -> None:
+    async with store.pool.acquire() as conn:
+        for name, sql in QUERIES.items():
+            if ";" in sql.rstrip(";"):
+                continue  # multi-statement DDL runs with the simple protocol, not PREPARE
+            try:
+                await conn.prepare(sql)
+            except asyncpg.PostgresError as exc:
+                pytest.fail(f"query {name!r} does not prepare: {exc}")
+
+
+def test_query_file_rejects_duplicate_names() -> None:
+    with pytest.raises(ValueError, match="defined twice"):
+        parse("-- a --\nSELECT 1\n-- a --\nSELECT 2\n")
+
+
+def test_query_file_drops_doc_comments() -> None:
+    assert parse("-- a --\n-- says what a does\nSELECT 1\n") == {"a": "SELECT 1"}
