@@ -83,3 +83,130 @@ SELECT merge_id, source_branch, target_branch, status, strategy, conflicts, auto
   FROM perfbot.source_merges
  WHERE started_at >= $1 AND started_at < $2
  ORDER BY started_at
+
+-- get_watermark --
+SELECT value FROM perfbot.watermarks WHERE name = $1
+
+-- set_watermark --
+INSERT INTO perfbot.watermarks (name, value, updated_at) VALUES ($1, $2, now())
+ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
+
+-- rollup_lock --
+SELECT pg_advisory_xact_lock($1)
+
+-- take_dirty_ranges --
+-- Claim every pending backfill range (the caller rebuilds rollups for them in the same
+-- transaction, so a failure puts them back).
+DELETE FROM perfbot.rollup_dirty RETURNING range_from, range_to
+
+-- delete_rollup_minute --
+DELETE FROM perfbot.rollup_minute WHERE bucket >= $1 AND bucket < $2
+
+-- build_rollup_minute --
+-- Per-minute rollups of source metrics with recorded_at in [$1, $2): moments in ms and ln(ms),
+-- extremes and the sparse log-bucket histogram. $3 = histogram MIN_MS, $4 = SCALE,
+-- $5 = N_BUCKETS (see bot.analysis.histogram).
+WITH samples AS (
+    SELECT operation_type,
+           date_trunc('minute', recorded_at) AS bucket,
+           duration_ms AS d,
+           ln(greatest(duration_ms, $3::float8)) AS l,
+           least($5::int - 1, floor(ln(greatest(duration_ms, $3::float8) / $3::float8) * $4::float8))::smallint AS idx
+      FROM perfbot.source_metrics
+     WHERE recorded_at >= $1 AND recorded_at < $2
+), moments AS (
+    SELECT operation_type, bucket, count(*)::int AS n, sum(d) AS sum_ms,
+           var_pop(d) * count(*) AS m2_ms, sum(l) AS sum_log, var_pop(l) * count(*) AS m2_log,
+           min(d) AS min_ms, max(d) AS max_ms
+      FROM samples
+     GROUP BY operation_type, bucket
+), hist AS (
+    SELECT operation_type, bucket,
+           array_agg(idx ORDER BY idx) AS hist_idx, array_agg(c ORDER BY idx) AS hist_cnt
+      FROM (SELECT operation_type, bucket, idx, count(*)::int AS c
+              FROM samples GROUP BY operation_type, bucket, idx) per_bucket
+     GROUP BY operation_type, bucket
+)
+INSERT INTO perfbot.rollup_minute
+       (operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt)
+SELECT m.operation_type, m.bucket, m.n, m.sum_ms, m.m2_ms, m.sum_log, m.m2_log, m.min_ms, m.max_ms,
+       h.hist_idx, h.hist_cnt
+  FROM moments m JOIN hist h USING (operation_type, bucket)
+ON CONFLICT (bucket, operation_type) DO UPDATE SET
+       n = EXCLUDED.n, sum_ms = EXCLUDED.sum_ms, m2_ms = EXCLUDED.m2_ms,
+       sum_log = EXCLUDED.sum_log, m2_log = EXCLUDED.m2_log, min_ms = EXCLUDED.min_ms,
+       max_ms = EXCLUDED.max_ms, hist_idx = EXCLUDED.hist_idx, hist_cnt = EXCLUDED.hist_cnt
+
+-- delete_rollup_hour --
+DELETE FROM perfbot.rollup_hour WHERE bucket >= $1 AND bucket < $2
+
+-- build_rollup_hour --
+-- Hourly rollups for the hours in [$1, $2) merged from the minute rollups: moments by Chan's
+-- parallel formula, histograms summed bucket by bucket.
+WITH m AS (
+    SELECT operation_type, date_trunc('hour', bucket) AS hour, n, sum_ms, m2_ms, sum_log, m2_log,
+           min_ms, max_ms, hist_idx, hist_cnt
+      FROM perfbot.rollup_minute
+     WHERE bucket >= $1 AND bucket < $2
+), totals AS (
+    SELECT operation_type, hour, sum(n)::int AS n, sum(sum_ms) AS sum_ms, sum(sum_log) AS sum_log,
+           min(min_ms) AS min_ms, max(max_ms) AS max_ms
+      FROM m GROUP BY operation_type, hour
+), spread AS (
+    SELECT m.operation_type, m.hour,
+           sum(m.m2_ms + m.n * power(m.sum_ms / m.n - t.sum_ms / t.n, 2)) AS m2_ms,
+           sum(m.m2_log + m.n * power(m.sum_log / m.n - t.sum_log / t.n, 2)) AS m2_log
+      FROM m JOIN totals t USING (operation_type, hour)
+     GROUP BY m.operation_type, m.hour
+), hist AS (
+    SELECT operation_type, hour, array_agg(idx ORDER BY idx) AS hist_idx,
+           array_agg(cnt ORDER BY idx) AS hist_cnt
+      FROM (SELECT m.operation_type, m.hour, u.idx, sum(u.cnt)::int AS cnt
+              FROM m, unnest(m.hist_idx, m.hist_cnt) AS u(idx, cnt)
+             GROUP BY m.operation_type, m.hour, u.idx) per_bucket
+     GROUP BY operation_type, hour
+)
+INSERT INTO perfbot.rollup_hour
+       (operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt)
+SELECT t.operation_type, t.hour, t.n, t.sum_ms, s.m2_ms, t.sum_log, s.m2_log, t.min_ms, t.max_ms,
+       h.hist_idx, h.hist_cnt
+  FROM totals t JOIN spread s USING (operation_type, hour) JOIN hist h USING (operation_type, hour)
+ON CONFLICT (bucket, operation_type) DO UPDATE SET
+       n = EXCLUDED.n, sum_ms = EXCLUDED.sum_ms, m2_ms = EXCLUDED.m2_ms,
+       sum_log = EXCLUDED.sum_log, m2_log = EXCLUDED.m2_log, min_ms = EXCLUDED.min_ms,
+       max_ms = EXCLUDED.max_ms, hist_idx = EXCLUDED.hist_idx, hist_cnt = EXCLUDED.hist_cnt
+
+-- rollup_minute_rows --
+-- Minute rollups with bucket in [$1, $2), with histograms.
+SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt
+  FROM perfbot.rollup_minute
+ WHERE bucket >= $1 AND bucket < $2
+ ORDER BY bucket, operation_type
+
+-- rollup_minute_means --
+-- Minute rollups with bucket in [$1, $2), moments only (for correlation).
+SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms
+  FROM perfbot.rollup_minute
+ WHERE bucket >= $1 AND bucket < $2
+ ORDER BY bucket, operation_type
+
+-- rollup_hour_rows --
+-- Hourly rollups with bucket in [$1, $2), with histograms.
+SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt
+  FROM perfbot.rollup_hour
+ WHERE bucket >= $1 AND bucket < $2
+ ORDER BY bucket, operation_type
+
+-- known_operations --
+-- Every operation with hourly rollups since $1, busiest first.
+SELECT operation_type, sum(n)::bigint AS samples
+  FROM perfbot.rollup_hour
+ WHERE bucket >= $1
+ GROUP BY operation_type
+ ORDER BY samples DESC, operation_type
+
+-- delete_rollup_minute_before --
+DELETE FROM perfbot.rollup_minute WHERE bucket < $1
+
+-- delete_rollup_hour_before --
+DELETE FROM perfbot.rollup_hour WHERE bucket < $1

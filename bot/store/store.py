@@ -18,6 +18,7 @@ from bot.settings import SourceSettings
 from bot.store import migrate, pool, source
 from bot.store.metrics import MetricsMixin
 from bot.store.queries import QUERIES
+from bot.store.rollups import RollupsMixin
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class DatabaseStatus:
     row_counts: dict[str, int]
 
 
-class Store(MetricsMixin):
+class Store(MetricsMixin, RollupsMixin):
     def __init__(self, db: "asyncpg.Pool[Any]", *, url: str = "", embedded: bool = False) -> None:
         self._pool = db
         self._url = url
