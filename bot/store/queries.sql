@@ -210,3 +210,41 @@ DELETE FROM perfbot.rollup_minute WHERE bucket < $1
 
 -- delete_rollup_hour_before --
 DELETE FROM perfbot.rollup_hour WHERE bucket < $1
+
+-- claim_job_slot --
+-- Claim one run of a job; returns nothing when another replica already has this slot.
+INSERT INTO perfbot.job_runs (job, slot, status, owner, started_at)
+VALUES ($1, $2, 'running', $3, $4)
+ON CONFLICT (job, slot) DO NOTHING
+RETURNING id
+
+-- finish_job_run --
+UPDATE perfbot.job_runs
+   SET status = $2, finished_at = $3, duration_ms = $4, rows = $5, error = $6
+ WHERE id = $1
+
+-- latest_job_runs --
+-- The newest run of every job, and each job's latest success and failure count in the window.
+SELECT DISTINCT ON (job) id, job, slot, status, owner, started_at, finished_at, duration_ms, rows, error
+  FROM perfbot.job_runs
+ ORDER BY job, started_at DESC
+
+-- job_run_stats --
+-- Per job since $1: runs, failures, last success start, average and max duration (ms).
+SELECT job, count(*) AS runs, count(*) FILTER (WHERE status = 'failed') AS failures,
+       max(started_at) FILTER (WHERE status = 'success') AS last_success,
+       avg(duration_ms) AS avg_ms, max(duration_ms) AS max_ms
+  FROM perfbot.job_runs
+ WHERE started_at >= $1
+ GROUP BY job
+
+-- recent_job_runs --
+-- The newest runs of one job.
+SELECT id, job, slot, status, owner, started_at, finished_at, duration_ms, rows, error
+  FROM perfbot.job_runs
+ WHERE job = $1
+ ORDER BY started_at DESC
+ LIMIT $2
+
+-- delete_job_runs_before --
+DELETE FROM perfbot.job_runs WHERE started_at < $1

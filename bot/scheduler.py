@@ -1,0 +1,163 @@
+"""Scheduled jobs: APScheduler fires them, `JobRunner` claims the (job, slot) row so that among
+N replicas exactly one runs each slot, runs the body under a timeout, and records start, end,
+status, rows, error and duration. A failing job is logged and recorded; it never stops the
+process. `stop()` lets in-flight runs finish (bounded) before returning."""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot import errors
+from bot.clock import Clock
+from bot.models import JobStatus
+from bot.store import Store
+
+logger = logging.getLogger(__name__)
+
+JobBody = Callable[[datetime], Awaitable[int | None]]
+"""A job's work: gets the slot's `now`, returns how many rows it produced (or None)."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    body: JobBody
+    every: timedelta | None = None  # interval jobs
+    cron: str | None = None  # cron jobs (UTC), e.g. "0 2 * * *"
+    timeout: timedelta = timedelta(minutes=5)
+
+    def __post_init__(self) -> None:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError(f"job {self.name}: give exactly one of every= or cron=")
+
+    def expected_gap(self) -> timedelta:
+        """How long between runs when all is well (a day for cron jobs)."""
+        return self.every if self.every is not None else timedelta(days=1)
+
+
+def slot_for(spec: JobSpec, now: datetime) -> datetime:
+    """The slot a run at `now` belongs to: the interval boundary at or before `now` for interval
+    jobs (epoch-aligned, so every replica computes the same one), the minute for cron jobs."""
+    step = spec.every if spec.every is not None else timedelta(minutes=1)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return now - (now - epoch) % step
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    job: str
+    slot: datetime
+    claimed: bool
+    status: JobStatus | None = None
+    rows: int | None = None
+    error: str | None = None
+    duration_ms: float = 0.0
+
+
+class JobRunner:
+    def __init__(self, store: Store, clock: Clock, owner: str) -> None:
+        self._store = store
+        self._clock = clock
+        self._owner = owner
+
+    async def run(self, spec: JobSpec, *, slot: datetime | None = None) -> RunOutcome:
+        """Claim the slot and run the job once; unclaimed slots return `claimed=False`."""
+        now = self._clock.now()
+        slot = slot or slot_for(spec, now)
+        run_id = await self._store.claim_job_slot(spec.name, slot, self._owner, now)
+        if run_id is None:
+            logger.debug("slot taken", extra={"action": "job_skipped", "job": spec.name, "slot": slot.isoformat()})
+            return RunOutcome(spec.name, slot, claimed=False)
+        started = time.perf_counter()
+        status, rows, error = JobStatus.SUCCESS, None, None
+        try:
+            async with asyncio.timeout(spec.timeout.total_seconds()):
+                rows = await spec.body(now)
+        except TimeoutError:
+            status, error = JobStatus.FAILED, f"timed out after {spec.timeout.total_seconds():.0f} s"
+            logger.error("job timed out", extra={"action": "job_failed", "job": spec.name, "error": error})
+        except errors.BotError as exc:
+            status, error = JobStatus.FAILED, exc.message
+            logger.error("job failed", extra={"action": "job_failed", "job": spec.name, "error": error})
+        except Exception as exc:
+            status, error = JobStatus.FAILED, f"{type(exc).__name__}: {exc}"
+            logger.exception("job crashed", extra={"action": "job_failed", "job": spec.name})
+        duration_ms = (time.perf_counter() - started) * 1000
+        try:
+            await self._store.finish_job_run(run_id, status, self._clock.now(), duration_ms, rows, error)
+        except errors.DatabaseUnavailable:
+            logger.warning("could not record job run", extra={"action": "job_unrecorded", "job": spec.name})
+        if status is JobStatus.SUCCESS:
+            logger.info(
+                "job done",
+                extra={"action": "job_done", "job": spec.name, "rows": rows, "ms": round(duration_ms, 1)},
+            )
+        return RunOutcome(spec.name, slot, True, status, rows, error, duration_ms)
+
+
+class Scheduler:
+    """Fires jobs on their schedule. `speed` > 1 shortens intervals (the demo's fast clock)."""
+
+    def __init__(self, runner: JobRunner, specs: list[JobSpec], *, speed: float = 1.0) -> None:
+        self._runner = runner
+        self._specs = specs
+        self._speed = speed
+        self._scheduler: Any = None
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self.last_fire: dict[str, float] = {}
+
+    def start(self) -> None:
+        scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=UTC)
+        for spec in self._specs:
+            if spec.every is not None:
+                seconds = max(spec.every.total_seconds() / self._speed, 0.05)
+                trigger: Any = IntervalTrigger(seconds=seconds, timezone=UTC)
+            elif self._speed == 1.0:
+                assert spec.cron is not None
+                trigger = CronTrigger.from_crontab(spec.cron, timezone=UTC)
+            else:
+                continue  # cron times mean nothing on an accelerated clock
+            scheduler.add_job(
+                self._fire,
+                trigger,
+                args=[spec],
+                id=spec.name,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(1, int(spec.expected_gap().total_seconds() / self._speed)),
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def _fire(self, spec: JobSpec) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._inflight.add(task)
+        self.last_fire[spec.name] = time.monotonic()
+        try:
+            await self._runner.run(spec)
+        except errors.DatabaseUnavailable as exc:
+            logger.warning("job not run: database unavailable", extra={"action": "job_unavailable", "job": spec.name, "error": exc.message})
+        finally:
+            self._inflight.discard(task)
+
+    def running(self) -> bool:
+        return self._scheduler is not None and bool(self._scheduler.running)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop firing, then wait up to `timeout` seconds for running jobs to finish."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self._inflight:
+            _, pending = await asyncio.wait(set(self._inflight), timeout=timeout)
+            for task in pending:
+                task.cancel()

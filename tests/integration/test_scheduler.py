@@ -1,0 +1,106 @@
+"""Job slots: one run per (job, slot) across runners; failures are recorded, never raised."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.clock import FrozenClock
+from bot.models import JobStatus
+from bot.scheduler import JobRunner, JobSpec, Scheduler, slot_for
+from bot.store import Store
+
+NOW = datetime(2026, 11, 27, 12, 0, 37, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("every", "cron", "expected"),
+    [
+        (timedelta(seconds=60), None, datetime(2026, 11, 27, 12, 0, tzinfo=UTC)),
+        (timedelta(minutes=5), None, datetime(2026, 11, 27, 12, 0, tzinfo=UTC)),
+        (timedelta(seconds=15), None, datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)),
+        (None, "0 2 * * *", datetime(2026, 11, 27, 12, 0, tzinfo=UTC)),
+    ],
+)
+def test_slot_for(every: timedelta | None, cron: str | None, expected: datetime) -> None:
+    async def body(now: datetime) -> int:
+        return 0
+
+    assert slot_for(JobSpec("j", body, every=every, cron=cron), NOW) == expected
+
+
+def test_spec_needs_exactly_one_schedule() -> None:
+    async def body(now: datetime) -> int:
+        return 0
+
+    with pytest.raises(ValueError, match="exactly one"):
+        JobSpec("j", body)
+
+
+async def test_two_runners_run_each_slot_once(store: Store) -> None:
+    calls: list[str] = []
+
+    async def body(now: datetime) -> int:
+        calls.append("run")
+        await asyncio.sleep(0.05)
+        return 7
+
+    spec = JobSpec("detect", body, every=timedelta(seconds=60))
+    clock = FrozenClock(NOW)
+    a, b = JobRunner(store, clock, "a"), JobRunner(store, clock, "b")
+    outcomes = await asyncio.gather(a.run(spec), b.run(spec), a.run(spec))
+    assert calls == ["run"]
+    assert sorted(o.claimed for o in outcomes) == [False, False, True]
+    [run] = await store.recent_job_runs("detect")
+    assert run.status is JobStatus.SUCCESS
+    assert run.rows == 7
+    assert run.duration_ms is not None
+    assert run.duration_ms >= 40
+    clock.advance(timedelta(seconds=60))
+    assert (await b.run(spec)).claimed
+
+
+async def test_failures_and_timeouts_are_recorded(store: Store) -> None:
+    async def broken(now: datetime) -> int:
+        raise RuntimeError("boom")
+
+    async def slow(now: datetime) -> int:
+        await asyncio.sleep(5)
+        return 1
+
+    runner = JobRunner(store, FrozenClock(NOW), "a")
+    failed = await runner.run(JobSpec("broken", broken, every=timedelta(seconds=60)))
+    assert failed.status is JobStatus.FAILED
+    assert failed.error == "RuntimeError: boom"
+    timed_out = await runner.run(
+        JobSpec("slow", slow, every=timedelta(seconds=60), timeout=timedelta(seconds=0.1))
+    )
+    assert timed_out.status is JobStatus.FAILED
+    assert timed_out.error is not None
+    assert "timed out" in timed_out.error
+    latest = {r.job: r for r in await store.latest_job_runs()}
+    assert latest["broken"].error == "RuntimeError: boom"
+    assert latest["slow"].status is JobStatus.FAILED
+
+
+async def test_scheduler_fires_interval_jobs_and_stops_cleanly(store: Store) -> None:
+    fired = asyncio.Event()
+
+    async def body(now: datetime) -> int:
+        fired.set()
+        return 1
+
+    from bot.clock import SystemClock
+
+    scheduler = Scheduler(
+        JobRunner(store, SystemClock(), "a"),
+        [JobSpec("tick", body, every=timedelta(seconds=60))],
+        speed=600.0,  # every 0.1 s of wall time
+    )
+    scheduler.start()
+    try:
+        await asyncio.wait_for(fired.wait(), timeout=5)
+        assert scheduler.running()
+    finally:
+        await scheduler.stop()
+    assert not scheduler.running()
