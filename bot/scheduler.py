@@ -152,12 +152,12 @@ class Scheduler:
     def running(self) -> bool:
         return self._scheduler is not None and bool(self._scheduler.running)
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Stop firing, then wait up to `timeout` seconds for running jobs to finish."""
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop firing, then wait up to `grace` seconds for running jobs to finish."""
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         if self._inflight:
-            _, pending = await asyncio.wait(set(self._inflight), timeout=timeout)
+            _, pending = await asyncio.wait(set(self._inflight), timeout=grace)
             for task in pending:
                 task.cancel()
