@@ -74,7 +74,10 @@ class JobRunner:
         slot = slot or slot_for(spec, now)
         run_id = await self._store.claim_job_slot(spec.name, slot, self._owner, now)
         if run_id is None:
-            logger.debug("slot taken", extra={"action": "job_skipped", "job": spec.name, "slot": slot.isoformat()})
+            logger.debug(
+                "slot taken",
+                extra={"action": "job_skipped", "job": spec.name, "slot": slot.isoformat()},
+            )
             return RunOutcome(spec.name, slot, claimed=False)
         started = time.perf_counter()
         status, rows, error = JobStatus.SUCCESS, None, None
@@ -82,23 +85,39 @@ class JobRunner:
             async with asyncio.timeout(spec.timeout.total_seconds()):
                 rows = await spec.body(now)
         except TimeoutError:
-            status, error = JobStatus.FAILED, f"timed out after {spec.timeout.total_seconds():.0f} s"
-            logger.error("job timed out", extra={"action": "job_failed", "job": spec.name, "error": error})
+            status, error = (
+                JobStatus.FAILED,
+                f"timed out after {spec.timeout.total_seconds():.0f} s",
+            )
+            logger.error(
+                "job timed out", extra={"action": "job_failed", "job": spec.name, "error": error}
+            )
         except errors.BotError as exc:
             status, error = JobStatus.FAILED, exc.message
-            logger.error("job failed", extra={"action": "job_failed", "job": spec.name, "error": error})
+            logger.error(
+                "job failed", extra={"action": "job_failed", "job": spec.name, "error": error}
+            )
         except Exception as exc:
             status, error = JobStatus.FAILED, f"{type(exc).__name__}: {exc}"
             logger.exception("job crashed", extra={"action": "job_failed", "job": spec.name})
         duration_ms = (time.perf_counter() - started) * 1000
         try:
-            await self._store.finish_job_run(run_id, status, self._clock.now(), duration_ms, rows, error)
+            await self._store.finish_job_run(
+                run_id, status, self._clock.now(), duration_ms, rows, error
+            )
         except errors.DatabaseUnavailable:
-            logger.warning("could not record job run", extra={"action": "job_unrecorded", "job": spec.name})
+            logger.warning(
+                "could not record job run", extra={"action": "job_unrecorded", "job": spec.name}
+            )
         if status is JobStatus.SUCCESS:
             logger.info(
                 "job done",
-                extra={"action": "job_done", "job": spec.name, "rows": rows, "ms": round(duration_ms, 1)},
+                extra={
+                    "action": "job_done",
+                    "job": spec.name,
+                    "rows": rows,
+                    "ms": round(duration_ms, 1),
+                },
             )
         return RunOutcome(spec.name, slot, True, status, rows, error, duration_ms)
 
@@ -145,7 +164,10 @@ class Scheduler:
         try:
             await self._runner.run(spec)
         except errors.DatabaseUnavailable as exc:
-            logger.warning("job not run: database unavailable", extra={"action": "job_unavailable", "job": spec.name, "error": exc.message})
+            logger.warning(
+                "job not run: database unavailable",
+                extra={"action": "job_unavailable", "job": spec.name, "error": exc.message},
+            )
         finally:
             self._inflight.discard(task)
 

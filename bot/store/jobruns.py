@@ -24,10 +24,14 @@ class JobStats:
 class JobRunsMixin:
     _pool: "asyncpg.Pool[Any]"
 
-    async def claim_job_slot(self, job: str, slot: datetime, owner: str, now: datetime) -> int | None:
+    async def claim_job_slot(
+        self, job: str, slot: datetime, owner: str, now: datetime
+    ) -> int | None:
         """The new run's id, or None when this slot is already taken."""
         async with self._pool.acquire() as conn:
-            run_id: int | None = await conn.fetchval(QUERIES["claim_job_slot"], job, slot, owner, now)
+            run_id: int | None = await conn.fetchval(
+                QUERIES["claim_job_slot"], job, slot, owner, now
+            )
             return run_id
 
     async def finish_job_run(
@@ -41,7 +45,13 @@ class JobRunsMixin:
     ) -> None:
         async with self._pool.acquire() as conn:
             await conn.execute(
-                QUERIES["finish_job_run"], run_id, status.value, finished_at, duration_ms, rows, error
+                QUERIES["finish_job_run"],
+                run_id,
+                status.value,
+                finished_at,
+                duration_ms,
+                rows,
+                error,
             )
 
     async def latest_job_runs(self) -> list[JobRun]:

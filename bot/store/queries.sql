@@ -248,3 +248,170 @@ SELECT id, job, slot, status, owner, started_at, finished_at, duration_ms, rows,
 
 -- delete_job_runs_before --
 DELETE FROM perfbot.job_runs WHERE started_at < $1
+
+-- insert_alert --
+-- A new alert; returns the whole row.
+INSERT INTO perfbot.alerts
+       (fingerprint, kind, severity, status, operation_types, bottleneck, title, summary, details,
+        first_seen, last_seen, occurrences, parent_id, silence_id, plan, escalation_step,
+        next_escalation_at, version, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $18)
+RETURNING *
+
+-- update_alert --
+-- Write an alert's mutable state if nobody changed it since version $2; bumps the version.
+UPDATE perfbot.alerts
+   SET kind = $3, severity = $4, status = $5, operation_types = $6, bottleneck = $7, title = $8,
+       summary = $9, details = $10, last_seen = $11, occurrences = $12, acknowledged_by = $13,
+       acknowledged_at = $14, ack_severity = $15, resolved_at = $16, resolved_by = $17,
+       parent_id = $18, silence_id = $19, escalation_step = $20, next_escalation_at = $21,
+       updated_at = $22, version = version + 1
+ WHERE id = $1 AND version = $2
+RETURNING *
+
+-- get_alert --
+SELECT * FROM perfbot.alerts WHERE id = $1
+
+-- get_alert_for_update --
+SELECT * FROM perfbot.alerts WHERE id = $1 FOR UPDATE
+
+-- open_alert_by_fingerprint --
+-- The open or acknowledged alert with this fingerprint, locked for the caller's transaction.
+SELECT * FROM perfbot.alerts WHERE fingerprint = $1 AND status <> 'resolved' FOR UPDATE
+
+-- list_alerts --
+-- Alerts whose status is in $1, newest activity first.
+SELECT * FROM perfbot.alerts WHERE status = ANY($1::text[]) ORDER BY last_seen DESC, id DESC LIMIT $2
+
+-- unresolved_alerts --
+SELECT * FROM perfbot.alerts WHERE status <> 'resolved' ORDER BY id
+
+-- alerts_due_escalation --
+SELECT * FROM perfbot.alerts
+ WHERE status = 'open' AND next_escalation_at IS NOT NULL AND next_escalation_at <= $1
+ ORDER BY next_escalation_at
+ LIMIT $2
+
+-- alerts_quiet_since --
+-- Unresolved alerts not seen since $1 (candidates for auto-resolve).
+SELECT * FROM perfbot.alerts WHERE status <> 'resolved' AND last_seen < $1 ORDER BY id
+
+-- alerts_for_operation_since --
+-- How many alerts about operation $1 were first seen since $2.
+SELECT count(*) FROM perfbot.alerts WHERE $1 = ANY(operation_types) AND first_seen >= $2
+
+-- child_alerts --
+SELECT * FROM perfbot.alerts WHERE parent_id = $1 ORDER BY id
+
+-- insert_alert_event --
+INSERT INTO perfbot.alert_events (alert_id, at, actor, source, action, details)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id
+
+-- alert_events --
+SELECT * FROM perfbot.alert_events WHERE alert_id = $1 ORDER BY at, id
+
+-- enqueue_delivery --
+-- Queue one message; the NOTIFY wakes delivery workers when the transaction commits.
+WITH queued AS (
+    INSERT INTO perfbot.deliveries
+           (alert_id, channel, event, severity, max_attempts, next_attempt_at, is_fallback,
+            fallback_of, mention, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $6)
+    RETURNING id
+)
+SELECT id, pg_notify('perfbot_deliveries', '') FROM queued
+
+-- claim_deliveries --
+-- Claim up to $3 due deliveries for worker $1 until $4: pending ones whose time has come, and
+-- ones whose claim expired (a worker died mid-send). A row waits while an earlier row of the same
+-- alert and channel is unsent, so every alert's messages reach a channel in order.
+UPDATE perfbot.deliveries d
+   SET status = 'sending', claimed_by = $1, claimed_until = $4, attempts = d.attempts + 1
+ WHERE d.id IN (
+       SELECT c.id
+         FROM perfbot.deliveries c
+        WHERE ((c.status = 'pending' AND c.next_attempt_at <= $2)
+               OR (c.status = 'sending' AND c.claimed_until < $2))
+          AND NOT EXISTS (
+              SELECT 1 FROM perfbot.deliveries e
+               WHERE e.alert_id = c.alert_id AND e.channel = c.channel AND e.id < c.id
+                 AND e.status IN ('pending', 'sending'))
+        ORDER BY c.next_attempt_at, c.id
+        LIMIT $3
+          FOR UPDATE SKIP LOCKED)
+RETURNING d.*
+
+-- delivery_sent --
+UPDATE perfbot.deliveries
+   SET status = 'sent', sent_at = $2, last_status = $3, last_error = NULL,
+       claimed_by = NULL, claimed_until = NULL
+ WHERE id = $1
+
+-- delivery_retry --
+-- Back to pending, to be tried again at $2.
+UPDATE perfbot.deliveries
+   SET status = 'pending', next_attempt_at = $2, last_error = $3, last_status = $4,
+       claimed_by = NULL, claimed_until = NULL
+ WHERE id = $1
+
+-- delivery_dead --
+UPDATE perfbot.deliveries
+   SET status = 'dead', last_error = $2, last_status = $3, claimed_by = NULL, claimed_until = NULL
+ WHERE id = $1
+
+-- release_deliveries --
+-- A worker shutting down hands back what it claimed but did not send.
+UPDATE perfbot.deliveries
+   SET status = 'pending', claimed_by = NULL, claimed_until = NULL, attempts = greatest(attempts - 1, 0)
+ WHERE status = 'sending' AND claimed_by = $1
+
+-- next_delivery_due --
+-- When the next pending delivery falls due (or an expired claim can be retaken).
+SELECT min(CASE WHEN status = 'pending' THEN next_attempt_at ELSE claimed_until END)
+  FROM perfbot.deliveries
+ WHERE status IN ('pending', 'sending')
+
+-- delivery_queue_stats --
+-- Queue depth by status and the age of the oldest unsent delivery at $1 (seconds).
+SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
+       count(*) FILTER (WHERE status = 'sending') AS sending,
+       count(*) FILTER (WHERE status = 'dead') AS dead,
+       extract(epoch FROM $1 - min(created_at) FILTER (WHERE status IN ('pending', 'sending'))) AS oldest_s
+  FROM perfbot.deliveries
+
+-- deliveries_for_alert --
+SELECT * FROM perfbot.deliveries WHERE alert_id = $1 ORDER BY id
+
+-- dead_deliveries --
+SELECT * FROM perfbot.deliveries WHERE status = 'dead' ORDER BY id DESC LIMIT $1
+
+-- get_message_ref --
+SELECT ref FROM perfbot.alert_messages WHERE alert_id = $1 AND channel = $2
+
+-- save_message_ref --
+INSERT INTO perfbot.alert_messages (alert_id, channel, ref, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $4)
+ON CONFLICT (alert_id, channel) DO UPDATE SET ref = EXCLUDED.ref, updated_at = EXCLUDED.updated_at
+
+-- alert_channels --
+-- Channels that already hold a message about the alert.
+SELECT channel FROM perfbot.alert_messages WHERE alert_id = $1 ORDER BY created_at
+
+-- delete_deliveries_before --
+DELETE FROM perfbot.deliveries WHERE status IN ('sent', 'dead') AND created_at < $1
+
+-- insert_silence --
+INSERT INTO perfbot.silences (match, reason, created_by, source, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING *
+
+-- active_silences --
+SELECT * FROM perfbot.silences WHERE ended_at IS NULL AND expires_at > $1 ORDER BY id
+
+-- get_silence --
+SELECT * FROM perfbot.silences WHERE id = $1
+
+-- end_silence --
+UPDATE perfbot.silences SET ended_at = $2, ended_by = $3 WHERE id = $1 AND ended_at IS NULL
+RETURNING *

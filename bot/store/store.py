@@ -16,8 +16,10 @@ import asyncpg
 from bot import errors
 from bot.settings import SourceSettings
 from bot.store import migrate, pool, source
+from bot.store.alerts import AlertsMixin
 from bot.store.jobruns import JobRunsMixin
 from bot.store.metrics import MetricsMixin
+from bot.store.outbox import OutboxMixin
 from bot.store.queries import QUERIES
 from bot.store.rollups import RollupsMixin
 
@@ -36,7 +38,7 @@ class DatabaseStatus:
     row_counts: dict[str, int]
 
 
-class Store(MetricsMixin, RollupsMixin, JobRunsMixin):
+class Store(MetricsMixin, RollupsMixin, JobRunsMixin, AlertsMixin, OutboxMixin):
     def __init__(self, db: "asyncpg.Pool[Any]", *, url: str = "", embedded: bool = False) -> None:
         self._pool = db
         self._url = url

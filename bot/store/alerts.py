@@ -1,0 +1,277 @@
+"""Alerts, their audit trail, silences and message references. Writes that must happen together
+(update an alert, append its events, queue its deliveries) go through one `AlertTx` bound to a
+single connection inside a transaction: `async with store.transaction() as tx: …`."""
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from bot import errors
+from bot.models import (
+    Alert,
+    AlertEvent,
+    AlertStatus,
+    Delivery,
+    EscalationPlan,
+    Severity,
+    Silence,
+    SilenceMatch,
+)
+from bot.notify import MessageRef
+from bot.store.queries import QUERIES
+
+
+def alert_from_row(row: Any) -> Alert:
+    data = dict(row)
+    data["operation_types"] = tuple(data["operation_types"])
+    data["plan"] = EscalationPlan.model_validate(data["plan"])
+    return Alert.model_validate(data)
+
+
+def silence_from_row(row: Any) -> Silence:
+    data = dict(row)
+    data.pop("ended_by", None)
+    data["match"] = SilenceMatch.model_validate(data["match"])
+    return Silence.model_validate(data)
+
+
+def delivery_from_row(row: Any) -> Delivery:
+    data = dict(row)
+    for key in ("claimed_by", "claimed_until", "fallback_of"):
+        data.pop(key, None)
+    data["mention"] = tuple(data["mention"])
+    return Delivery.model_validate(data)
+
+
+class AlertTx:
+    """Alert writes and reads on one connection (inside the caller's transaction)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    async def open_alert(self, fingerprint: str) -> Alert | None:
+        """The unresolved alert with this fingerprint, row-locked until the transaction ends."""
+        row = await self.conn.fetchrow(QUERIES["open_alert_by_fingerprint"], fingerprint)
+        return alert_from_row(row) if row else None
+
+    async def lock_alert(self, alert_id: int) -> Alert:
+        row = await self.conn.fetchrow(QUERIES["get_alert_for_update"], alert_id)
+        if row is None:
+            raise errors.NotFound(f"there is no alert #{alert_id}")
+        return alert_from_row(row)
+
+    async def insert_alert(self, alert: Alert) -> Alert:
+        """Store a new alert (its id, version and timestamps come from the database)."""
+        row = await self.conn.fetchrow(
+            QUERIES["insert_alert"],
+            alert.fingerprint,
+            alert.kind.value,
+            alert.severity.value,
+            alert.status.value,
+            list(alert.operation_types),
+            alert.bottleneck.value if alert.bottleneck else None,
+            alert.title,
+            alert.summary,
+            alert.details,
+            alert.first_seen,
+            alert.last_seen,
+            alert.occurrences,
+            alert.parent_id,
+            alert.silence_id,
+            alert.plan.model_dump(mode="json"),
+            alert.escalation_step,
+            alert.next_escalation_at,
+            alert.created_at,
+        )
+        return alert_from_row(row)
+
+    async def update_alert(self, alert: Alert) -> Alert:
+        """Write the alert's mutable state; raises StoreError if someone else changed it first."""
+        row = await self.conn.fetchrow(
+            QUERIES["update_alert"],
+            alert.id,
+            alert.version,
+            alert.kind.value,
+            alert.severity.value,
+            alert.status.value,
+            list(alert.operation_types),
+            alert.bottleneck.value if alert.bottleneck else None,
+            alert.title,
+            alert.summary,
+            alert.details,
+            alert.last_seen,
+            alert.occurrences,
+            alert.acknowledged_by,
+            alert.acknowledged_at,
+            alert.ack_severity.value if alert.ack_severity else None,
+            alert.resolved_at,
+            alert.resolved_by,
+            alert.parent_id,
+            alert.silence_id,
+            alert.escalation_step,
+            alert.next_escalation_at,
+            alert.updated_at,
+        )
+        if row is None:
+            raise errors.StoreError(f"alert #{alert.id} changed concurrently; try again")
+        return alert_from_row(row)
+
+    async def add_event(self, event: AlertEvent) -> int:
+        event_id: int = await self.conn.fetchval(
+            QUERIES["insert_alert_event"],
+            event.alert_id,
+            event.at,
+            event.actor,
+            event.source.value,
+            event.action,
+            event.details,
+        )
+        return event_id
+
+    async def enqueue(
+        self,
+        alert_id: int,
+        channel: str,
+        event: str,
+        severity: Severity,
+        *,
+        now: datetime,
+        max_attempts: int,
+        mention: Sequence[str] = (),
+        is_fallback: bool = False,
+        fallback_of: int | None = None,
+    ) -> int:
+        """Queue one message to one channel; returns the delivery id."""
+        row = await self.conn.fetchrow(
+            QUERIES["enqueue_delivery"],
+            alert_id,
+            channel,
+            event,
+            severity.value,
+            max_attempts,
+            now,
+            is_fallback,
+            fallback_of,
+            list(mention),
+        )
+        return int(row["id"])
+
+    async def recent_alert_count(self, operation: str, since: datetime) -> int:
+        count: int = await self.conn.fetchval(
+            QUERIES["alerts_for_operation_since"], operation, since
+        )
+        return count
+
+    async def children(self, parent_id: int) -> list[Alert]:
+        return [
+            alert_from_row(r) for r in await self.conn.fetch(QUERIES["child_alerts"], parent_id)
+        ]
+
+    async def unresolved(self) -> list[Alert]:
+        return [alert_from_row(r) for r in await self.conn.fetch(QUERIES["unresolved_alerts"])]
+
+    async def active_silences(self, now: datetime) -> list[Silence]:
+        return [silence_from_row(r) for r in await self.conn.fetch(QUERIES["active_silences"], now)]
+
+    async def insert_silence(
+        self,
+        match: SilenceMatch,
+        reason: str | None,
+        created_by: str,
+        source: str,
+        now: datetime,
+        expires_at: datetime,
+    ) -> Silence:
+        row = await self.conn.fetchrow(
+            QUERIES["insert_silence"],
+            match.model_dump(mode="json", exclude_none=True),
+            reason,
+            created_by,
+            source,
+            now,
+            expires_at,
+        )
+        return silence_from_row(row)
+
+    async def end_silence(self, silence_id: int, now: datetime, by: str) -> Silence | None:
+        row = await self.conn.fetchrow(QUERIES["end_silence"], silence_id, now, by)
+        return silence_from_row(row) if row else None
+
+    async def alert_channels(self, alert_id: int) -> list[str]:
+        return [r["channel"] for r in await self.conn.fetch(QUERIES["alert_channels"], alert_id)]
+
+
+class AlertsMixin:
+    _pool: "asyncpg.Pool[Any]"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AlertTx]:
+        """One connection, one transaction: commit on success, roll back on any error."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield AlertTx(conn)
+
+    async def get_alert(self, alert_id: int) -> Alert | None:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(QUERIES["get_alert"], alert_id)
+        return alert_from_row(row) if row else None
+
+    async def list_alerts(self, statuses: Sequence[AlertStatus], limit: int = 50) -> list[Alert]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(QUERIES["list_alerts"], [s.value for s in statuses], limit)
+        return [alert_from_row(r) for r in rows]
+
+    async def alerts_due_escalation(self, now: datetime, limit: int = 100) -> list[Alert]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(QUERIES["alerts_due_escalation"], now, limit)
+        return [alert_from_row(r) for r in rows]
+
+    async def alerts_quiet_since(self, cutoff: datetime) -> list[Alert]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(QUERIES["alerts_quiet_since"], cutoff)
+        return [alert_from_row(r) for r in rows]
+
+    async def alert_events(self, alert_id: int) -> list[AlertEvent]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(QUERIES["alert_events"], alert_id)
+        return [AlertEvent.model_validate(dict(r)) for r in rows]
+
+    async def active_silences(self, now: datetime) -> list[Silence]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(QUERIES["active_silences"], now)
+        return [silence_from_row(r) for r in rows]
+
+    async def get_silence(self, silence_id: int) -> Silence | None:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(QUERIES["get_silence"], silence_id)
+        return silence_from_row(row) if row else None
+
+    async def message_ref(self, alert_id: int, channel: str) -> MessageRef | None:
+        async with self._pool.acquire() as conn:
+            ref: MessageRef | None = await conn.fetchval(
+                QUERIES["get_message_ref"], alert_id, channel
+            )
+        return ref
+
+    async def save_message_ref(
+        self, alert_id: int, channel: str, ref: MessageRef, now: datetime
+    ) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(QUERIES["save_message_ref"], alert_id, channel, ref, now)
+
+    async def deliveries_for_alert(self, alert_id: int) -> list[Delivery]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(QUERIES["deliveries_for_alert"], alert_id)
+        return [delivery_from_row(r) for r in rows]
+
+    async def dead_deliveries(self, limit: int = 50) -> list[Delivery]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(QUERIES["dead_deliveries"], limit)
+        return [delivery_from_row(r) for r in rows]
+
+    async def prune_deliveries(self, before: datetime) -> int:
+        async with self._pool.acquire() as conn:
+            status = await conn.execute(QUERIES["delete_deliveries_before"], before)
+        return int(status.split()[-1])

@@ -1,0 +1,102 @@
+"""The delivery outbox in PostgreSQL: workers claim due rows with `FOR UPDATE SKIP LOCKED` under
+a lease, so replicas share the work and a crash loses nothing (an expired lease makes the row
+claimable again); `LISTEN perfbot_deliveries` wakes workers the moment a row is queued."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from bot.models import Delivery
+from bot.store.alerts import delivery_from_row
+from bot.store.queries import QUERIES
+
+CHANNEL = "perfbot_deliveries"  # the LISTEN channel: a constant, never user input
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    pending: int
+    sending: int
+    dead: int
+    oldest_s: float | None
+
+
+class OutboxMixin:
+    _pool: "asyncpg.Pool[Any]"
+
+    async def claim_deliveries(
+        self, worker: str, now: datetime, limit: int, until: datetime
+    ) -> list[Delivery]:
+        """Claim up to `limit` due deliveries for `worker` until `until` (the lease)."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(QUERIES["claim_deliveries"], worker, now, limit, until)
+        return [delivery_from_row(r) for r in rows]
+
+    async def delivery_sent(self, delivery_id: int, now: datetime, status: int | None) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(QUERIES["delivery_sent"], delivery_id, now, status)
+
+    async def delivery_retry(
+        self, delivery_id: int, at: datetime, error: str, status: int | None
+    ) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(QUERIES["delivery_retry"], delivery_id, at, error[:2000], status)
+
+    async def delivery_dead(self, delivery_id: int, error: str, status: int | None) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(QUERIES["delivery_dead"], delivery_id, error[:2000], status)
+
+    async def release_deliveries(self, worker: str) -> int:
+        """Hand back `worker`'s unsent claims (graceful shutdown); returns how many."""
+        async with self._pool.acquire() as conn:
+            status = await conn.execute(QUERIES["release_deliveries"], worker)
+        return int(status.split()[-1])
+
+    async def next_delivery_due(self) -> datetime | None:
+        async with self._pool.acquire() as conn:
+            due: datetime | None = await conn.fetchval(QUERIES["next_delivery_due"])
+        return due
+
+    async def queue_stats(self, now: datetime) -> QueueStats:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(QUERIES["delivery_queue_stats"], now)
+        assert row is not None
+        oldest = row["oldest_s"]
+        return QueueStats(
+            row["pending"],
+            row["sending"],
+            row["dead"],
+            float(oldest) if oldest is not None else None,
+        )
+
+    async def listen_deliveries(self, on_notify: Callable[[], None]) -> "DeliveryListener":
+        """Call `on_notify` whenever a delivery is queued, until the listener is closed."""
+        conn = await self._pool.acquire()
+        listener = DeliveryListener(self._pool, conn, on_notify)
+        await conn.add_listener(CHANNEL, listener.callback)
+        return listener
+
+
+class DeliveryListener:
+    """A pooled connection held for LISTEN; `close()` stops listening and returns it."""
+
+    def __init__(self, pool: "asyncpg.Pool[Any]", conn: Any, on_notify: Callable[[], None]) -> None:
+        self._pool = pool
+        self._conn = conn
+        self._on_notify = on_notify
+
+    def callback(self, *_: object) -> None:
+        self._on_notify()
+
+    def is_alive(self) -> bool:
+        return not self._conn.is_closed()
+
+    async def close(self) -> None:
+        try:
+            if not self._conn.is_closed():
+                await self._conn.remove_listener(CHANNEL, self.callback)
+        finally:
+            await self._pool.release(self._conn)
