@@ -415,3 +415,82 @@ SELECT * FROM perfbot.silences WHERE id = $1
 -- end_silence --
 UPDATE perfbot.silences SET ended_at = $2, ended_by = $3 WHERE id = $1 AND ended_at IS NULL
 RETURNING *
+
+-- insert_anomaly --
+INSERT INTO perfbot.anomalies
+       (operation_type, kind, severity, detector, z_score, value_ms, baseline_mean_ms,
+        baseline_p99_ms, deviation_pct, degradation_pct, trend_slope, confidence, outliers,
+        samples, window_start, window_end, detected_at, alert_id, details)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+RETURNING id
+
+-- set_anomaly_alert --
+UPDATE perfbot.anomalies SET alert_id = $2 WHERE id = $1
+
+-- anomalies_since --
+-- Anomalies detected since $1, optionally of one operation ($2) and at least severity rank $3
+-- (0 INFO, 1 WARNING, 2 CRITICAL), newest first.
+SELECT * FROM perfbot.anomalies
+ WHERE detected_at >= $1
+   AND ($2::text IS NULL OR operation_type = $2)
+   AND CASE severity WHEN 'CRITICAL' THEN 2 WHEN 'WARNING' THEN 1 ELSE 0 END >= $3
+ ORDER BY detected_at DESC, id DESC
+ LIMIT $4
+
+-- operations_with_anomalies_since --
+-- Operations with an anomaly of at least WARNING since $1 (the "degraded now" set).
+SELECT DISTINCT operation_type FROM perfbot.anomalies
+ WHERE detected_at >= $1 AND severity IN ('WARNING', 'CRITICAL')
+
+-- delete_anomalies_before --
+DELETE FROM perfbot.anomalies WHERE detected_at < $1
+
+-- insert_correlation --
+INSERT INTO perfbot.correlations
+       (operation_a, operation_b, r, n, confidence, bottleneck, severity, recommendations,
+        window_start, window_end, analyzed_at, alert_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+RETURNING id
+
+-- set_correlation_alert --
+UPDATE perfbot.correlations SET alert_id = $2 WHERE id = $1
+
+-- correlations_since --
+-- The latest analysis of every pair analysed since $1, strongest first.
+SELECT * FROM (
+    SELECT DISTINCT ON (operation_a, operation_b) *
+      FROM perfbot.correlations
+     WHERE analyzed_at >= $1
+     ORDER BY operation_a, operation_b, analyzed_at DESC
+) latest
+ ORDER BY r DESC
+ LIMIT $2
+
+-- delete_correlations_before --
+DELETE FROM perfbot.correlations WHERE analyzed_at < $1
+
+-- active_baselines --
+SELECT * FROM perfbot.baselines WHERE active ORDER BY operation_type
+
+-- deactivate_baseline --
+UPDATE perfbot.baselines SET active = false WHERE operation_type = $1 AND active
+
+-- insert_baseline --
+INSERT INTO perfbot.baselines
+       (operation_type, sample_count, mean_ms, stddev_ms, min_ms, max_ms, p50_ms, p75_ms, p90_ms,
+        p95_ms, p99_ms, mad_ms, multiplier, window_start, window_end, computed_at, active)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, true)
+RETURNING id
+
+-- insert_baseline_history --
+INSERT INTO perfbot.baseline_history
+       (operation_type, old_baseline_id, new_baseline_id, old_p99_ms, new_p99_ms, change_pct,
+        sample_count, replaced, reason, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+
+-- baseline_history --
+SELECT operation_type, old_p99_ms, new_p99_ms, change_pct, sample_count, replaced, reason, created_at
+  FROM perfbot.baseline_history
+ WHERE ($1::text IS NULL OR operation_type = $1)
+ ORDER BY created_at DESC
+ LIMIT $2

@@ -17,6 +17,7 @@ from bot import errors
 from bot.settings import SourceSettings
 from bot.store import migrate, pool, source
 from bot.store.alerts import AlertsMixin
+from bot.store.findings import FindingsMixin
 from bot.store.jobruns import JobRunsMixin
 from bot.store.metrics import MetricsMixin
 from bot.store.outbox import OutboxMixin
@@ -38,7 +39,7 @@ class DatabaseStatus:
     row_counts: dict[str, int]
 
 
-class Store(MetricsMixin, RollupsMixin, JobRunsMixin, AlertsMixin, OutboxMixin):
+class Store(MetricsMixin, RollupsMixin, FindingsMixin, JobRunsMixin, AlertsMixin, OutboxMixin):
     def __init__(self, db: "asyncpg.Pool[Any]", *, url: str = "", embedded: bool = False) -> None:
         self._pool = db
         self._url = url

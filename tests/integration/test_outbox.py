@@ -8,11 +8,20 @@ from bot.store import Store
 from tests.factories import T0, make_alert
 
 
-async def queue(store: Store, count: int, *, channel: str = "hook", fingerprint: str = "anomaly:commit") -> tuple[int, list[int]]:
+async def queue(
+    store: Store, count: int, *, channel: str = "hook", fingerprint: str = "anomaly:commit"
+) -> tuple[int, list[int]]:
     async with store.transaction() as tx:
         alert = await tx.insert_alert(make_alert(fingerprint=fingerprint))
         ids = [
-            await tx.enqueue(alert.id, channel, "fired" if i == 0 else "updated", Severity.WARNING, now=T0, max_attempts=3)
+            await tx.enqueue(
+                alert.id,
+                channel,
+                "fired" if i == 0 else "updated",
+                Severity.WARNING,
+                now=T0,
+                max_attempts=3,
+            )
             for i in range(count)
         ]
     return alert.id, ids
@@ -44,8 +53,15 @@ async def test_messages_of_one_alert_go_out_in_order(store: Store) -> None:
 async def test_an_expired_claim_is_taken_again(store: Store) -> None:
     _, ids = await queue(store, 1)
     await store.claim_deliveries("crashed", T0, 10, T0 + timedelta(seconds=30))
-    assert await store.claim_deliveries("b", T0 + timedelta(seconds=10), 10, T0 + timedelta(seconds=70)) == []
-    [again] = await store.claim_deliveries("b", T0 + timedelta(seconds=31), 10, T0 + timedelta(seconds=91))
+    assert (
+        await store.claim_deliveries(
+            "b", T0 + timedelta(seconds=10), 10, T0 + timedelta(seconds=70)
+        )
+        == []
+    )
+    [again] = await store.claim_deliveries(
+        "b", T0 + timedelta(seconds=31), 10, T0 + timedelta(seconds=91)
+    )
     assert again.id == ids[0]
     assert again.attempts == 2
 
@@ -54,8 +70,13 @@ async def test_retry_waits_and_release_hands_back(store: Store) -> None:
     _, ids = await queue(store, 1)
     await store.claim_deliveries("a", T0, 10, T0 + timedelta(seconds=60))
     await store.delivery_retry(ids[0], T0 + timedelta(seconds=5), "HTTP 503", 503)
-    assert await store.claim_deliveries("a", T0 + timedelta(seconds=4), 10, T0 + timedelta(seconds=60)) == []
-    [d] = await store.claim_deliveries("a", T0 + timedelta(seconds=5), 10, T0 + timedelta(seconds=65))
+    assert (
+        await store.claim_deliveries("a", T0 + timedelta(seconds=4), 10, T0 + timedelta(seconds=60))
+        == []
+    )
+    [d] = await store.claim_deliveries(
+        "a", T0 + timedelta(seconds=5), 10, T0 + timedelta(seconds=65)
+    )
     assert d.last_error == "HTTP 503"
     assert await store.release_deliveries("a") == 1
     stats = await store.queue_stats(T0 + timedelta(seconds=10))
@@ -82,7 +103,13 @@ async def test_audit_events_are_append_only(store: Store) -> None:
     alert_id, _ = await queue(store, 1)
     async with store.transaction() as tx:
         await tx.add_event(
-            AlertEvent(alert_id=alert_id, at=T0, actor="alice", source=ActorSource.SLACK, action="acknowledged")
+            AlertEvent(
+                alert_id=alert_id,
+                at=T0,
+                actor="alice",
+                source=ActorSource.SLACK,
+                action="acknowledged",
+            )
         )
     async with store.pool.acquire() as conn:
         with pytest.raises(asyncpg.RaiseError, match="append-only"):

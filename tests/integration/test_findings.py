@@ -1,0 +1,141 @@
+"""Anomalies, correlations and baselines round-trip through the store."""
+
+from datetime import timedelta
+
+from bot.models import (
+    Anomaly,
+    AnomalyKind,
+    Baseline,
+    BaselineChange,
+    BottleneckType,
+    Correlation,
+    Severity,
+)
+from bot.store import Store
+from tests.factories import T0
+
+
+def anomaly(op: str, severity: Severity, minutes_ago: int) -> Anomaly:
+    at = T0 - timedelta(minutes=minutes_ago)
+    return Anomaly(
+        operation_type=op,
+        kind=AnomalyKind.STATISTICAL,
+        severity=severity,
+        z_score=4.2,
+        value_ms=150.5,
+        outliers=3,
+        samples=40,
+        window_start=at - timedelta(minutes=1),
+        window_end=at,
+        detected_at=at,
+        details={"detector": "robust"},
+    )
+
+
+def baseline(op: str, p99: float) -> Baseline:
+    return Baseline(
+        operation_type=op,
+        sample_count=1000,
+        mean_ms=10,
+        stddev_ms=3,
+        min_ms=1,
+        max_ms=90,
+        p50_ms=9,
+        p75_ms=12,
+        p90_ms=15,
+        p95_ms=20,
+        p99_ms=p99,
+        mad_ms=2,
+        multiplier=2.5,
+        window_start=T0 - timedelta(days=7),
+        window_end=T0,
+        computed_at=T0,
+    )
+
+
+async def test_anomalies_filter_by_time_operation_and_severity(store: Store) -> None:
+    stored = await store.insert_anomalies(
+        [
+            anomaly("commit", Severity.CRITICAL, 5),
+            anomaly("commit", Severity.WARNING, 50),
+            anomaly("merge", Severity.INFO, 1),
+        ]
+    )
+    assert all(a.id for a in stored)
+    since = T0 - timedelta(hours=1)
+    assert [a.severity for a in await store.anomalies_since(since)] == [
+        "INFO",
+        "CRITICAL",
+        "WARNING",
+    ]
+    assert len(await store.anomalies_since(since, operation="commit")) == 2
+    assert len(await store.anomalies_since(since, min_severity=Severity.CRITICAL)) == 1
+    assert await store.degraded_operations(since) == {"commit"}
+    [first] = stored[:1]
+    assert (await store.anomalies_since(since, operation="commit"))[0] == first
+
+
+async def test_correlations_keep_the_latest_per_pair(store: Store) -> None:
+    def corr(r: float, minutes_ago: int) -> Correlation:
+        at = T0 - timedelta(minutes=minutes_ago)
+        return Correlation(
+            operation_a="merge_base_find",
+            operation_b="merge_branches",
+            r=r,
+            n=120,
+            confidence=1.0,
+            bottleneck=BottleneckType.MERGE_PIPELINE_SATURATION,
+            severity=Severity.CRITICAL,
+            recommendations=("Add merge workers",),
+            window_start=at - timedelta(hours=24),
+            window_end=at,
+            analyzed_at=at,
+        )
+
+    await store.insert_correlations([corr(0.8, 10), corr(0.95, 5)])
+    [latest] = await store.correlations_since(T0 - timedelta(hours=1))
+    assert latest.r == 0.95
+    assert latest.recommendations == ("Add merge workers",)
+
+
+async def test_baselines_replace_and_keep_history(store: Store) -> None:
+    first = baseline("commit", 40.0)
+    change = BaselineChange(
+        operation_type="commit",
+        old_p99_ms=None,
+        new_p99_ms=40.0,
+        change_pct=None,
+        sample_count=1000,
+        replaced=True,
+        reason="first",
+    )
+    assert await store.save_baselines([(first, change, None)], T0) == 1
+    old = (await store.active_baselines())["commit"]
+    kept = BaselineChange(
+        operation_type="commit",
+        old_p99_ms=40.0,
+        new_p99_ms=41.0,
+        change_pct=2.5,
+        sample_count=1000,
+        replaced=False,
+        reason="scheduled",
+    )
+    moved = BaselineChange(
+        operation_type="commit",
+        old_p99_ms=40.0,
+        new_p99_ms=50.0,
+        change_pct=25.0,
+        sample_count=1000,
+        replaced=True,
+        reason="scheduled",
+    )
+    assert await store.save_baselines([(baseline("commit", 41.0), kept, old)], T0) == 0
+    assert (await store.active_baselines())["commit"].p99_ms == 40.0
+    assert await store.save_baselines([(baseline("commit", 50.0), moved, old)], T0) == 1
+    assert (await store.active_baselines())["commit"].p99_ms == 50.0
+    history = await store.baseline_history("commit")
+    assert sorted((h.reason, h.replaced) for h in history) == [
+        ("first", True),
+        ("scheduled", False),
+        ("scheduled", True),
+    ]
