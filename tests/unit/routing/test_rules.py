@@ -5,7 +5,8 @@ from pydantic import ValidationError
 
 from bot import errors
 from bot.models import AlertKind, BottleneckType, EscalationStep, Severity
-from bot.routing.rules import RouteQuery, resolve
+from bot.routing.rules import RouteQuery, Router, resolve
+from bot.settings import Settings
 from tests.unit.routing.factories import ALL_CHANNELS, make_candidate, minutes, route
 
 CRIT, WARN, INFO = Severity.CRITICAL, Severity.WARNING, Severity.INFO
@@ -266,3 +267,25 @@ def test_route_query_rejects_bad_words(
 ) -> None:
     with pytest.raises(errors.BadArguments, match=message):
         RouteQuery.parse(*words)
+
+
+def test_router_from_settings_uses_all_channels_and_repeat() -> None:
+    settings = Settings.model_validate(
+        {
+            "channels": {
+                "mm": {"type": "mattermost", "channel_id": "x"},
+                "pd": {"type": "pagerduty"},
+            },
+            "routes": [{"name": "merges", "match": {"operation": "merge*"}, "notify": ["pd"]}],
+            "alerts": {"repeat_every": "20m"},
+        }
+    )
+    router = Router.from_settings(settings)
+    assert router.resolve(query(ops=("merge",))).channels == ("pd",)
+    fallback = router.resolve(query(WARN))
+    assert (fallback.channels, fallback.plan.repeat_every) == (("mm",), minutes(20))
+
+
+def test_no_channels_at_all_falls_back_to_the_implicit_console() -> None:
+    router = Router.from_settings(Settings.model_validate({}))
+    assert router.resolve(query(CRIT)).channels == ("console",)
