@@ -273,8 +273,11 @@ class Alert(Frozen):
     parent_id: int | None = None
     silence_id: int | None = None
     plan: EscalationPlan
-    escalation_step: int = 0
+    escalation_step: int = 0  # how many of `plan.steps` have run
     next_escalation_at: AwareDatetime | None = None
+    # Channels that were sent a message about this alert, in first-sent order; later events
+    # (acknowledged, escalated, resolved) go to these so messages are edited in place.
+    notified_channels: tuple[str, ...] = ()
     version: int = 1
     created_at: AwareDatetime
     updated_at: AwareDatetime

@@ -1,0 +1,185 @@
+"""Alert candidates: what one detection cycle proposes to alert about, before de-duplication.
+
+An `Anomaly` becomes a per-operation candidate; a `BottleneckCluster` (correlated pairs of one
+bottleneck class that form a connected group) becomes one candidate for all its operations.
+Titles and summaries are plain data (facts and numbers); each channel formats them itself.
+`details` holds JSON-able numbers for renderers and the webhook payload."""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from bot.models import (
+    AlertKind,
+    Anomaly,
+    AnomalyKind,
+    BottleneckType,
+    Correlation,
+    Frozen,
+    Severity,
+)
+from bot.routing.fingerprint import fingerprint
+
+
+class AlertCandidate(Frozen):
+    """A proposed alert. `operation_types` are distinct and sorted; `bottleneck` is set exactly
+    for bottleneck candidates."""
+
+    kind: AlertKind
+    severity: Severity
+    operation_types: tuple[str, ...] = Field(min_length=1)
+    bottleneck: BottleneckType | None = None
+    title: str
+    summary: str
+    details: dict[str, Any] = Field(default_factory=dict)
+    detected_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "AlertCandidate":
+        if tuple(sorted(set(self.operation_types))) != self.operation_types:
+            raise ValueError("operation_types must be distinct and sorted")
+        if (self.kind is AlertKind.BOTTLENECK) != (self.bottleneck is not None):
+            raise ValueError("a bottleneck is given exactly for bottleneck candidates")
+        return self
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.kind, self.operation_types, self.bottleneck)
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "?" if value is None else f"{value:.{digits}f}"
+
+
+def from_anomaly(anomaly: Anomaly) -> AlertCandidate:
+    """One candidate for one operation's anomaly, titled `commit latency anomaly` or
+    `get_history slow degradation`."""
+    op = anomaly.operation_type
+    kind = AlertKind(anomaly.kind.value)
+    if anomaly.kind is AnomalyKind.DEGRADATION:
+        title = f"{op} slow degradation"
+        summary = (
+            f"p99 rose {_num(anomaly.degradation_pct)}% "
+            f"(confidence {_num(anomaly.confidence, 2)}, {anomaly.samples} samples)"
+        )
+    else:
+        title = f"{op} latency anomaly"
+        summary = (
+            f"worst {_num(anomaly.value_ms)} ms vs baseline p99 {_num(anomaly.baseline_p99_ms)} ms"
+            f", z {_num(anomaly.z_score, 2)}, {anomaly.outliers} of {anomaly.samples} samples"
+        )
+        if anomaly.kind is AnomalyKind.COMBINED:
+            summary += f", during a {_num(anomaly.degradation_pct)}% degradation"
+    details: dict[str, Any] = {
+        "anomaly_id": anomaly.id,
+        "detector": anomaly.detector,
+        "value_ms": anomaly.value_ms,
+        "baseline_mean_ms": anomaly.baseline_mean_ms,
+        "baseline_p99_ms": anomaly.baseline_p99_ms,
+        "z_score": anomaly.z_score,
+        "deviation_pct": anomaly.deviation_pct,
+        "degradation_pct": anomaly.degradation_pct,
+        "trend_slope": anomaly.trend_slope,
+        "confidence": anomaly.confidence,
+        "outliers": anomaly.outliers,
+        "samples": anomaly.samples,
+        "window_start": anomaly.window_start.isoformat(),
+        "window_end": anomaly.window_end.isoformat(),
+    }
+    return AlertCandidate(
+        kind=kind,
+        severity=anomaly.severity,
+        operation_types=(op,),
+        title=title,
+        summary=summary,
+        details={k: v for k, v in details.items() if v is not None},
+        detected_at=anomaly.detected_at,
+    )
+
+
+class BottleneckCluster(Frozen):
+    """Correlated pairs of one bottleneck class that form one connected group of operations."""
+
+    bottleneck: BottleneckType
+    correlations: tuple[Correlation, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_connected_class(self) -> "BottleneckCluster":
+        if any(c.bottleneck is not self.bottleneck for c in self.correlations):
+            raise ValueError("every correlation must have the cluster's bottleneck class")
+        if len(_components(self.correlations)) != 1:
+            raise ValueError("the correlations must connect all their operations")
+        return self
+
+    @property
+    def strongest_first(self) -> tuple[Correlation, ...]:
+        return tuple(sorted(self.correlations, key=lambda c: (-c.r, c.operation_a, c.operation_b)))
+
+    @property
+    def operations(self) -> tuple[str, ...]:
+        """The operations in order of first appearance, strongest correlation first."""
+        return tuple(
+            dict.fromkeys(op for c in self.strongest_first for op in (c.operation_a, c.operation_b))
+        )
+
+    @property
+    def severity(self) -> Severity:
+        return max(c.severity for c in self.correlations)
+
+
+def _components(correlations: Iterable[Correlation]) -> list[set[str]]:
+    groups: list[set[str]] = []
+    for c in correlations:
+        joined = {c.operation_a, c.operation_b}
+        touching = [g for g in groups if g & joined]
+        for g in touching:
+            joined |= g
+            groups.remove(g)
+        groups.append(joined)
+    return groups
+
+
+def clusters(correlations: Sequence[Correlation]) -> list[BottleneckCluster]:
+    """Split correlations into clusters: per bottleneck class, one per connected group of
+    operations. Ordered by class, then by the group's first operation name."""
+    result = []
+    for bottleneck in sorted({c.bottleneck for c in correlations}):
+        same = [c for c in correlations if c.bottleneck is bottleneck]
+        for group in _components(same):
+            pairs = tuple(c for c in same if c.operation_a in group)
+            result.append(BottleneckCluster(bottleneck=bottleneck, correlations=pairs))
+    return sorted(result, key=lambda k: (k.bottleneck.value, min(k.operations)))
+
+
+def from_cluster(cluster: BottleneckCluster) -> AlertCandidate:
+    """One candidate for the whole cluster, titled `MERGE_PIPELINE_SATURATION: merge_base_find,
+    merge_conflict_detect, merge_branches` (operations strongest correlation first)."""
+    ops = cluster.operations
+    pairs = cluster.strongest_first
+    top = pairs[0]
+    recommendations = list(dict.fromkeys(r for c in pairs for r in c.recommendations))
+    summary = (
+        f"{len(ops)} operations slow together, {len(pairs)} correlated pair(s), "
+        f"strongest r {top.r:.2f} ({top.operation_a} ~ {top.operation_b}, {top.n} minutes)"
+    )
+    details: dict[str, Any] = {
+        "r": top.r,
+        "n": top.n,
+        "confidence": max(c.confidence for c in pairs),
+        "pairs": [
+            {"a": c.operation_a, "b": c.operation_b, "r": c.r, "n": c.n, "id": c.id} for c in pairs
+        ],
+        "recommendations": recommendations,
+        "correlation_ids": [c.id for c in pairs if c.id is not None],
+    }
+    return AlertCandidate(
+        kind=AlertKind.BOTTLENECK,
+        severity=cluster.severity,
+        operation_types=tuple(sorted(ops)),
+        bottleneck=cluster.bottleneck,
+        title=f"{cluster.bottleneck.value}: {', '.join(ops)}",
+        summary=summary,
+        details=details,
+        detected_at=max(c.analyzed_at for c in pairs),
+    )

@@ -1,0 +1,118 @@
+import random
+from datetime import timedelta
+
+import pytest
+
+from bot.routing.backoff import (
+    Outcome,
+    RetryPolicy,
+    after_failure,
+    backoff_seconds,
+    classify,
+    parse_retry_after,
+)
+from bot.settings import DeliverySettings
+from tests.unit.routing.factories import NOW
+
+POLICY = RetryPolicy(base=timedelta(seconds=5), cap=timedelta(minutes=5), max_attempts=5)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (200, Outcome.SENT),
+        (202, Outcome.SENT),
+        (204, Outcome.SENT),
+        (429, Outcome.RETRY),
+        (500, Outcome.RETRY),
+        (502, Outcome.RETRY),
+        (503, Outcome.RETRY),
+        (599, Outcome.RETRY),
+        (None, Outcome.RETRY),
+        (400, Outcome.PERMANENT),
+        (401, Outcome.PERMANENT),
+        (403, Outcome.PERMANENT),
+        (404, Outcome.PERMANENT),
+        (408, Outcome.PERMANENT),
+        (413, Outcome.PERMANENT),
+        (301, Outcome.PERMANENT),
+        (100, Outcome.PERMANENT),
+    ],
+)
+def test_classify(status: int | None, expected: Outcome) -> None:
+    assert classify(status) is expected
+
+
+@pytest.mark.parametrize(
+    ("attempt", "ceiling"), [(1, 5.0), (2, 10.0), (3, 20.0), (4, 40.0), (7, 300.0), (30, 300.0)]
+)
+def test_full_jitter_stays_within_bounds(attempt: int, ceiling: float) -> None:
+    rng = random.Random(7)
+    delays = [backoff_seconds(attempt, POLICY, rng) for _ in range(500)]
+    assert all(0.0 <= d <= ceiling for d in delays)
+    assert max(delays) > 0.9 * ceiling
+    assert min(delays) < 0.1 * ceiling
+
+
+def test_seeded_random_is_repeatable() -> None:
+    assert [backoff_seconds(3, POLICY, random.Random(1)) for _ in range(3)] == [
+        backoff_seconds(3, POLICY, random.Random(1))
+    ] * 3
+
+
+@pytest.mark.parametrize("retry_after", [0.0, 3.0, 30.0, 900.0])
+def test_retry_after_is_a_floor_even_past_the_cap(retry_after: float) -> None:
+    rng = random.Random(3)
+    delays = [backoff_seconds(2, POLICY, rng, retry_after) for _ in range(200)]
+    assert all(d >= retry_after for d in delays)
+    assert all(d <= max(retry_after, 10.0) for d in delays)
+
+
+@pytest.mark.parametrize(
+    ("attempts", "status", "permanent", "dead", "reason"),
+    [
+        (1, 503, False, False, "HTTP 503; retry 2 in"),
+        (1, None, False, False, "no response; retry 2 in"),
+        (4, 429, False, False, "HTTP 429; retry 5 in"),
+        (5, 503, False, True, "gave up after 5 attempts (last: HTTP 503)"),
+        (1, 404, False, True, "permanent failure (HTTP 404); not retried"),
+        (1, 500, True, True, "permanent failure (HTTP 500); not retried"),
+    ],
+)
+def test_after_failure(
+    attempts: int, status: int | None, permanent: bool, dead: bool, reason: str
+) -> None:
+    decision = after_failure(
+        attempts, POLICY, random.Random(0), NOW, status=status, permanent=permanent
+    )
+    assert decision.dead is dead
+    assert decision.reason.startswith(reason)
+    if not dead:
+        assert decision.retry_at is not None
+        assert NOW <= decision.retry_at <= NOW + timedelta(seconds=5 * 2 ** (attempts - 1))
+
+
+def test_after_failure_honours_retry_after() -> None:
+    decision = after_failure(1, POLICY, random.Random(0), NOW, status=429, retry_after=42.0)
+    assert decision.retry_at is not None
+    assert decision.retry_at >= NOW + timedelta(seconds=42)
+
+
+def test_policy_from_settings() -> None:
+    assert RetryPolicy.from_settings(DeliverySettings()) == POLICY
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("120", 120.0),
+        (" 5 ", 5.0),
+        ("Mon, 02 Mar 2026 12:01:30 GMT", 90.0),
+        ("Mon, 02 Mar 2026 11:00:00 GMT", 0.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_retry_after(header: str | None, expected: float | None) -> None:
+    assert parse_retry_after(header, NOW) == expected
