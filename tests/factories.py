@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.models import Alert, AlertKind, AlertStatus, EscalationPlan, Severity
+from bot.models import Alert, AlertKind, AlertStatus, Anomaly, Correlation, EscalationPlan, Severity
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -27,3 +27,52 @@ def make_alert(**overrides: Any) -> Alert:
     }
     data.update(overrides)
     return Alert.model_validate(data)
+
+
+def make_anomaly(**overrides: Any) -> Anomaly:
+    from datetime import timedelta
+
+    from bot.models import AnomalyKind
+
+    at = overrides.pop("detected_at", T0)
+    data: dict[str, Any] = {
+        "operation_type": "commit",
+        "kind": AnomalyKind.STATISTICAL,
+        "severity": Severity.WARNING,
+        "detector": "robust",
+        "z_score": 3.4,
+        "value_ms": 120.0,
+        "baseline_mean_ms": 20.0,
+        "baseline_p99_ms": 40.0,
+        "outliers": 4,
+        "samples": 40,
+        "window_start": at - timedelta(minutes=1),
+        "window_end": at,
+        "detected_at": at,
+    }
+    data.update(overrides)
+    return Anomaly.model_validate(data)
+
+
+def make_correlation(a: str, b: str, r: float = 0.93, **overrides: Any) -> Correlation:
+    from datetime import timedelta
+
+    from bot.models import BottleneckType
+
+    first, second = sorted((a, b))
+    at = overrides.pop("analyzed_at", T0)
+    data: dict[str, Any] = {
+        "operation_a": first,
+        "operation_b": second,
+        "r": r,
+        "n": 120,
+        "confidence": 1.0,
+        "bottleneck": BottleneckType.MERGE_PIPELINE_SATURATION,
+        "severity": Severity.CRITICAL if r >= 0.9 else Severity.WARNING,
+        "recommendations": ("Increase merge worker threads",),
+        "window_start": at - timedelta(hours=24),
+        "window_end": at,
+        "analyzed_at": at,
+    }
+    data.update(overrides)
+    return Correlation.model_validate(data)

@@ -21,12 +21,17 @@ from bot.models import (
     SilenceMatch,
 )
 from bot.notify import MessageRef
+from bot.routing.silence import NewSilence
+from bot.routing.transition import NewAlert
 from bot.store.queries import QUERIES
+
+ALERTS_LOCK_KEY = 0x7065_7266_616C_7274  # "perfalrt"
 
 
 def alert_from_row(row: Any) -> Alert:
     data = dict(row)
     data["operation_types"] = tuple(data["operation_types"])
+    data["notified_channels"] = tuple(data["notified_channels"])
     data["plan"] = EscalationPlan.model_validate(data["plan"])
     return Alert.model_validate(data)
 
@@ -63,8 +68,28 @@ class AlertTx:
             raise errors.NotFound(f"there is no alert #{alert_id}")
         return alert_from_row(row)
 
-    async def insert_alert(self, alert: Alert) -> Alert:
-        """Store a new alert (its id, version and timestamps come from the database)."""
+    async def lock(self) -> None:
+        """Serialise alert changes with every other writer until this transaction ends."""
+        await self.conn.execute(QUERIES["alerts_lock"], ALERTS_LOCK_KEY)
+
+    async def related(self, operations: Sequence[str]) -> list[Alert]:
+        """Unresolved alerts naming any of `operations`, locked."""
+        rows = await self.conn.fetch(QUERIES["unresolved_alerts_touching"], list(operations))
+        return [alert_from_row(r) for r in rows]
+
+    async def created_since(self, since: datetime, operations: Sequence[str]) -> list[Alert]:
+        rows = await self.conn.fetch(
+            QUERIES["alerts_created_since_touching"], since, list(operations)
+        )
+        return [alert_from_row(r) for r in rows]
+
+    async def alerts_by_ids(self, ids: Sequence[int]) -> list[Alert]:
+        return [
+            alert_from_row(r) for r in await self.conn.fetch(QUERIES["alerts_by_ids"], list(ids))
+        ]
+
+    async def insert_alert(self, alert: "NewAlert") -> Alert:
+        """Store a new alert (its id and version come from the database)."""
         row = await self.conn.fetchrow(
             QUERIES["insert_alert"],
             alert.fingerprint,
@@ -84,16 +109,18 @@ class AlertTx:
             alert.plan.model_dump(mode="json"),
             alert.escalation_step,
             alert.next_escalation_at,
+            list(alert.notified_channels),
             alert.created_at,
         )
         return alert_from_row(row)
 
     async def update_alert(self, alert: Alert) -> Alert:
-        """Write the alert's mutable state; raises StoreError if someone else changed it first."""
+        """Write a new state of an alert (its `version` one above the stored one); raises
+        StoreError if someone else changed it first."""
         row = await self.conn.fetchrow(
             QUERIES["update_alert"],
             alert.id,
-            alert.version,
+            alert.version - 1,
             alert.kind.value,
             alert.severity.value,
             alert.status.value,
@@ -114,6 +141,8 @@ class AlertTx:
             alert.escalation_step,
             alert.next_escalation_at,
             alert.updated_at,
+            alert.plan.model_dump(mode="json"),
+            list(alert.notified_channels),
         )
         if row is None:
             raise errors.StoreError(f"alert #{alert.id} changed concurrently; try again")
@@ -176,23 +205,15 @@ class AlertTx:
     async def active_silences(self, now: datetime) -> list[Silence]:
         return [silence_from_row(r) for r in await self.conn.fetch(QUERIES["active_silences"], now)]
 
-    async def insert_silence(
-        self,
-        match: SilenceMatch,
-        reason: str | None,
-        created_by: str,
-        source: str,
-        now: datetime,
-        expires_at: datetime,
-    ) -> Silence:
+    async def insert_silence(self, silence: "NewSilence") -> Silence:
         row = await self.conn.fetchrow(
             QUERIES["insert_silence"],
-            match.model_dump(mode="json", exclude_none=True),
-            reason,
-            created_by,
-            source,
-            now,
-            expires_at,
+            silence.match.model_dump(mode="json", exclude_none=True),
+            silence.reason,
+            silence.created_by,
+            silence.source.value,
+            silence.created_at,
+            silence.expires_at,
         )
         return silence_from_row(row)
 

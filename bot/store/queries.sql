@@ -254,8 +254,8 @@ DELETE FROM perfbot.job_runs WHERE started_at < $1
 INSERT INTO perfbot.alerts
        (fingerprint, kind, severity, status, operation_types, bottleneck, title, summary, details,
         first_seen, last_seen, occurrences, parent_id, silence_id, plan, escalation_step,
-        next_escalation_at, version, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $18)
+        next_escalation_at, notified_channels, version, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 1, $19, $19)
 RETURNING *
 
 -- update_alert --
@@ -265,7 +265,7 @@ UPDATE perfbot.alerts
        summary = $9, details = $10, last_seen = $11, occurrences = $12, acknowledged_by = $13,
        acknowledged_at = $14, ack_severity = $15, resolved_at = $16, resolved_by = $17,
        parent_id = $18, silence_id = $19, escalation_step = $20, next_escalation_at = $21,
-       updated_at = $22, version = version + 1
+       updated_at = $22, plan = $23, notified_channels = $24, version = version + 1
  WHERE id = $1 AND version = $2
 RETURNING *
 
@@ -299,6 +299,24 @@ SELECT * FROM perfbot.alerts WHERE status <> 'resolved' AND last_seen < $1 ORDER
 -- alerts_for_operation_since --
 -- How many alerts about operation $1 were first seen since $2.
 SELECT count(*) FROM perfbot.alerts WHERE $1 = ANY(operation_types) AND first_seen >= $2
+
+-- unresolved_alerts_touching --
+-- Unresolved alerts naming any of the operations $1, locked for the caller's transaction.
+SELECT * FROM perfbot.alerts
+ WHERE status <> 'resolved' AND operation_types && $1::text[]
+ ORDER BY id
+   FOR UPDATE
+
+-- alerts_created_since_touching --
+-- Alerts created since $1 naming any of the operations $2 (for the recurrence rule).
+SELECT * FROM perfbot.alerts WHERE created_at >= $1 AND operation_types && $2::text[] ORDER BY id
+
+-- alerts_by_ids --
+SELECT * FROM perfbot.alerts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
+
+-- alerts_lock --
+-- Serialise alert state changes (detection, escalation ticks, chat actions) across replicas.
+SELECT pg_advisory_xact_lock($1)
 
 -- child_alerts --
 SELECT * FROM perfbot.alerts WHERE parent_id = $1 ORDER BY id

@@ -1,0 +1,314 @@
+"""The alert service: turns detections into alerts and chat actions into state changes, and
+persists what the pure routing core decides. Every change happens in one transaction under the
+alerts lock: the alert's new state, its audit events and its queued deliveries together."""
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Literal
+
+from bot import errors
+from bot.clock import Clock
+from bot.models import Alert, AlertEvent, AlertStatus, Anomaly, Correlation, Silence, SilenceMatch
+from bot.routing import actions, candidate, escalation, grouping, lifecycle, permission
+from bot.routing.rules import RouteDecision, RouteQuery, Router
+from bot.routing.transition import Actor, Send, Transition
+from bot.settings import Settings
+from bot.store import Store
+from bot.store.alerts import AlertTx
+
+logger = logging.getLogger(__name__)
+
+AlertAction = Literal["ack", "unack", "escalate", "resolve"]
+
+
+class AlertService:
+    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+        self.router = Router.from_settings(settings)
+        self.policy = lifecycle.LifecyclePolicy.from_settings(settings.alerts)
+
+    # ---- detection → alerts ------------------------------------------------------------------
+
+    async def process_anomalies(self, anomalies: Sequence[Anomaly], now: datetime) -> list[Alert]:
+        """Decide and persist an alert change for each stored anomaly; link anomalies to their
+        alerts. Returns the alerts fired or updated."""
+        touched = []
+        for anomaly in anomalies:
+            alert = await self._process(candidate.from_anomaly(anomaly), now)
+            if alert is not None:
+                touched.append(alert)
+                if anomaly.id is not None:
+                    await self._store.link_anomaly(anomaly.id, alert.id)
+        return touched
+
+    async def process_correlations(
+        self, correlations: Sequence[Correlation], now: datetime
+    ) -> list[Alert]:
+        """One bottleneck alert per connected cluster of correlated pairs."""
+        touched = []
+        for cluster in candidate.clusters(correlations):
+            alert = await self._process(candidate.from_cluster(cluster), now)
+            if alert is not None:
+                touched.append(alert)
+                for pair in cluster.correlations:
+                    if pair.id is not None:
+                        await self._store.link_correlation(pair.id, alert.id)
+        return touched
+
+    async def _process(self, cand: candidate.AlertCandidate, now: datetime) -> Alert | None:
+        async with self._store.transaction() as tx:
+            await tx.lock()
+            related = await tx.related(cand.operation_types)
+            window = self.policy.recurrence_window
+            recent = lifecycle.recurrence_counts(
+                await tx.created_since(now - window, cand.operation_types), now, window
+            )
+            silences = await tx.active_silences(now)
+            decision = lifecycle.decide(
+                cand,
+                related=related,
+                recent=recent,
+                silences=silences,
+                router=self.router,
+                policy=self.policy,
+                now=now,
+            )
+            if isinstance(decision, lifecycle.Record):
+                logger.debug(
+                    "detection recorded only",
+                    extra={
+                        "action": "alert_skipped",
+                        "fingerprint": cand.fingerprint,
+                        "reason": decision.reason,
+                    },
+                )
+                return None
+            if isinstance(decision, lifecycle.Fire):
+                alert = await tx.insert_alert(decision.alert)
+                for ev in decision.events:
+                    await tx.add_event(ev.model_copy(update={"alert_id": ev.alert_id or alert.id}))
+                await self._enqueue(tx, decision.sends, alert, now)
+                for child in await tx.alerts_by_ids(decision.children):
+                    await self._apply(tx, grouping.attach(child, alert.id, now), now)
+                logger.info(
+                    "alert fired",
+                    extra={
+                        "action": "alert_fired",
+                        "alert_id": alert.id,
+                        "fingerprint": alert.fingerprint,
+                        "severity": alert.severity.value,
+                        "route": decision.route.route,
+                        "channels": [s.channel for s in decision.sends],
+                        "note": decision.note,
+                    },
+                )
+                return alert
+            return await self._apply(tx, decision, now)
+
+    # ---- persistence ---------------------------------------------------------------------------
+
+    async def _apply(self, tx: AlertTx, t: Transition, now: datetime) -> Alert:
+        stored = await tx.update_alert(t.alert)
+        for ev in t.events:
+            await tx.add_event(ev)
+        await self._enqueue(tx, t.sends, stored, now)
+        return stored
+
+    async def _enqueue(
+        self, tx: AlertTx, sends: Sequence[Send], alert: Alert, now: datetime
+    ) -> None:
+        for send in sends:
+            target = send.alert_id or alert.id
+            severity = (
+                alert.severity if target == alert.id else (await tx.lock_alert(target)).severity
+            )
+            await tx.enqueue(
+                target,
+                send.channel,
+                send.event,
+                severity,
+                now=now,
+                max_attempts=self._settings.delivery.max_attempts,
+                mention=send.mention,
+            )
+
+    # ---- timers ---------------------------------------------------------------------------------
+
+    async def tick(self, now: datetime) -> int:
+        """Run due escalation steps, repeats and silence expiries, and auto-resolve quiet alerts.
+        Returns how many alerts changed."""
+        changed = 0
+        async with self._store.transaction() as tx:
+            await tx.lock()
+            silences = await tx.active_silences(now)
+            unresolved = await tx.unresolved()
+            by_id = {a.id: a for a in unresolved}
+            for alert in unresolved:
+                if (
+                    alert.status is AlertStatus.OPEN
+                    and alert.next_escalation_at
+                    and alert.next_escalation_at <= now
+                ):
+                    t = escalation.tick(alert, silences, now)
+                    if t is not None:
+                        by_id[alert.id] = await self._apply(tx, t, now)
+                        changed += 1
+            for alert in list(by_id.values()):
+                parent = by_id.get(alert.parent_id) if alert.parent_id else None
+                t = lifecycle.auto_resolve(alert, now, self.policy, parent=parent)
+                if t is None:
+                    continue
+                by_id[alert.id] = await self._apply(tx, t, now)
+                changed += 1
+                for child in [
+                    a
+                    for a in by_id.values()
+                    if a.parent_id == alert.id and a.status is not AlertStatus.RESOLVED
+                ]:
+                    by_id[child.id] = await self._apply(tx, grouping.release(child, now), now)
+                    changed += 1
+        if changed:
+            logger.info("alert timers", extra={"action": "alert_tick", "changed": changed})
+        return changed
+
+    # ---- actions from chat and the CLI -----------------------------------------------------------
+
+    async def act(
+        self, action: AlertAction, alert_id: int, actor: Actor, note: str | None = None
+    ) -> Transition:
+        """Run `action` (ack, unack, escalate, resolve) on an alert for `actor`. Raises
+        PermissionDenied (audited), NotFound or InvalidTransition with a user-safe message."""
+        now = self._clock.now()
+        if await self._store.get_alert(alert_id) is None:
+            raise errors.NotFound(f"there is no alert #{alert_id}")
+        await self._check_permission(action, alert_id, actor, now)
+        async with self._store.transaction() as tx:
+            await tx.lock()
+            alert = await tx.lock_alert(alert_id)
+            if action == "ack":
+                t = actions.acknowledge(alert, actor, now)
+            elif action == "unack":
+                t = actions.unacknowledge(alert, actor, now)
+            elif action == "escalate":
+                t = actions.escalate(alert, actor, now)
+            else:
+                t = actions.resolve(alert, actor, now, note)
+            if note and action != "resolve":
+                t = t.model_copy(
+                    update={
+                        "events": tuple(
+                            e.model_copy(update={"details": {**e.details, "note": note}})
+                            for e in t.events
+                        )
+                    }
+                )
+            await self._apply(tx, t, now)
+        logger.info(
+            "alert action",
+            extra={
+                "action": f"alert_{action}",
+                "alert_id": alert_id,
+                "actor": actor.label,
+                "source": actor.source.value,
+            },
+        )
+        return t
+
+    async def silence(
+        self, match: SilenceMatch, duration: timedelta, reason: str | None, actor: Actor
+    ) -> tuple[Silence, str]:
+        """Create a silence and mute the open alerts it matches; returns it and a note."""
+        now = self._clock.now()
+        if match.alert_id is not None and await self._store.get_alert(match.alert_id) is None:
+            raise errors.NotFound(f"there is no alert #{match.alert_id}")
+        await self._check_permission("silence", match.alert_id, actor, now)
+        async with self._store.transaction() as tx:
+            await tx.lock()
+            if match.alert_id is not None:
+                await tx.lock_alert(match.alert_id)
+            created = actions.silence(match, actor, now, duration, reason)
+            stored = await tx.insert_silence(created.silence)
+            await tx.add_event(
+                created.event.model_copy(
+                    update={"details": {**created.event.details, "silence_id": stored.id}}
+                )
+            )
+            muted = actions.apply_silence(stored, await tx.unresolved(), now, actor)
+            for t in muted:
+                await self._apply(tx, t, now)
+        note = f"{created.note} (silence #{stored.id}" + (
+            f", muted {len(muted)} open alert{'s' if len(muted) != 1 else ''})" if muted else ")"
+        )
+        return stored, note
+
+    async def unsilence(self, silence_id: int, actor: Actor) -> str:
+        now = self._clock.now()
+        existing = await self._store.get_silence(silence_id)
+        if existing is None:
+            raise errors.NotFound(f"there is no silence #{silence_id}")
+        await self._check_permission("unsilence", existing.match.alert_id, actor, now)
+        async with self._store.transaction() as tx:
+            await tx.lock()
+            ended, event = actions.unsilence(existing, actor, now)
+            await tx.end_silence(silence_id, now, actor.label)
+            await tx.add_event(event)
+            remaining = [s for s in await tx.active_silences(now) if s.id != silence_id]
+            lifted = actions.lift_silence(ended, await tx.unresolved(), remaining, now, actor)
+            for t in lifted:
+                await self._apply(tx, t, now)
+        return f"silence #{silence_id} ended" + (
+            f"; {len(lifted)} alert(s) unmuted" if lifted else ""
+        )
+
+    async def _check_permission(
+        self, action: permission.Action, alert_id: int | None, actor: Actor, now: datetime
+    ) -> None:
+        """Raise PermissionDenied, after auditing the refusal, unless `actor` may `action`."""
+        if permission.permitted(action, actor.user_id, actor.user_name, self._settings.permissions):
+            return
+        setting = (
+            "ack"
+            if action in ("ack", "unack")
+            else "silence"
+            if action in ("silence", "unsilence")
+            else action
+        )
+        reason = f"{actor.label} is not in permissions.{setting}"
+        async with self._store.transaction() as audit:
+            await audit.add_event(
+                AlertEvent(
+                    alert_id=alert_id,
+                    at=now,
+                    actor=actor.label,
+                    source=actor.source,
+                    action="refused",
+                    details={
+                        "attempted": action,
+                        "reason": reason,
+                        **({"user_id": actor.user_id} if actor.user_id else {}),
+                    },
+                )
+            )
+        logger.warning(
+            "action refused",
+            extra={"action": "action_refused", "attempted": action, "actor": actor.label},
+        )
+        raise errors.PermissionDenied(
+            f"you are not allowed to {_VERB[action]} alerts (ask an admin to add you to permissions.{action})"
+        )
+
+    def route_test(self, query: RouteQuery) -> RouteDecision:
+        return self.router.resolve(query)
+
+
+_VERB = {
+    "ack": "acknowledge",
+    "unack": "unacknowledge",
+    "escalate": "escalate",
+    "resolve": "resolve",
+    "silence": "silence",
+    "unsilence": "unsilence",
+}
