@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.models import Alert, AlertKind, AlertStatus, Anomaly, Correlation, EscalationPlan, Severity
+from bot.routing.transition import NewAlert
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -76,3 +77,9 @@ def make_correlation(a: str, b: str, r: float = 0.93, **overrides: Any) -> Corre
     }
     data.update(overrides)
     return Correlation.model_validate(data)
+
+
+def make_new_alert(**overrides: Any) -> NewAlert:
+    """An unstored alert, for store tests."""
+    alert = make_alert(**overrides)
+    return NewAlert.model_validate(alert.model_dump(include=set(NewAlert.model_fields)))

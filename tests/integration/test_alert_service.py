@@ -104,7 +104,7 @@ async def test_unacknowledged_alert_escalates_after_the_step_delay(
 
 async def test_refused_action_tells_why_and_is_audited(service: AlertService, store: Store) -> None:
     [alert] = await service.process_anomalies([make_anomaly()], T0)
-    with pytest.raises(PermissionDenied, match="permissions.resolve"):
+    with pytest.raises(PermissionDenied, match=r"permissions\.resolve"):
         await service.act("resolve", alert.id, MALLORY)
     refused = [e for e in await store.alert_events(alert.id) if e.action == "refused"]
     assert refused[0].actor == "mallory"

@@ -5,14 +5,14 @@ from datetime import timedelta
 
 from bot.models import DeliveryStatus, Severity
 from bot.store import Store
-from tests.factories import T0, make_alert
+from tests.factories import T0, make_new_alert
 
 
 async def queue(
     store: Store, count: int, *, channel: str = "hook", fingerprint: str = "anomaly:commit"
 ) -> tuple[int, list[int]]:
     async with store.transaction() as tx:
-        alert = await tx.insert_alert(make_alert(fingerprint=fingerprint))
+        alert = await tx.insert_alert(make_new_alert(fingerprint=fingerprint))
         ids = [
             await tx.enqueue(
                 alert.id,
