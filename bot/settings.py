@@ -275,7 +275,11 @@ class DeliverySettings(Section):
     timeout: Duration = timedelta(seconds=10)
     lease: Duration = timedelta(seconds=60)
     concurrency: int = Field(default=16, ge=1)
-    rate_per_second: float = Field(default=1.0, gt=0)  # per destination (Slack: 1 msg/s/channel)
+    # Messages per second per destination, by channel type; a type not listed is not limited.
+    # Slack allows about 1 message/s per channel, PagerDuty about 120 events/min per key.
+    rate_limits: dict[str, float] = Field(
+        default_factory=lambda: {"slack": 1.0, "mattermost": 10.0, "pagerduty": 2.0, "email": 5.0}
+    )
     burst: int = Field(default=3, ge=1)
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown: Duration = timedelta(seconds=60)

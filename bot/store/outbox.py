@@ -2,6 +2,7 @@
 a lease, so replicas share the work and a crash loses nothing (an expired lease makes the row
 claimable again); `LISTEN perfbot_deliveries` wakes workers the moment a row is queued."""
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,15 @@ class OutboxMixin:
     ) -> None:
         async with self._pool.acquire() as conn:
             await conn.execute(QUERIES["delivery_retry"], delivery_id, at, error[:2000], status)
+
+    async def delivery_defer(self, delivery_id: int, at: datetime, reason: str | None) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(QUERIES["delivery_defer"], delivery_id, at, reason)
+
+    async def has_fallback(self, delivery_id: int) -> bool:
+        async with self._pool.acquire() as conn:
+            found: bool = await conn.fetchval(QUERIES["has_fallback"], delivery_id)
+        return found
 
     async def delivery_dead(self, delivery_id: int, error: str, status: int | None) -> None:
         async with self._pool.acquire() as conn:
@@ -95,8 +105,11 @@ class DeliveryListener:
         return not self._conn.is_closed()
 
     async def close(self) -> None:
-        try:
+        """Stop listening; safe to call on a connection the server already dropped."""
+        # A connection the server dropped cannot unlisten; releasing it discards it.
+        gone = (OSError, asyncpg.InterfaceError, asyncpg.PostgresError)
+        with contextlib.suppress(*gone):
             if not self._conn.is_closed():
                 await self._conn.remove_listener(CHANNEL, self.callback)
-        finally:
+        with contextlib.suppress(*gone):
             await self._pool.release(self._conn)

@@ -373,6 +373,17 @@ UPDATE perfbot.deliveries
        claimed_by = NULL, claimed_until = NULL
  WHERE id = $1
 
+-- delivery_defer --
+-- Not sent and not tried (rate limit, open circuit): back to pending at $2 without using up an
+-- attempt.
+UPDATE perfbot.deliveries
+   SET status = 'pending', next_attempt_at = $2, attempts = greatest(attempts - 1, 0),
+       last_error = coalesce($3, last_error), claimed_by = NULL, claimed_until = NULL
+ WHERE id = $1
+
+-- has_fallback --
+SELECT EXISTS (SELECT 1 FROM perfbot.deliveries WHERE fallback_of = $1)
+
 -- delivery_dead --
 UPDATE perfbot.deliveries
    SET status = 'dead', last_error = $2, last_status = $3, claimed_by = NULL, claimed_until = NULL

@@ -1,0 +1,369 @@
+"""The outbox worker: claims due deliveries, sends each through its channel's `Notifier`, and
+records the outcome. Nothing is dropped: a failure is retried with jittered exponential backoff
+(never sooner than a `Retry-After`), a permanent failure or exhausted attempts leave a visible
+dead row, and a CRITICAL that cannot get through also goes to `delivery.fallback`.
+
+Rate limits and circuit breakers are per destination (channel) and per process; a delivery held
+back by either is deferred without using up an attempt, so an outage longer than the backoff
+horizon still ends with everything delivered, in order per alert and channel."""
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import errors
+from bot.clock import Clock
+from bot.models import Alert, Delivery, Severity
+from bot.notify import LatencySeries, Notification, Notifier
+from bot.routing import backoff
+from bot.routing.breaker import Breaker
+from bot.routing.ratelimit import RateLimiter
+from bot.settings import DeliverySettings
+from bot.store import Store
+
+logger = logging.getLogger(__name__)
+
+SeriesProvider = Callable[[Alert], Awaitable[LatencySeries | None]]
+IDLE_POLL_S = 5.0
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        store: Store,
+        notifiers: Mapping[str, Notifier],
+        channel_types: Mapping[str, str],
+        settings: DeliverySettings,
+        clock: Clock,
+        worker_id: str,
+        *,
+        rng: random.Random | None = None,
+        series: SeriesProvider | None = None,
+    ) -> None:
+        self._store = store
+        self._notifiers = notifiers
+        self._types = channel_types
+        self._settings = settings
+        self._clock = clock
+        self.worker_id = worker_id
+        self._rng = rng or random.Random()
+        self._series = series
+        self._policy = backoff.RetryPolicy.from_settings(settings)
+        self._limiters = {
+            kind: RateLimiter(rate, settings.burst)
+            for kind, rate in settings.rate_limits.items()
+            if rate > 0
+        }
+        self._breakers: dict[str, Breaker] = {}
+        self._wake = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self.outcomes: Counter[tuple[str, str]] = Counter()  # (channel, outcome) → count
+
+    # ---- loop -------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; then finish in-flight sends (bounded) and hand back
+        unsent claims."""
+        listener = None
+        try:
+            while not stop.is_set():
+                if listener is None or not listener.is_alive():
+                    listener = await self._listen()
+                try:
+                    worked = await self.run_once()
+                except errors.DatabaseUnavailable as exc:
+                    logger.warning(
+                        "outbox unavailable",
+                        extra={"action": "delivery_db_unavailable", "error": exc.message},
+                    )
+                    listener = None
+                    worked = False
+                if not worked:
+                    await self._idle(stop)
+        finally:
+            await self.drain()
+            if listener is not None:
+                await listener.close()
+            try:
+                released = await self._store.release_deliveries(self.worker_id)
+                if released:
+                    logger.info(
+                        "claims released", extra={"action": "delivery_released", "count": released}
+                    )
+            except errors.DatabaseUnavailable:
+                logger.warning(
+                    "claims not released; their leases will expire",
+                    extra={"action": "delivery_release_failed"},
+                )
+
+    async def _listen(self) -> Any:
+        try:
+            return await self._store.listen_deliveries(self._wake.set)
+        except errors.DatabaseUnavailable:
+            return None
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Sleep until woken by NOTIFY, the next due delivery, or the poll interval."""
+        timeout = IDLE_POLL_S
+        try:
+            due = await self._store.next_delivery_due()
+        except errors.DatabaseUnavailable:
+            due = None
+        if due is not None:
+            timeout = min(timeout, max(0.01, (due - self._clock.now()).total_seconds()))
+        self._wake.clear()
+        stopping = asyncio.ensure_future(stop.wait())
+        waking = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait(
+                {stopping, waking}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stopping.cancel()
+            waking.cancel()
+
+    async def run_once(self) -> bool:
+        """Claim one batch and send it concurrently; True if anything was claimed."""
+        free = self._settings.concurrency - len(self._inflight)
+        if free <= 0:
+            await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
+            return True
+        now = self._clock.now()
+        batch = await self._store.claim_deliveries(
+            self.worker_id, now, free, now + self._settings.lease
+        )
+        for delivery in batch:
+            task = asyncio.create_task(self._deliver(delivery))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+        if batch and len(batch) < free:
+            # Let this batch make progress before polling again.
+            await asyncio.sleep(0)
+        return bool(batch)
+
+    async def drain(self, grace: float = 10.0) -> None:
+        """Wait up to `grace` seconds for in-flight sends."""
+        if self._inflight:
+            _, pending = await asyncio.wait(set(self._inflight), timeout=grace)
+            for task in pending:
+                task.cancel()
+
+    # ---- one delivery -------------------------------------------------------------------------
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        try:
+            await self._attempt(delivery)
+        except errors.DatabaseUnavailable:
+            logger.warning(
+                "outcome not recorded; the lease will expire and it is retried",
+                extra={"action": "delivery_unrecorded", "delivery_id": delivery.id},
+            )
+        except Exception:
+            logger.exception(
+                "delivery crashed", extra={"action": "delivery_crashed", "delivery_id": delivery.id}
+            )
+            await self._fail(
+                delivery,
+                None,
+                "internal error in perfbot; see its log",
+                permanent=False,
+                retry_after=None,
+            )
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        channel = delivery.channel
+        notifier = self._notifiers.get(channel)
+        if notifier is None:
+            await self._dead(delivery, None, f"channel {channel!r} is not configured")
+            return
+        now = self._clock.now()
+        wait = self._limiter_wait(channel, now)
+        if wait > 0:
+            await self._defer(delivery, now + timedelta(seconds=wait), None, "rate_limited")
+            return
+        breaker, allowed = self._breaker(channel).allow(now)
+        self._breakers[channel] = breaker
+        if not allowed:
+            await self._defer(
+                delivery,
+                now + timedelta(seconds=max(breaker.retry_in(now), 0.1)),
+                "circuit open",
+                "circuit_open",
+            )
+            await self._fallback_if_critical(delivery, "circuit open")
+            return
+        alert = await self._store.get_alert(delivery.alert_id)
+        if alert is None:
+            await self._dead(delivery, None, f"alert #{delivery.alert_id} no longer exists")
+            return
+        notification = Notification(
+            event=delivery.event,
+            alert=alert,
+            previous=await self._store.message_ref(alert.id, channel),
+            mention=delivery.mention,
+            children=tuple(await self._children(alert)),
+            series=await self._series(alert) if self._series else None,
+            is_fallback=delivery.is_fallback,
+            extra={"delivery_id": delivery.id},
+        )
+        try:
+            async with asyncio.timeout(self._settings.timeout.total_seconds() * 3):
+                ref = await notifier.send(notification)
+        except errors.NotifyError as exc:
+            await self._fail(
+                delivery,
+                exc.status,
+                exc.reason,
+                permanent=exc.permanent,
+                retry_after=exc.retry_after,
+            )
+            return
+        except TimeoutError:
+            await self._fail(delivery, None, "timed out", permanent=False, retry_after=None)
+            return
+        self._breakers[channel] = self._breaker(channel).success()
+        done = self._clock.now()
+        if ref is not None:
+            await self._store.save_message_ref(alert.id, channel, ref, done)
+        await self._store.delivery_sent(delivery.id, done, None)
+        self.outcomes[(channel, "sent")] += 1
+        logger.info(
+            "delivered",
+            extra={
+                "action": "delivery_sent",
+                "delivery_id": delivery.id,
+                "alert_id": alert.id,
+                "channel": channel,
+                "event": delivery.event,
+                "attempt": delivery.attempts,
+            },
+        )
+
+    async def _children(self, alert: Alert) -> list[Alert]:
+        if alert.kind != "bottleneck":
+            return []
+        async with self._store.transaction() as tx:
+            return await tx.children(alert.id)
+
+    def _limiter_wait(self, channel: str, now: datetime) -> float:
+        limiter = self._limiters.get(self._types.get(channel, ""))
+        return limiter.take(channel, now) if limiter else 0.0
+
+    def _breaker(self, channel: str) -> Breaker:
+        if channel not in self._breakers:
+            self._breakers[channel] = Breaker(
+                self._settings.breaker_failures, self._settings.breaker_cooldown
+            )
+        return self._breakers[channel]
+
+    async def _fail(
+        self,
+        delivery: Delivery,
+        status: int | None,
+        reason: str,
+        *,
+        permanent: bool,
+        retry_after: float | None,
+    ) -> None:
+        now = self._clock.now()
+        channel = delivery.channel
+        if status == 429 and retry_after:
+            limiter = self._limiters.get(self._types.get(channel, ""))
+            if limiter is None:
+                limiter = self._limiters[self._types.get(channel, "")] = RateLimiter(1000.0, 1000)
+            limiter.block(channel, now, retry_after)
+        elif not permanent and backoff.classify(status) is backoff.Outcome.RETRY:
+            self._breakers[channel] = self._breaker(channel).failure(now)
+        decision = backoff.after_failure(
+            delivery.attempts,
+            self._policy,
+            self._rng,
+            now,
+            status=status,
+            retry_after=retry_after,
+            permanent=permanent,
+        )
+        text = f"{reason} ({decision.reason})"
+        if decision.retry_at is None:
+            await self._dead(delivery, status, text)
+            return
+        await self._store.delivery_retry(delivery.id, decision.retry_at, text, status)
+        self.outcomes[(channel, "retry")] += 1
+        logger.warning(
+            "delivery failed; will retry",
+            extra={
+                "action": "delivery_retry",
+                "delivery_id": delivery.id,
+                "channel": channel,
+                "status": status,
+                "reason": reason,
+                "retry_at": decision.retry_at.isoformat(),
+            },
+        )
+        if self._breaker(channel).state != "closed":
+            await self._fallback_if_critical(delivery, reason)
+
+    async def _defer(
+        self, delivery: Delivery, at: datetime, reason: str | None, outcome: str
+    ) -> None:
+        await self._store.delivery_defer(delivery.id, at, reason)
+        self.outcomes[(delivery.channel, outcome)] += 1
+
+    async def _dead(self, delivery: Delivery, status: int | None, reason: str) -> None:
+        await self._store.delivery_dead(delivery.id, reason, status)
+        self.outcomes[(delivery.channel, "dead")] += 1
+        logger.error(
+            "delivery dead",
+            extra={
+                "action": "delivery_dead",
+                "delivery_id": delivery.id,
+                "alert_id": delivery.alert_id,
+                "channel": delivery.channel,
+                "status": status,
+                "reason": reason,
+            },
+        )
+        await self._fallback_if_critical(delivery, reason)
+
+    async def _fallback_if_critical(self, delivery: Delivery, reason: str) -> None:
+        """Queue one copy of a CRITICAL delivery on `delivery.fallback` (once per delivery)."""
+        fallback = self._settings.fallback
+        if (
+            fallback is None
+            or delivery.severity is not Severity.CRITICAL
+            or delivery.is_fallback
+            or delivery.channel == fallback
+            or await self._store.has_fallback(delivery.id)
+        ):
+            return
+        async with self._store.transaction() as tx:
+            await tx.enqueue(
+                delivery.alert_id,
+                fallback,
+                delivery.event,
+                delivery.severity,
+                now=self._clock.now(),
+                max_attempts=self._settings.max_attempts,
+                mention=delivery.mention,
+                is_fallback=True,
+                fallback_of=delivery.id,
+            )
+        logger.warning(
+            "critical sent to fallback",
+            extra={
+                "action": "delivery_fallback",
+                "delivery_id": delivery.id,
+                "channel": delivery.channel,
+                "fallback": fallback,
+                "reason": reason,
+            },
+        )
+
+    def health(self) -> dict[str, Any]:
+        """Circuit state per channel, for /healthz."""
+        now = self._clock.now()
+        return {channel: breaker.status(now) for channel, breaker in self._breakers.items()}

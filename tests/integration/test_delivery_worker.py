@@ -1,0 +1,250 @@
+"""The outbox worker against real PostgreSQL, with a scripted in-memory channel: retries with
+backoff, Retry-After, permanent failures, the CRITICAL fallback, crash recovery and two workers
+sharing the queue without sending a row twice."""
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import SystemClock
+from bot.delivery import DeliveryWorker
+from bot.errors import NotifyError
+from bot.models import DeliveryStatus, Severity
+from bot.notify import MessageRef, Notification
+from bot.settings import DeliverySettings
+from bot.store import Store
+from tests.factories import make_new_alert
+
+
+@dataclass
+class ScriptedChannel:
+    """A channel that answers from a script of HTTP statuses (200 = delivered), then 200s."""
+
+    channel: str
+    script: list[int] = field(default_factory=list)
+    retry_after: float | None = None
+    delay: float = 0.0
+    calls: list[tuple[float, str, int]] = field(
+        default_factory=list
+    )  # (monotonic, event, alert id)
+
+    async def send(self, notification: Notification) -> MessageRef | None:
+        self.calls.append((time.monotonic(), notification.event, notification.alert.id))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        status = self.script.pop(0) if self.script else 200
+        if status != 200:
+            raise NotifyError(
+                self.channel,
+                f"HTTP {status}",
+                status=status,
+                permanent=400 <= status < 500 and status != 429,
+                retry_after=self.retry_after if status == 429 else None,
+            )
+        return {"id": f"msg-{notification.alert.id}"}
+
+    async def aclose(self) -> None:
+        return None
+
+
+FAST = DeliverySettings(
+    max_attempts=4,
+    backoff_base=timedelta(milliseconds=50),
+    backoff_max=timedelta(milliseconds=200),
+    lease=timedelta(seconds=2),
+    rate_limits={},
+    breaker_failures=50,
+)
+
+
+async def queue(
+    store: Store,
+    channel: str = "hook",
+    severity: Severity = Severity.WARNING,
+    n: int = 1,
+    events: int = 1,
+) -> list[int]:
+    alert_ids = []
+    async with store.transaction() as tx:
+        for i in range(n):
+            alert = await tx.insert_alert(
+                make_new_alert(fingerprint=f"anomaly:op{i}", severity=severity)
+            )
+            alert_ids.append(alert.id)
+            for e in range(events):
+                await tx.enqueue(
+                    alert.id,
+                    channel,
+                    "fired" if e == 0 else "updated",
+                    severity,
+                    now=SystemClock().now(),
+                    max_attempts=FAST.max_attempts,
+                )
+    return alert_ids
+
+
+def worker(
+    store: Store,
+    channels: dict[str, ScriptedChannel],
+    settings: DeliverySettings = FAST,
+    name: str = "w1",
+) -> DeliveryWorker:
+    return DeliveryWorker(
+        store,
+        channels,
+        {n: "webhook" for n in channels},
+        settings,
+        SystemClock(),
+        name,
+        rng=random.Random(1),
+    )
+
+
+@pytest.fixture
+async def running() -> AsyncIterator[list[tuple[asyncio.Event, asyncio.Task[None]]]]:
+    started: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+    yield started
+    for stop, task in started:
+        stop.set()
+    await asyncio.gather(*(t for _, t in started), return_exceptions=True)
+
+
+def start(w: DeliveryWorker, running: list) -> asyncio.Event:
+    stop = asyncio.Event()
+    running.append((stop, asyncio.create_task(w.run(stop))))
+    return stop
+
+
+async def wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+async def statuses(store: Store, alert_id: int) -> list[DeliveryStatus]:
+    return [d.status for d in await store.deliveries_for_alert(alert_id)]
+
+
+async def test_503_twice_then_200_is_delivered_on_attempt_3(store: Store, running: list) -> None:
+    [alert_id] = await queue(store)
+    hook = ScriptedChannel("hook", script=[503, 503])
+    start(worker(store, {"hook": hook}), running)
+    await wait_for(lambda: _all(store, alert_id, DeliveryStatus.SENT))
+    [d] = await store.deliveries_for_alert(alert_id)
+    assert d.attempts == 3
+    assert len(hook.calls) == 3
+    assert await store.message_ref(alert_id, "hook") == {"id": f"msg-{alert_id}"}
+
+
+async def test_retry_after_is_honoured(store: Store, running: list) -> None:
+    [alert_id] = await queue(store)
+    hook = ScriptedChannel("hook", script=[429], retry_after=2.0)
+    start(worker(store, {"hook": hook}), running)
+    await wait_for(lambda: _all(store, alert_id, DeliveryStatus.SENT), timeout=15)
+    (first, *_), (second, *_) = hook.calls
+    assert second - first >= 2.0
+
+
+async def test_permanent_failure_is_dead_and_visible(store: Store, running: list) -> None:
+    [alert_id] = await queue(store)
+    start(worker(store, {"hook": ScriptedChannel("hook", script=[404])}), running)
+    await wait_for(lambda: _all(store, alert_id, DeliveryStatus.DEAD))
+    [dead] = await store.dead_deliveries()
+    assert dead.attempts == 1
+    assert dead.last_error is not None
+    assert "permanent" in dead.last_error
+
+
+async def test_critical_that_exhausts_its_attempts_goes_to_the_fallback(
+    store: Store, running: list
+) -> None:
+    [alert_id] = await queue(store, severity=Severity.CRITICAL)
+    hook = ScriptedChannel("hook", script=[503] * 10)
+    email = ScriptedChannel("email")
+    settings = FAST.model_copy(update={"fallback": "email"})
+    start(worker(store, {"hook": hook, "email": email}, settings), running)
+
+    async def fallback_sent() -> bool:
+        rows = await store.deliveries_for_alert(alert_id)
+        return any(d.channel == "email" and d.status is DeliveryStatus.SENT for d in rows) and any(
+            d.channel == "hook" and d.status is DeliveryStatus.DEAD for d in rows
+        )
+
+    await wait_for(fallback_sent)
+    [copy] = [d for d in await store.deliveries_for_alert(alert_id) if d.channel == "email"]
+    assert copy.is_fallback
+    assert len(hook.calls) == FAST.max_attempts
+
+
+async def test_unknown_channel_is_dead_not_dropped(store: Store, running: list) -> None:
+    [alert_id] = await queue(store, channel="gone")
+    start(worker(store, {"hook": ScriptedChannel("hook")}), running)
+    await wait_for(lambda: _all(store, alert_id, DeliveryStatus.DEAD))
+    [d] = await store.deliveries_for_alert(alert_id)
+    assert d.last_error == "channel 'gone' is not configured"
+
+
+async def test_a_delivery_interrupted_by_a_crash_is_sent_after_restart(
+    store: Store, running: list
+) -> None:
+    [alert_id] = await queue(store)
+    now = SystemClock().now()
+    claimed = await store.claim_deliveries("crashed-worker", now, 10, now + timedelta(seconds=1))
+    assert len(claimed) == 1  # claimed, then the process died without a word
+    hook = ScriptedChannel("hook")
+    start(worker(store, {"hook": hook}, name="restarted"), running)
+    await wait_for(lambda: _all(store, alert_id, DeliveryStatus.SENT))
+    [d] = await store.deliveries_for_alert(alert_id)
+    assert d.attempts == 2
+    assert len(hook.calls) == 1
+
+
+async def test_two_workers_share_the_queue_and_send_each_row_once(
+    store: Store, running: list
+) -> None:
+    alert_ids = await queue(store, n=40, events=2)
+    hook = ScriptedChannel("hook", delay=0.01)
+    a, b = worker(store, {"hook": hook}, name="a"), worker(store, {"hook": hook}, name="b")
+    start(a, running)
+    start(b, running)
+
+    async def everything_sent() -> bool:
+        stats = await store.queue_stats(SystemClock().now())
+        return stats.pending == 0 and stats.sending == 0
+
+    await wait_for(everything_sent)
+    assert len(hook.calls) == 80
+    assert len({(e, i) for _, e, i in hook.calls}) == 80
+    for alert_id in alert_ids:
+        events = [e for _, e, i in sorted(hook.calls) if i == alert_id]
+        assert events == ["fired", "updated"]
+    assert a.outcomes[("hook", "sent")] > 0
+    assert b.outcomes[("hook", "sent")] > 0
+
+
+async def test_open_circuit_defers_without_using_attempts(store: Store, running: list) -> None:
+    [alert_id] = await queue(store)
+    hook = ScriptedChannel("hook", script=[503, 503])
+    settings = FAST.model_copy(
+        update={
+            "breaker_failures": 2,
+            "breaker_cooldown": timedelta(milliseconds=300),
+            "max_attempts": 3,
+        }
+    )
+    start(worker(store, {"hook": hook}, settings), running)
+    await wait_for(lambda: _all(store, alert_id, DeliveryStatus.SENT))
+    [d] = await store.deliveries_for_alert(alert_id)
+    assert d.attempts == 3
+
+
+async def _all(store: Store, alert_id: int, status: DeliveryStatus) -> bool:
+    found = await statuses(store, alert_id)
+    return bool(found) and all(s is status for s in found)
