@@ -19,6 +19,7 @@ from bot.notify import MessageRef, Notification
 from bot.settings import DeliverySettings
 from bot.store import Store
 from tests.factories import make_new_alert
+from tests.polling import eventually
 
 
 @dataclass
@@ -109,7 +110,7 @@ def worker(
 async def running() -> AsyncIterator[list[tuple[asyncio.Event, asyncio.Task[None]]]]:
     started: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
     yield started
-    for stop, task in started:
+    for stop, _task in started:
         stop.set()
     await asyncio.gather(*(t for _, t in started), return_exceptions=True)
 
@@ -120,14 +121,6 @@ def start(w: DeliveryWorker, running: list) -> asyncio.Event:
     return stop
 
 
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
-
-
 async def statuses(store: Store, alert_id: int) -> list[DeliveryStatus]:
     return [d.status for d in await store.deliveries_for_alert(alert_id)]
 
@@ -136,7 +129,7 @@ async def test_503_twice_then_200_is_delivered_on_attempt_3(store: Store, runnin
     [alert_id] = await queue(store)
     hook = ScriptedChannel("hook", script=[503, 503])
     start(worker(store, {"hook": hook}), running)
-    await wait_for(lambda: _all(store, alert_id, DeliveryStatus.SENT))
+    await eventually(lambda: _all(store, alert_id, DeliveryStatus.SENT))
     [d] = await store.deliveries_for_alert(alert_id)
     assert d.attempts == 3
     assert len(hook.calls) == 3
@@ -147,7 +140,7 @@ async def test_retry_after_is_honoured(store: Store, running: list) -> None:
     [alert_id] = await queue(store)
     hook = ScriptedChannel("hook", script=[429], retry_after=2.0)
     start(worker(store, {"hook": hook}), running)
-    await wait_for(lambda: _all(store, alert_id, DeliveryStatus.SENT), timeout=15)
+    await eventually(lambda: _all(store, alert_id, DeliveryStatus.SENT), within=15)
     (first, *_), (second, *_) = hook.calls
     assert second - first >= 2.0
 
@@ -155,7 +148,7 @@ async def test_retry_after_is_honoured(store: Store, running: list) -> None:
 async def test_permanent_failure_is_dead_and_visible(store: Store, running: list) -> None:
     [alert_id] = await queue(store)
     start(worker(store, {"hook": ScriptedChannel("hook", script=[404])}), running)
-    await wait_for(lambda: _all(store, alert_id, DeliveryStatus.DEAD))
+    await eventually(lambda: _all(store, alert_id, DeliveryStatus.DEAD))
     [dead] = await store.dead_deliveries()
     assert dead.attempts == 1
     assert dead.last_error is not None
@@ -177,7 +170,7 @@ async def test_critical_that_exhausts_its_attempts_goes_to_the_fallback(
             d.channel == "hook" and d.status is DeliveryStatus.DEAD for d in rows
         )
 
-    await wait_for(fallback_sent)
+    await eventually(fallback_sent)
     [copy] = [d for d in await store.deliveries_for_alert(alert_id) if d.channel == "email"]
     assert copy.is_fallback
     assert len(hook.calls) == FAST.max_attempts
@@ -186,7 +179,7 @@ async def test_critical_that_exhausts_its_attempts_goes_to_the_fallback(
 async def test_unknown_channel_is_dead_not_dropped(store: Store, running: list) -> None:
     [alert_id] = await queue(store, channel="gone")
     start(worker(store, {"hook": ScriptedChannel("hook")}), running)
-    await wait_for(lambda: _all(store, alert_id, DeliveryStatus.DEAD))
+    await eventually(lambda: _all(store, alert_id, DeliveryStatus.DEAD))
     [d] = await store.deliveries_for_alert(alert_id)
     assert d.last_error == "channel 'gone' is not configured"
 
@@ -200,7 +193,7 @@ async def test_a_delivery_interrupted_by_a_crash_is_sent_after_restart(
     assert len(claimed) == 1  # claimed, then the process died without a word
     hook = ScriptedChannel("hook")
     start(worker(store, {"hook": hook}, name="restarted"), running)
-    await wait_for(lambda: _all(store, alert_id, DeliveryStatus.SENT))
+    await eventually(lambda: _all(store, alert_id, DeliveryStatus.SENT))
     [d] = await store.deliveries_for_alert(alert_id)
     assert d.attempts == 2
     assert len(hook.calls) == 1
@@ -219,7 +212,7 @@ async def test_two_workers_share_the_queue_and_send_each_row_once(
         stats = await store.queue_stats(SystemClock().now())
         return stats.pending == 0 and stats.sending == 0
 
-    await wait_for(everything_sent)
+    await eventually(everything_sent)
     assert len(hook.calls) == 80
     assert len({(e, i) for _, e, i in hook.calls}) == 80
     for alert_id in alert_ids:
@@ -240,7 +233,7 @@ async def test_open_circuit_defers_without_using_attempts(store: Store, running:
         }
     )
     start(worker(store, {"hook": hook}, settings), running)
-    await wait_for(lambda: _all(store, alert_id, DeliveryStatus.SENT))
+    await eventually(lambda: _all(store, alert_id, DeliveryStatus.SENT))
     [d] = await store.deliveries_for_alert(alert_id)
     assert d.attempts == 3
 
