@@ -10,7 +10,7 @@ async def eventually(
     """Return once `predicate()` is true; fail the test after `within` seconds."""
     try:
         async with asyncio.timeout(within):
-            while not await predicate():
+            while not await predicate():  # noqa: ASYNC110 -- polling outside state is the point
                 await asyncio.sleep(every)
     except TimeoutError:
         raise AssertionError(f"condition not reached within {within} s") from None
