@@ -136,6 +136,29 @@ async def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+# ---- route test ---------------------------------------------------------------------------
+
+
+async def cmd_route_test(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.routing.rules import RouteQuery, Router, describe_steps
+
+    query = RouteQuery.parse(args.severity, args.kind, args.operation, args.bottleneck)
+    decision = Router.from_settings(settings).resolve(query)
+    if args.json:
+        _out().print_json(data=decision.model_dump(mode="json"))
+        return EXIT_OK
+    out = _out()
+    ops = ", ".join(query.operation_types)
+    out.print(f"[bold]{query.severity} {query.kind} on {ops}[/]")
+    out.print(f"  route:      {decision.route}")
+    out.print(f"  channels:   {', '.join(decision.channels) or 'none'}")
+    out.print(f"  escalation: {describe_steps(decision.plan.steps)}")
+    out.print("  why:")
+    for line in decision.explanation:
+        out.print(f"    {line}", markup=False)
+    return EXIT_OK
+
+
 # ---- run ------------------------------------------------------------------------------------
 
 
@@ -210,6 +233,34 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ing.set_defaults(handler=cmd_ingest)
 
+    route = sub.add_parser("route", parents=[common], help="routing tools")
+    route_sub = route.add_subparsers(dest="route_command", metavar="ACTION", required=True)
+    test = route_sub.add_parser(
+        "test",
+        parents=[common],
+        help="dry run: which rule, which channels, which escalation, and why",
+        description="Resolve a hypothetical alert against the configured routes without sending anything.",
+    )
+    test.add_argument("--severity", required=True, metavar="S", help="CRITICAL, WARNING or INFO")
+    test.add_argument(
+        "--kind",
+        default="anomaly",
+        metavar="K",
+        help="anomaly, statistical, threshold, combined, degradation, bottleneck or merge (default: anomaly)",
+    )
+    test.add_argument(
+        "--operation",
+        action="append",
+        required=True,
+        metavar="OP",
+        help="operation type (repeat for several)",
+    )
+    test.add_argument(
+        "--bottleneck", metavar="B", help="bottleneck class, e.g. MERGE_PIPELINE_SATURATION"
+    )
+    test.add_argument("--json", action="store_true", help="print the decision as JSON")
+    test.set_defaults(handler=cmd_route_test)
+
     config = sub.add_parser("config", parents=[common], help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     config_sub.add_parser(
@@ -238,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     except errors.IngestError as exc:
         _err().print(f"[red]rejected, nothing stored: {exc.message}[/]")
         return EXIT_FAILED
+    except errors.CommandError as exc:
+        _err().print(f"[red]{exc.message}[/]")
+        return EXIT_USAGE
     except errors.BotError as exc:
         _err().print(f"[red]{exc.message}[/]")
         return EXIT_FAILED
