@@ -257,7 +257,12 @@ class ConsoleChannel(Section):
 
 
 ChannelConfig = Annotated[
-    SlackChannel | MattermostChannel | EmailChannel | PagerDutyChannel | WebhookChannel | ConsoleChannel,
+    SlackChannel
+    | MattermostChannel
+    | EmailChannel
+    | PagerDutyChannel
+    | WebhookChannel
+    | ConsoleChannel,
     Field(discriminator="type"),
 ]
 
@@ -421,7 +426,10 @@ class Settings(BaseSettings):
                 for j, channel in enumerate(step.notify):
                     if channel not in known:
                         problems.append(
-                            (f"routes[{i}].escalation[{k}].notify[{j}]", f"unknown channel {channel!r}")
+                            (
+                                f"routes[{i}].escalation[{k}].notify[{j}]",
+                                f"unknown channel {channel!r}",
+                            )
                         )
         if self.delivery.fallback is not None and self.delivery.fallback not in known:
             problems.append(("delivery.fallback", f"unknown channel {self.delivery.fallback!r}"))
@@ -437,7 +445,9 @@ class Settings(BaseSettings):
         if isinstance(channel, MattermostChannel) and (
             self.mattermost.url is None or self.mattermost.token is None
         ):
-            return "a mattermost channel needs PERFBOT_MATTERMOST__URL and PERFBOT_MATTERMOST__TOKEN"
+            return (
+                "a mattermost channel needs PERFBOT_MATTERMOST__URL and PERFBOT_MATTERMOST__TOKEN"
+            )
         if isinstance(channel, EmailChannel) and self.email.host is None:
             return "an email channel needs PERFBOT_EMAIL__HOST"
         if (
@@ -507,7 +517,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([f"{path}: cannot read the configuration file ({exc.strerror})"]) from None
+        raise ConfigError(
+            [f"{path}: cannot read the configuration file ({exc.strerror})"]
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

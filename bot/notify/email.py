@@ -114,6 +114,10 @@ class EmailNotifier:
                 permanent=exc.code >= 500,
                 status=exc.code,
             )
+        if isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPServerDisconnected):
+            return errors.NotifyError(
+                self._channel, f"cannot reach SMTP server {where}: {exc.message}"
+            )
         if isinstance(exc, aiosmtplib.SMTPNotSupported):
             return errors.NotifyError(
                 self._channel, f"SMTP server {where}: {exc.message}", permanent=True

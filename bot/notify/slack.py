@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
@@ -57,7 +58,12 @@ class SlackNotifier:
             token=token,
             base_url=api_url,
             timeout=max(1, math.ceil(timeout)),
-            retry_handlers=[AsyncConnectionErrorRetryHandler()],
+            # one quick retry of a dropped connection; no 429/5xx retries (see module doc)
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(
+                    interval_calculator=FixedValueRetryIntervalCalculator(0.25)
+                )
+            ],
         )
 
     @property

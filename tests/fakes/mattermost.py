@@ -122,9 +122,7 @@ class MattermostFake(FakeServer):
             parsed = json.loads(body)
             if isinstance(parsed, dict):
                 args.update(parsed)
-        self.calls.append(
-            Call(method, request.path, request.method, args, dict(request.headers), body)
-        )
+        self.record(Call(method, request.path, request.method, args, dict(request.headers), body))
         if request.headers.get("Authorization", "") != f"Bearer {self.token}":
             return body, respond(
                 401,
@@ -276,9 +274,7 @@ class MattermostFake(FakeServer):
 
     async def _hook(self, request: web.Request) -> web.Response:
         body = await request.read()
-        self.calls.append(
-            Call("POST /hooks/{id}", request.path, "POST", {}, dict(request.headers), body)
-        )
+        self.record(Call("POST /hooks/{id}", request.path, "POST", {}, dict(request.headers), body))
         self.hooks.append(json.loads(body or b"{}"))
         return respond(200, "ok")
 

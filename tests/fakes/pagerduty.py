@@ -61,7 +61,7 @@ class PagerDutyFake(FakeServer):
             event = json.loads(body)
         except ValueError:
             event = None
-        self.calls.append(
+        self.record(
             Call(
                 "enqueue",
                 request.path,

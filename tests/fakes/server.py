@@ -67,6 +67,7 @@ class FakeServer:
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
         self.calls: list[Call] = []
+        self.faulted: list[Call] = []  # requests answered by a scripted fault (not in `calls`)
         self.faults: list[Fault] = []
         self._runner: web.AppRunner | None = None
         self._release = asyncio.Event()
@@ -182,7 +183,17 @@ class FakeServer:
         fault = self._take_fault(request.path)
         if fault is None:
             return await handler(request)
-        await request.read()
+        body = await request.read()
+        self.faulted.append(
+            Call(
+                f"{request.method} {request.path}",
+                request.path,
+                request.method,
+                dict(request.query),
+                dict(request.headers),
+                body,
+            )
+        )
         if fault.kind == "hang":
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._release.wait(), fault.seconds)

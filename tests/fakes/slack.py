@@ -141,9 +141,7 @@ class SlackFake(FakeServer):
         method = request.match_info["method"]
         body = await request.read()
         args = _merged_args(request, body)
-        self.calls.append(
-            Call(method, request.path, request.method, args, dict(request.headers), body)
-        )
+        self.record(Call(method, request.path, request.method, args, dict(request.headers), body))
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
             return _answer({"ok": False, "error": "not_authed"})
@@ -159,9 +157,7 @@ class SlackFake(FakeServer):
     async def _upload(self, request: web.Request) -> web.Response:
         body = await request.read()
         file_id = request.match_info["file_id"]
-        self.calls.append(
-            Call("upload", request.path, request.method, {}, dict(request.headers), body)
-        )
+        self.record(Call("upload", request.path, request.method, {}, dict(request.headers), body))
         upload = self.files.get(file_id)
         if upload is None:
             return web.Response(status=404, text="not found")
@@ -171,7 +167,7 @@ class SlackFake(FakeServer):
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.read()
         rid = request.match_info["rid"]
-        self.calls.append(
+        self.record(
             Call("response_url", request.path, request.method, {}, dict(request.headers), body)
         )
         entry = self.response_urls.get(rid)

@@ -2,10 +2,11 @@
 with a sink that records every accepted mail (`PERFBOT_EMAIL__HOST=127.0.0.1`,
 `PERFBOT_EMAIL__PORT=server.port`).
 
-Options: `auth=("user", "password")` advertises and requires AUTH (before TLS too:
-`auth_require_tls=False`), and refuses bad credentials with 535 (`handled=False`: with the
-default an authenticator's failure sends no reply and the client hangs); `tls=TlsFiles(...)`
-offers STARTTLS (`require_starttls=True` demands it); `refuse={"x@example.com"}` rejects those
+Options: `auth=("user", "password")` advertises AUTH (without TLS before STARTTLS too)
+and refuses bad credentials with 535 (`handled=False`: with the default an authenticator's
+failure sends no reply and the client hangs); with TLS, AUTH is offered only after STARTTLS and
+required; `tls=TlsFiles(...)` offers STARTTLS (`require_starttls=True` demands
+it); `refuse={"x@example.com"}` rejects those
 recipients with 550; `data_reply="451 4.3.0 try later"` answers DATA with that instead of 250.
 aiosmtpd cannot pick its own port (`port=0` breaks its readiness check), so one is chosen here.
 
@@ -151,9 +152,12 @@ class SmtpServer:
                 ) == (login, password)
                 return AuthResult(success=ok, handled=False)
 
-            kwargs.update(authenticator=authenticator, auth_required=True)
+            kwargs["authenticator"] = authenticator
         if tls is not None:
             kwargs.update(tls_context=tls.server_context(), require_starttls=require_starttls)
+            # with TLS, AUTH only after STARTTLS (aiosmtpd warns, an error under pytest, when
+            # AUTH is required without TLS)
+            kwargs.update(auth_require_tls=True, auth_required=auth is not None)
         self._controller = Controller(
             self.sink, hostname=self.host, port=self.port, ready_timeout=5, **kwargs
         )

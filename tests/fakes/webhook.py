@@ -18,7 +18,7 @@ class WebhookReceiver(FakeServer):
 
     async def _receive(self, request: web.Request) -> web.Response:
         body = await request.read()
-        self.calls.append(
+        self.record(
             Call(
                 "POST " + request.path,
                 request.path,
