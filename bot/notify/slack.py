@@ -122,13 +122,13 @@ class SlackNotifier:
             },
         )
         if notification.event == "fired" and notification.series is not None and self._charts:
-            await self._post_chart(notification, ref)
+            await self._post_chart(notification, notification.series, ref)
         return ref
 
-    async def _post_chart(self, notification: Notification, ref: dict[str, str]) -> None:
+    async def _post_chart(
+        self, notification: Notification, series: charts.Series, ref: dict[str, str]
+    ) -> None:
         """Upload the latency chart into the alert's thread; log, never raise, on failure."""
-        series = notification.series
-        assert series is not None
         alert = notification.alert
         try:
             png = await asyncio.wait_for(

@@ -110,7 +110,9 @@ async def test_post_gone_is_posted_anew(mattermost_fake):
 
 
 async def test_chart_is_uploaded_into_the_thread(mattermost_fake):
-    ref = await notifier(mattermost_fake).send(make_notification(series=make_series()))
+    ref = await notifier(mattermost_fake, timeout=30.0).send(
+        make_notification(series=make_series())
+    )
     assert ref is not None
     (reply,) = mattermost_fake.thread(ref["post_id"])
     (file_id,) = reply["file_ids"]
@@ -121,7 +123,9 @@ async def test_chart_is_uploaded_into_the_thread(mattermost_fake):
 async def test_failed_chart_keeps_the_alert(mattermost_fake, caplog):
     mattermost_fake.fail(500, path_prefix="/api/v4/files")
     with caplog.at_level(logging.WARNING, logger="bot.notify.mattermost"):
-        ref = await notifier(mattermost_fake).send(make_notification(series=make_series()))
+        ref = await notifier(mattermost_fake, timeout=30.0).send(
+            make_notification(series=make_series())
+        )
     assert ref is not None
     assert len(mattermost_fake.posts) == 1
     assert any(getattr(r, "action", None) == "mattermost_chart_failed" for r in caplog.records)

@@ -23,7 +23,8 @@ from bot.notify import (
     slack_render,
     webhook_render,
 )
-from bot.notify.mattermost_sign import sign_action, verify_context
+from bot.notify.mattermost_sign import actions_secret, sign_action, verify_context
+from bot.settings import MattermostSettings
 from tests.unit.notify.factories import (
     T0,
     make_alert,
@@ -267,6 +268,15 @@ def test_mattermost_context_alert_id_may_arrive_as_string():
     assert verify_context(
         SECRET, {"action": "ack", "alert_id": "42", "sig": sign_action(SECRET, "ack", 42)}
     ) == ("ack", 42)
+
+
+def test_mattermost_secret_falls_back_to_the_bot_token():
+    assert (
+        actions_secret(MattermostSettings.model_validate({"token": "bot", "actions_secret": "own"}))
+        == "own"
+    )
+    assert actions_secret(MattermostSettings.model_validate({"token": "bot"})) == "bot"
+    assert actions_secret(MattermostSettings()) is None
 
 
 # -- Email ----------------------------------------------------------------------------------

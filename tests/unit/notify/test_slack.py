@@ -117,7 +117,8 @@ async def test_message_gone_posts_anew(slack_fake):
 
 
 async def test_fired_with_series_uploads_chart_to_the_thread(slack_fake):
-    ref = await post(notifier(slack_fake), make_notification(series=make_series()))
+    # generous timeout: matplotlib's first import builds its font cache on a fresh machine
+    ref = await post(notifier(slack_fake, timeout=30.0), make_notification(series=make_series()))
     assert ref is not None
     (upload,) = [f for f in slack_fake.files.values() if f.completed]
     assert upload.channel == ref["channel"]
@@ -137,7 +138,9 @@ async def test_fired_with_series_uploads_chart_to_the_thread(slack_fake):
 async def test_failed_chart_upload_keeps_the_alert_and_logs(slack_fake, caplog):
     slack_fake.fail(500, times=3, path_prefix="/api/files.")
     with caplog.at_level(logging.WARNING, logger="bot.notify.slack"):
-        ref = await post(notifier(slack_fake), make_notification(series=make_series()))
+        ref = await post(
+            notifier(slack_fake, timeout=30.0), make_notification(series=make_series())
+        )
     assert ref is not None
     assert len(slack_fake.calls_to("chat.postMessage")) == 1
     (record,) = [r for r in caplog.records if getattr(r, "action", None) == "slack_chart_failed"]
