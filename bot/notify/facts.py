@@ -23,6 +23,14 @@ SEVERITY_COLOR = {
 }
 RESOLVED_COLOR = "#2E7D32"
 
+# emoji shortcodes that Slack and Mattermost both render
+SEVERITY_EMOJI = {
+    Severity.CRITICAL: ":red_circle:",
+    Severity.WARNING: ":large_orange_circle:",
+    Severity.INFO: ":large_blue_circle:",
+}
+RESOLVED_EMOJI = ":white_check_mark:"
+
 Fact = tuple[str, str]
 
 
@@ -31,6 +39,13 @@ def color(alert: Alert) -> str:
     if alert.status is AlertStatus.RESOLVED:
         return RESOLVED_COLOR
     return SEVERITY_COLOR[alert.severity]
+
+
+def emoji(alert: Alert) -> str:
+    """The alert's emoji shortcode: a check mark once resolved, else its severity's circle."""
+    if alert.status is AlertStatus.RESOLVED:
+        return RESOLVED_EMOJI
+    return SEVERITY_EMOJI[alert.severity]
 
 
 def truncate(text: str, limit: int) -> str:

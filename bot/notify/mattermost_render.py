@@ -18,11 +18,6 @@ MAX_MESSAGE = 16383
 MAX_FIELD = 2000
 MAX_LISTED_CHILDREN = 20
 
-SEVERITY_EMOJI = {
-    "CRITICAL": ":red_circle:",
-    "WARNING": ":large_orange_circle:",
-    "INFO": ":large_blue_circle:",
-}
 
 BUTTONS = {
     "ack": ("Acknowledge", "primary"),
@@ -89,12 +84,7 @@ def _body(notification: Notification) -> str:
 def message(notification: Notification) -> str:
     """The post's own text, which push notifications show: mentions and a headline."""
     alert = notification.alert
-    icon = (
-        ":white_check_mark:"
-        if alert.status is AlertStatus.RESOLVED
-        else SEVERITY_EMOJI[alert.severity]
-    )
-    text = f"{icon} **[{f.event_label(notification)}]** {f.headline(alert)}"
+    text = f"{f.emoji(alert)} **[{f.event_label(notification)}]** {f.headline(alert)}"
     if notification.mention:
         text = " ".join(mention(m) for m in notification.mention) + " " + text
     return f.truncate(text, MAX_MESSAGE)

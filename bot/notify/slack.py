@@ -188,9 +188,7 @@ class SlackNotifier:
         reason = f"{method}: {code}"
         if status == 429:
             headers = exc.response.headers
-            retry_after = retry_after_seconds(
-                _header(headers, "Retry-After"), _header(headers, "Date")
-            )
+            retry_after = retry_after_seconds(headers.get("Retry-After"), headers.get("Date"))
             return errors.NotifyError(self._channel, reason, retry_after=retry_after, status=status)
         if status >= 500 or status == 408 or code in TRANSIENT_ERRORS:
             return errors.NotifyError(self._channel, reason, status=status)
@@ -216,13 +214,4 @@ def _api_error(exc: BaseException) -> str | None:
     if isinstance(exc, SlackApiError) and isinstance(exc.response.data, dict):
         code = exc.response.data.get("error")
         return str(code) if code else None
-    return None
-
-
-def _header(headers: Any, name: str) -> str | None:
-    """A header from slack-sdk's response headers, which may be a plain dict of any case."""
-    if hasattr(headers, "get"):
-        value = headers.get(name) or headers.get(name.lower())
-        if value is not None:
-            return str(value[0] if isinstance(value, list) else value)
     return None

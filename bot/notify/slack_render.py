@@ -11,7 +11,7 @@ blocks (the layout has at most a dozen), 3000 characters per section text, 2000 
 
 from typing import Any
 
-from bot.models import Alert, AlertStatus, Severity
+from bot.models import Alert, AlertStatus
 from bot.notify import Notification
 from bot.notify import facts as f
 
@@ -20,24 +20,12 @@ ACTION_UNACK = "perf_unack"
 ACTION_ESCALATE = "perf_escalate"
 ACTION_SILENCE_1H = "perf_silence_1h"
 
-SEVERITY_EMOJI = {
-    Severity.CRITICAL: ":red_circle:",
-    Severity.WARNING: ":large_orange_circle:",
-    Severity.INFO: ":large_blue_circle:",
-}
-RESOLVED_EMOJI = ":white_check_mark:"
 
 MAX_SECTION = 3000
 MAX_FIELD = 2000
 MAX_HEADER = 150
 MAX_FIELDS = 10
 MAX_LISTED_CHILDREN = 20
-
-
-def emoji(alert: Alert) -> str:
-    return (
-        RESOLVED_EMOJI if alert.status is AlertStatus.RESOLVED else SEVERITY_EMOJI[alert.severity]
-    )
 
 
 def mention(handle: str) -> str:
@@ -126,7 +114,7 @@ def render(notification: Notification) -> dict[str, Any]:
     """The alert message as `chat.postMessage`/`chat.update` arguments: `{"text", "blocks"}`."""
     alert = notification.alert
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": _plain(f"{emoji(alert)} {f.headline(alert)}", MAX_HEADER)}
+        {"type": "header", "text": _plain(f"{f.emoji(alert)} {f.headline(alert)}", MAX_HEADER)}
     ]
     intro = [f"*{f.state(notification)}*"]
     if alert.summary:
