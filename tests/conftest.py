@@ -10,6 +10,8 @@ from bot.store import Store, migrate
 from bot.store.pool import create_pool
 from tests import database
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 PROXY_VARIABLES = (
     "HTTP_PROXY",
     "HTTPS_PROXY",

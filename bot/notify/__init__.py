@@ -22,7 +22,7 @@ EVENTS = ("fired", "updated", "acknowledged", "unacknowledged", "escalated", "re
 @dataclass(frozen=True)
 class LatencySeries:
     """Recent latency of the alert's operation for sparklines and charts: per-bucket timestamps
-    (UTC) and p50/p95/p99 in ms, and the baseline band (p50 and p99 × multiplier) if known."""
+    (UTC) and p50/p95/p99 in ms, and the baseline band (p50 and p99 x multiplier) if known."""
 
     operation_type: str
     timestamps: tuple[datetime, ...]

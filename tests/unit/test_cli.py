@@ -8,8 +8,17 @@ import pytest
 from bot.cli import build_parser, main
 
 COMMANDS = [
-    [], ["run"], ["demo"], ["db"], ["db", "migrate"], ["db", "status"], ["ingest"],
-    ["config"], ["config", "check"], ["route"], ["route", "test"],
+    [],
+    ["run"],
+    ["demo"],
+    ["db"],
+    ["db", "migrate"],
+    ["db", "status"],
+    ["ingest"],
+    ["config"],
+    ["config", "check"],
+    ["route"],
+    ["route", "test"],
 ]
 
 
@@ -21,19 +30,50 @@ def test_every_command_has_help(words: list[str], capsys: pytest.CaptureFixture[
     assert "usage: perfbot" in capsys.readouterr().out
 
 
-def test_route_test_explains_the_decision(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_route_test_explains_the_decision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "perfbot.yml"
     config.write_text(
         "channels:\n  hook: {type: webhook, url: 'http://127.0.0.1:9/x'}\n  pager: {type: webhook, url: 'http://127.0.0.1:9/y'}\n"
         "routes:\n  - name: merges\n    match: {operation: 'merge*'}\n    notify: [hook]\n"
         "    escalation: [{after: 10m, notify: [pager], mention: ['@dba']}]\n"
     )
-    assert main(["route", "test", "--config", str(config), "--severity", "WARNING", "--operation", "merge_branches"]) == 0
+    assert (
+        main(
+            [
+                "route",
+                "test",
+                "--config",
+                str(config),
+                "--severity",
+                "WARNING",
+                "--operation",
+                "merge_branches",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "route:      merges" in out
     assert "channels:   hook" in out
     assert "after 10m → pager (mention @dba)" in out
-    assert main(["route", "test", "--config", str(config), "--severity", "CRITICAL", "--operation", "commit", "--json"]) == 0
+    assert (
+        main(
+            [
+                "route",
+                "test",
+                "--config",
+                str(config),
+                "--severity",
+                "CRITICAL",
+                "--operation",
+                "commit",
+                "--json",
+            ]
+        )
+        == 0
+    )
     decision = json.loads(capsys.readouterr().out)
     assert decision["route"] == "default"
     assert decision["explanation"][0].startswith("route 'merges' (#1): no match")
@@ -43,18 +83,39 @@ def test_route_test_explains_the_decision(tmp_path: Path, capsys: pytest.Capture
     ("args", "message"),
     [
         (["--severity", "LOUD", "--operation", "commit"], "unknown severity 'LOUD'"),
-        (["--severity", "INFO", "--kind", "weird", "--operation", "commit"], "unknown kind 'weird'"),
-        (["--severity", "INFO", "--kind", "bottleneck", "--bottleneck", "NOPE", "--operation", "a"], "unknown bottleneck 'NOPE'"),
+        (
+            ["--severity", "INFO", "--kind", "weird", "--operation", "commit"],
+            "unknown kind 'weird'",
+        ),
+        (
+            [
+                "--severity",
+                "INFO",
+                "--kind",
+                "bottleneck",
+                "--bottleneck",
+                "NOPE",
+                "--operation",
+                "a",
+            ],
+            "unknown bottleneck 'NOPE'",
+        ),
     ],
 )
-def test_route_test_rejects_bad_arguments(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_route_test_rejects_bad_arguments(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["route", "test", *args]) == 2
     assert message in capsys.readouterr().err
 
 
-def test_config_check_lists_every_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_check_lists_every_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "bad.yml"
-    config.write_text("detection: {interval: 5x}\nroutes: [{name: r, notify: [nowhere]}]\nextra: 1\n")
+    config.write_text(
+        "detection: {interval: 5x}\nroutes: [{name: r, notify: [nowhere]}]\nextra: 1\n"
+    )
     assert main(["config", "check", "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert "detection.interval" in err

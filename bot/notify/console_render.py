@@ -1,0 +1,46 @@
+"""Alerts in the terminal: one rich panel per event, its border in the severity's colour, the
+title line `#42 CRITICAL commit latency anomaly`, the state, the key facts, the sparkline and a
+bottleneck's pairs and recommendations. Alert text is escaped, so `[bold]` in an operation name
+prints as typed."""
+
+from rich.console import Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from bot.notify import Notification
+from bot.notify import facts as f
+
+SKIPPED_FACTS = ("Severity", "State")  # already in the panel's title and first line
+
+
+def render(notification: Notification) -> Panel:
+    alert = notification.alert
+    colour = f.color(alert)
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in f.facts(notification):
+        if label not in SKIPPED_FACTS:
+            table.add_row(Text(label), Text(value))
+    parts: list[Text | Table] = [
+        Text(f"{notification.event}: {f.state(notification)}", style="bold")
+    ]
+    if notification.mention:
+        parts.append(Text("Attention: " + " ".join(notification.mention), style="bold yellow"))
+    if alert.summary:
+        parts.append(Text(alert.summary))
+    parts.append(table)
+    spark = f.sparkline(notification.series)
+    if spark is not None:
+        parts.append(Text(f"{spark}  {f.sparkline_caption(notification.series)}", style=colour))
+    for title, items in (
+        ("Correlated operations", f.pairs(alert)),
+        ("Recommendations", f.recommendations(alert)),
+        ("Grouped alerts", [f.child_line(c) for c in notification.children]),
+    ):
+        if items:
+            parts.append(Text(f"{title}:\n" + "\n".join(f"  • {i}" for i in items)))
+    title = f"[bold]#{alert.id} {f.event_label(notification)}[/bold] {escape(alert.title)}"
+    return Panel(Group(*parts), title=title, title_align="left", border_style=colour)

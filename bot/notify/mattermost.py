@@ -1,0 +1,234 @@
+"""The `mattermost` channel: alert posts through mattermostdriver's REST client.
+
+mattermostdriver 7.3.2 is synchronous (requests), so every call runs in a worker thread under
+`asyncio.wait_for(asyncio.to_thread(...), timeout)`, and requests itself gets the same timeout
+so an abandoned thread ends too. The driver logs in lazily, once (`GET /users/me` with the bot
+token).
+
+`fired` creates the post (`POST /api/v4/posts`) with the alert as an attachment and buttons,
+then, with a latency series, uploads a chart (`POST /api/v4/files`) and posts it in the thread;
+a failed chart is logged, never fails the alert. Later events patch the post in place
+(`PUT /api/v4/posts/{id}/patch`); repeats and escalations also reply in the thread (`root_id`).
+A post that is gone (404 on patch) is posted anew. The reference is `{"post_id"}`.
+
+Errors: connection failures, timeouts, 5xx and 429 (honouring `X-Ratelimit-Reset`) are
+retryable; 400/401/403/404 and other 4xx are permanent."""
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from mattermostdriver import Driver
+from mattermostdriver import exceptions as mm_errors
+
+from bot import charts, errors
+from bot.notify import MessageRef, Notification, mattermost_render
+from bot.notify.http import retry_after_seconds
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+THREADED_EVENTS = ("repeat", "escalated")
+
+# mattermostdriver raises these for 400/401/403/404/405/413/501 without the response
+DRIVER_ERRORS: tuple[tuple[type[requests.HTTPError], int], ...] = (
+    (mm_errors.InvalidOrMissingParameters, 400),
+    (mm_errors.NoAccessTokenProvided, 401),
+    (mm_errors.NotEnoughPermissions, 403),
+    (mm_errors.ResourceNotFound, 404),
+    (mm_errors.MethodNotAllowed, 405),
+    (mm_errors.ContentTooLarge, 413),
+    (mm_errors.FeatureDisabled, 501),
+)
+
+
+def driver_options(url: str, token: str, timeout: float) -> dict[str, Any]:
+    """mattermostdriver's options from a server URL (`https://chat.example.com[:port][/base]`):
+    host, scheme, port (default 443/80), `basepath` (the URL's path + `/api/v4`), token and the
+    request timeout in seconds."""
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    if not parts.hostname:
+        raise ValueError(f"not a Mattermost server URL: {url!r}")
+    scheme = parts.scheme or "https"
+    return {
+        "url": parts.hostname,
+        "scheme": scheme,
+        "port": parts.port or (443 if scheme == "https" else 80),
+        "basepath": parts.path.rstrip("/") + "/api/v4",
+        "token": token,
+        "timeout": timeout,
+        "request_timeout": timeout,
+        "verify": True,
+    }
+
+
+class MattermostNotifier:
+    def __init__(
+        self,
+        channel: str,
+        channel_id: str,
+        *,
+        url: str,
+        token: str,
+        actions_url: str | None,
+        actions_secret: str | None,
+        timeout: float,
+        charts_enabled: bool = True,
+    ) -> None:
+        self._channel = channel
+        self._channel_id = channel_id
+        self._actions_url = actions_url
+        self._secret = actions_secret
+        self._timeout = timeout
+        self._charts = charts_enabled
+        self._driver = Driver(driver_options(url, token, timeout))
+        self._logged_in = False
+        self._login_lock = asyncio.Lock()
+
+    @property
+    def channel(self) -> str:
+        return self._channel
+
+    async def send(self, notification: Notification) -> MessageRef | None:
+        """Create or patch the alert's post; return `{"post_id"}`. Raises NotifyError."""
+        await self._login()
+        post = mattermost_render.render(
+            notification, actions_url=self._actions_url, secret=self._secret
+        )
+        previous = notification.previous or {}
+        post_id = previous.get("post_id")
+        if isinstance(post_id, str) and post_id:
+            try:
+                await self._run("patch post", self._driver.posts.patch_post, post_id, options=post)
+            except errors.NotifyError as exc:
+                if exc.status != 404:
+                    raise
+                logger.warning(
+                    "alert post gone, posting anew",
+                    extra={
+                        "action": "mattermost_post_gone",
+                        "channel": self._channel,
+                        "alert_id": notification.alert.id,
+                    },
+                )
+            else:
+                if notification.event in THREADED_EVENTS:
+                    reply = {
+                        "channel_id": self._channel_id,
+                        "root_id": post_id,
+                        "message": mattermost_render.thread_reply(notification),
+                    }
+                    await self._run("reply", self._driver.posts.create_post, options=reply)
+                return {"post_id": post_id}
+        created = await self._run(
+            "create post",
+            self._driver.posts.create_post,
+            options={"channel_id": self._channel_id, **post},
+        )
+        new_id = str(created["id"])
+        logger.info(
+            "alert posted to mattermost",
+            extra={
+                "action": "mattermost_posted",
+                "channel": self._channel,
+                "alert_id": notification.alert.id,
+            },
+        )
+        if notification.event == "fired" and notification.series is not None and self._charts:
+            await self._post_chart(notification, notification.series, new_id)
+        return {"post_id": new_id}
+
+    async def _login(self) -> None:
+        async with self._login_lock:
+            if not self._logged_in:
+                await self._run("login", self._driver.login)
+                self._logged_in = True
+
+    async def _post_chart(
+        self, notification: Notification, series: charts.Series, root_id: str
+    ) -> None:
+        alert = notification.alert
+        try:
+            png = await asyncio.wait_for(
+                asyncio.to_thread(charts.latency_png, series), self._timeout
+            )
+            uploaded = await self._run(
+                "upload chart",
+                self._driver.files.upload_file,
+                self._channel_id,
+                files={"files": (f"perfbot-alert-{alert.id}.png", png, "image/png")},
+            )
+            file_id = str(uploaded["file_infos"][0]["id"])
+            message = f"{series.operation_type} latency vs baseline"
+            await self._run(
+                "post chart",
+                self._driver.posts.create_post,
+                options={
+                    "channel_id": self._channel_id,
+                    "root_id": root_id,
+                    "message": message,
+                    "file_ids": [file_id],
+                },
+            )
+        except (
+            errors.NotifyError,
+            TimeoutError,
+            KeyError,
+            IndexError,
+            TypeError,
+            ValueError,
+            RuntimeError,
+        ) as exc:
+            logger.warning(
+                "chart upload failed",
+                extra={
+                    "action": "mattermost_chart_failed",
+                    "channel": self._channel,
+                    "alert_id": alert.id,
+                    "error": f"{type(exc).__name__}: {exc}",
+                },
+            )
+
+    async def _run(self, what: str, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one blocking driver call in a thread, bounded by the timeout; translate errors."""
+        call = functools.partial(func, *args, **kwargs)
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(call), self._timeout)
+        except TimeoutError as exc:
+            raise errors.NotifyError(
+                self._channel, f"{what}: no answer within {self._timeout:g} s"
+            ) from exc
+        except requests.HTTPError as exc:  # mattermostdriver's errors subclass it
+            raise self._http_failure(what, exc) from exc
+        except requests.RequestException as exc:
+            raise errors.NotifyError(
+                self._channel, f"{what}: cannot reach Mattermost: {type(exc).__name__}"
+            ) from exc
+
+    def _http_failure(self, what: str, exc: requests.HTTPError) -> errors.NotifyError:
+        # the driver raises its own classes `from None` with the server's message and no
+        # response; other statuses (429, 5xx) come as requests' HTTPError with the response
+        response = exc.response
+        status = next((code for kind, code in DRIVER_ERRORS if isinstance(exc, kind)), None)
+        if status is None and response is not None:
+            status = response.status_code
+        body = response.text.strip()[:300] if response is not None else str(exc)[:300]
+        reason = f"{what}: HTTP {status} {body}".rstrip()
+        if status == 429:
+            headers = response.headers if response is not None else {}
+            retry_after = retry_after_seconds(headers.get("Retry-After")) or retry_after_seconds(
+                headers.get("X-Ratelimit-Reset")
+            )
+            return errors.NotifyError(self._channel, reason, retry_after=retry_after, status=status)
+        if status is None or status == 408 or (status >= 500 and status != 501):
+            return errors.NotifyError(self._channel, reason, status=status)
+        return errors.NotifyError(self._channel, reason, permanent=True, status=status)
+
+    async def aclose(self) -> None:
+        """Nothing to release: requests opens a session per call."""
+        return

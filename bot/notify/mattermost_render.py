@@ -1,0 +1,121 @@
+"""Mattermost posts for alerts: a one-line message plus one `props.attachments` entry with the
+severity colour, the facts as fields, sparkline, bottleneck pairs, recommendations, grouped
+alerts, and interactive buttons.
+
+Button ids are alphanumeric (`ack`, `unack`, `escalate`, `silence1h`; Mattermost 404s clicks on
+ids with `_` or `-`); each carries `integration.url` (perfbot's `/mattermost/actions`) and a
+signed `context` from `bot.notify.mattermost_sign`. Without an actions URL there are no
+buttons, since nothing could receive the clicks."""
+
+from typing import Any
+
+from bot.models import Alert, AlertStatus
+from bot.notify import Notification
+from bot.notify import facts as f
+from bot.notify.mattermost_sign import action_context
+
+MAX_MESSAGE = 16383
+MAX_FIELD = 2000
+MAX_LISTED_CHILDREN = 20
+
+
+BUTTONS = {
+    "ack": ("Acknowledge", "primary"),
+    "unack": ("Unacknowledge", "default"),
+    "escalate": ("Escalate", "default"),
+    "silence1h": ("Silence 1h", "danger"),
+}
+
+
+def mention(handle: str) -> str:
+    """`alice` → `@alice`; `@dba-oncall`, `@here` are kept."""
+    handle = handle.strip()
+    return handle if handle.startswith("@") else f"@{handle}"
+
+
+def actions(alert: Alert, actions_url: str | None, secret: str | None) -> list[dict[str, Any]]:
+    """The buttons for the alert's state: none once resolved or without URL and secret."""
+    if alert.status is AlertStatus.RESOLVED or not actions_url or not secret:
+        return []
+    first = "unack" if alert.status is AlertStatus.ACKNOWLEDGED else "ack"
+    out = []
+    for action_id in (first, "escalate", "silence1h"):
+        name, style = BUTTONS[action_id]
+        out.append(
+            {
+                "id": action_id,
+                "type": "button",
+                "name": name,
+                "style": style,
+                "integration": {
+                    "url": actions_url,
+                    "context": action_context(secret, action_id, alert.id),
+                },
+            }
+        )
+    return out
+
+
+def _body(notification: Notification) -> str:
+    alert = notification.alert
+    parts = [f"**{f.state(notification)}**"]
+    if alert.summary:
+        parts.append(alert.summary)
+    if notification.is_fallback:
+        parts.append("_Sent to the fallback channel: the primary destination failed._")
+    spark = f.sparkline(notification.series)
+    if spark is not None:
+        parts.append(f"`{spark}` {f.sparkline_caption(notification.series)}")
+    pairs = f.pairs(alert)
+    if pairs:
+        parts.append("**Correlated operations**\n" + "\n".join(f"- {p}" for p in pairs))
+    recs = f.recommendations(alert)
+    if recs:
+        parts.append("**Recommendations**\n" + "\n".join(f"- {r}" for r in recs))
+    if notification.children:
+        listed = [f"- {f.child_line(c)}" for c in notification.children[:MAX_LISTED_CHILDREN]]
+        more = len(notification.children) - MAX_LISTED_CHILDREN
+        if more > 0:
+            listed.append(f"- … and {more} more")
+        parts.append(f"**Grouped alerts ({len(notification.children)})**\n" + "\n".join(listed))
+    return "\n\n".join(parts)
+
+
+def message(notification: Notification) -> str:
+    """The post's own text, which push notifications show: mentions and a headline."""
+    alert = notification.alert
+    text = f"{f.emoji(alert)} **[{f.event_label(notification)}]** {f.headline(alert)}"
+    if notification.mention:
+        text = " ".join(mention(m) for m in notification.mention) + " " + text
+    return f.truncate(text, MAX_MESSAGE)
+
+
+def render(
+    notification: Notification, *, actions_url: str | None, secret: str | None
+) -> dict[str, Any]:
+    """The alert post as `{"message", "props": {"attachments": [...]}}`, for create and patch."""
+    alert = notification.alert
+    attachment = {
+        "fallback": f"[{f.event_label(notification)}] {f.headline(alert)}: {f.state(notification)}",
+        "color": f.color(alert),
+        "title": f.headline(alert),
+        "text": f.truncate(_body(notification), MAX_MESSAGE),
+        "fields": [
+            {
+                "short": label not in ("Value", "Operations"),
+                "title": label,
+                "value": f.truncate(value, MAX_FIELD),
+            }
+            for label, value in f.facts(notification)
+        ],
+        "footer": f"perfbot alert #{alert.id} · {f.truncate(alert.fingerprint, 200)}",
+        "actions": actions(alert, actions_url, secret),
+    }
+    return {"message": message(notification), "props": {"attachments": [attachment]}}
+
+
+def thread_reply(notification: Notification) -> str:
+    """A reply in the alert's thread for a repeat or an escalation, with the mentions."""
+    who = " ".join(mention(m) for m in notification.mention)
+    text = f.thread_text(notification)
+    return f"{who} {text}" if who else text

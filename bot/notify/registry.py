@@ -1,0 +1,125 @@
+"""Builds one `Notifier` per configured channel (`Settings.all_channels()`), each from its
+platform settings and its channel entry. Nothing connects here: sessions and logins happen on
+first use, so building is cheap and cannot fail on a destination that is down."""
+
+import ssl
+
+from rich.console import Console
+
+from bot.errors import ConfigError
+from bot.notify import Notifier
+from bot.notify.console import ConsoleNotifier
+from bot.notify.email import EmailNotifier
+from bot.notify.mattermost import MattermostNotifier
+from bot.notify.mattermost_sign import actions_secret
+from bot.notify.pagerduty import PagerDutyNotifier
+from bot.notify.slack import SlackNotifier
+from bot.notify.webhook import WebhookNotifier
+from bot.settings import (
+    ChannelConfig,
+    ConsoleChannel,
+    EmailChannel,
+    MattermostChannel,
+    PagerDutyChannel,
+    Settings,
+    SlackChannel,
+    WebhookChannel,
+)
+
+
+def build_notifiers(
+    settings: Settings,
+    *,
+    console: Console | None = None,
+    timeout: float | None = None,
+    email_tls_context: ssl.SSLContext | None = None,
+) -> dict[str, Notifier]:
+    """Channel name → notifier for every channel. `timeout` (seconds) bounds each network call
+    and defaults to `delivery.timeout`; `console` is where console channels print (default:
+    stdout); `email_tls_context` replaces certificate checks for SMTP (tests). Raises
+    ConfigError naming every channel whose platform settings are missing."""
+    seconds = timeout if timeout is not None else settings.delivery.timeout.total_seconds()
+    notifiers: dict[str, Notifier] = {}
+    problems: list[str] = []
+    for name, config in settings.all_channels().items():
+        try:
+            notifiers[name] = build_notifier(
+                name,
+                config,
+                settings,
+                timeout=seconds,
+                console=console,
+                email_tls_context=email_tls_context,
+            )
+        except ValueError as exc:
+            problems.append(f"channels.{name}: {exc}")
+    if problems:
+        raise ConfigError(problems)
+    return notifiers
+
+
+def build_notifier(
+    name: str,
+    config: ChannelConfig,
+    settings: Settings,
+    *,
+    timeout: float,
+    console: Console | None = None,
+    email_tls_context: ssl.SSLContext | None = None,
+) -> Notifier:
+    """One channel's notifier. Raises ValueError when its platform settings are missing."""
+    if isinstance(config, SlackChannel):
+        if settings.slack.bot_token is None:
+            raise ValueError("a slack channel needs PERFBOT_SLACK__BOT_TOKEN")
+        return SlackNotifier(
+            name,
+            config.channel,
+            token=settings.slack.bot_token.get_secret_value(),
+            api_url=settings.slack.api_url,
+            timeout=timeout,
+        )
+    if isinstance(config, MattermostChannel):
+        mm = settings.mattermost
+        if mm.url is None or mm.token is None:
+            raise ValueError(
+                "a mattermost channel needs PERFBOT_MATTERMOST__URL and PERFBOT_MATTERMOST__TOKEN"
+            )
+        return MattermostNotifier(
+            name,
+            config.channel_id,
+            url=mm.url,
+            token=mm.token.get_secret_value(),
+            actions_url=mm.actions_url,
+            actions_secret=actions_secret(mm),
+            timeout=timeout,
+        )
+    if isinstance(config, EmailChannel):
+        if settings.email.host is None:
+            raise ValueError("an email channel needs PERFBOT_EMAIL__HOST")
+        return EmailNotifier(
+            name, settings.email, config.to, timeout=timeout, tls_context=email_tls_context
+        )
+    if isinstance(config, PagerDutyChannel):
+        key = config.routing_key or settings.pagerduty.routing_key
+        if key is None:
+            raise ValueError(
+                "a pagerduty channel needs a routing_key or PERFBOT_PAGERDUTY__ROUTING_KEY"
+            )
+        return PagerDutyNotifier(
+            name,
+            routing_key=key.get_secret_value(),
+            events_url=settings.pagerduty.events_url,
+            timeout=timeout,
+        )
+    if isinstance(config, WebhookChannel):
+        secret = config.secret.get_secret_value() if config.secret is not None else None
+        return WebhookNotifier(name, url=str(config.url), secret=secret, timeout=timeout)
+    if isinstance(config, ConsoleChannel):
+        return ConsoleNotifier(name, console)
+    raise ValueError(f"unknown channel type {type(config).__name__}")
+
+
+async def close_all(notifiers: dict[str, Notifier]) -> None:
+    """`aclose()` every notifier (at shutdown)."""
+    for notifier in notifiers.values():
+        await notifier.aclose()

@@ -1,0 +1,217 @@
+"""The `slack` channel: alert messages through slack-sdk's `AsyncWebClient`.
+
+`fired` posts the message (`chat.postMessage`) and, when a latency series is at hand, uploads a
+chart into its thread (`files_upload_v2`); a failed chart is logged, never fails or repeats the
+alert. Later events edit that message in place (`chat.update`); repeats and escalations also
+reply in its thread, with the mentions. An event without a stored reference, or whose message
+is gone, posts a new message. The reference is `{"channel": <channel id>, "ts": <message ts>}`.
+
+Errors: HTTP 429 carries `Retry-After`; 5xx, timeouts and connection failures are retryable;
+`ok: false` answers (`invalid_auth`, `channel_not_found`, …) are permanent, except Slack's own
+transient ones. The client keeps only slack-sdk's connection-error retry (one immediate retry):
+rate limits and server errors go back to the delivery worker, which owns backoff."""
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot import charts, errors
+from bot.notify import MessageRef, Notification, slack_render
+from bot.notify.http import retry_after_seconds
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+THREADED_EVENTS = ("repeat", "escalated")
+
+
+class SlackNotifier:
+    def __init__(
+        self,
+        channel: str,
+        destination: str,
+        *,
+        token: str,
+        api_url: str,
+        timeout: float,
+        charts_enabled: bool = True,
+    ) -> None:
+        """`destination` is a channel id or `#name`; `api_url` is the Web API base
+        (`https://slack.com/api/` or a stand-in); `timeout` bounds each API call, in seconds."""
+        self._channel = channel
+        self._destination = destination
+        self._timeout = timeout
+        self._charts = charts_enabled
+        self._client = AsyncWebClient(
+            token=token,
+            base_url=api_url,
+            timeout=max(1, math.ceil(timeout)),
+            # one quick retry of a dropped connection; no 429/5xx retries (see module doc)
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(
+                    interval_calculator=FixedValueRetryIntervalCalculator(0.25)
+                )
+            ],
+        )
+
+    @property
+    def channel(self) -> str:
+        return self._channel
+
+    async def send(self, notification: Notification) -> MessageRef | None:
+        """Post or edit the alert's message; return `{"channel", "ts"}`. Raises NotifyError."""
+        previous = _ref(notification.previous)
+        message = slack_render.render(notification)
+        if previous is not None:
+            try:
+                await self._call(
+                    "chat.update",
+                    self._client.chat_update,
+                    channel=previous["channel"],
+                    ts=previous["ts"],
+                    **message,
+                )
+            except errors.NotifyError as exc:
+                if not (exc.__cause__ and _api_error(exc.__cause__) in MESSAGE_GONE):
+                    raise
+                logger.warning(
+                    "alert message gone, posting anew",
+                    extra={
+                        "action": "slack_message_gone",
+                        "channel": self._channel,
+                        "alert_id": notification.alert.id,
+                    },
+                )
+            else:
+                if notification.event in THREADED_EVENTS:
+                    await self._call(
+                        "chat.postMessage",
+                        self._client.chat_postMessage,
+                        channel=previous["channel"],
+                        thread_ts=previous["ts"],
+                        **slack_render.thread_reply(notification),
+                    )
+                return previous
+        response = await self._call(
+            "chat.postMessage",
+            self._client.chat_postMessage,
+            channel=self._destination,
+            unfurl_links=False,
+            unfurl_media=False,
+            **message,
+        )
+        ref = {"channel": str(response["channel"]), "ts": str(response["ts"])}
+        logger.info(
+            "alert posted to slack",
+            extra={
+                "action": "slack_posted",
+                "channel": self._channel,
+                "alert_id": notification.alert.id,
+            },
+        )
+        if notification.event == "fired" and notification.series is not None and self._charts:
+            await self._post_chart(notification, notification.series, ref)
+        return ref
+
+    async def _post_chart(
+        self, notification: Notification, series: charts.Series, ref: dict[str, str]
+    ) -> None:
+        """Upload the latency chart into the alert's thread; log, never raise, on failure."""
+        alert = notification.alert
+        try:
+            png = await asyncio.wait_for(
+                asyncio.to_thread(charts.latency_png, series), self._timeout
+            )
+            await asyncio.wait_for(
+                self._client.files_upload_v2(
+                    channel=ref["channel"],
+                    thread_ts=ref["ts"],
+                    content=png,
+                    filename=f"perfbot-alert-{alert.id}.png",
+                    title=f"{series.operation_type} latency vs baseline",
+                ),
+                # three requests: get the upload URL, upload, complete
+                3 * self._timeout,
+            )
+        except (
+            SlackClientError,
+            aiohttp.ClientError,
+            TimeoutError,
+            OSError,
+            ValueError,
+            RuntimeError,
+        ) as exc:
+            logger.warning(
+                "chart upload failed",
+                extra={
+                    "action": "slack_chart_failed",
+                    "channel": self._channel,
+                    "alert_id": alert.id,
+                    "error": f"{type(exc).__name__}: {_api_error(exc) or exc}",
+                },
+            )
+
+    async def _call(
+        self, method: str, func: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any
+    ) -> AsyncSlackResponse:
+        """Run one Web API call under the timeout; translate every failure into NotifyError."""
+        try:
+            return await asyncio.wait_for(func(**kwargs), self._timeout)
+        except SlackApiError as exc:
+            raise self._api_failure(method, exc) from exc
+        except TimeoutError as exc:
+            raise errors.NotifyError(
+                self._channel, f"{method}: no answer within {self._timeout:g} s"
+            ) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise errors.NotifyError(
+                self._channel, f"{method}: cannot reach Slack: {type(exc).__name__}"
+            ) from exc
+        except SlackClientError as exc:
+            raise errors.NotifyError(self._channel, f"{method}: {exc}", permanent=True) from exc
+
+    def _api_failure(self, method: str, exc: SlackApiError) -> errors.NotifyError:
+        status = int(exc.response.status_code)
+        code = _api_error(exc) or f"HTTP {status}"
+        reason = f"{method}: {code}"
+        if status == 429:
+            headers = exc.response.headers
+            retry_after = retry_after_seconds(headers.get("Retry-After"), headers.get("Date"))
+            return errors.NotifyError(self._channel, reason, retry_after=retry_after, status=status)
+        if status >= 500 or status == 408 or code in TRANSIENT_ERRORS:
+            return errors.NotifyError(self._channel, reason, status=status)
+        return errors.NotifyError(self._channel, reason, permanent=True, status=status)
+
+    async def aclose(self) -> None:
+        """Nothing to release: slack-sdk opens and closes a session per call."""
+        return
+
+
+def _ref(previous: MessageRef | None) -> dict[str, str] | None:
+    if (
+        previous
+        and isinstance(previous.get("channel"), str)
+        and isinstance(previous.get("ts"), str)
+    ):
+        return {"channel": previous["channel"], "ts": previous["ts"]}
+    return None
+
+
+def _api_error(exc: BaseException) -> str | None:
+    """Slack's `error` code (`channel_not_found`) of a SlackApiError, else None."""
+    if isinstance(exc, SlackApiError) and isinstance(exc.response.data, dict):
+        code = exc.response.data.get("error")
+        return str(code) if code else None
+    return None

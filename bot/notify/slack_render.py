@@ -1,0 +1,172 @@
+"""Slack Block Kit for alerts: the alert message (header, facts, sparkline, bottleneck pairs and
+recommendations, grouped alerts, context, buttons) and the short threaded replies for repeats
+and escalations.
+
+Severity shows as an emoji in the header, not an attachment colour bar: top-level blocks keep
+the buttons and the notification `text` first-class, where blocks inside a legacy attachment
+are collapsed by clients. The buttons' `action_id`s are the contract with the Slack front end;
+each button's `value` is the alert id as a string. Slack's limits are respected: at most 50
+blocks (the layout has at most a dozen), 3000 characters per section text, 2000 per field,
+150 per header, 75 per button."""
+
+from typing import Any
+
+from bot.models import Alert, AlertStatus
+from bot.notify import Notification
+from bot.notify import facts as f
+
+ACTION_ACK = "perf_ack"
+ACTION_UNACK = "perf_unack"
+ACTION_ESCALATE = "perf_escalate"
+ACTION_SILENCE_1H = "perf_silence_1h"
+
+
+MAX_SECTION = 3000
+MAX_FIELD = 2000
+MAX_HEADER = 150
+MAX_FIELDS = 10
+MAX_LISTED_CHILDREN = 20
+
+
+def mention(handle: str) -> str:
+    """A handle as Slack mrkdwn: user ids `U…`/`W…` become `<@U…>`, `@here`/`@channel` become
+    `<!here>`/`<!channel>`, `S…` group ids `<!subteam^S…>`; anything else is shown as given."""
+    bare = handle.strip().removeprefix("@")
+    if handle.startswith("<"):
+        return handle
+    if bare in ("here", "channel", "everyone"):
+        return f"<!{bare}>"
+    if bare[:1] in ("U", "W") and bare[1:].isalnum() and bare.isupper():
+        return f"<@{bare}>"
+    if bare[:1] == "S" and bare[1:].isalnum() and bare.isupper():
+        return f"<!subteam^{bare}>"
+    return handle if handle.startswith("@") else f"@{handle}"
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": f.truncate(text, limit), "emoji": True}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": f.truncate(text, MAX_SECTION)}}
+
+
+def fallback_text(notification: Notification) -> str:
+    """The notification text Slack shows where blocks cannot be: `[CRITICAL] title (#42): state`."""
+    alert = notification.alert
+    text = f"[{f.event_label(notification)}] {f.headline(alert)}: {f.state(notification)}"
+    if notification.mention:
+        text = " ".join(mention(m) for m in notification.mention) + " " + text
+    return text
+
+
+def actions(alert: Alert) -> dict[str, Any] | None:
+    """The buttons: Acknowledge (or Unacknowledge once acknowledged), Escalate and Silence 1h
+    with a confirm dialog; None for a resolved alert. `block_id` changes with every version so
+    that Slack treats an edited message's buttons as new."""
+    if alert.status is AlertStatus.RESOLVED:
+        return None
+    value = str(alert.id)
+    if alert.status is AlertStatus.ACKNOWLEDGED:
+        first = {
+            "type": "button",
+            "action_id": ACTION_UNACK,
+            "text": _plain("Unacknowledge", 75),
+            "value": value,
+        }
+    else:
+        first = {
+            "type": "button",
+            "action_id": ACTION_ACK,
+            "text": _plain("Acknowledge", 75),
+            "value": value,
+            "style": "primary",
+        }
+    ops = f.truncate(f.operations(alert), 150)
+    silence = {
+        "type": "button",
+        "action_id": ACTION_SILENCE_1H,
+        "text": _plain("Silence 1h", 75),
+        "value": value,
+        "style": "danger",
+        "confirm": {
+            "title": {"type": "plain_text", "text": f"Silence alert #{alert.id}?"},
+            "text": {"type": "mrkdwn", "text": f"No notifications about *{ops}* for 1 hour."},
+            "confirm": {"type": "plain_text", "text": "Silence"},
+            "deny": {"type": "plain_text", "text": "Cancel"},
+            "style": "danger",
+        },
+    }
+    escalate = {
+        "type": "button",
+        "action_id": ACTION_ESCALATE,
+        "text": _plain("Escalate", 75),
+        "value": value,
+    }
+    return {
+        "type": "actions",
+        "block_id": f"perf_actions_{alert.id}_{alert.version}",
+        "elements": [first, escalate, silence],
+    }
+
+
+def render(notification: Notification) -> dict[str, Any]:
+    """The alert message as `chat.postMessage`/`chat.update` arguments: `{"text", "blocks"}`."""
+    alert = notification.alert
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain(f"{f.emoji(alert)} {f.headline(alert)}", MAX_HEADER)}
+    ]
+    intro = [f"*{f.state(notification)}*"]
+    if alert.summary:
+        intro.append(alert.summary)
+    if notification.mention:
+        intro.append(" ".join(mention(m) for m in notification.mention))
+    if notification.is_fallback:
+        intro.append("_Sent to the fallback channel: the primary destination failed._")
+    blocks.append(_section("\n".join(intro)))
+    fields = [
+        {"type": "mrkdwn", "text": f.truncate(f"*{label}*\n{value}", MAX_FIELD)}
+        for label, value in f.facts(notification)
+        if label != "State"  # already the first line of the intro
+    ]
+    for start in range(0, len(fields), MAX_FIELDS):
+        blocks.append({"type": "section", "fields": fields[start : start + MAX_FIELDS]})
+    spark = f.sparkline(notification.series)
+    if spark is not None:
+        blocks.append(_section(f"`{spark}`\n{f.sparkline_caption(notification.series)}"))
+    pairs = f.pairs(alert)
+    if pairs:
+        blocks.append(_section("*Correlated operations*\n" + "\n".join(f"• {p}" for p in pairs)))
+    recs = f.recommendations(alert)
+    if recs:
+        blocks.append(_section("*Recommendations*\n" + "\n".join(f"• {r}" for r in recs)))
+    if notification.children:
+        listed = [f"• {f.child_line(c)}" for c in notification.children[:MAX_LISTED_CHILDREN]]
+        more = len(notification.children) - MAX_LISTED_CHILDREN
+        if more > 0:
+            listed.append(f"… and {more} more")
+        blocks.append(
+            _section(f"*Grouped alerts ({len(notification.children)})*\n" + "\n".join(listed))
+        )
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"perfbot alert *#{alert.id}* · `{f.truncate(alert.fingerprint, 200)}`",
+                }
+            ],
+        }
+    )
+    buttons = actions(alert)
+    if buttons is not None:
+        blocks.append(buttons)
+    return {"text": fallback_text(notification), "blocks": blocks}
+
+
+def thread_reply(notification: Notification) -> dict[str, Any]:
+    """A short reply in the alert's thread for a repeat or an escalation, with the mentions."""
+    who = " ".join(mention(m) for m in notification.mention)
+    text = f.thread_text(notification)
+    return {"text": f.truncate(f"{who} {text}" if who else text, MAX_SECTION)}

@@ -1,0 +1,107 @@
+"""The console notifier, the notifier factory and the latency chart."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from bot.charts import ChartError, latency_png
+from bot.errors import ConfigError
+from bot.notify import LatencySeries
+from bot.notify.console import ConsoleNotifier
+from bot.notify.email import EmailNotifier
+from bot.notify.mattermost import MattermostNotifier
+from bot.notify.pagerduty import PagerDutyNotifier
+from bot.notify.registry import build_notifiers, close_all
+from bot.notify.slack import SlackNotifier
+from bot.notify.webhook import WebhookNotifier
+from bot.settings import Settings
+from tests.unit.notify.factories import T0, make_notification, make_series
+
+
+async def test_console_notifier_prints_to_the_injected_console():
+    console = Console(record=True, width=100, force_terminal=False)
+    notifier = ConsoleNotifier("terminal", console)
+    assert await notifier.send(make_notification()) is None
+    out = console.export_text()
+    assert "#42 CRITICAL commit latency anomaly" in out
+    assert "Occurrences" in out
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings.model_validate(
+        {
+            "slack": {"bot_token": "xoxb-1", "api_url": "http://127.0.0.1:1/api/"},
+            "mattermost": {
+                "url": "http://127.0.0.1:2",
+                "token": "mm",
+                "actions_url": "http://x/mattermost/actions",
+            },
+            "email": {"host": "127.0.0.1", "port": 2525},
+            "pagerduty": {"routing_key": "k" * 32, "events_url": "http://127.0.0.1:3/v2/enqueue"},
+            "channels": {
+                "oncall-slack": {"type": "slack", "channel": "#perf-alerts"},
+                "oncall-mm": {"type": "mattermost", "channel_id": "c" * 26},
+                "dba-email": {"type": "email", "to": ["dba@example.com"]},
+                "pager": {"type": "pagerduty"},
+                "audit-hook": {"type": "webhook", "url": "http://127.0.0.1:4/hook", "secret": "s"},
+                "terminal": {"type": "console"},
+            },
+            **overrides,
+        }
+    )
+
+
+async def test_build_notifiers_makes_one_per_channel():
+    notifiers = build_notifiers(_settings(), timeout=1.0)
+    assert {name: type(n) for name, n in notifiers.items()} == {
+        "oncall-slack": SlackNotifier,
+        "oncall-mm": MattermostNotifier,
+        "dba-email": EmailNotifier,
+        "pager": PagerDutyNotifier,
+        "audit-hook": WebhookNotifier,
+        "terminal": ConsoleNotifier,
+    }
+    assert all(name == n.channel for name, n in notifiers.items())
+    await close_all(notifiers)
+
+
+def test_build_notifiers_defaults_to_the_console():
+    notifiers = build_notifiers(Settings.model_validate({}))
+    assert list(notifiers) == ["console"]
+
+
+def test_build_notifiers_reports_missing_platform_settings():
+    settings = Settings.model_validate(
+        {"channels": {"a": {"type": "slack", "channel": "#x"}, "b": {"type": "pagerduty"}}}
+    )
+    with pytest.raises(ConfigError) as caught:
+        build_notifiers(settings)
+    assert caught.value.problems == [
+        "channels.a: a slack channel needs PERFBOT_SLACK__BOT_TOKEN",
+        "channels.b: a pagerduty channel needs a routing_key or PERFBOT_PAGERDUTY__ROUTING_KEY",
+    ]
+
+
+def test_chart_is_a_png():
+    png = latency_png(make_series())
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(png) > 5000
+
+
+def test_chart_of_a_single_point_without_baseline():
+    series = LatencySeries("merge", (T0,), (10.0,), (), (30.0,))
+    assert latency_png(series).startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        LatencySeries("commit", (), (), (), ()),
+        LatencySeries("commit", (T0, T0 + timedelta(minutes=1)), (1.0,), (), ()),
+    ],
+)
+def test_chart_refuses_bad_series(series):
+    with pytest.raises(ChartError):
+        latency_png(series)
