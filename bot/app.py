@@ -1,20 +1,33 @@
-"""The composition root: builds the store, the HTTP server and (as they exist) the scheduler,
-delivery worker and chat front ends from `Settings`, runs them under one TaskGroup, and shuts
-them down in order on SIGTERM/SIGINT."""
+"""The composition root: builds the store, notifiers, alert service, scheduler, delivery worker
+and HTTP server from `Settings`, runs them together, and shuts them down in order on SIGTERM or
+SIGINT: stop taking work, let in-flight deliveries and jobs finish (bounded), release claims."""
 
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
 from bot import server
+from bot.alerts import AlertService
 from bot.clock import Clock, SystemClock
+from bot.delivery import DeliveryWorker
+from bot.jobs import Jobs
+from bot.notify import Notifier
+from bot.notify.registry import build_notifiers, close_all
+from bot.scheduler import JobRunner, Scheduler
 from bot.settings import Settings
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_S = 10.0
 
 
 async def open_store(settings: Settings) -> Store:
@@ -31,6 +44,93 @@ async def open_store(settings: Settings) -> Store:
     return store
 
 
+def replica_name(settings: Settings) -> str:
+    return settings.replica or f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class Bot:
+    """Everything one perfbot process runs, wired together."""
+
+    settings: Settings
+    store: Store
+    clock: Clock
+    notifiers: dict[str, Notifier]
+    alerts: AlertService
+    jobs: Jobs
+    scheduler: Scheduler
+    worker: DeliveryWorker
+    runner: JobRunner
+    name: str
+    routes: list[Callable[[web.Application, "Bot"], None]] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls, settings: Settings, store: Store, clock: Clock, *, speed: float = 1.0, **notify: Any
+    ) -> "Bot":
+        name = replica_name(settings)
+        notifiers = build_notifiers(settings, **notify)
+        alerts = AlertService(store, settings, clock)
+        jobs = Jobs(store, settings, alerts)
+        runner = JobRunner(store, clock, name)
+        channel_types = {n: c.type for n, c in settings.all_channels().items()}
+        worker = DeliveryWorker(store, notifiers, channel_types, settings.delivery, clock, name)
+        scheduler = Scheduler(runner, jobs.specs(), speed=speed)
+        return cls(settings, store, clock, notifiers, alerts, jobs, scheduler, worker, runner, name)
+
+    def http_app(self) -> web.Application:
+        app = server.create_app(
+            self.store, self.clock, max_body_bytes=self.settings.http.max_body_bytes
+        )
+        app[server.HEALTH_KEY]["scheduler"] = self._scheduler_health
+        app[server.HEALTH_KEY]["channels"] = self._channel_health
+        for mount in self.routes:
+            mount(app, self)
+        return app
+
+    async def _scheduler_health(self) -> dict[str, Any]:
+        return {"ok": self.scheduler.running()}
+
+    async def _channel_health(self) -> dict[str, Any]:
+        circuits = self.worker.health()
+        return {"ok": all(c["state"] != "open" for c in circuits.values()), "circuits": circuits}
+
+    async def serve(
+        self, stop: asyncio.Event, on_ready: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Run until `stop` is set."""
+        runner = web.AppRunner(self.http_app(), access_log=None)
+        await runner.setup()
+        worker_stop = asyncio.Event()
+        try:
+            site = web.TCPSite(runner, self.settings.http.host, self.settings.http.port)
+            await site.start()
+            self.scheduler.start()
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self.worker.run(worker_stop))
+                logger.info(
+                    "perfbot running",
+                    extra={
+                        "action": "started",
+                        "replica": self.name,
+                        "http": f"{self.settings.http.host}:{self.settings.http.port}",
+                        "database": self.store.masked_url,
+                        "channels": sorted(self.notifiers),
+                    },
+                )
+                if on_ready is not None:
+                    await on_ready()
+                await stop.wait()
+                logger.info("shutting down", extra={"action": "stopping"})
+                await self.scheduler.stop(grace=SHUTDOWN_GRACE_S)
+                worker_stop.set()
+        finally:
+            worker_stop.set()
+            await self.scheduler.stop(grace=0)
+            await runner.cleanup()
+            await close_all(self.notifiers)
+
+
 async def run(settings: Settings, *, clock: Clock | None = None) -> None:
     """Run the bot until SIGTERM or SIGINT."""
     clock = clock or SystemClock()
@@ -39,26 +139,12 @@ async def run(settings: Settings, *, clock: Clock | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    app = server.create_app(store, clock, max_body_bytes=settings.http.max_body_bytes)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.http.host, settings.http.port)
-        await site.start()
-        logger.info(
-            "perfbot running",
-            extra={
-                "action": "started",
-                "http": f"{settings.http.host}:{settings.http.port}",
-                "database": store.masked_url,
-            },
-        )
-        await stop.wait()
-        logger.info("shutting down", extra={"action": "stopping"})
+        bot = Bot.build(settings, store, clock)
+        await bot.serve(stop)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(ValueError, RuntimeError):
                 loop.remove_signal_handler(sig)
-        await runner.cleanup()
         await store.close()
         logger.info("stopped", extra={"action": "stopped"})
