@@ -12,13 +12,14 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot import errors
 from bot.clock import Clock
 from bot.models import Alert, Delivery, Severity
-from bot.notify import LatencySeries, Notification, Notifier
+from bot.notify import LatencySeries, MessageRef, Notification, Notifier
 from bot.routing import backoff
 from bot.routing.breaker import Breaker
 from bot.routing.ratelimit import RateLimiter
@@ -29,6 +30,15 @@ logger = logging.getLogger(__name__)
 
 SeriesProvider = Callable[[Alert], Awaitable[LatencySeries | None]]
 IDLE_POLL_S = 5.0
+BLOCKED_POLL_S = 0.25
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What a delivery needs from the database, fetched for the whole claimed batch at once."""
+
+    alert: Alert | None
+    ref: MessageRef | None
 
 
 class DeliveryWorker:
@@ -114,8 +124,10 @@ class DeliveryWorker:
         except errors.DatabaseUnavailable:
             due = None
         if due is not None:
-            timeout = min(timeout, max(0.01, (due - self._clock.now()).total_seconds()))
-        self._wake.clear()
+            ahead = (due - self._clock.now()).total_seconds()
+            # A row already due but not claimable waits behind an earlier message of its alert;
+            # our own sends wake us when they finish, another worker's within BLOCKED_POLL_S.
+            timeout = min(timeout, ahead if ahead > 0 else BLOCKED_POLL_S)
         stopping = asyncio.ensure_future(stop.wait())
         waking = asyncio.ensure_future(self._wake.wait())
         try:
@@ -127,7 +139,9 @@ class DeliveryWorker:
             waking.cancel()
 
     async def run_once(self) -> bool:
-        """Claim one batch and send it concurrently; True if anything was claimed."""
+        """Claim one batch and start sending it; True if anything was claimed (or all send
+        slots are busy)."""
+        self._wake.clear()  # completions and NOTIFYs from here on wake the next idle wait
         free = self._settings.concurrency - len(self._inflight)
         if free <= 0:
             await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
@@ -136,14 +150,24 @@ class DeliveryWorker:
         batch = await self._store.claim_deliveries(
             self.worker_id, now, free, now + self._settings.lease
         )
+        if not batch:
+            return False
+        # One round trip each for the whole batch's alerts and message references.
+        alert_ids = list({d.alert_id for d in batch})
+        alerts = await self._store.alerts_snapshot(alert_ids)
+        refs = await self._store.message_refs(alert_ids)
         for delivery in batch:
-            task = asyncio.create_task(self._deliver(delivery))
+            prepared = _Prepared(
+                alerts.get(delivery.alert_id), refs.get((delivery.alert_id, delivery.channel))
+            )
+            task = asyncio.create_task(self._deliver(delivery, prepared))
             self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-        if batch and len(batch) < free:
-            # Let this batch make progress before polling again.
-            await asyncio.sleep(0)
-        return bool(batch)
+            task.add_done_callback(self._finished)
+        return True
+
+    def _finished(self, task: "asyncio.Task[None]") -> None:
+        self._inflight.discard(task)
+        self._wake.set()  # the next message of that alert may be claimable now
 
     async def drain(self, grace: float = 10.0) -> None:
         """Wait up to `grace` seconds for in-flight sends."""
@@ -154,9 +178,9 @@ class DeliveryWorker:
 
     # ---- one delivery -------------------------------------------------------------------------
 
-    async def _deliver(self, delivery: Delivery) -> None:
+    async def _deliver(self, delivery: Delivery, prepared: "_Prepared") -> None:
         try:
-            await self._attempt(delivery)
+            await self._attempt(delivery, prepared)
         except errors.DatabaseUnavailable:
             logger.warning(
                 "outcome not recorded; the lease will expire and it is retried",
@@ -174,7 +198,7 @@ class DeliveryWorker:
                 retry_after=None,
             )
 
-    async def _attempt(self, delivery: Delivery) -> None:
+    async def _attempt(self, delivery: Delivery, prepared: "_Prepared") -> None:
         channel = delivery.channel
         notifier = self._notifiers.get(channel)
         if notifier is None:
@@ -196,14 +220,14 @@ class DeliveryWorker:
             )
             await self._fallback_if_critical(delivery, "circuit open")
             return
-        alert = await self._store.get_alert(delivery.alert_id)
+        alert = prepared.alert
         if alert is None:
             await self._dead(delivery, None, f"alert #{delivery.alert_id} no longer exists")
             return
         notification = Notification(
             event=delivery.event,
             alert=alert,
-            previous=await self._store.message_ref(alert.id, channel),
+            previous=prepared.ref,
             mention=delivery.mention,
             children=tuple(await self._children(alert)),
             series=await self._series(alert) if self._series else None,

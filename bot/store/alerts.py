@@ -269,6 +269,18 @@ class AlertsMixin:
             row = await conn.fetchrow(QUERIES["get_silence"], silence_id)
         return silence_from_row(row) if row else None
 
+    async def alerts_snapshot(self, ids: Sequence[int]) -> dict[int, Alert]:
+        """The current state of the given alerts, by id (no locks)."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(QUERIES["alerts_by_id_nolock"], list(ids))
+        return {r["id"]: alert_from_row(r) for r in rows}
+
+    async def message_refs(self, alert_ids: Sequence[int]) -> dict[tuple[int, str], MessageRef]:
+        """Every stored message reference of the given alerts, by (alert id, channel)."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(QUERIES["message_refs"], list(alert_ids))
+        return {(r["alert_id"], r["channel"]): r["ref"] for r in rows}
+
     async def message_ref(self, alert_id: int, channel: str) -> MessageRef | None:
         async with self._pool.acquire() as conn:
             ref: MessageRef | None = await conn.fetchval(
