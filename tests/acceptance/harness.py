@@ -76,13 +76,13 @@ class PerfbotProcess:
                     f"perfbot not ready in {READY_WITHIN_S} s:\n{self.output()}"
                 ) from None
 
-    async def stop(self, timeout: float = 30.0) -> int:
-        """SIGTERM and wait; the exit code."""
+    async def stop(self, within: float = 30.0) -> int:
+        """SIGTERM and wait (then SIGKILL after `within` seconds); the exit code."""
         assert self.process is not None
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within):
                 code = await self.process.wait()
         except TimeoutError:
             self.process.kill()
