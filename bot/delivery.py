@@ -18,6 +18,7 @@ from typing import Any
 
 from bot import errors
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.models import Alert, Delivery, Severity
 from bot.notify import LatencySeries, MessageRef, Notification, Notifier
 from bot.routing import backoff
@@ -53,6 +54,7 @@ class DeliveryWorker:
         *,
         rng: random.Random | None = None,
         series: SeriesProvider | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._notifiers = notifiers
@@ -62,6 +64,7 @@ class DeliveryWorker:
         self.worker_id = worker_id
         self._rng = rng or random.Random()
         self._series = series
+        self._metrics = metrics
         self._policy = backoff.RetryPolicy.from_settings(settings)
         self._limiters = {
             kind: RateLimiter(rate, settings.burst)
@@ -254,7 +257,7 @@ class DeliveryWorker:
         if ref is not None:
             await self._store.save_message_ref(alert.id, channel, ref, done)
         await self._store.delivery_sent(delivery.id, done, None)
-        self.outcomes[(channel, "sent")] += 1
+        self._count(channel, "sent")
         logger.info(
             "delivered",
             extra={
@@ -316,7 +319,7 @@ class DeliveryWorker:
             await self._dead(delivery, status, text)
             return
         await self._store.delivery_retry(delivery.id, decision.retry_at, text, status)
-        self.outcomes[(channel, "retry")] += 1
+        self._count(channel, "retry")
         logger.warning(
             "delivery failed; will retry",
             extra={
@@ -335,11 +338,11 @@ class DeliveryWorker:
         self, delivery: Delivery, at: datetime, reason: str | None, outcome: str
     ) -> None:
         await self._store.delivery_defer(delivery.id, at, reason)
-        self.outcomes[(delivery.channel, outcome)] += 1
+        self._count(delivery.channel, outcome)
 
     async def _dead(self, delivery: Delivery, status: int | None, reason: str) -> None:
         await self._store.delivery_dead(delivery.id, reason, status)
-        self.outcomes[(delivery.channel, "dead")] += 1
+        self._count(delivery.channel, "dead")
         logger.error(
             "delivery dead",
             extra={
@@ -386,6 +389,11 @@ class DeliveryWorker:
                 "reason": reason,
             },
         )
+
+    def _count(self, channel: str, outcome: str) -> None:
+        self.outcomes[(channel, outcome)] += 1
+        if self._metrics is not None:
+            self._metrics.deliveries.labels(channel, outcome).inc()
 
     def health(self) -> dict[str, Any]:
         """Circuit state per channel, for /healthz."""
