@@ -3,9 +3,12 @@ records the outcome. Nothing is dropped: a failure is retried with jittered expo
 (never sooner than a `Retry-After`), a permanent failure or exhausted attempts leave a visible
 dead row, and a CRITICAL that cannot get through also goes to `delivery.fallback`.
 
-Rate limits and circuit breakers are per destination (channel) and per process; a delivery held
-back by either is deferred without using up an attempt, so an outage longer than the backoff
-horizon still ends with everything delivered, in order per alert and channel."""
+Rate limits and circuit breakers are per destination (channel) and per process. A delivery held
+back by either, answered 429, or failing while the destination's circuit is open is deferred
+without using up an attempt: a 429 storm or an outage longer than the backoff horizon delays
+alerts but ends with everything delivered, in order per alert and channel (CRITICALs also reach
+the fallback meanwhile). Attempts run out only for a message that keeps failing while its
+destination otherwise works."""
 
 import asyncio
 import logging
@@ -298,13 +301,34 @@ class DeliveryWorker:
     ) -> None:
         now = self._clock.now()
         channel = delivery.channel
-        if status == 429 and retry_after:
+        if status == 429:
+            # The destination is busy, not broken: wait as long as it asks, without using up an
+            # attempt, so a 429 storm delays alerts but never drops one.
+            wait = retry_after or backoff.backoff_seconds(
+                delivery.attempts, self._policy, self._rng
+            )
             limiter = self._limiters.get(self._types.get(channel, ""))
             if limiter is None:
                 limiter = self._limiters[self._types.get(channel, "")] = RateLimiter(1000.0, 1000)
-            limiter.block(channel, now, retry_after)
-        elif not permanent and backoff.classify(status) is backoff.Outcome.RETRY:
-            self._breakers[channel] = self._breaker(channel).failure(now)
+            limiter.block(channel, now, wait)
+            await self._defer(
+                delivery, now + timedelta(seconds=wait), f"{reason} (rate limited)", "rate_limited"
+            )
+            return
+        if not permanent and backoff.classify(status) is backoff.Outcome.RETRY:
+            breaker = self._breakers[channel] = self._breaker(channel).failure(now)
+            if breaker.state != "closed":
+                # The destination is down: everything for it waits for the circuit to close
+                # again, without using up attempts; CRITICALs meanwhile go to the fallback.
+                wait = max(breaker.retry_in(now), 0.1)
+                await self._defer(
+                    delivery,
+                    now + timedelta(seconds=wait),
+                    f"{reason} (circuit open)",
+                    "circuit_open",
+                )
+                await self._fallback_if_critical(delivery, reason)
+                return
         decision = backoff.after_failure(
             delivery.attempts,
             self._policy,
@@ -331,8 +355,6 @@ class DeliveryWorker:
                 "retry_at": decision.retry_at.isoformat(),
             },
         )
-        if self._breaker(channel).state != "closed":
-            await self._fallback_if_critical(delivery, reason)
 
     async def _defer(
         self, delivery: Delivery, at: datetime, reason: str | None, outcome: str
