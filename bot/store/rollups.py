@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from bot.analysis import histogram
+from bot.store.base import StoreBase
 from bot.store.queries import QUERIES
 
 ROLLUP_WATERMARK = "rollup"
@@ -70,14 +71,12 @@ def _merge_ranges(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetim
     return merged
 
 
-class RollupsMixin:
-    _pool: "asyncpg.Pool[Any]"
-
+class RollupsMixin(StoreBase):
     async def refresh_rollups(self, now: datetime, *, initial_backfill: timedelta) -> RollupRefresh:
         """Bring rollups up to `now`. On the first run (no watermark) the last
         `initial_backfill` of the source is rolled up, e.g. an existing pgGit history."""
         hist_args = (histogram.MIN_MS, histogram.SCALE, histogram.N_BUCKETS)
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.connection() as conn, conn.transaction():
             await conn.execute(QUERIES["rollup_lock"], ROLLUP_LOCK_KEY)
             watermark: datetime | None = await conn.fetchval(
                 QUERIES["get_watermark"], ROLLUP_WATERMARK
@@ -111,7 +110,7 @@ class RollupsMixin:
             query = QUERIES["rollup_minute_rows" if histograms else "rollup_minute_means"]
         else:
             raise ValueError(f"unknown rollup resolution {resolution!r}")
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             records = await conn.fetch(query, start, end)
         rows = RollupRows()
         for i, r in enumerate(records):
@@ -133,23 +132,23 @@ class RollupsMixin:
 
     async def known_operations(self, since: datetime) -> list[str]:
         """Operations with data since `since`, busiest first."""
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             return [
                 r["operation_type"] for r in await conn.fetch(QUERIES["known_operations"], since)
             ]
 
     async def get_watermark(self, name: str) -> datetime | None:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             value: datetime | None = await conn.fetchval(QUERIES["get_watermark"], name)
             return value
 
     async def set_watermark(self, name: str, value: datetime) -> None:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             await conn.execute(QUERIES["set_watermark"], name, value)
 
     async def prune_rollups(self, minute_before: datetime, hour_before: datetime) -> int:
         """Delete rollups older than the retention cut-offs; returns rows deleted."""
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             a = await conn.execute(QUERIES["delete_rollup_minute_before"], minute_before)
             b = await conn.execute(QUERIES["delete_rollup_hour_before"], hour_before)
         return int(a.split()[-1]) + int(b.split()[-1])
