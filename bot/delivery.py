@@ -87,7 +87,10 @@ class DeliveryWorker:
         listener = None
         try:
             while not stop.is_set():
-                if listener is None or not listener.is_alive():
+                if listener is not None and not listener.is_alive():
+                    await listener.close()
+                    listener = None
+                if listener is None:
                     listener = await self._listen()
                 try:
                     worked = await self.run_once()
@@ -96,7 +99,6 @@ class DeliveryWorker:
                         "outbox unavailable",
                         extra={"action": "delivery_db_unavailable", "error": exc.message},
                     )
-                    listener = None
                     worked = False
                 if not worked:
                     await self._idle(stop)

@@ -106,7 +106,11 @@ class DeliveryListener:
         self._on_notify()
 
     def is_alive(self) -> bool:
-        return not self._conn.is_closed()
+        """False once the server dropped the connection (the pool may have reclaimed it)."""
+        try:
+            return not self._conn.is_closed()
+        except asyncpg.InterfaceError:
+            return False
 
     async def close(self) -> None:
         """Stop listening; safe to call on a connection the server already dropped."""
