@@ -93,11 +93,19 @@ def test_slow_minutes_add_up_over_the_longer_windows():
     """x1.8 for 15 minutes at 10/min: one minute is no evidence (z = 3), fifteen are (z = 11)."""
     normal = per_minute(NOW - timedelta(minutes=1441), 1426, np.zeros(10))[0]
     slow = per_minute(NOW - timedelta(minutes=15), 14, np.zeros(10))[0]
-    reference = rollups({"commit": (
-        np.concatenate([normal, slow]),
-        np.concatenate([lognormal(4, len(normal), MEDIAN, SIGMA),
-                        lognormal(5, len(slow), MEDIAN * 1.8, SIGMA)]),
-    )})  # fmt: skip
+    reference = rollups(
+        {
+            "commit": (
+                np.concatenate([normal, slow]),
+                np.concatenate(
+                    [
+                        lognormal(4, len(normal), MEDIAN, SIGMA),
+                        lognormal(5, len(slow), MEDIAN * 1.8, SIGMA),
+                    ]
+                ),
+            )
+        }
+    )
     single = DetectionParams(detector="robust", windows_min=(1,))
     assert _run(_window(10, 1.8), single, reference) == []
     (found,) = _run(_window(10, 1.8), ROBUST, reference)
