@@ -73,7 +73,13 @@ def detect(
     degradation: DegradationParams | None = None,
 ) -> list[Anomaly]:
     """Run one detection cycle at `now` (UTC). Returns the anomalies, sorted by operation, at
-    most one spike-type and one degradation anomaly per operation. Durations in ms."""
+    most one spike-type and one degradation anomaly per operation. Durations in ms.
+
+    `new`: minute rollups of the window being scored (normally the last minute, [now - 1 min,
+    now)); `reference`: minute rollups of [now - params.lookback, start of `new`), which must not
+    contain the new window's rows; `hourly`: hourly rollups of at least the last 7 days (the
+    degradation lookback); `baselines`: the active baselines by operation. All with histograms,
+    ideally ordered by bucket (selection is then O(log n))."""
     context = prepare(hourly, now, params, degradation or DegradationParams())
     return detect_with(context, new, reference, baselines, params, now)
 
@@ -155,8 +161,7 @@ def _spike(
     statistical, threshold = spikes.severity_of(code), breaches.severity_of(code)
     if statistical is None and threshold is None:
         return None
-    rank = {None: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
-    primary = breaches if rank[threshold] >= rank[statistical] else spikes
+    primary = breaches if _rank(threshold) >= _rank(statistical) else spikes
     severity = max(s for s in (statistical, threshold) if s is not None)
     kind = AnomalyKind.THRESHOLD if primary is breaches else AnomalyKind.STATISTICAL
     details: dict[str, Any] = {
@@ -189,6 +194,10 @@ def _spike(
         detected_at=now,
         details=details,
     )
+
+
+def _rank(severity: Severity | None) -> int:
+    return -1 if severity is None else severity.rank
 
 
 def _degradation(degraded: Degradation, baseline: Baseline | None, now: datetime) -> Anomaly:
