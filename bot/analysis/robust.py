@@ -23,9 +23,10 @@ significant but harmless 3 % shifts. Only slowdowns count: faster is not an inci
 * CRITICAL: the same evidence reaches `robust_critical` (7) standard errors *and* the typical
   (median) request is at least `critical_ratio` (2) times slower than expected.
 
-Production default: **robust**, chosen by `bench/detection_quality.py` (see bench/README.md): on
-the synthetic pgGit week it keeps false alerts under 1 a day for 33 operations where the z-score
-detector raises hundreds, at equal or better recall."""
+Production default: **robust**, chosen by measurement (`bench/detection_quality.py`, see
+bench/README.md). On a synthetic pgGit week (33 operations, 10 requests/operation/minute), both
+detectors found all 44 injected incidents (median delay 1 cycle for spikes), but on the clean
+week the z-score detector raised 298 alert episodes a day (198 CRITICAL) and the robust one 0."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
