@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -35,14 +35,35 @@ def as_datetime(moment: np.datetime64) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def merge_moments(
-    key: IntArray, size: int, n: IntArray | FloatArray, total: FloatArray, m2: FloatArray
-) -> tuple[IntArray, FloatArray, FloatArray]:
-    """Merge (n, sum, M2) of rows that share a group `key` (0 <= key < size), exactly.
+class Moments(NamedTuple):
+    """Per-group merged rollup columns (durations in ms, logs in ln(ms))."""
 
-    Returns per group (n, sum, M2). Chan's parallel formula generalised to many parts:
-    M2 = sum(M2_i) + sum(n_i * (mean_i - mean)^2), so no sum of squares is ever formed and
-    cancellation cannot eat the variance of large values."""
+    n: IntArray
+    sum_ms: FloatArray
+    m2_ms: FloatArray
+    sum_log: FloatArray
+    m2_log: FloatArray
+    min_ms: FloatArray
+    max_ms: FloatArray
+
+
+def merge_rows(rows: "Rollups", key: IntArray, size: int) -> Moments:
+    """Merge the rows of `rows` that share a group `key` (0 <= key < size), exactly; groups
+    without rows get n = 0 and infinite extremes. Histograms are left to the caller."""
+    n, sum_ms, m2_ms = _moments(key, size, rows.n, rows.sum_ms, rows.m2_ms)
+    _, sum_log, m2_log = _moments(key, size, rows.n, rows.sum_log, rows.m2_log)
+    min_ms = np.full(size, np.inf)
+    max_ms = np.full(size, -np.inf)
+    np.minimum.at(min_ms, key, rows.min_ms)
+    np.maximum.at(max_ms, key, rows.max_ms)
+    return Moments(n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms)
+
+
+def _moments(
+    key: IntArray, size: int, n: IntArray, total: FloatArray, m2: FloatArray
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    # Chan's parallel formula generalised to many parts: M2 = sum(M2_i) + sum(n_i (mean_i -
+    # mean)^2), so no sum of squares is formed and cancellation cannot eat the variance.
     n_g = np.bincount(key, weights=n, minlength=size)
     sum_g: FloatArray = np.bincount(key, weights=total, minlength=size).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -127,45 +148,31 @@ class Rollups:
     ) -> "Rollups":
         """Aggregate raw samples (operation code, datetime64 time, duration ms) into rollups of
         `resolution_s` seconds, as the store's SQL does. Rows come out sorted by (bucket, op)."""
-        codes = np.asarray(op_codes, dtype=np.int64)
-        seconds = np.asarray(timestamps).astype("datetime64[s]").astype(np.int64)
         values = np.asarray(values_ms, dtype=np.float64)
         if len(values) == 0:
             return cls.empty(operations, resolution_s)
-        slot = seconds // resolution_s
-        first = int(slot.min())
-        n_ops = len(operations)
-        # Dense group ids (time-major), compacted to the groups that have samples.
-        dense = (slot - first) * n_ops + codes
-        present, group = _compact(dense)
-        size = len(present)
+        # Each sample is a one-request rollup row; coarsening merges them like any rows.
+        count = len(values)
+        ones = np.ones(count, dtype=np.int64)
+        zeros = np.zeros(count)
         logs = np.log(np.maximum(values, 1e-12))
-        ones = np.ones(len(values))
-        zeros = np.zeros(len(values))
-        n, sum_ms, m2_ms = merge_moments(group, size, ones, values, zeros)
-        _, sum_log, m2_log = merge_moments(group, size, ones, logs, zeros)
-        min_ms = np.full(size, np.inf)
-        max_ms = np.full(size, -np.inf)
-        np.minimum.at(min_ms, group, values)
-        np.maximum.at(max_ms, group, values)
-        cells, cnt = np.unique(group * N_BUCKETS + bucket_index(values), return_counts=True)
-        bucket = ((present // n_ops + first) * resolution_s).astype("datetime64[s]")
-        return cls(
+        samples = cls(
             tuple(operations),
-            present % n_ops,
-            bucket,
-            n,
-            sum_ms,
-            m2_ms,
-            sum_log,
-            m2_log,
-            min_ms,
-            max_ms,
-            cells // N_BUCKETS,
-            cells % N_BUCKETS,
-            cnt.astype(np.int64),
-            resolution_s,
+            np.asarray(op_codes, dtype=np.int64),
+            np.asarray(timestamps).astype("datetime64[s]"),
+            ones,
+            values,
+            zeros,
+            logs,
+            zeros,
+            values,
+            values,
+            np.arange(count, dtype=np.int64),
+            bucket_index(values),
+            ones,
+            1,
         )
+        return samples.coarsen(resolution_s)
 
     @classmethod
     def from_columns(
@@ -239,12 +246,6 @@ class Rollups:
             col("hist_cnt") if has_hist else None,
             resolution_s,
         )
-
-    def take(self, rows: IntArray) -> "Rollups":
-        """The given rows (ascending row numbers), histograms included."""
-        keep = np.zeros(len(self.op), dtype=bool)
-        keep[rows] = True
-        return self._masked(keep)
 
     def _masked(self, keep: npt.NDArray[np.bool_]) -> "Rollups":
         renumber = np.cumsum(keep) - 1
@@ -328,13 +329,7 @@ class Rollups:
         slot = self.bucket.astype(np.int64) // resolution_s
         n_ops = max(len(self.operations), 1)
         present, group = _compact((slot - slot.min()) * n_ops + self.op)
-        size = len(present)
-        n, sum_ms, m2_ms = merge_moments(group, size, self.n, self.sum_ms, self.m2_ms)
-        _, sum_log, m2_log = merge_moments(group, size, self.n, self.sum_log, self.m2_log)
-        min_ms = np.full(size, np.inf)
-        max_ms = np.full(size, -np.inf)
-        np.minimum.at(min_ms, group, self.min_ms)
-        np.maximum.at(max_ms, group, self.max_ms)
+        merged = merge_rows(self, group, len(present))
         cells, inverse = np.unique(
             group[self.hist_row] * N_BUCKETS + self.hist_idx, return_inverse=True
         )
@@ -344,13 +339,7 @@ class Rollups:
             self.operations,
             present % n_ops,
             bucket,
-            n,
-            sum_ms,
-            m2_ms,
-            sum_log,
-            m2_log,
-            min_ms,
-            max_ms,
+            *merged,
             cells // N_BUCKETS,
             cells % N_BUCKETS,
             np.rint(cnt).astype(np.int64),

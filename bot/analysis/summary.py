@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.analysis.histogram import N_BUCKETS, FloatArray, IntArray, quantiles
-from bot.analysis.rollups import Rollups, merge_moments
+from bot.analysis.rollups import Rollups, merge_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,12 +43,7 @@ class Summary:
         operation). With `histograms=False` the dense histograms are skipped (cheaper)."""
         keys = rollups.op if key is None else key
         k = len(rollups.operations) if size is None else size
-        n, sum_ms, m2_ms = merge_moments(keys, k, rollups.n, rollups.sum_ms, rollups.m2_ms)
-        _, sum_log, m2_log = merge_moments(keys, k, rollups.n, rollups.sum_log, rollups.m2_log)
-        min_ms = np.full(k, np.inf)
-        max_ms = np.full(k, -np.inf)
-        np.minimum.at(min_ms, keys, rollups.min_ms)
-        np.maximum.at(max_ms, keys, rollups.max_ms)
+        n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms = merge_rows(rollups, keys, k)
         hist: IntArray | None = None
         if histograms and rollups.has_histograms:
             cell = keys[rollups.hist_row] * N_BUCKETS + rollups.hist_idx
