@@ -81,7 +81,7 @@ class Workload:
     tail_probability: float = 0.005
     tail_alpha: float = 1.5
     merges_per_hour: float = 40.0
-    _cache: dict[int, Samples] = field(default_factory=dict, repr=False)
+    _cache: dict[int, Samples] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def names(self) -> tuple[str, ...]:
