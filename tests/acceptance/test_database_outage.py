@@ -34,8 +34,9 @@ def own_server() -> Iterator[Any]:
 
 
 def pg_ctl(server: Any, *args: str) -> None:
-    from pgserver._commands import pg_ctl as run
+    from pgserver import _commands
 
+    run = getattr(_commands, "pg_ctl")  # noqa: B009 -- generated at import; invisible to mypy
     run(list(args), pgdata=server.pgdata, user=server.system_user)
 
 
