@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from bot.analysis.histogram import N_BUCKETS, FloatArray, IntArray, bucket_index
+from bot.analysis.histogram import MIN_MS, N_BUCKETS, FloatArray, IntArray, bucket_index
 
 DatetimeArray = npt.NDArray[np.datetime64]
 
@@ -155,7 +155,7 @@ class Rollups:
         count = len(values)
         ones = np.ones(count, dtype=np.int64)
         zeros = np.zeros(count)
-        logs = np.log(np.maximum(values, 1e-12))
+        logs = np.log(np.maximum(values, MIN_MS))  # the floor the SQL rollups use
         samples = cls(
             tuple(operations),
             np.asarray(op_codes, dtype=np.int64),

@@ -4,13 +4,14 @@ Each refresh rebuilds, from raw rows, only the minutes since the rollup watermar
 for late commits) plus any backfill ranges that ingest recorded; hours are then merged from
 their minutes. Detection, baselines, correlation and trends read rollups, never raw history."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from bot.analysis import histogram
+from bot.analysis.rollups import Rollups
 from bot.store.base import StoreBase
 from bot.store.queries import QUERIES
 
@@ -35,28 +36,6 @@ class RollupRefresh:
     streamed_from: datetime
     streamed_to: datetime
     backfilled: tuple[tuple[datetime, datetime], ...] = ()
-
-
-@dataclass
-class RollupRows:
-    """Rollup rows as parallel lists (the analysis layer turns them into arrays). Histogram
-    entries are flattened: `hist_row[k]` is the row index of bucket `hist_idx[k]`."""
-
-    operation_type: list[str] = field(default_factory=list)
-    bucket: list[datetime] = field(default_factory=list)
-    n: list[int] = field(default_factory=list)
-    sum_ms: list[float] = field(default_factory=list)
-    m2_ms: list[float] = field(default_factory=list)
-    sum_log: list[float] = field(default_factory=list)
-    m2_log: list[float] = field(default_factory=list)
-    min_ms: list[float] = field(default_factory=list)
-    max_ms: list[float] = field(default_factory=list)
-    hist_row: list[int] = field(default_factory=list)
-    hist_idx: list[int] = field(default_factory=list)
-    hist_cnt: list[int] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.n)
 
 
 def _merge_ranges(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
@@ -100,35 +79,23 @@ class RollupsMixin(StoreBase):
             await conn.execute(QUERIES["set_watermark"], ROLLUP_WATERMARK, now)
         return RollupRefresh(streamed_from, now, tuple(backfilled))
 
-    async def rollup_rows(
+    async def rollups(
         self, resolution: str, start: datetime, end: datetime, *, histograms: bool = True
-    ) -> RollupRows:
-        """Rollups (`minute` or `hour`) with bucket in [start, end), oldest first."""
+    ) -> Rollups:
+        """Rollups (`minute` or `hour`) with bucket in [start, end), ordered by bucket. Without
+        `histograms` only moments and extremes are read (correlation needs no more)."""
         if resolution == "hour":
-            query = QUERIES["rollup_hour_rows"]
+            query, seconds = QUERIES["rollup_hour_rows"], 3600
         elif resolution == "minute":
             query = QUERIES["rollup_minute_rows" if histograms else "rollup_minute_means"]
+            seconds = 60
         else:
             raise ValueError(f"unknown rollup resolution {resolution!r}")
         async with self.connection() as conn:
             records = await conn.fetch(query, start, end)
-        rows = RollupRows()
-        for i, r in enumerate(records):
-            rows.operation_type.append(r["operation_type"])
-            rows.bucket.append(r["bucket"])
-            rows.n.append(r["n"])
-            rows.sum_ms.append(r["sum_ms"])
-            rows.m2_ms.append(r["m2_ms"])
-            rows.sum_log.append(r["sum_log"])
-            rows.m2_log.append(r["m2_log"])
-            rows.min_ms.append(r["min_ms"])
-            rows.max_ms.append(r["max_ms"])
-            if histograms:
-                idx = r["hist_idx"]
-                rows.hist_row.extend([i] * len(idx))
-                rows.hist_idx.extend(idx)
-                rows.hist_cnt.extend(r["hist_cnt"])
-        return rows
+        if not histograms:
+            records = [{k: v for k, v in r.items() if not k.startswith("hist_")} for r in records]
+        return Rollups.from_records(records, resolution_s=seconds)
 
     async def known_operations(self, since: datetime) -> list[str]:
         """Operations with data since `since`, busiest first."""
