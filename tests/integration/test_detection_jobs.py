@@ -1,6 +1,11 @@
 """The scheduled jobs against real PostgreSQL: a spike in fresh metrics becomes an anomaly and
 an alert; baselines are computed and kept; correlated merge operations become one bottleneck."""
 
+import asyncio
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -16,14 +21,28 @@ from bot.store import Store
 NOW = datetime(2026, 11, 27, 12, 0, 20, tzinfo=UTC)  # 20 s into the minute: 11:59 is complete
 
 
-def history(op: str, start: datetime, end: datetime, per_minute: int, median_ms: float, seed: int, factor=None) -> list[Metric]:
+def history(
+    op: str,
+    start: datetime,
+    end: datetime,
+    per_minute: int,
+    median_ms: float,
+    seed: int,
+    factor=None,
+) -> list[Metric]:
     rng = np.random.default_rng(seed)
     out = []
     t = start
     while t < end:
         scale = factor(t) if factor else 1.0
         for d in rng.lognormal(np.log(median_ms * scale), 0.4, per_minute):
-            out.append(Metric(operation_type=op, duration_ms=float(d), recorded_at=t + timedelta(seconds=float(rng.uniform(0, 59.9)))))
+            out.append(
+                Metric(
+                    operation_type=op,
+                    duration_ms=float(d),
+                    recorded_at=t + timedelta(seconds=float(rng.uniform(0, 59.9))),
+                )
+            )
         t += timedelta(minutes=1)
     return out
 
@@ -38,7 +57,9 @@ async def test_a_spike_becomes_an_anomaly_and_an_alert(store: Store, jobs: Jobs)
     start = NOW - timedelta(hours=6)
     spike_from = datetime(2026, 11, 27, 11, 59, tzinfo=UTC)
     await store.insert_metrics(
-        history("commit", start, NOW, 20, 5.0, seed=1, factor=lambda t: 6.0 if t >= spike_from else 1.0)
+        history(
+            "commit", start, NOW, 20, 5.0, seed=1, factor=lambda t: 6.0 if t >= spike_from else 1.0
+        )
         + history("get_history", start, NOW, 20, 12.0, seed=2)
     )
     found = await jobs.detect_once(NOW)
@@ -74,7 +95,11 @@ async def test_correlated_merge_slowdown_is_one_bottleneck_alert(store: Store, j
         return 1.0 + 3.0 * min(1.0, (t - incident).total_seconds() / 1200)
 
     ops = {"merge_base_find": 20.0, "merge_conflict_detect": 30.0, "merge_branches": 60.0}
-    metrics = [m for i, (op, ms) in enumerate(ops.items()) for m in history(op, start, NOW, 10, ms, seed=10 + i, factor=slow)]
+    metrics = [
+        m
+        for i, (op, ms) in enumerate(ops.items())
+        for m in history(op, start, NOW, 10, ms, seed=10 + i, factor=slow)
+    ]
     await store.insert_metrics(metrics)
     await jobs.detect_once(NOW)
     assert set(ops) <= await store.degraded_operations(NOW - timedelta(minutes=10))
@@ -84,3 +109,56 @@ async def test_correlated_merge_slowdown_is_one_bottleneck_alert(store: Store, j
     bottlenecks = [a for a in await store.list_alerts([AlertStatus.OPEN]) if a.kind == "bottleneck"]
     assert len(bottlenecks) == 1
     assert set(bottlenecks[0].operation_types) == set(ops)
+
+
+def run_cli(db_url: str, *args: str) -> "subprocess.CompletedProcess[str]":
+    env = {**os.environ, "PERFBOT_DATABASE_URL": db_url}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+async def test_cli_detect_correlate_and_baselines(store: Store, db_url: str) -> None:
+    if (wait := 10 - datetime.now(UTC).second) > 0:
+        await asyncio.sleep(wait)  # the last complete minute must be past detection.settle (5 s)
+    now = datetime.now(UTC)
+    spike_from = floor_minute(now) - timedelta(minutes=1)
+    await store.insert_metrics(
+        history(
+            "commit",
+            now - timedelta(hours=4),
+            spike_from + timedelta(seconds=59),
+            20,
+            5.0,
+            seed=4,
+            factor=lambda t: 8.0 if t >= spike_from else 1.0,
+        )
+    )
+    recalc = run_cli(db_url, "baselines", "recalc", "--json")
+    assert recalc.returncode == 0, recalc.stderr
+    [baseline] = json.loads(recalc.stdout)
+    assert baseline["operation_type"] == "commit"
+    assert baseline["change"]["reason"] == "first"
+    detected = run_cli(db_url, "detect", "--once", "--json")
+    assert detected.returncode == 0, detected.stderr
+    anomalies = json.loads(detected.stdout)
+    assert [a["operation_type"] for a in anomalies] == ["commit"]
+    fields = {
+        "operation_type",
+        "kind",
+        "severity",
+        "z_score",
+        "value_ms",
+        "baseline_p99_ms",
+        "degradation_pct",
+        "outliers",
+        "detected_at",
+    }
+    assert fields <= set(anomalies[0])
+    correlated = run_cli(db_url, "correlate", "--once")
+    assert correlated.returncode == 0, correlated.stderr
+    assert "no correlated slowdowns" in correlated.stdout
+
+
+def floor_minute(t: datetime) -> datetime:
+    return t.replace(second=0, microsecond=0)
