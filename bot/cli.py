@@ -287,7 +287,15 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import runner
 
-    return await runner.run(args.data_dir, _out())
+    if args.speed <= 0 or args.duration <= 0:
+        raise errors.BadArguments("--speed and --duration must be positive")
+    options = runner.DemoOptions(
+        duration=args.duration,
+        speed=args.speed,
+        interactive=not args.no_input,
+        data_dir=args.data_dir,
+    )
+    return await runner.run(options, settings, _out())
 
 
 # ---- parser ---------------------------------------------------------------------------------
@@ -316,7 +324,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir",
         type=Path,
         metavar="DIR",
-        help="where the demo database lives (default: a new temporary directory)",
+        help="where the demo database lives (default: a new temporary directory, removed after)",
+    )
+    demo.add_argument(
+        "--duration",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="with --no-input: run S seconds (default 60)",
+    )
+    demo.add_argument(
+        "--speed",
+        type=float,
+        default=60.0,
+        metavar="X",
+        help="simulated seconds per second (default 60)",
+    )
+    demo.add_argument(
+        "--no-input",
+        action="store_true",
+        help="run unattended for --duration, then print a summary",
     )
     demo.set_defaults(handler=cmd_demo)
 

@@ -32,7 +32,9 @@ CORRELATE_LOCK_KEY = 0x7065_7266_636F_7272  # "perfcorr"
 BASELINE_LOCK_KEY = 0x7065_7266_6261_7365  # "perfbase"
 MAX_CATCH_UP = timedelta(minutes=10)  # after downtime, score at most this much at once
 RECENT_MINUTES = timedelta(minutes=16)  # the robust detector's longest window, plus one
-DEGRADATION_REPEAT = timedelta(minutes=15)  # a standing degradation is re-recorded this often
+# A standing degradation is re-recorded this often (at most a third of alerts.resolve_after, so
+# that its alert stays open while it lasts).
+DEGRADATION_REPEAT = timedelta(minutes=15)
 
 
 def detection_params(s: Settings) -> DetectionParams:
@@ -154,16 +156,14 @@ class Jobs:
 
     def _throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
         """A standing degradation is seen every cycle; keep it when its severity changes or every
-        DEGRADATION_REPEAT, enough to keep its alert alive without a row a minute."""
+        DEGRADATION_REPEAT (at most a third of alerts.resolve_after), enough to keep its alert
+        alive without a row a minute."""
+        repeat = min(DEGRADATION_REPEAT, self._settings.alerts.resolve_after / 3)
         kept = []
         for anomaly in found:
             if anomaly.kind is AnomalyKind.DEGRADATION:
                 last = self._recorded_degradations.get(anomaly.operation_type)
-                if (
-                    last is not None
-                    and last[0] == anomaly.severity
-                    and now - last[1] < DEGRADATION_REPEAT
-                ):
+                if last is not None and last[0] == anomaly.severity and now - last[1] < repeat:
                     continue
                 self._recorded_degradations[anomaly.operation_type] = (anomaly.severity.value, now)
             kept.append(anomaly)
