@@ -17,7 +17,8 @@ from bot.analysis.params import (
     DegradationParams,
     DetectionParams,
 )
-from bot.analysis.rollups import Rollups
+from bot.analysis.rollups import Rollups, as_datetime64
+from bot.hourcache import HourCache
 from bot.models import Anomaly, AnomalyKind, Baseline, BaselineChange, Correlation
 from bot.scheduler import JobSpec
 from bot.settings import Settings
@@ -79,14 +80,21 @@ class Jobs:
         self._settings = settings
         self._alerts = alerts
         self._recorded_degradations: dict[str, tuple[str, datetime]] = {}
+        # A week of hourly rollups, read once an hour rather than every cycle.
+        self._hours = HourCache(
+            store, max(settings.degradation.lookback, settings.detection.lookback) + HOUR
+        )
 
     # ---- detect ---------------------------------------------------------------------------------
 
     async def refresh(self, now: datetime) -> None:
         s = self._settings
-        await self._store.refresh_rollups(
+        done = await self._store.refresh_rollups(
             now, initial_backfill=max(s.baselines.lookback, s.degradation.lookback) + HOUR
         )
+        for start, _ in done.backfilled:
+            self._hours.invalidate(start)
+        self._hours.invalidate(done.streamed_from)
 
     async def detect(self, now: datetime) -> int:
         """Score the complete minutes since the last cycle; store anomalies and alert."""
@@ -137,9 +145,9 @@ class Jobs:
             return []
         minutes_from = floor_to(start - RECENT_MINUTES, HOUR)
         lookback_from = floor_to(start - s.detection.lookback, HOUR)
-        ref_hours = await self._store.rollups("hour", lookback_from, minutes_from)
+        hourly = await self._hours.get(end)
+        ref_hours = hourly.select(as_datetime64(lookback_from), as_datetime64(minutes_from))
         ref_minutes = await self._store.rollups("minute", minutes_from, start)
-        hourly = await self._store.rollups("hour", end - s.degradation.lookback - HOUR, end + HOUR)
         operations = tuple(
             sorted(set(new.operations) | set(ref_hours.operations) | set(ref_minutes.operations))
         )

@@ -60,13 +60,16 @@ class RollupsMixin(StoreBase):
             watermark: datetime | None = await conn.fetchval(
                 QUERIES["get_watermark"], ROLLUP_WATERMARK
             )
+            streamed_from = floor_to(min(watermark or now, now) - LATE_GRACE, MINUTE)
+            # Rows that landed inside the streaming window are rebuilt by it anyway; only older
+            # ones (a backfill) need their hours rebuilt.
             ranges = [
-                (r["range_from"], r["range_to"])
+                (r["range_from"], min(r["range_to"], streamed_from))
                 for r in await conn.fetch(QUERIES["take_dirty_ranges"])
+                if r["range_from"] < streamed_from
             ]
             if watermark is None:
                 ranges.append((now - initial_backfill, now))
-                watermark = now
             backfilled = _merge_ranges(ranges)
             for start, end in backfilled:
                 chunk = start
@@ -74,7 +77,6 @@ class RollupsMixin(StoreBase):
                     stop = min(chunk + BACKFILL_CHUNK, end)
                     await _rebuild(conn, chunk, stop, hist_args)
                     chunk = stop
-            streamed_from = floor_to(min(watermark, now) - LATE_GRACE, MINUTE)
             await _rebuild(conn, streamed_from, now, hist_args)
             await conn.execute(QUERIES["set_watermark"], ROLLUP_WATERMARK, now)
         return RollupRefresh(streamed_from, now, tuple(backfilled))
