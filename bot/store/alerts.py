@@ -16,11 +16,11 @@ from bot.models import (
     AlertStatus,
     Delivery,
     EscalationPlan,
+    MessageRef,
     Severity,
     Silence,
     SilenceMatch,
 )
-from bot.notify import MessageRef
 from bot.routing.silence import NewSilence
 from bot.routing.transition import NewAlert
 from bot.store.queries import QUERIES
