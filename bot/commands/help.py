@@ -1,0 +1,31 @@
+"""`/perf help` and `/perf help <command>`."""
+
+from bot import errors
+from bot.commands.args import parse
+from bot.commands.context import CommandContext
+from bot.commands.registry import PREFIX, registry
+from bot.commands.reply import Paragraph, Reply, table
+
+
+@registry.command(
+    "help",
+    "help [command]",
+    "list the commands, or explain one",
+    details="Every command also explains itself with --help, e.g. /perf silence --help.",
+    aliases=("?",),
+)
+async def help_(ctx: CommandContext, args: list[str]) -> Reply:
+    words = parse(args, max_positional=2).positional
+    if words:
+        name = " ".join(words).lower()
+        command = registry.get(name) or registry.get(words[0])
+        if command is None:
+            registry.lookup(words)  # raises UnknownCommand with suggestions
+            raise errors.UnknownCommand(f"unknown command {name!r}")
+        return command.help_reply()
+    rows = [(f"{PREFIX} {c.usage}", c.summary) for c in registry.commands]
+    return Reply.of(
+        "perfbot commands",
+        table(("command", "what it does"), rows),
+        Paragraph(f"{PREFIX} help <command> explains one command and its options."),
+    )
