@@ -4,7 +4,7 @@ front ends in `bot.chat` render replies. Nothing here imports a chat SDK (import
 
 from bot.commands import alerts, findings, help, silences, system
 from bot.commands.context import CommandContext
-from bot.commands.registry import Registry, registry
+from bot.commands.registry import Registry
 from bot.commands.reply import Reply
 from bot.commands.service import Commands
 
@@ -16,7 +16,6 @@ __all__ = [
     "alerts",
     "findings",
     "help",
-    "registry",
     "silences",
     "system",
 ]

@@ -80,7 +80,8 @@ async def anomalies(ctx: CommandContext, args: list[str]) -> Reply:
     by_severity = ", ".join(f"{counts[s]} {s.value}" for s in reversed(Severity) if counts[s])
     total = f"{ANOMALY_FETCH}+" if len(found) >= ANOMALY_FETCH else str(len(found))
     return Reply.of(
-        f"{total} anomalies{scope} in the last {fmt.span(since)}: {by_severity}",
+        f"{total} anomal{'y' if len(found) == 1 else 'ies'}{scope} in the last "
+        f"{fmt.span(since)}: {by_severity}",
         table(
             (
                 "when (UTC)",

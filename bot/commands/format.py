@@ -52,6 +52,10 @@ def ago(moment: datetime | None, now: datetime) -> str:
 
 
 def span(delta: timedelta) -> str:
+    """A window as people say it: `30m`, `6h`, `24h`, `36h`, `7d`."""
+    seconds = delta.total_seconds()
+    if seconds < 2 * 86400 and seconds % 3600 == 0:
+        return f"{seconds / 3600:.0f}h"
     return format_duration(delta)
 
 

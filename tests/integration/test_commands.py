@@ -4,6 +4,9 @@ clear errors for bad arguments, unknown operations and ids, permissions refused 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from bot.alerts import AlertService
 from bot.clock import FrozenClock
@@ -76,7 +79,8 @@ async def test_help_lists_every_command(commands: Commands) -> None:
     names = [row[0] for row in table_of(reply).rows]
     for expected in ("anomalies", "alerts", "ack <id>", "silence", "route test", "status", "jobs"):
         assert any(expected in n for n in names), expected
-    assert not reply.error and not reply.in_channel
+    assert not reply.error
+    assert not reply.in_channel
     assert (await commands.run("", ALICE)).text == reply.text
     assert (await commands.run("/perf", ALICE)).text == reply.text
 
@@ -133,17 +137,17 @@ async def test_bad_arguments_show_the_usage(commands: Commands) -> None:
 
 async def test_anomalies_filters_and_shows_alert_state(commands: Commands, world: World) -> None:
     reply = await commands.run("anomalies", ALICE)
-    assert reply.text == "2 anomalies in the last 1d: 1 CRITICAL, 1 WARNING"
+    assert reply.text == "2 anomalies in the last 24h: 1 CRITICAL, 1 WARNING"
     rows = table_of(reply).rows
     assert [r[1] for r in rows] == ["merge", "commit"]
     assert rows[0][7] == f"#{world.alerts['merge'].id} open"
     assert not reply.in_channel
     assert (await commands.run("anomalies --since 2d", ALICE)).text.startswith("3 anomalies")
     only = await commands.run("anomalies --severity crit", ALICE)
-    assert only.text == "1 anomalies at CRITICAL or worse in the last 1d: 1 CRITICAL"
-    assert (await commands.run("anomalies COMMIT", ALICE)).text.startswith("1 anomalies of commit")
+    assert only.text == "1 anomaly at CRITICAL or worse in the last 24h: 1 CRITICAL"
+    assert (await commands.run("anomalies COMMIT", ALICE)).text.startswith("1 anomaly of commit")
     assert (await commands.run("anomalies get_history", ALICE)).text == (
-        "No anomalies of get_history in the last 1d."
+        "No anomalies of get_history in the last 24h."
     )
 
 
@@ -166,7 +170,8 @@ async def test_ack_unack_escalate_resolve(commands: Commands, store: Store, worl
         "looking into it",
     )
     again = await commands.run(f"ack {alert.id}", BOB)
-    assert again.error and "already acknowledged by alice" in again.text
+    assert again.error
+    assert "already acknowledged by alice" in again.text
     assert (await commands.run("alerts acked", ALICE)).text == "1 acked alert"
 
     assert not (await commands.run(f"unack {alert.id}", BOB)).error
@@ -175,7 +180,8 @@ async def test_ack_unack_escalate_resolve(commands: Commands, store: Store, worl
     resolved = await commands.run(f"resolve {alert.id} fixed by restart", ALICE)
     assert resolved.text == f"Alert #{alert.id} resolved by alice"
     stored = await store.get_alert(alert.id)
-    assert stored is not None and stored.status is AlertStatus.RESOLVED
+    assert stored is not None
+    assert stored.status is AlertStatus.RESOLVED
     assert (await commands.run("alerts resolved", ALICE)).text == "1 resolved alert"
 
 
@@ -184,14 +190,17 @@ async def test_refused_actions_say_why_and_are_audited(
 ) -> None:
     alert = world.alerts["merge"]
     reply = await commands.run(f"resolve {alert.id}", BOB)
-    assert reply.error and not reply.in_channel
+    assert reply.error
+    assert not reply.in_channel
     assert "you are not allowed to resolve alerts" in reply.text
     [*_, event] = await store.alert_events(alert.id)
     assert (event.action, event.actor, event.details["attempted"]) == ("refused", "bob", "resolve")
     stored = await store.get_alert(alert.id)
-    assert stored is not None and stored.status is AlertStatus.OPEN
+    assert stored is not None
+    assert stored.status is AlertStatus.OPEN
     refused = await commands.run("silence commit 1h", BOB)
-    assert refused.error and "not allowed to silence" in refused.text
+    assert refused.error
+    assert "not allowed to silence" in refused.text
     assert await store.active_silences(NOW) == []
 
 
@@ -249,3 +258,61 @@ async def test_mutating_commands_are_known(commands: Commands) -> None:
     assert not commands.is_mutating("anomalies")
     assert not commands.is_mutating("nonsense words")
     assert not commands.is_mutating("")
+
+
+WORDS = st.sampled_from(
+    [
+        "--since",
+        "--severity",
+        "--days",
+        "--help",
+        "1h",
+        "0s",
+        "99999d",
+        "99999999999d",
+        "42",
+        "#1",
+        "1",
+        "-1",
+        "commit",
+        "merge*",
+        "kind=anomaly",
+        "severity=warning",
+        "alert=1",
+        "op=",
+        "=",
+        '"',
+        "“",
+        "²",
+        "٣",
+        "9" * 30,
+    ]
+)
+NAMES = st.sampled_from(
+    [
+        *("help", "anomalies", "alerts", "ack", "unack", "escalate", "resolve", "silence"),
+        *("silences", "unsilence", "bottlenecks", "baselines", "jobs", "route test", "route"),
+        *("status", "/perf"),
+    ]
+)
+COMMAND_TEXT = st.one_of(
+    st.text(max_size=300),
+    st.builds(
+        lambda name, args: " ".join([name, *args]),
+        NAMES,
+        st.lists(st.one_of(WORDS, st.text(max_size=12)), max_size=6),
+    ),
+)
+
+
+@examples(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=COMMAND_TEXT)
+async def test_any_text_gets_a_reply_and_never_crashes(commands: Commands, text: str) -> None:
+    reply = await commands.run(text, ALICE)
+    assert isinstance(reply, Reply)
+    assert reply.text.strip()
+    assert "failed unexpectedly" not in reply.text, text
