@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import server
+from bot import chat, server
 from bot.alerts import AlertService
 from bot.clock import Clock, SystemClock
 from bot.delivery import DeliveryWorker
@@ -76,7 +76,9 @@ class Bot:
         channel_types = {n: c.type for n, c in settings.all_channels().items()}
         worker = DeliveryWorker(store, notifiers, channel_types, settings.delivery, clock, name)
         scheduler = Scheduler(runner, jobs.specs(), speed=speed)
-        return cls(settings, store, clock, notifiers, alerts, jobs, scheduler, worker, runner, name)
+        bot = cls(settings, store, clock, notifiers, alerts, jobs, scheduler, worker, runner, name)
+        bot.routes.append(chat.mount)  # /slack/events, /mattermost/* when configured
+        return bot
 
     def http_app(self) -> web.Application:
         app = server.create_app(

@@ -1,0 +1,85 @@
+"""The console front end: `perfbot chat "/perf …"` runs one command as the local user and
+prints the reply (exit status 1 when the command was refused or failed); `perfbot chat` with
+no command reads commands line by line (a REPL, also used by the demo) until EOF or `quit`."""
+
+import asyncio
+import getpass
+import sys
+from collections.abc import AsyncIterator, Callable
+
+from bot.alerts import AlertService
+from bot.chat import console_reply
+from bot.clock import Clock, SystemClock
+from bot.commands import Commands
+from bot.jobs import Jobs
+from bot.models import ActorSource
+from bot.routing.transition import Actor
+from bot.settings import Settings
+from bot.store import Store
+
+PROMPT = "perf> "
+QUIT = {"quit", "exit", "q"}
+
+
+def local_user() -> Actor:
+    """The person at the terminal, by login name."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = "console"
+    return Actor(user_name=name, source=ActorSource.CONSOLE)
+
+
+class ConsoleFrontEnd:
+    def __init__(self, commands: Commands, user: Actor, write: Callable[[str], None]) -> None:
+        self._commands = commands
+        self._user = user
+        self._write = write
+
+    async def run_one(self, text: str) -> bool:
+        """Run one command and print its reply; False when it was refused or failed."""
+        reply = await self._commands.run(text, self._user)
+        self._write(console_reply.render(reply))
+        return not reply.error
+
+    async def repl(self, lines: AsyncIterator[str]) -> int:
+        """Run each line as a command until the lines end or one says quit; returns how many
+        commands failed."""
+        failed = 0
+        async for line in lines:
+            text = line.strip()
+            if not text:
+                continue
+            if text.lower() in QUIT:
+                break
+            if not await self.run_one(text):
+                failed += 1
+        return failed
+
+
+async def stdin_lines(prompt: str = PROMPT) -> AsyncIterator[str]:
+    """Lines typed at the terminal (a prompt first when it is one) until EOF."""
+    while True:
+        if sys.stdin.isatty():
+            sys.stdout.write(prompt)
+            sys.stdout.flush()
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if not line:
+            return
+        yield line
+
+
+def commands_for(store: Store, settings: Settings, clock: Clock) -> Commands:
+    alerts = AlertService(store, settings, clock)
+    schedule = {s.name: s.expected_gap() for s in Jobs(store, settings, alerts).specs()}
+    return Commands(store, alerts, settings, clock, schedule)
+
+
+async def main(
+    settings: Settings, store: Store, text: str | None, write: Callable[[str], None]
+) -> int:
+    """`perfbot chat [TEXT]`: the exit status (0 ok, 1 the command or a REPL line failed)."""
+    front = ConsoleFrontEnd(commands_for(store, settings, SystemClock()), local_user(), write)
+    if text is not None:
+        return 0 if await front.run_one(text) else 1
+    return 1 if await front.repl(stdin_lines()) else 0

@@ -1,0 +1,59 @@
+"""The console front end as a user runs it: `perfbot chat "/perf …"` in a subprocess prints the
+reply and exits 0, or 1 when the command was refused; without a command it reads commands from
+stdin until EOF or quit."""
+
+import os
+import subprocess
+import sys
+
+from bot.alerts import AlertService
+from bot.clock import SystemClock
+from bot.models import ActorSource, AlertStatus
+from bot.settings import Settings
+from bot.store import Store
+from tests.seed import seed
+
+
+def chat(db_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERFBOT_")}
+    env |= {"PERFBOT_DATABASE_URL": db_url, "USER": "carol", "LOGNAME": "carol"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "chat", *args],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_one_command_prints_the_reply(db_url: str, store: Store) -> None:
+    world = await seed(
+        store, AlertService(store, Settings.load(), SystemClock()), SystemClock().now()
+    )
+    listed = chat(db_url, "/perf alerts")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith("2 open alerts\n")
+    assert "merge latency anomaly" in listed.stdout
+
+    alert = world.alerts["commit"]
+    acked = chat(db_url, f"ack {alert.id} from the terminal")
+    assert acked.returncode == 0, acked.stderr
+    assert f"Alert #{alert.id} acknowledged by carol" in acked.stdout
+    stored = await store.get_alert(alert.id)
+    assert stored is not None
+    assert stored.status is AlertStatus.ACKNOWLEDGED
+    [*_, event] = await store.alert_events(alert.id)
+    assert (event.actor, event.source) == ("carol", ActorSource.CONSOLE)
+
+    refused = chat(db_url, "/perf ack 4242")
+    assert refused.returncode == 1
+    assert refused.stdout.strip() == "error: there is no alert #4242"
+
+
+async def test_the_prompt_reads_commands_until_quit(db_url: str, store: Store) -> None:
+    session = chat(db_url, stdin="help\n\nstatus\nquit\nalerts\n")
+    assert session.returncode == 0, session.stderr
+    assert "perfbot commands" in session.stdout
+    assert "perfbot 0.1.0" in session.stdout
+    assert "open alerts" not in session.stdout  # after quit
