@@ -100,12 +100,18 @@ async def seed(store: Store, service: AlertService, now: datetime) -> World:
     )
     fired = await service.process_anomalies(stored[:2], now - timedelta(minutes=20))
     await store.insert_correlations(
-        [make_correlation("merge", "merge_branches", r=0.93, analyzed_at=now - timedelta(minutes=10))]
+        [
+            make_correlation(
+                "merge", "merge_branches", r=0.93, analyzed_at=now - timedelta(minutes=10)
+            )
+        ]
     )
     run = await store.claim_job_slot("escalate", now - timedelta(minutes=1), "test", now)
     assert run is not None
     await store.finish_job_run(run, JobStatus.SUCCESS, now, 12.5, 0, None)
-    run = await store.claim_job_slot("cleanup", now - timedelta(days=3), "test", now - timedelta(days=3))
+    run = await store.claim_job_slot(
+        "cleanup", now - timedelta(days=3), "test", now - timedelta(days=3)
+    )
     assert run is not None
     await store.finish_job_run(
         run, JobStatus.FAILED, now - timedelta(days=3), 40.0, None, "disk full"
