@@ -14,11 +14,12 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import chat, server
+from bot import chat, errors, server
 from bot.alerts import AlertService
 from bot.clock import Clock, SystemClock
 from bot.delivery import DeliveryWorker
 from bot.jobs import Jobs
+from bot.metrics import Metrics
 from bot.notify import Notifier
 from bot.notify.registry import build_notifiers, close_all
 from bot.scheduler import JobRunner, Scheduler
@@ -62,6 +63,7 @@ class Bot:
     worker: DeliveryWorker
     runner: JobRunner
     name: str
+    metrics: Metrics
     routes: list[Callable[[web.Application, "Bot"], None]] = field(default_factory=list)
 
     @classmethod
@@ -69,14 +71,29 @@ class Bot:
         cls, settings: Settings, store: Store, clock: Clock, *, speed: float = 1.0, **notify: Any
     ) -> "Bot":
         name = replica_name(settings)
+        metrics = Metrics()
         notifiers = build_notifiers(settings, **notify)
         alerts = AlertService(store, settings, clock)
         jobs = Jobs(store, settings, alerts)
-        runner = JobRunner(store, clock, name)
+        runner = JobRunner(store, clock, name, metrics)
         channel_types = {n: c.type for n, c in settings.all_channels().items()}
-        worker = DeliveryWorker(store, notifiers, channel_types, settings.delivery, clock, name)
+        worker = DeliveryWorker(
+            store, notifiers, channel_types, settings.delivery, clock, name, metrics=metrics
+        )
         scheduler = Scheduler(runner, jobs.specs(), speed=speed)
-        bot = cls(settings, store, clock, notifiers, alerts, jobs, scheduler, worker, runner, name)
+        bot = cls(
+            settings,
+            store,
+            clock,
+            notifiers,
+            alerts,
+            jobs,
+            scheduler,
+            worker,
+            runner,
+            name,
+            metrics,
+        )
         bot.routes.append(chat.mount)  # /slack/events, /mattermost/* when configured
         return bot
 
@@ -86,9 +103,20 @@ class Bot:
         )
         app[server.HEALTH_KEY]["scheduler"] = self._scheduler_health
         app[server.HEALTH_KEY]["channels"] = self._channel_health
+        app.router.add_get("/metrics", self.metrics.handler(self._refresh_metrics))
         for mount in self.routes:
             mount(app, self)
         return app
+
+    async def _refresh_metrics(self) -> None:
+        try:
+            stats = await self.store.queue_stats(self.clock.now())
+        except errors.DatabaseUnavailable:
+            return  # keep the last values; /healthz says the database is down
+        self.metrics.queue_depth.labels("pending").set(stats.pending)
+        self.metrics.queue_depth.labels("sending").set(stats.sending)
+        self.metrics.queue_depth.labels("dead").set(stats.dead)
+        self.metrics.oldest_pending.set(stats.oldest_s or 0.0)
 
     async def _scheduler_health(self) -> dict[str, Any]:
         return {"ok": self.scheduler.running()}

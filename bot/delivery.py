@@ -3,22 +3,27 @@ records the outcome. Nothing is dropped: a failure is retried with jittered expo
 (never sooner than a `Retry-After`), a permanent failure or exhausted attempts leave a visible
 dead row, and a CRITICAL that cannot get through also goes to `delivery.fallback`.
 
-Rate limits and circuit breakers are per destination (channel) and per process; a delivery held
-back by either is deferred without using up an attempt, so an outage longer than the backoff
-horizon still ends with everything delivered, in order per alert and channel."""
+Rate limits and circuit breakers are per destination (channel) and per process. A delivery held
+back by either, answered 429, or failing while the destination's circuit is open is deferred
+without using up an attempt: a 429 storm or an outage longer than the backoff horizon delays
+alerts but ends with everything delivered, in order per alert and channel (CRITICALs also reach
+the fallback meanwhile). Attempts run out only for a message that keeps failing while its
+destination otherwise works."""
 
 import asyncio
 import logging
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot import errors
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.models import Alert, Delivery, Severity
-from bot.notify import LatencySeries, Notification, Notifier
+from bot.notify import LatencySeries, MessageRef, Notification, Notifier
 from bot.routing import backoff
 from bot.routing.breaker import Breaker
 from bot.routing.ratelimit import RateLimiter
@@ -29,6 +34,15 @@ logger = logging.getLogger(__name__)
 
 SeriesProvider = Callable[[Alert], Awaitable[LatencySeries | None]]
 IDLE_POLL_S = 5.0
+BLOCKED_POLL_S = 0.25
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What a delivery needs from the database, fetched for the whole claimed batch at once."""
+
+    alert: Alert | None
+    ref: MessageRef | None
 
 
 class DeliveryWorker:
@@ -43,6 +57,7 @@ class DeliveryWorker:
         *,
         rng: random.Random | None = None,
         series: SeriesProvider | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._notifiers = notifiers
@@ -52,6 +67,7 @@ class DeliveryWorker:
         self.worker_id = worker_id
         self._rng = rng or random.Random()
         self._series = series
+        self._metrics = metrics
         self._policy = backoff.RetryPolicy.from_settings(settings)
         self._limiters = {
             kind: RateLimiter(rate, settings.burst)
@@ -71,7 +87,10 @@ class DeliveryWorker:
         listener = None
         try:
             while not stop.is_set():
-                if listener is None or not listener.is_alive():
+                if listener is not None and not listener.is_alive():
+                    await listener.close()
+                    listener = None
+                if listener is None:
                     listener = await self._listen()
                 try:
                     worked = await self.run_once()
@@ -80,7 +99,6 @@ class DeliveryWorker:
                         "outbox unavailable",
                         extra={"action": "delivery_db_unavailable", "error": exc.message},
                     )
-                    listener = None
                     worked = False
                 if not worked:
                     await self._idle(stop)
@@ -114,8 +132,10 @@ class DeliveryWorker:
         except errors.DatabaseUnavailable:
             due = None
         if due is not None:
-            timeout = min(timeout, max(0.01, (due - self._clock.now()).total_seconds()))
-        self._wake.clear()
+            ahead = (due - self._clock.now()).total_seconds()
+            # A row already due but not claimable waits behind an earlier message of its alert;
+            # our own sends wake us when they finish, another worker's within BLOCKED_POLL_S.
+            timeout = min(timeout, ahead if ahead > 0 else BLOCKED_POLL_S)
         stopping = asyncio.ensure_future(stop.wait())
         waking = asyncio.ensure_future(self._wake.wait())
         try:
@@ -127,7 +147,9 @@ class DeliveryWorker:
             waking.cancel()
 
     async def run_once(self) -> bool:
-        """Claim one batch and send it concurrently; True if anything was claimed."""
+        """Claim one batch and start sending it; True if anything was claimed (or all send
+        slots are busy)."""
+        self._wake.clear()  # completions and NOTIFYs from here on wake the next idle wait
         free = self._settings.concurrency - len(self._inflight)
         if free <= 0:
             await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
@@ -136,14 +158,24 @@ class DeliveryWorker:
         batch = await self._store.claim_deliveries(
             self.worker_id, now, free, now + self._settings.lease
         )
+        if not batch:
+            return False
+        # One round trip each for the whole batch's alerts and message references.
+        alert_ids = list({d.alert_id for d in batch})
+        alerts = await self._store.alerts_snapshot(alert_ids)
+        refs = await self._store.message_refs(alert_ids)
         for delivery in batch:
-            task = asyncio.create_task(self._deliver(delivery))
+            prepared = _Prepared(
+                alerts.get(delivery.alert_id), refs.get((delivery.alert_id, delivery.channel))
+            )
+            task = asyncio.create_task(self._deliver(delivery, prepared))
             self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-        if batch and len(batch) < free:
-            # Let this batch make progress before polling again.
-            await asyncio.sleep(0)
-        return bool(batch)
+            task.add_done_callback(self._finished)
+        return True
+
+    def _finished(self, task: "asyncio.Task[None]") -> None:
+        self._inflight.discard(task)
+        self._wake.set()  # the next message of that alert may be claimable now
 
     async def drain(self, grace: float = 10.0) -> None:
         """Wait up to `grace` seconds for in-flight sends."""
@@ -154,9 +186,9 @@ class DeliveryWorker:
 
     # ---- one delivery -------------------------------------------------------------------------
 
-    async def _deliver(self, delivery: Delivery) -> None:
+    async def _deliver(self, delivery: Delivery, prepared: "_Prepared") -> None:
         try:
-            await self._attempt(delivery)
+            await self._attempt(delivery, prepared)
         except errors.DatabaseUnavailable:
             logger.warning(
                 "outcome not recorded; the lease will expire and it is retried",
@@ -174,7 +206,7 @@ class DeliveryWorker:
                 retry_after=None,
             )
 
-    async def _attempt(self, delivery: Delivery) -> None:
+    async def _attempt(self, delivery: Delivery, prepared: "_Prepared") -> None:
         channel = delivery.channel
         notifier = self._notifiers.get(channel)
         if notifier is None:
@@ -196,14 +228,14 @@ class DeliveryWorker:
             )
             await self._fallback_if_critical(delivery, "circuit open")
             return
-        alert = await self._store.get_alert(delivery.alert_id)
+        alert = prepared.alert
         if alert is None:
             await self._dead(delivery, None, f"alert #{delivery.alert_id} no longer exists")
             return
         notification = Notification(
             event=delivery.event,
             alert=alert,
-            previous=await self._store.message_ref(alert.id, channel),
+            previous=prepared.ref,
             mention=delivery.mention,
             children=tuple(await self._children(alert)),
             series=await self._series(alert) if self._series else None,
@@ -230,7 +262,7 @@ class DeliveryWorker:
         if ref is not None:
             await self._store.save_message_ref(alert.id, channel, ref, done)
         await self._store.delivery_sent(delivery.id, done, None)
-        self.outcomes[(channel, "sent")] += 1
+        self._count(channel, "sent")
         logger.info(
             "delivered",
             extra={
@@ -271,13 +303,34 @@ class DeliveryWorker:
     ) -> None:
         now = self._clock.now()
         channel = delivery.channel
-        if status == 429 and retry_after:
+        if status == 429:
+            # The destination is busy, not broken: wait as long as it asks, without using up an
+            # attempt, so a 429 storm delays alerts but never drops one.
+            wait = retry_after or backoff.backoff_seconds(
+                delivery.attempts, self._policy, self._rng
+            )
             limiter = self._limiters.get(self._types.get(channel, ""))
             if limiter is None:
                 limiter = self._limiters[self._types.get(channel, "")] = RateLimiter(1000.0, 1000)
-            limiter.block(channel, now, retry_after)
-        elif not permanent and backoff.classify(status) is backoff.Outcome.RETRY:
-            self._breakers[channel] = self._breaker(channel).failure(now)
+            limiter.block(channel, now, wait)
+            await self._defer(
+                delivery, now + timedelta(seconds=wait), f"{reason} (rate limited)", "rate_limited"
+            )
+            return
+        if not permanent and backoff.classify(status) is backoff.Outcome.RETRY:
+            breaker = self._breakers[channel] = self._breaker(channel).failure(now)
+            if breaker.state != "closed":
+                # The destination is down: everything for it waits for the circuit to close
+                # again, without using up attempts; CRITICALs meanwhile go to the fallback.
+                wait = max(breaker.retry_in(now), 0.1)
+                await self._defer(
+                    delivery,
+                    now + timedelta(seconds=wait),
+                    f"{reason} (circuit open)",
+                    "circuit_open",
+                )
+                await self._fallback_if_critical(delivery, reason)
+                return
         decision = backoff.after_failure(
             delivery.attempts,
             self._policy,
@@ -292,7 +345,7 @@ class DeliveryWorker:
             await self._dead(delivery, status, text)
             return
         await self._store.delivery_retry(delivery.id, decision.retry_at, text, status)
-        self.outcomes[(channel, "retry")] += 1
+        self._count(channel, "retry")
         logger.warning(
             "delivery failed; will retry",
             extra={
@@ -304,18 +357,16 @@ class DeliveryWorker:
                 "retry_at": decision.retry_at.isoformat(),
             },
         )
-        if self._breaker(channel).state != "closed":
-            await self._fallback_if_critical(delivery, reason)
 
     async def _defer(
         self, delivery: Delivery, at: datetime, reason: str | None, outcome: str
     ) -> None:
         await self._store.delivery_defer(delivery.id, at, reason)
-        self.outcomes[(delivery.channel, outcome)] += 1
+        self._count(delivery.channel, outcome)
 
     async def _dead(self, delivery: Delivery, status: int | None, reason: str) -> None:
         await self._store.delivery_dead(delivery.id, reason, status)
-        self.outcomes[(delivery.channel, "dead")] += 1
+        self._count(delivery.channel, "dead")
         logger.error(
             "delivery dead",
             extra={
@@ -362,6 +413,11 @@ class DeliveryWorker:
                 "reason": reason,
             },
         )
+
+    def _count(self, channel: str, outcome: str) -> None:
+        self.outcomes[(channel, outcome)] += 1
+        if self._metrics is not None:
+            self._metrics.deliveries.labels(channel, outcome).inc()
 
     def health(self) -> dict[str, Any]:
         """Circuit state per channel, for /healthz."""

@@ -1,15 +1,71 @@
 """Scheduled job bodies: detect, correlate, baselines, escalate and cleanup. Each takes the
-slot's `now` and returns how many rows it produced; `Jobs.specs()` is the schedule table."""
+slot's `now` and returns how many rows it produced; `Jobs.specs()` is the schedule table.
+
+Detection reads rollups, never raw history: each cycle refreshes the rollups from the rows that
+arrived since the watermark, then scores the complete minutes since the last cycle against the
+lookback (hourly rollups, plus minutes for the last stretch the robust detector looks at)."""
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.alerts import AlertService
+from bot.analysis import baseline as baselines_
+from bot.analysis import correlation, detection
+from bot.analysis.params import (
+    BaselineParams,
+    CorrelationParams,
+    DegradationParams,
+    DetectionParams,
+)
+from bot.analysis.rollups import Rollups
+from bot.models import Anomaly, AnomalyKind, Baseline, BaselineChange, Correlation
 from bot.scheduler import JobSpec
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.rollups import HOUR, MINUTE, floor_to
 
 logger = logging.getLogger(__name__)
+
+DETECT_WATERMARK = "detect"
+MAX_CATCH_UP = timedelta(minutes=10)  # after downtime, score at most this much at once
+RECENT_MINUTES = timedelta(minutes=16)  # the robust detector's longest window, plus one
+DEGRADATION_REPEAT = timedelta(minutes=15)  # a standing degradation is re-recorded this often
+
+
+def detection_params(s: Settings) -> DetectionParams:
+    d = s.detection
+    return DetectionParams(
+        lookback=d.lookback,
+        z_warning=d.z_warning,
+        z_critical=d.z_critical,
+        min_samples=d.min_samples,
+        detector=d.detector,
+    )
+
+
+def degradation_params(s: Settings) -> DegradationParams:
+    d = s.degradation
+    return DegradationParams(
+        lookback=d.lookback,
+        info_pct=d.info_pct,
+        warning_pct=d.warning_pct,
+        critical_pct=d.critical_pct,
+        min_samples=d.min_samples,
+    )
+
+
+def correlation_params(s: Settings) -> CorrelationParams:
+    c = s.correlation
+    return CorrelationParams(
+        lookback=c.lookback, threshold=c.threshold, critical=c.critical, min_buckets=c.min_buckets
+    )
+
+
+def baseline_params(s: Settings) -> BaselineParams:
+    b = s.baselines
+    return BaselineParams(
+        lookback=b.lookback, min_samples=b.min_samples, min_change_pct=b.min_change_pct
+    )
 
 
 class Jobs:
@@ -17,6 +73,152 @@ class Jobs:
         self._store = store
         self._settings = settings
         self._alerts = alerts
+        self._recorded_degradations: dict[str, tuple[str, datetime]] = {}
+
+    # ---- detect ---------------------------------------------------------------------------------
+
+    async def refresh(self, now: datetime) -> None:
+        s = self._settings
+        await self._store.refresh_rollups(
+            now, initial_backfill=max(s.baselines.lookback, s.degradation.lookback) + HOUR
+        )
+
+    async def detect(self, now: datetime) -> int:
+        """Score the complete minutes since the last cycle; store anomalies and alert."""
+        anomalies = await self.detect_once(now)
+        return len(anomalies)
+
+    async def detect_once(self, now: datetime, *, alert: bool = True) -> list[Anomaly]:
+        s = self._settings
+        await self.refresh(now)
+        end = floor_to(now - s.detection.settle, MINUTE)
+        mark = await self._store.get_watermark(DETECT_WATERMARK)
+        start = max(mark or end - s.detection.interval, end - MAX_CATCH_UP)
+        start = min(floor_to(start, MINUTE), end)
+        if start >= end:
+            return []
+        active = await self._store.active_baselines()
+        if not active:
+            await self.baselines(now, reason="first")
+            active = await self._store.active_baselines()
+        found = await self._score(start, end, active)
+        found = self._throttle_degradations(found, end)
+        stored = await self._store.insert_anomalies(found)
+        if alert and stored:
+            await self._alerts.process_anomalies(stored, now)
+        await self._store.set_watermark(DETECT_WATERMARK, end)
+        logger.info(
+            "detection cycle",
+            extra={
+                "action": "detect_cycle",
+                "window": f"{start:%H:%M}-{end:%H:%M}",
+                "anomalies": len(stored),
+            },
+        )
+        return stored
+
+    async def _score(
+        self, start: datetime, end: datetime, active: dict[str, Baseline]
+    ) -> list[Anomaly]:
+        s = self._settings
+        new = await self._store.rollups("minute", start, end)
+        if not len(new):
+            return []
+        minutes_from = floor_to(start - RECENT_MINUTES, HOUR)
+        lookback_from = floor_to(start - s.detection.lookback, HOUR)
+        ref_hours = await self._store.rollups("hour", lookback_from, minutes_from)
+        ref_minutes = await self._store.rollups("minute", minutes_from, start)
+        hourly = await self._store.rollups("hour", end - s.degradation.lookback - HOUR, end + HOUR)
+        operations = tuple(
+            sorted(set(new.operations) | set(ref_hours.operations) | set(ref_minutes.operations))
+        )
+        reference = Rollups.concat([ref_hours.recode(operations), ref_minutes.recode(operations)])
+        return detection.detect(
+            new.recode(operations),
+            reference,
+            hourly,
+            active,
+            detection_params(s),
+            end,
+            degradation_params(s),
+        )
+
+    def _throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
+        """A standing degradation is seen every cycle; keep it when its severity changes or every
+        DEGRADATION_REPEAT, enough to keep its alert alive without a row a minute."""
+        kept = []
+        for anomaly in found:
+            if anomaly.kind is AnomalyKind.DEGRADATION:
+                last = self._recorded_degradations.get(anomaly.operation_type)
+                if (
+                    last is not None
+                    and last[0] == anomaly.severity
+                    and now - last[1] < DEGRADATION_REPEAT
+                ):
+                    continue
+                self._recorded_degradations[anomaly.operation_type] = (anomaly.severity.value, now)
+            kept.append(anomaly)
+        return kept
+
+    # ---- correlate ------------------------------------------------------------------------------
+
+    async def correlate(self, now: datetime) -> int:
+        return len(await self.correlate_once(now))
+
+    async def correlate_once(self, now: datetime, *, alert: bool = True) -> list[Correlation]:
+        """Correlate the operations degraded now (a WARNING or worse anomaly within two
+        correlation intervals) over the lookback; one bottleneck alert per connected cluster."""
+        s = self._settings
+        await self.refresh(now)
+        degraded = await self._store.degraded_operations(now - 2 * s.correlation.interval)
+        if len(degraded) < 2:
+            return []
+        minutes = await self._store.rollups(
+            "minute", now - s.correlation.lookback, now, histograms=False
+        )
+        found = correlation.correlate(minutes, degraded, correlation_params(s), now)
+        stored = await self._store.insert_correlations(found)
+        if alert and stored:
+            await self._alerts.process_correlations(stored, now)
+        return stored
+
+    # ---- baselines ------------------------------------------------------------------------------
+
+    async def baselines(
+        self, now: datetime, *, force: bool = False, reason: str = "scheduled"
+    ) -> int:
+        changes = await self.recalculate(now, force=force, manual=reason == "manual")
+        return sum(1 for _, change, _ in changes if change.replaced)
+
+    async def recalculate(
+        self, now: datetime, *, force: bool = False, manual: bool = False
+    ) -> list[tuple[Baseline, BaselineChange, Baseline | None]]:
+        """Recompute every operation's baseline from the lookback's hourly rollups; replace the
+        active one when p99 moved enough (or `force`); keep the history."""
+        s = self._settings
+        await self.refresh(now)
+        hourly = await self._store.rollups("hour", now - s.baselines.lookback, now + HOUR)
+        fresh = baselines_.compute_baselines(hourly, baseline_params(s), now)
+        active = await self._store.active_baselines()
+        decisions = baselines_.decide_all(
+            active, fresh, force=force, manual=manual, min_change_pct=s.baselines.min_change_pct
+        )
+        changes = [(fresh[d.operation_type], d, active.get(d.operation_type)) for d in decisions]
+        replaced = await self._store.save_baselines(changes, now)
+        logger.info(
+            "baselines recalculated",
+            extra={
+                "action": "baselines_recalculated",
+                "operations": len(changes),
+                "replaced": replaced,
+            },
+        )
+        return changes
+
+    async def scheduled_baselines(self, now: datetime) -> int:
+        return await self.baselines(now)
+
+    # ---- escalate, cleanup ------------------------------------------------------------------------
 
     async def escalate(self, now: datetime) -> int:
         """Due escalation steps, repeats, silence expiries and auto-resolves."""
@@ -36,6 +238,24 @@ class Jobs:
         """The schedule: what runs when."""
         s = self._settings
         return [
+            JobSpec(
+                "detect",
+                self.detect,
+                every=s.detection.interval,
+                timeout=max(s.detection.interval * 5, timedelta(minutes=2)),
+            ),
+            JobSpec("correlate", self.correlate, every=s.correlation.interval),
+            JobSpec(
+                "baselines",
+                self.scheduled_baselines,
+                cron=s.baselines.cron,
+                timeout=timedelta(minutes=30),
+            ),
             JobSpec("escalate", self.escalate, every=s.schedules.escalate),
-            JobSpec("cleanup", self.cleanup, cron=s.schedules.cleanup_cron),
+            JobSpec(
+                "cleanup",
+                self.cleanup,
+                cron=s.schedules.cleanup_cron,
+                timeout=timedelta(minutes=30),
+            ),
         ]

@@ -43,9 +43,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, default=str)
 
 
+class _NoLibraryTracebacks(logging.Filter):
+    """asyncpg logs every failed reconnect with a full traceback while the database is down;
+    keep its one-line message and leave the diagnosis to perfbot's own `database unavailable`
+    lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("asyncpg") and record.levelno < logging.ERROR and record.exc_info:
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.args = None
+            record.exc_info = None
+        return True
+
+
 def configure(level: str = "INFO", fmt: str = "text") -> None:
     """Send perfbot's logs to stderr in the chosen format; quieten chatty libraries."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_NoLibraryTracebacks())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import errors
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.models import JobStatus
 from bot.store import Store
 
@@ -63,10 +64,13 @@ class RunOutcome:
 
 
 class JobRunner:
-    def __init__(self, store: Store, clock: Clock, owner: str) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, owner: str, metrics: Metrics | None = None
+    ) -> None:
         self._store = store
         self._clock = clock
         self._owner = owner
+        self._metrics = metrics
 
     async def run(self, spec: JobSpec, *, slot: datetime | None = None) -> RunOutcome:
         """Claim the slot and run the job once; unclaimed slots return `claimed=False`."""
@@ -101,6 +105,9 @@ class JobRunner:
             status, error = JobStatus.FAILED, f"{type(exc).__name__}: {exc}"
             logger.exception("job crashed", extra={"action": "job_failed", "job": spec.name})
         duration_ms = (time.perf_counter() - started) * 1000
+        if self._metrics is not None:
+            self._metrics.job_runs.labels(spec.name, status.value).inc()
+            self._metrics.job_seconds.labels(spec.name).observe(duration_ms / 1000)
         try:
             await self._store.finish_job_run(
                 run_id, status, self._clock.now(), duration_ms, rows, error

@@ -17,7 +17,7 @@ IntArray = npt.NDArray[np.int64]
 MIN_MS = 0.001
 BUCKETS_PER_DOUBLING = 16
 SCALE = BUCKETS_PER_DOUBLING / math.log(2.0)
-N_BUCKETS = BUCKETS_PER_DOUBLING * 36  # up to 0.001 ms × 2^36 ≈ 19 hours
+N_BUCKETS = BUCKETS_PER_DOUBLING * 36  # up to 0.001 ms x 2^36 ≈ 19 hours
 
 
 def bucket_index(values_ms: FloatArray) -> IntArray:
@@ -48,3 +48,61 @@ def from_sparse(idx: list[int] | IntArray, counts: list[int] | IntArray) -> IntA
         minlength=N_BUCKETS,
     ).astype(np.int64)
     return dense
+
+
+def quantiles(hist: IntArray, qs: FloatArray, min_ms: FloatArray, max_ms: FloatArray) -> FloatArray:
+    """Quantiles (ms) of each row of dense histograms `hist` (rows x N_BUCKETS).
+
+    Returns an array (rows x len(qs)). The rank of quantile q is q * n; inside the bucket that
+    holds that rank the value is interpolated log-linearly (a bucket's mass is taken as spread
+    evenly in ln(ms)), then clamped to the row's exact [min_ms, max_ms], so q=0 and q=1 give the
+    exact extremes. Rows with no samples give NaN."""
+    counts = np.atleast_2d(np.asarray(hist, dtype=np.int64))
+    q = np.asarray(qs, dtype=np.float64)
+    cum = np.cumsum(counts, axis=1)
+    total = cum[:, -1].astype(np.float64)
+    # A tiny positive floor makes q=0 land in the first non-empty bucket instead of bucket 0.
+    target = np.maximum(q[None, :] * total[:, None], 1e-9)
+    # The bucket holding each target rank: how many cumulative counts fall short of it.
+    bucket = np.minimum((cum[:, None, :] < target[:, :, None]).sum(axis=2), N_BUCKETS - 1)
+    rows = np.arange(counts.shape[0])[:, None]
+    below = np.where(bucket > 0, cum[rows, np.maximum(bucket - 1, 0)], 0).astype(np.float64)
+    inside = np.maximum(counts[rows, bucket].astype(np.float64), 1.0)
+    frac = np.clip((target - below) / inside, 0.0, 1.0)
+    values = MIN_MS * np.exp((bucket + frac) / SCALE)
+    lo = np.asarray(min_ms, dtype=np.float64).reshape(-1, 1)
+    hi = np.asarray(max_ms, dtype=np.float64).reshape(-1, 1)
+    result: FloatArray = np.where(total[:, None] > 0, np.clip(values, lo, hi), np.nan)
+    return result
+
+
+def count_above(hist: IntArray, cutoff_ms: FloatArray) -> IntArray:
+    """Per row of dense histograms, how many samples lie in buckets entirely at or above
+    `cutoff_ms` (one cut-off per row). A bucket that straddles the cut-off is not counted, so
+    this is a lower bound with bucket granularity (4.4 %)."""
+    counts = np.atleast_2d(np.asarray(hist, dtype=np.int64))
+    cut = np.asarray(cutoff_ms, dtype=np.float64).reshape(-1)
+    # First bucket whose lower edge is >= the cut-off.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        first = np.ceil(np.log(np.maximum(cut, MIN_MS) / MIN_MS) * SCALE - 1e-9)
+    first = np.where(np.isnan(cut), N_BUCKETS, np.clip(first, 0, N_BUCKETS)).astype(np.int64)
+    tail = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
+    padded = np.concatenate([tail, np.zeros((counts.shape[0], 1), dtype=np.int64)], axis=1)
+    result: IntArray = padded[np.arange(counts.shape[0]), first]
+    return result
+
+
+def count_below(hist: IntArray, cutoff_ms: FloatArray) -> IntArray:
+    """Per row, how many samples lie in buckets entirely below `cutoff_ms` (upper edge <= the
+    cut-off): the lower-tail twin of `count_above`, with the same bucket granularity."""
+    counts = np.atleast_2d(np.asarray(hist, dtype=np.int64))
+    cut = np.asarray(cutoff_ms, dtype=np.float64).reshape(-1)
+    # Buckets 0 .. end-1 have an upper edge <= the cut-off.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        end = np.floor(np.log(np.maximum(cut, MIN_MS) / MIN_MS) * SCALE + 1e-9)
+    end = np.where(np.isnan(cut) | (cut <= MIN_MS), 0, np.clip(end, 0, N_BUCKETS)).astype(np.int64)
+    head = np.concatenate(
+        [np.zeros((counts.shape[0], 1), dtype=np.int64), np.cumsum(counts, axis=1)], axis=1
+    )
+    result: IntArray = head[np.arange(counts.shape[0]), end]
+    return result

@@ -1,1 +1,2 @@
-"""`perfbot demo`: embedded PostgreSQL, a synthetic pgGit workload and the console front end."""
+"""The demo's moving parts: the synthetic pgGit workload generator (and, later, embedded
+PostgreSQL start-up)."""

@@ -7,8 +7,6 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
 from bot import errors
 from bot.models import (
     Alert,
@@ -23,6 +21,7 @@ from bot.models import (
 )
 from bot.routing.silence import NewSilence
 from bot.routing.transition import NewAlert
+from bot.store.base import StoreBase
 from bot.store.queries import QUERIES
 
 ALERTS_LOCK_KEY = 0x7065_7266_616C_7274  # "perfalrt"
@@ -225,52 +224,62 @@ class AlertTx:
         return [r["channel"] for r in await self.conn.fetch(QUERIES["alert_channels"], alert_id)]
 
 
-class AlertsMixin:
-    _pool: "asyncpg.Pool[Any]"
-
+class AlertsMixin(StoreBase):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AlertTx]:
         """One connection, one transaction: commit on success, roll back on any error."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.connection() as conn, conn.transaction():
             yield AlertTx(conn)
 
     async def get_alert(self, alert_id: int) -> Alert | None:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             row = await conn.fetchrow(QUERIES["get_alert"], alert_id)
         return alert_from_row(row) if row else None
 
     async def list_alerts(self, statuses: Sequence[AlertStatus], limit: int = 50) -> list[Alert]:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             rows = await conn.fetch(QUERIES["list_alerts"], [s.value for s in statuses], limit)
         return [alert_from_row(r) for r in rows]
 
     async def alerts_due_escalation(self, now: datetime, limit: int = 100) -> list[Alert]:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             rows = await conn.fetch(QUERIES["alerts_due_escalation"], now, limit)
         return [alert_from_row(r) for r in rows]
 
     async def alerts_quiet_since(self, cutoff: datetime) -> list[Alert]:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             rows = await conn.fetch(QUERIES["alerts_quiet_since"], cutoff)
         return [alert_from_row(r) for r in rows]
 
     async def alert_events(self, alert_id: int) -> list[AlertEvent]:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             rows = await conn.fetch(QUERIES["alert_events"], alert_id)
         return [AlertEvent.model_validate(dict(r)) for r in rows]
 
     async def active_silences(self, now: datetime) -> list[Silence]:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             rows = await conn.fetch(QUERIES["active_silences"], now)
         return [silence_from_row(r) for r in rows]
 
     async def get_silence(self, silence_id: int) -> Silence | None:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             row = await conn.fetchrow(QUERIES["get_silence"], silence_id)
         return silence_from_row(row) if row else None
 
+    async def alerts_snapshot(self, ids: Sequence[int]) -> dict[int, Alert]:
+        """The current state of the given alerts, by id (no locks)."""
+        async with self.connection() as conn:
+            rows = await conn.fetch(QUERIES["alerts_by_id_nolock"], list(ids))
+        return {r["id"]: alert_from_row(r) for r in rows}
+
+    async def message_refs(self, alert_ids: Sequence[int]) -> dict[tuple[int, str], MessageRef]:
+        """Every stored message reference of the given alerts, by (alert id, channel)."""
+        async with self.connection() as conn:
+            rows = await conn.fetch(QUERIES["message_refs"], list(alert_ids))
+        return {(r["alert_id"], r["channel"]): r["ref"] for r in rows}
+
     async def message_ref(self, alert_id: int, channel: str) -> MessageRef | None:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             ref: MessageRef | None = await conn.fetchval(
                 QUERIES["get_message_ref"], alert_id, channel
             )
@@ -279,20 +288,20 @@ class AlertsMixin:
     async def save_message_ref(
         self, alert_id: int, channel: str, ref: MessageRef, now: datetime
     ) -> None:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             await conn.execute(QUERIES["save_message_ref"], alert_id, channel, ref, now)
 
     async def deliveries_for_alert(self, alert_id: int) -> list[Delivery]:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             rows = await conn.fetch(QUERIES["deliveries_for_alert"], alert_id)
         return [delivery_from_row(r) for r in rows]
 
     async def dead_deliveries(self, limit: int = 50) -> list[Delivery]:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             rows = await conn.fetch(QUERIES["dead_deliveries"], limit)
         return [delivery_from_row(r) for r in rows]
 
     async def prune_deliveries(self, before: datetime) -> int:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             status = await conn.execute(QUERIES["delete_deliveries_before"], before)
         return int(status.split()[-1])

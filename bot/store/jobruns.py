@@ -3,11 +3,9 @@ exactly one runs each slot; finishing records status, duration, rows and error."
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import asyncpg
 
 from bot.models import JobRun, JobStatus
+from bot.store.base import StoreBase
 from bot.store.queries import QUERIES
 
 
@@ -21,14 +19,12 @@ class JobStats:
     max_ms: float | None
 
 
-class JobRunsMixin:
-    _pool: "asyncpg.Pool[Any]"
-
+class JobRunsMixin(StoreBase):
     async def claim_job_slot(
         self, job: str, slot: datetime, owner: str, now: datetime
     ) -> int | None:
         """The new run's id, or None when this slot is already taken."""
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             run_id: int | None = await conn.fetchval(
                 QUERIES["claim_job_slot"], job, slot, owner, now
             )
@@ -43,7 +39,7 @@ class JobRunsMixin:
         rows: int | None,
         error: str | None,
     ) -> None:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             await conn.execute(
                 QUERIES["finish_job_run"],
                 run_id,
@@ -56,21 +52,21 @@ class JobRunsMixin:
 
     async def latest_job_runs(self) -> list[JobRun]:
         """The newest run of every job that ever ran."""
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             rows = await conn.fetch(QUERIES["latest_job_runs"])
         return [JobRun.model_validate(dict(r)) for r in rows]
 
     async def recent_job_runs(self, job: str, limit: int = 20) -> list[JobRun]:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             rows = await conn.fetch(QUERIES["recent_job_runs"], job, limit)
         return [JobRun.model_validate(dict(r)) for r in rows]
 
     async def job_stats(self, since: datetime) -> dict[str, JobStats]:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             rows = await conn.fetch(QUERIES["job_run_stats"], since)
         return {r["job"]: JobStats(**dict(r)) for r in rows}
 
     async def prune_job_runs(self, before: datetime) -> int:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             status = await conn.execute(QUERIES["delete_job_runs_before"], before)
         return int(status.split()[-1])

@@ -3,25 +3,23 @@ records. Every write also records the time range it touched so rollups are rebui
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
 from bot import errors
 from bot.ingest import MetricCsv
 from bot.models import MergeRecord, Metric
+from bot.store.base import StoreBase
 from bot.store.queries import QUERIES
 
 COPY_TIMEOUT_S = 3600.0
 
 
-class MetricsMixin:
-    _pool: "asyncpg.Pool[Any]"
-
+class MetricsMixin(StoreBase):
     async def copy_metrics_csv(self, csv: MetricCsv) -> int:
         """COPY a metrics CSV into perfbot.metrics while `csv` validates it, in one transaction.
         Returns the number of rows stored; stores nothing if any row is rejected."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.connection() as conn, conn.transaction():
             try:
                 status = await conn.copy_to_table(
                     "metrics",
@@ -47,7 +45,7 @@ class MetricsMixin:
         records = [
             (m.operation_type, m.duration_ms, m.recorded_at, m.branch, m.user_name) for m in metrics
         ]
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.connection() as conn, conn.transaction():
             await conn.copy_records_to_table(
                 "metrics",
                 schema_name="perfbot",
@@ -64,7 +62,7 @@ class MetricsMixin:
             return 0
         columns = list(MergeRecord.model_fields)
         records = [tuple(getattr(m, c) for c in columns) for m in merges]
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.connection() as conn, conn.transaction():
             await conn.copy_records_to_table(
                 "merges", schema_name="perfbot", records=records, columns=columns
             )
@@ -72,7 +70,7 @@ class MetricsMixin:
 
     async def merges_between(self, start: datetime, end: datetime) -> list[MergeRecord]:
         """Merge records from the configured source started in [start, end), oldest first."""
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             rows = await conn.fetch(QUERIES["merges_between"], start, end)
         return [
             MergeRecord.model_validate({k: v for k, v in dict(r).items() if v is not None})
@@ -81,7 +79,7 @@ class MetricsMixin:
 
     async def recent_metrics(self, operation: str | None, limit: int) -> list[Metric]:
         """The newest metrics from the configured source, newest first."""
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             rows = await conn.fetch(QUERIES["recent_metrics"], operation, limit)
         return [Metric.model_validate(dict(r)) for r in rows]
 

@@ -10,8 +10,11 @@ from typing import Any
 
 import asyncpg
 
+from bot import errors
 from bot.models import Delivery
 from bot.store.alerts import delivery_from_row
+from bot.store.base import DISCONNECTED, StoreBase
+from bot.store.pool import CONNECT_TIMEOUT_S
 from bot.store.queries import QUERIES
 
 CHANNEL = "perfbot_deliveries"  # the LISTEN channel: a constant, never user input
@@ -25,53 +28,51 @@ class QueueStats:
     oldest_s: float | None
 
 
-class OutboxMixin:
-    _pool: "asyncpg.Pool[Any]"
-
+class OutboxMixin(StoreBase):
     async def claim_deliveries(
         self, worker: str, now: datetime, limit: int, until: datetime
     ) -> list[Delivery]:
         """Claim up to `limit` due deliveries for `worker` until `until` (the lease)."""
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             rows = await conn.fetch(QUERIES["claim_deliveries"], worker, now, limit, until)
         return [delivery_from_row(r) for r in rows]
 
     async def delivery_sent(self, delivery_id: int, now: datetime, status: int | None) -> None:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             await conn.execute(QUERIES["delivery_sent"], delivery_id, now, status)
 
     async def delivery_retry(
         self, delivery_id: int, at: datetime, error: str, status: int | None
     ) -> None:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             await conn.execute(QUERIES["delivery_retry"], delivery_id, at, error[:2000], status)
 
     async def delivery_defer(self, delivery_id: int, at: datetime, reason: str | None) -> None:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             await conn.execute(QUERIES["delivery_defer"], delivery_id, at, reason)
 
     async def has_fallback(self, delivery_id: int) -> bool:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             found: bool = await conn.fetchval(QUERIES["has_fallback"], delivery_id)
         return found
 
     async def delivery_dead(self, delivery_id: int, error: str, status: int | None) -> None:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             await conn.execute(QUERIES["delivery_dead"], delivery_id, error[:2000], status)
 
     async def release_deliveries(self, worker: str) -> int:
         """Hand back `worker`'s unsent claims (graceful shutdown); returns how many."""
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             status = await conn.execute(QUERIES["release_deliveries"], worker)
         return int(status.split()[-1])
 
     async def next_delivery_due(self) -> datetime | None:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             due: datetime | None = await conn.fetchval(QUERIES["next_delivery_due"])
         return due
 
     async def queue_stats(self, now: datetime) -> QueueStats:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             row = await conn.fetchrow(QUERIES["delivery_queue_stats"], now)
         assert row is not None
         oldest = row["oldest_s"]
@@ -84,9 +85,12 @@ class OutboxMixin:
 
     async def listen_deliveries(self, on_notify: Callable[[], None]) -> "DeliveryListener":
         """Call `on_notify` whenever a delivery is queued, until the listener is closed."""
-        conn = await self._pool.acquire()
-        listener = DeliveryListener(self._pool, conn, on_notify)
-        await conn.add_listener(CHANNEL, listener.callback)
+        try:
+            conn = await self._pool.acquire(timeout=CONNECT_TIMEOUT_S)
+            listener = DeliveryListener(self._pool, conn, on_notify)
+            await conn.add_listener(CHANNEL, listener.callback)
+        except DISCONNECTED as exc:
+            raise errors.DatabaseUnavailable(f"cannot listen for deliveries: {exc}") from exc
         return listener
 
 
@@ -102,7 +106,11 @@ class DeliveryListener:
         self._on_notify()
 
     def is_alive(self) -> bool:
-        return not self._conn.is_closed()
+        """False once the server dropped the connection (the pool may have reclaimed it)."""
+        try:
+            return not self._conn.is_closed()
+        except asyncpg.InterfaceError:
+            return False
 
     async def close(self) -> None:
         """Stop listening; safe to call on a connection the server already dropped."""

@@ -42,6 +42,12 @@ async def _init_connection(conn: "asyncpg.Connection[Any]") -> None:
         )
 
 
+async def _keep_session(conn: "asyncpg.Connection[Any]") -> None:
+    """Released connections skip asyncpg's default reset query (a round trip per release).
+    asyncpg still rolls back an open transaction and drops client-side listeners first; perfbot
+    sets no session state, unlistens explicitly and releases its advisory locks itself."""
+
+
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> "asyncpg.Pool[Any]":
     """An asyncpg pool for `url`. Raises DatabaseUnavailable with the masked URL."""
     try:
@@ -52,6 +58,7 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> "as
             timeout=CONNECT_TIMEOUT_S,
             command_timeout=COMMAND_TIMEOUT_S,
             init=_init_connection,
+            reset=_keep_session,
             server_settings={"timezone": "UTC", "application_name": "perfbot"},
         )
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:

@@ -415,6 +415,13 @@ SELECT * FROM perfbot.deliveries WHERE alert_id = $1 ORDER BY id
 -- dead_deliveries --
 SELECT * FROM perfbot.deliveries WHERE status = 'dead' ORDER BY id DESC LIMIT $1
 
+-- alerts_by_id_nolock --
+SELECT * FROM perfbot.alerts WHERE id = ANY($1::bigint[])
+
+-- message_refs --
+-- Message references of the given alerts (all channels).
+SELECT alert_id, channel, ref FROM perfbot.alert_messages WHERE alert_id = ANY($1::bigint[])
+
 -- get_message_ref --
 SELECT ref FROM perfbot.alert_messages WHERE alert_id = $1 AND channel = $2
 

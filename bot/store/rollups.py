@@ -4,13 +4,15 @@ Each refresh rebuilds, from raw rows, only the minutes since the rollup watermar
 for late commits) plus any backfill ranges that ingest recorded; hours are then merged from
 their minutes. Detection, baselines, correlation and trends read rollups, never raw history."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from bot.analysis import histogram
+from bot.analysis.rollups import Rollups
+from bot.store.base import StoreBase
 from bot.store.queries import QUERIES
 
 ROLLUP_WATERMARK = "rollup"
@@ -36,28 +38,6 @@ class RollupRefresh:
     backfilled: tuple[tuple[datetime, datetime], ...] = ()
 
 
-@dataclass
-class RollupRows:
-    """Rollup rows as parallel lists (the analysis layer turns them into arrays). Histogram
-    entries are flattened: `hist_row[k]` is the row index of bucket `hist_idx[k]`."""
-
-    operation_type: list[str] = field(default_factory=list)
-    bucket: list[datetime] = field(default_factory=list)
-    n: list[int] = field(default_factory=list)
-    sum_ms: list[float] = field(default_factory=list)
-    m2_ms: list[float] = field(default_factory=list)
-    sum_log: list[float] = field(default_factory=list)
-    m2_log: list[float] = field(default_factory=list)
-    min_ms: list[float] = field(default_factory=list)
-    max_ms: list[float] = field(default_factory=list)
-    hist_row: list[int] = field(default_factory=list)
-    hist_idx: list[int] = field(default_factory=list)
-    hist_cnt: list[int] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.n)
-
-
 def _merge_ranges(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
     """Hour-aligned, sorted, non-overlapping cover of the given closed ranges."""
     aligned = sorted((floor_to(a, HOUR), floor_to(b, HOUR) + HOUR) for a, b in ranges)
@@ -70,14 +50,12 @@ def _merge_ranges(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetim
     return merged
 
 
-class RollupsMixin:
-    _pool: "asyncpg.Pool[Any]"
-
+class RollupsMixin(StoreBase):
     async def refresh_rollups(self, now: datetime, *, initial_backfill: timedelta) -> RollupRefresh:
         """Bring rollups up to `now`. On the first run (no watermark) the last
         `initial_backfill` of the source is rolled up, e.g. an existing pgGit history."""
         hist_args = (histogram.MIN_MS, histogram.SCALE, histogram.N_BUCKETS)
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.connection() as conn, conn.transaction():
             await conn.execute(QUERIES["rollup_lock"], ROLLUP_LOCK_KEY)
             watermark: datetime | None = await conn.fetchval(
                 QUERIES["get_watermark"], ROLLUP_WATERMARK
@@ -101,55 +79,43 @@ class RollupsMixin:
             await conn.execute(QUERIES["set_watermark"], ROLLUP_WATERMARK, now)
         return RollupRefresh(streamed_from, now, tuple(backfilled))
 
-    async def rollup_rows(
+    async def rollups(
         self, resolution: str, start: datetime, end: datetime, *, histograms: bool = True
-    ) -> RollupRows:
-        """Rollups (`minute` or `hour`) with bucket in [start, end), oldest first."""
+    ) -> Rollups:
+        """Rollups (`minute` or `hour`) with bucket in [start, end), ordered by bucket. Without
+        `histograms` only moments and extremes are read (correlation needs no more)."""
         if resolution == "hour":
-            query = QUERIES["rollup_hour_rows"]
+            query, seconds = QUERIES["rollup_hour_rows"], 3600
         elif resolution == "minute":
             query = QUERIES["rollup_minute_rows" if histograms else "rollup_minute_means"]
+            seconds = 60
         else:
             raise ValueError(f"unknown rollup resolution {resolution!r}")
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             records = await conn.fetch(query, start, end)
-        rows = RollupRows()
-        for i, r in enumerate(records):
-            rows.operation_type.append(r["operation_type"])
-            rows.bucket.append(r["bucket"])
-            rows.n.append(r["n"])
-            rows.sum_ms.append(r["sum_ms"])
-            rows.m2_ms.append(r["m2_ms"])
-            rows.sum_log.append(r["sum_log"])
-            rows.m2_log.append(r["m2_log"])
-            rows.min_ms.append(r["min_ms"])
-            rows.max_ms.append(r["max_ms"])
-            if histograms:
-                idx = r["hist_idx"]
-                rows.hist_row.extend([i] * len(idx))
-                rows.hist_idx.extend(idx)
-                rows.hist_cnt.extend(r["hist_cnt"])
-        return rows
+        if not histograms:
+            records = [{k: v for k, v in r.items() if not k.startswith("hist_")} for r in records]
+        return Rollups.from_records(records, resolution_s=seconds)
 
     async def known_operations(self, since: datetime) -> list[str]:
         """Operations with data since `since`, busiest first."""
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             return [
                 r["operation_type"] for r in await conn.fetch(QUERIES["known_operations"], since)
             ]
 
     async def get_watermark(self, name: str) -> datetime | None:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             value: datetime | None = await conn.fetchval(QUERIES["get_watermark"], name)
             return value
 
     async def set_watermark(self, name: str, value: datetime) -> None:
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             await conn.execute(QUERIES["set_watermark"], name, value)
 
     async def prune_rollups(self, minute_before: datetime, hour_before: datetime) -> int:
         """Delete rollups older than the retention cut-offs; returns rows deleted."""
-        async with self._pool.acquire() as conn:
+        async with self.connection() as conn:
             a = await conn.execute(QUERIES["delete_rollup_minute_before"], minute_before)
             b = await conn.execute(QUERIES["delete_rollup_hour_before"], hour_before)
         return int(a.split()[-1]) + int(b.split()[-1])

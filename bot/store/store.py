@@ -5,8 +5,6 @@ mapping."""
 
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,20 +67,6 @@ class Store(MetricsMixin, RollupsMixin, FindingsMixin, JobRunsMixin, AlertsMixin
     @property
     def masked_url(self) -> str:
         return pool.mask_url(self._url)
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator["asyncpg.pool.PoolConnectionProxy[Any]"]:
-        """A pooled connection; connection failures become DatabaseUnavailable."""
-        try:
-            async with self._pool.acquire(timeout=pool.CONNECT_TIMEOUT_S) as conn:
-                yield conn
-        except (
-            OSError,
-            TimeoutError,
-            asyncpg.exceptions.ConnectionDoesNotExistError,
-            asyncpg.exceptions.CannotConnectNowError,
-        ) as exc:
-            raise errors.DatabaseUnavailable(f"lost the database connection: {exc}") from exc
 
     async def migrate(
         self, source_settings: SourceSettings | None = None

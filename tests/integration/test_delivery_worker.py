@@ -235,7 +235,18 @@ async def test_open_circuit_defers_without_using_attempts(store: Store, running:
     start(worker(store, {"hook": hook}, settings), running)
     await eventually(lambda: _all(store, alert_id, DeliveryStatus.SENT))
     [d] = await store.deliveries_for_alert(alert_id)
-    assert d.attempts == 3
+    assert len(hook.calls) == 3
+    assert d.attempts == 2  # the failure that opened the circuit did not count
+
+
+async def test_429_storm_delays_but_never_kills(store: Store, running: list) -> None:
+    [alert_id] = await queue(store)
+    hook = ScriptedChannel("hook", script=[429] * 6, retry_after=0.1)
+    start(worker(store, {"hook": hook}), running)
+    await eventually(lambda: _all(store, alert_id, DeliveryStatus.SENT))
+    [d] = await store.deliveries_for_alert(alert_id)
+    assert len(hook.calls) == 7
+    assert d.attempts == 1  # more 429s than max_attempts, yet delivered
 
 
 async def _all(store: Store, alert_id: int, status: DeliveryStatus) -> bool:

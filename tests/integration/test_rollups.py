@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from bot.analysis import histogram
+from bot.analysis.rollups import Rollups, as_datetime
 from bot.models import Metric
 from bot.store import Store
-from bot.store.rollups import RollupRows, floor_to
+from bot.store.rollups import floor_to
 
 NOW = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
 WEEK = timedelta(days=7)
@@ -25,15 +26,14 @@ def samples(op: str, start: datetime, minutes: int, per_minute: int, seed: int) 
     return out
 
 
-def by_key(rows: RollupRows) -> dict[tuple[str, datetime], int]:
-    return {
-        (op, b): i for i, (op, b) in enumerate(zip(rows.operation_type, rows.bucket, strict=True))
-    }
+def by_key(rows: Rollups) -> dict[tuple[str, datetime], int]:
+    keys = zip(rows.op, rows.bucket, strict=True)
+    return {(rows.operations[op], as_datetime(b)): i for i, (op, b) in enumerate(keys)}
 
 
-def dense(rows: RollupRows, i: int) -> np.ndarray:
-    mask = np.asarray(rows.hist_row) == i
-    return histogram.from_sparse(np.asarray(rows.hist_idx)[mask], np.asarray(rows.hist_cnt)[mask])
+def dense(rows: Rollups, i: int) -> np.ndarray:
+    mask = rows.hist_row == i
+    return histogram.from_sparse(rows.hist_idx[mask], rows.hist_cnt[mask])
 
 
 async def test_minute_and_hour_rollups_match_numpy(store: Store) -> None:
@@ -42,8 +42,8 @@ async def test_minute_and_hour_rollups_match_numpy(store: Store) -> None:
     await store.insert_metrics(metrics)
     await store.refresh_rollups(NOW, initial_backfill=WEEK)
 
-    minute = await store.rollup_rows("minute", start, NOW)
-    hour = await store.rollup_rows("hour", start, NOW)
+    minute = await store.rollups("minute", start, NOW)
+    hour = await store.rollups("hour", start, NOW)
     assert len(minute) == 180
     assert len(hour) == 4
     for rows, step in ((minute, timedelta(minutes=1)), (hour, timedelta(hours=1))):
@@ -77,8 +77,8 @@ async def test_refresh_is_incremental_and_catches_backfills(store: Store) -> Non
     await store.insert_metrics(old)
     result = await store.refresh_rollups(later, initial_backfill=WEEK)
     assert result.streamed_from == floor_to(NOW - timedelta(seconds=60), timedelta(minutes=1))
-    rows = await store.rollup_rows("hour", NOW - WEEK, later)
+    rows = await store.rollups("hour", NOW - WEEK, later)
     assert sum(rows.n) == len(first) + len(fresh) + len(old)
-    minutes = await store.rollup_rows("minute", NOW - WEEK, later, histograms=False)
+    minutes = await store.rollups("minute", NOW - WEEK, later, histograms=False)
     assert sum(minutes.n) == len(first) + len(fresh) + len(old)
-    assert minutes.hist_idx == []
+    assert len(minutes.hist_idx) == 0

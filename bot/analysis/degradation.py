@@ -1,0 +1,136 @@
+"""Slow degradation: has an operation's p99 over the second half of the last 7 days risen against
+the first half?
+
+From hourly rollups, per operation: p99 of [start, mid) and of [mid, now) from the merged
+histograms (within about 2.2 % of the exact p99), degradation % = 100 * (after - before) / before;
+>= 20 % INFO, >= 30 % WARNING, >= 50 % CRITICAL; improvements are never reported. The trend is the
+least-squares slope of the daily p99 against the day (ms/day), with its sign; confidence =
+min(1, average samples per day / 50).
+
+Unlike the original, each half needs `min_samples` samples: a p99 of a handful of requests is
+just the slowest of them, so with no minimum one slow request in a quiet half reads as a 100 %+
+"degradation" (the seed would page CRITICAL on 2 samples)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from bot.analysis.histogram import FloatArray, IntArray
+from bot.analysis.params import DegradationParams
+from bot.analysis.rollups import Rollups, as_datetime64
+from bot.analysis.summary import Summary
+from bot.models import Severity
+
+DAY_S = 86_400
+
+
+@dataclass(frozen=True)
+class Degradation:
+    """One operation's degradation verdict over [window_start, window_end) split at `midpoint`.
+    Durations in ms; `trend_slope_ms_per_day` is None with fewer than two days of data."""
+
+    operation: str
+    severity: Severity | None
+    degradation_pct: float
+    p99_before_ms: float
+    p99_after_ms: float
+    trend_slope_ms_per_day: float | None
+    trend: str  # DEGRADING | IMPROVING | STABLE
+    confidence: float
+    samples_before: int
+    samples_after: int
+    window_start: datetime
+    midpoint: datetime
+    window_end: datetime
+
+
+def assess_degradation(
+    hourly: Rollups, params: DegradationParams, now: datetime
+) -> dict[str, Degradation]:
+    """Degradations per operation over [now - lookback, now), only those at or above
+    `params.info_pct` with at least `params.min_samples` samples in each half."""
+    start = now - params.lookback
+    mid = start + params.lookback / 2
+    rows = hourly.select(as_datetime64(start), as_datetime64(now))
+    if len(rows) == 0:
+        return {}
+    k = len(rows.operations)
+    late = (rows.bucket >= as_datetime64(mid)).astype(np.int64)
+    halves = Summary.of(rows, rows.op * 2 + late, 2 * k)
+    p99 = halves.quantiles([0.99])[:, 0].reshape(k, 2)
+    counts = halves.n.reshape(k, 2)
+    enough = (counts >= params.min_samples).all(axis=1) & (p99[:, 0] > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(enough, 100.0 * (p99[:, 1] - p99[:, 0]) / p99[:, 0], np.nan)
+    days = max(int(np.ceil(params.lookback.total_seconds() / DAY_S)), 1)
+    slopes = _daily_slopes(rows, as_datetime64(start), days)
+    per_day = counts.sum(axis=1) / (params.lookback.total_seconds() / DAY_S)
+    result: dict[str, Degradation] = {}
+    for code in np.flatnonzero(np.nan_to_num(pct, nan=-np.inf) >= params.info_pct):
+        slope = None if np.isnan(slopes[code]) else float(slopes[code])
+        result[rows.operations[code]] = Degradation(
+            operation=rows.operations[code],
+            severity=severity_for(float(pct[code]), params),
+            degradation_pct=float(pct[code]),
+            p99_before_ms=float(p99[code, 0]),
+            p99_after_ms=float(p99[code, 1]),
+            trend_slope_ms_per_day=slope,
+            trend=trend_of(slope),
+            confidence=min(1.0, float(per_day[code]) / 50.0),
+            samples_before=int(counts[code, 0]),
+            samples_after=int(counts[code, 1]),
+            window_start=start,
+            midpoint=mid,
+            window_end=now,
+        )
+    return result
+
+
+def severity_for(pct: float, params: DegradationParams) -> Severity | None:
+    """CRITICAL >= critical_pct, WARNING >= warning_pct, INFO >= info_pct, else None."""
+    if pct >= params.critical_pct:
+        return Severity.CRITICAL
+    if pct >= params.warning_pct:
+        return Severity.WARNING
+    if pct >= params.info_pct:
+        return Severity.INFO
+    return None
+
+
+def trend_of(slope: float | None) -> str:
+    """DEGRADING for a positive slope, IMPROVING for a negative one, else STABLE."""
+    if slope is None or slope == 0:
+        return "STABLE"
+    return "DEGRADING" if slope > 0 else "IMPROVING"
+
+
+def daily_p99(rows: Rollups, start: np.datetime64, days: int) -> tuple[FloatArray, IntArray]:
+    """Per operation and day since `start`: p99 (ms; NaN for days without samples) and the
+    sample count, both (operations x days)."""
+    k = len(rows.operations)
+    day = np.clip((rows.bucket - start).astype(np.int64) // DAY_S, 0, days - 1)
+    stats = Summary.of(rows, rows.op * days + day, k * days)
+    return stats.quantiles([0.99])[:, 0].reshape(k, days), stats.n.reshape(k, days)
+
+
+def least_squares_slope(y: FloatArray) -> FloatArray:
+    """Per row of `y` (rows x points, NaN = missing), the least-squares slope of y against the
+    point index (units of y per point); NaN with fewer than two points."""
+    ok = np.isfinite(y)
+    x = np.broadcast_to(np.arange(y.shape[1], dtype=np.float64), y.shape)
+    count = ok.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_mean = np.where(ok, x, 0.0).sum(axis=1) / count
+        y_mean = np.where(ok, y, 0.0).sum(axis=1) / count
+        dx = np.where(ok, x - x_mean[:, None], 0.0)
+        dy = np.where(ok, y - y_mean[:, None], 0.0)
+        slope: FloatArray = np.where(
+            count >= 2, (dx * dy).sum(axis=1) / (dx * dx).sum(axis=1), np.nan
+        )
+    return slope
+
+
+def _daily_slopes(rows: Rollups, start: np.datetime64, days: int) -> FloatArray:
+    p99, _ = daily_p99(rows, start, days)
+    return least_squares_slope(p99)

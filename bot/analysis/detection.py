@@ -1,0 +1,241 @@
+"""One detection cycle: the entry point the `detect` job calls every minute.
+
+Inputs are rollups the store already keeps: the new window's minute rollups, the reference (the
+lookback, 24 h by default, minus the new window), a week of hourly rollups (seasonality and
+degradation) and the active baselines (threshold rule). Per operation the cycle emits at most
+ONE spike-type anomaly and at most one degradation anomaly:
+
+* the spike rules are the chosen detector (`robust` by default, `zscore` for the seed's
+  semantics) and the threshold rule (`bot.analysis.threshold`);
+* during a degradation (>= info_pct), a spike is `combined`: CRITICAL if either part is
+  CRITICAL, else WARNING;
+* otherwise the rule with the higher severity wins and, on a tie, the threshold breach, because
+  "took 812 ms, over 2 x its p99 of 310 ms" says more to on-call than a z-score; the other
+  rules' findings stay in `details`.
+
+Anything that depends only on the hourly rollups is computed by `prepare` into an
+`HourlyContext`; callers that run many cycles within one hour may reuse it with `detect_with`."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from bot.analysis.degradation import Degradation, assess_degradation
+from bot.analysis.evidence import Evidence, score
+from bot.analysis.histogram import FloatArray
+from bot.analysis.params import DegradationParams, DetectionParams
+from bot.analysis.robust import robust_evidence, split_reference
+from bot.analysis.rollups import Rollups, as_datetime, as_datetime64
+from bot.analysis.seasonality import expected_shift, hour_of_day_offsets
+from bot.analysis.statistical import zscore_evidence
+from bot.analysis.summary import Summary
+from bot.analysis.threshold import threshold_evidence
+from bot.models import Anomaly, AnomalyKind, Baseline, Severity
+
+SEASONALITY_DAYS = timedelta(days=7)
+
+
+@dataclass(frozen=True, eq=False)
+class HourlyContext:
+    """What a cycle needs from the hourly rollups: hour-of-day offsets in ln(ms)
+    (operations x 24) and the current degradations by operation."""
+
+    operations: tuple[str, ...]
+    offsets: FloatArray
+    degradations: Mapping[str, Degradation]
+
+
+def prepare(
+    hourly: Rollups,
+    now: datetime,
+    params: DetectionParams,
+    degradation: DegradationParams,
+) -> HourlyContext:
+    """The hourly context at `now`: seasonality from the last 7 days (robust detector only)
+    and degradations over `degradation.lookback`."""
+    offsets: FloatArray = np.zeros((len(hourly.operations), 24))
+    if params.detector == "robust" and params.seasonality and len(hourly):
+        week = hourly.select(as_datetime64(now - SEASONALITY_DAYS), as_datetime64(now))
+        offsets = hour_of_day_offsets(week, hourly.operations)
+    return HourlyContext(hourly.operations, offsets, assess_degradation(hourly, degradation, now))
+
+
+def detect(
+    new: Rollups,
+    reference: Rollups,
+    hourly: Rollups,
+    baselines: Mapping[str, Baseline],
+    params: DetectionParams,
+    now: datetime,
+    degradation: DegradationParams | None = None,
+) -> list[Anomaly]:
+    """Run one detection cycle at `now` (UTC). Returns the anomalies, sorted by operation, at
+    most one spike-type and one degradation anomaly per operation. Durations in ms.
+
+    `new`: minute rollups of the window being scored (normally the last minute, [now - 1 min,
+    now)); `reference`: minute rollups of [now - params.lookback, start of `new`), which must not
+    contain the new window's rows; `hourly`: hourly rollups of at least the last 7 days (the
+    degradation lookback); `baselines`: the active baselines by operation. All with histograms,
+    ideally ordered by bucket (selection is then O(log n))."""
+    context = prepare(hourly, now, params, degradation or DegradationParams())
+    return detect_with(context, new, reference, baselines, params, now)
+
+
+def detect_with(
+    context: HourlyContext,
+    new: Rollups,
+    reference: Rollups,
+    baselines: Mapping[str, Baseline],
+    params: DetectionParams,
+    now: datetime,
+) -> list[Anomaly]:
+    """`detect` with a prepared hourly context."""
+    spikes, breaches = evaluate(context, new, reference, baselines, params, now)
+    found: list[Anomaly] = []
+    codes = {name: code for code, name in enumerate(spikes.operations)}
+    for name in sorted(set(codes) | set(context.degradations)):
+        code = codes.get(name)
+        degraded = context.degradations.get(name)
+        if code is not None:
+            spike = _spike(code, spikes, breaches, degraded, baselines.get(name), now)
+            if spike is not None:
+                found.append(spike)
+        if degraded is not None:
+            found.append(_degradation(degraded, baselines.get(name), now))
+    return found
+
+
+def evaluate(
+    context: HourlyContext,
+    new: Rollups,
+    reference: Rollups,
+    baselines: Mapping[str, Baseline],
+    params: DetectionParams,
+    now: datetime,
+) -> tuple[Evidence, Evidence]:
+    """The spike detector's and the threshold rule's evidence for the operations of `new`."""
+    operations = new.operations
+    ref = reference.recode(operations) if reference.operations != operations else reference
+    start = as_datetime(new.bucket.min()) if len(new) else now - timedelta(seconds=60)
+    window_s = max(int((now - start).total_seconds()), 1)
+    fresh = Summary.of(new)
+    if params.detector == "robust":
+        split = split_reference(ref, now, params.windows_min)
+        spikes = robust_evidence(fresh, split, _shift(context, ref, now), operations, params)
+        reference_stats = split.total
+    else:
+        reference_stats = Summary.of(ref, histograms=False)
+        spikes = zscore_evidence(fresh, reference_stats, operations, params, window_s)
+    breaches = threshold_evidence(fresh, reference_stats, operations, baselines, params, window_s)
+    return spikes, breaches
+
+
+def _shift(context: HourlyContext, reference: Rollups, now: datetime) -> FloatArray:
+    """The expected seasonal ln(ms) shift per op code of `reference` (zeros for operations the
+    hourly context does not know)."""
+    index = {name: i for i, name in enumerate(context.operations)}
+    offsets = np.zeros((len(reference.operations), 24))
+    for i, name in enumerate(reference.operations):
+        if name in index:
+            offsets[i] = context.offsets[index[name]]
+    return expected_shift(reference, offsets, now)
+
+
+def spike_score(spikes: Evidence, breaches: Evidence) -> FloatArray:
+    """Per operation, the cycle's spike score in [0, 1): 0.5 is exactly a WARNING bar."""
+    result: FloatArray = np.maximum(score(spikes.strength), score(breaches.strength))
+    return result
+
+
+def _spike(
+    code: int,
+    spikes: Evidence,
+    breaches: Evidence,
+    degraded: Degradation | None,
+    baseline: Baseline | None,
+    now: datetime,
+) -> Anomaly | None:
+    statistical, threshold = spikes.severity_of(code), breaches.severity_of(code)
+    if statistical is None and threshold is None:
+        return None
+    primary = breaches if _rank(threshold) >= _rank(statistical) else spikes
+    severity = max(s for s in (statistical, threshold) if s is not None)
+    kind = AnomalyKind.THRESHOLD if primary is breaches else AnomalyKind.STATISTICAL
+    details: dict[str, Any] = {
+        "statistical": spikes.details(code),
+        "threshold": breaches.details(code),
+    }
+    if degraded is not None:
+        kind = AnomalyKind.COMBINED
+        parts = (severity, degraded.severity or Severity.INFO)
+        severity = Severity.CRITICAL if Severity.CRITICAL in parts else Severity.WARNING
+        details["degradation"] = _degradation_facts(degraded)
+    z = float(primary.z[code])
+    return Anomaly(
+        operation_type=spikes.operations[code],
+        kind=kind,
+        severity=severity,
+        detector=spikes.rule if primary is spikes else "threshold",
+        z_score=z if np.isfinite(z) else None,
+        value_ms=_finite(primary.value_ms[code]),
+        baseline_mean_ms=baseline.mean_ms if baseline else None,
+        baseline_p99_ms=baseline.p99_ms if baseline else None,
+        deviation_pct=_finite(primary.deviation_pct[code]),
+        degradation_pct=degraded.degradation_pct if degraded else None,
+        trend_slope=degraded.trend_slope_ms_per_day if degraded else None,
+        confidence=degraded.confidence if degraded else None,
+        outliers=int(primary.outliers[code]),
+        samples=int(primary.samples[code]),
+        window_start=now - timedelta(seconds=int(primary.window_s[code])),
+        window_end=now,
+        detected_at=now,
+        details=details,
+    )
+
+
+def _rank(severity: Severity | None) -> int:
+    return -1 if severity is None else severity.rank
+
+
+def _degradation(degraded: Degradation, baseline: Baseline | None, now: datetime) -> Anomaly:
+    return Anomaly(
+        operation_type=degraded.operation,
+        kind=AnomalyKind.DEGRADATION,
+        severity=degraded.severity or Severity.INFO,
+        detector="degradation",
+        value_ms=degraded.p99_after_ms,
+        baseline_mean_ms=baseline.mean_ms if baseline else None,
+        baseline_p99_ms=baseline.p99_ms if baseline else None,
+        deviation_pct=degraded.degradation_pct,
+        degradation_pct=degraded.degradation_pct,
+        trend_slope=degraded.trend_slope_ms_per_day,
+        confidence=degraded.confidence,
+        samples=degraded.samples_before + degraded.samples_after,
+        window_start=degraded.window_start,
+        window_end=degraded.window_end,
+        detected_at=now,
+        details=_degradation_facts(degraded),
+    )
+
+
+def _degradation_facts(degraded: Degradation) -> dict[str, Any]:
+    return {
+        "severity": None if degraded.severity is None else degraded.severity.value,
+        "degradation_pct": round(degraded.degradation_pct, 2),
+        "p99_before_ms": round(degraded.p99_before_ms, 4),
+        "p99_after_ms": round(degraded.p99_after_ms, 4),
+        "trend": degraded.trend,
+        "trend_slope_ms_per_day": degraded.trend_slope_ms_per_day,
+        "confidence": degraded.confidence,
+        "samples_before": degraded.samples_before,
+        "samples_after": degraded.samples_after,
+        "midpoint": degraded.midpoint.isoformat(),
+    }
+
+
+def _finite(value: Any) -> float | None:
+    number = float(value)
+    return number if np.isfinite(number) else None

@@ -1,0 +1,86 @@
+"""Tunable thresholds of the analysis engine, as frozen dataclasses with perfbot's defaults.
+
+The jobs layer maps the YAML sections (`detection`, `degradation`, `correlation`, `baselines`)
+onto these; the analysis code never reads settings itself. Fields that the YAML does not (yet)
+expose keep the defaults chosen here and measured by `bench/detection_quality.py`."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+Detector = Literal["robust", "zscore"]
+
+
+@dataclass(frozen=True)
+class DetectionParams:
+    """Spike detection: one cycle scores the newest window against the lookback before it.
+
+    `z_warning`/`z_critical`/`min_samples` drive the seed-compatible z-score detector (and the
+    seed threshold rule). The `robust_*` fields drive the robust detector (`bot.analysis.robust`
+    explains each); `detector` picks which one the jobs run."""
+
+    lookback: timedelta = timedelta(hours=24)
+    z_warning: float = 3.0
+    z_critical: float = 4.0
+    min_samples: int = 5
+    detector: Detector = "robust"
+    # Robust detector: evidence in standard errors, effect-size floors, windows, reference size.
+    robust_warning: float = 5.0
+    robust_critical: float = 7.0
+    min_ratio: float = 1.25
+    critical_ratio: float = 2.0
+    min_tail_fraction: float = 0.05
+    windows_min: tuple[int, ...] = (1, 5, 15)
+    min_reference: int = 50
+    seasonality: bool = True
+    # Threshold rule: the seed pages on one request above p99 x multiplier; the robust mode needs
+    # at least this many, arriving significantly more often than in the reference.
+    min_breaches: int = 2
+    critical_p99_factor: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.z_critical < self.z_warning or self.robust_critical < self.robust_warning:
+            raise ValueError("critical thresholds must be at least the warning thresholds")
+        if self.min_samples < 1 or not self.windows_min or min(self.windows_min) < 1:
+            raise ValueError("min_samples and every window must be at least 1")
+
+
+@dataclass(frozen=True)
+class DegradationParams:
+    """Slow degradation: p99 of the second half of `lookback` against the first half, in %.
+    `min_samples` is the least number of samples each half needs (see `degradation`)."""
+
+    lookback: timedelta = timedelta(days=7)
+    info_pct: float = 20.0
+    warning_pct: float = 30.0
+    critical_pct: float = 50.0
+    min_samples: int = 50
+
+    def __post_init__(self) -> None:
+        if not self.info_pct <= self.warning_pct <= self.critical_pct:
+            raise ValueError("need info_pct <= warning_pct <= critical_pct")
+
+
+@dataclass(frozen=True)
+class CorrelationParams:
+    """Correlated slowdowns: Pearson r over 1-minute mean durations, at least `min_buckets`
+    shared minutes; r >= `threshold` is WARNING, r >= `critical` CRITICAL."""
+
+    lookback: timedelta = timedelta(hours=24)
+    threshold: float = 0.75
+    critical: float = 0.9
+    min_buckets: int = 10
+
+    def __post_init__(self) -> None:
+        if self.critical < self.threshold:
+            raise ValueError("critical must be at least threshold")
+
+
+@dataclass(frozen=True)
+class BaselineParams:
+    """Baselines: `lookback` of hourly rollups, at least `min_samples`, replaced when p99 moved
+    by at least `min_change_pct` (or when forced)."""
+
+    lookback: timedelta = timedelta(days=7)
+    min_samples: int = 10
+    min_change_pct: float = 5.0

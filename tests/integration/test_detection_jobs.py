@@ -1,0 +1,86 @@
+"""The scheduled jobs against real PostgreSQL: a spike in fresh metrics becomes an anomaly and
+an alert; baselines are computed and kept; correlated merge operations become one bottleneck."""
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from bot.alerts import AlertService
+from bot.clock import FrozenClock
+from bot.jobs import Jobs
+from bot.models import AlertStatus, Metric, Severity
+from bot.settings import Settings
+from bot.store import Store
+
+NOW = datetime(2026, 11, 27, 12, 0, 20, tzinfo=UTC)  # 20 s into the minute: 11:59 is complete
+
+
+def history(op: str, start: datetime, end: datetime, per_minute: int, median_ms: float, seed: int, factor=None) -> list[Metric]:
+    rng = np.random.default_rng(seed)
+    out = []
+    t = start
+    while t < end:
+        scale = factor(t) if factor else 1.0
+        for d in rng.lognormal(np.log(median_ms * scale), 0.4, per_minute):
+            out.append(Metric(operation_type=op, duration_ms=float(d), recorded_at=t + timedelta(seconds=float(rng.uniform(0, 59.9)))))
+        t += timedelta(minutes=1)
+    return out
+
+
+@pytest.fixture
+def jobs(store: Store) -> Jobs:
+    settings = Settings.load(channels={"hook": {"type": "webhook", "url": "http://127.0.0.1:9/x"}})
+    return Jobs(store, settings, AlertService(store, settings, FrozenClock(NOW)))
+
+
+async def test_a_spike_becomes_an_anomaly_and_an_alert(store: Store, jobs: Jobs) -> None:
+    start = NOW - timedelta(hours=6)
+    spike_from = datetime(2026, 11, 27, 11, 59, tzinfo=UTC)
+    await store.insert_metrics(
+        history("commit", start, NOW, 20, 5.0, seed=1, factor=lambda t: 6.0 if t >= spike_from else 1.0)
+        + history("get_history", start, NOW, 20, 12.0, seed=2)
+    )
+    found = await jobs.detect_once(NOW)
+    spikes = [a for a in found if a.operation_type == "commit"]
+    assert len(spikes) == 1
+    assert spikes[0].severity >= Severity.WARNING
+    assert spikes[0].window_end == datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    assert not [a for a in found if a.operation_type == "get_history"]
+    [alert] = await store.list_alerts([AlertStatus.OPEN])
+    assert alert.operation_types == ("commit",)
+    assert (await store.active_baselines()).keys() == {"commit", "get_history"}
+    # The same minute is never scored twice.
+    assert await jobs.detect_once(NOW + timedelta(seconds=10)) == []
+
+
+async def test_baselines_are_kept_unless_p99_moves(store: Store, jobs: Jobs) -> None:
+    await store.insert_metrics(history("commit", NOW - timedelta(days=2), NOW, 5, 5.0, seed=3))
+    first = await jobs.recalculate(NOW)
+    assert [c.reason for _, c, _ in first] == ["first"]
+    again = await jobs.recalculate(NOW + timedelta(minutes=1))
+    assert [(c.replaced, c.reason) for _, c, _ in again] == [(False, "scheduled")]
+    forced = await jobs.recalculate(NOW + timedelta(minutes=2), force=True)
+    assert [(c.replaced, c.reason) for _, c, _ in forced] == [(True, "force")]
+
+
+async def test_correlated_merge_slowdown_is_one_bottleneck_alert(store: Store, jobs: Jobs) -> None:
+    start = NOW - timedelta(hours=3)
+    incident = NOW - timedelta(minutes=40)
+
+    def slow(t: datetime) -> float:
+        if t < incident:
+            return 1.0
+        return 1.0 + 3.0 * min(1.0, (t - incident).total_seconds() / 1200)
+
+    ops = {"merge_base_find": 20.0, "merge_conflict_detect": 30.0, "merge_branches": 60.0}
+    metrics = [m for i, (op, ms) in enumerate(ops.items()) for m in history(op, start, NOW, 10, ms, seed=10 + i, factor=slow)]
+    await store.insert_metrics(metrics)
+    await jobs.detect_once(NOW)
+    assert set(ops) <= await store.degraded_operations(NOW - timedelta(minutes=10))
+    found = await jobs.correlate_once(NOW)
+    assert found
+    assert {c.bottleneck for c in found} == {"MERGE_PIPELINE_SATURATION"}
+    bottlenecks = [a for a in await store.list_alerts([AlertStatus.OPEN]) if a.kind == "bottleneck"]
+    assert len(bottlenecks) == 1
+    assert set(bottlenecks[0].operation_types) == set(ops)
