@@ -16,14 +16,28 @@ from bot.store import Store
 NOW = datetime(2026, 11, 27, 12, 0, 20, tzinfo=UTC)  # 20 s into the minute: 11:59 is complete
 
 
-def history(op: str, start: datetime, end: datetime, per_minute: int, median_ms: float, seed: int, factor=None) -> list[Metric]:
+def history(
+    op: str,
+    start: datetime,
+    end: datetime,
+    per_minute: int,
+    median_ms: float,
+    seed: int,
+    factor=None,
+) -> list[Metric]:
     rng = np.random.default_rng(seed)
     out = []
     t = start
     while t < end:
         scale = factor(t) if factor else 1.0
         for d in rng.lognormal(np.log(median_ms * scale), 0.4, per_minute):
-            out.append(Metric(operation_type=op, duration_ms=float(d), recorded_at=t + timedelta(seconds=float(rng.uniform(0, 59.9)))))
+            out.append(
+                Metric(
+                    operation_type=op,
+                    duration_ms=float(d),
+                    recorded_at=t + timedelta(seconds=float(rng.uniform(0, 59.9))),
+                )
+            )
         t += timedelta(minutes=1)
     return out
 
@@ -38,7 +52,9 @@ async def test_a_spike_becomes_an_anomaly_and_an_alert(store: Store, jobs: Jobs)
     start = NOW - timedelta(hours=6)
     spike_from = datetime(2026, 11, 27, 11, 59, tzinfo=UTC)
     await store.insert_metrics(
-        history("commit", start, NOW, 20, 5.0, seed=1, factor=lambda t: 6.0 if t >= spike_from else 1.0)
+        history(
+            "commit", start, NOW, 20, 5.0, seed=1, factor=lambda t: 6.0 if t >= spike_from else 1.0
+        )
         + history("get_history", start, NOW, 20, 12.0, seed=2)
     )
     found = await jobs.detect_once(NOW)
@@ -74,7 +90,11 @@ async def test_correlated_merge_slowdown_is_one_bottleneck_alert(store: Store, j
         return 1.0 + 3.0 * min(1.0, (t - incident).total_seconds() / 1200)
 
     ops = {"merge_base_find": 20.0, "merge_conflict_detect": 30.0, "merge_branches": 60.0}
-    metrics = [m for i, (op, ms) in enumerate(ops.items()) for m in history(op, start, NOW, 10, ms, seed=10 + i, factor=slow)]
+    metrics = [
+        m
+        for i, (op, ms) in enumerate(ops.items())
+        for m in history(op, start, NOW, 10, ms, seed=10 + i, factor=slow)
+    ]
     await store.insert_metrics(metrics)
     await jobs.detect_once(NOW)
     assert set(ops) <= await store.degraded_operations(NOW - timedelta(minutes=10))
