@@ -2,7 +2,7 @@
 command is registered once in `registry`, gets a `CommandContext` and returns a `Reply`; the
 front ends in `bot.chat` render replies. Nothing here imports a chat SDK (import-linter)."""
 
-from bot.commands import alerts, findings, help, silences, system
+from bot.commands import alerts, findings, help, merges, silences, system, trends
 from bot.commands.context import CommandContext
 from bot.commands.registry import Registry
 from bot.commands.reply import Reply
@@ -16,6 +16,8 @@ __all__ = [
     "alerts",
     "findings",
     "help",
+    "merges",
     "silences",
     "system",
+    "trends",
 ]

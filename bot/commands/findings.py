@@ -5,6 +5,7 @@ from collections import Counter
 from datetime import timedelta
 
 from bot import errors
+from bot.analysis.bottleneck import clusters
 from bot.commands import format as fmt
 from bot.commands.args import known_operations, operation, parse, unknown_operation_text, window
 from bot.commands.args import severity as parse_severity
@@ -103,6 +104,7 @@ async def anomalies(ctx: CommandContext, args: list[str]) -> Reply:
     "bottlenecks",
     "bottlenecks [--since 24h]",
     "operations slowing down together: pairs, r, bottleneck class, what to do",
+    details="Pairs that share an operation form one bottleneck; each class has its advice.",
 )
 async def bottlenecks(ctx: CommandContext, args: list[str]) -> Reply:
     p = parse(args, {"since": window}, max_positional=0)
@@ -121,16 +123,11 @@ async def bottlenecks(ctx: CommandContext, args: list[str]) -> Reply:
         )
         for c in pairs
     ]
-    advice: dict[str, list[str]] = {}
-    for c in pairs:
-        for rec in c.recommendations:
-            if rec not in advice.setdefault(c.bottleneck.value, []):
-                advice[c.bottleneck.value].append(rec)
-    classes = Counter(c.bottleneck.value for c in pairs)
+    groups = clusters(pairs)
     lines = [
-        f"{name} ({classes[name]} pair{'s' if classes[name] != 1 else ''}): " + "; ".join(recs)
-        for name, recs in advice.items()
-        if recs
+        f"{', '.join(g.operations)} → {g.bottleneck.value} ({g.severity.value}, r up to "
+        f"{g.max_r:.2f}): " + " ".join(g.recommendations)
+        for g in groups
     ]
     worst = max(pairs, key=lambda c: c.r)
     return Reply.of(
@@ -138,9 +135,7 @@ async def bottlenecks(ctx: CommandContext, args: list[str]) -> Reply:
         f"{fmt.span(since)}; strongest {worst.operation_a} ↔ {worst.operation_b} "
         f"(r = {worst.r:.2f}, {worst.bottleneck.value})",
         table(("pair", "r", "buckets", "class", "severity", "analysed"), rows, limit=PAIR_ROWS),
-        Paragraph("Recommendations\n" + "\n".join(f"• {line}" for line in lines))
-        if lines
-        else None,
+        Paragraph("Bottlenecks and what to do\n" + "\n".join(f"• {line}" for line in lines)),
     )
 
 

@@ -6,6 +6,12 @@ from bot.commands.context import CommandContext
 from bot.commands.registry import PREFIX, registry
 from bot.commands.reply import Paragraph, Reply, table
 
+ORDER = [
+    *("help", "anomalies", "alerts", "ack", "unack", "escalate", "resolve", "silence"),
+    *("silences", "unsilence", "bottlenecks", "trends", "merges", "baselines", "jobs"),
+    *("status", "route test"),
+]
+
 
 @registry.command(
     "help",
@@ -23,7 +29,8 @@ async def help_(ctx: CommandContext, args: list[str]) -> Reply:
             registry.lookup(words)  # raises UnknownCommand with suggestions
             raise errors.UnknownCommand(f"unknown command {name!r}")
         return command.help_reply()
-    rows = [(f"{PREFIX} {c.usage}", c.summary) for c in registry.commands]
+    listed = sorted(registry.commands, key=lambda c: ORDER.index(c.name) if c.name in ORDER else 99)
+    rows = [(f"{PREFIX} {c.usage}", c.summary) for c in listed]
     return Reply.of(
         "perfbot commands",
         table(("command", "what it does"), rows),

@@ -12,7 +12,7 @@ from bot.alerts import AlertService
 from bot.clock import FrozenClock
 from bot.commands import Commands, Reply
 from bot.commands.reply import Buttons, Fields, Paragraph, Table
-from bot.models import ActorSource, AlertStatus
+from bot.models import ActorSource, AlertStatus, MergeRecord, MergeStatus
 from bot.routing.transition import Actor
 from bot.settings import Settings
 from bot.store import Store
@@ -229,7 +229,10 @@ async def test_silence_list_and_unsilence(commands: Commands, store: Store, worl
 async def test_bottlenecks_baselines_jobs_status_route(commands: Commands) -> None:
     pairs = await commands.run("bottlenecks", ALICE)
     assert "merge ↔ merge_branches" in text_of(pairs)
-    assert "MERGE_PIPELINE_SATURATION (1 pair): Increase merge worker threads" in text_of(pairs)
+    assert (
+        "merge, merge_branches → MERGE_PIPELINE_SATURATION (CRITICAL, r up to 0.93): "
+        "Add merge worker threads." in text_of(pairs)
+    )
     assert (await commands.run("bottlenecks --since 5m", ALICE)).text.startswith("No correlated")
 
     listed = await commands.run("baselines", ALICE)
@@ -250,6 +253,50 @@ async def test_bottlenecks_baselines_jobs_status_route(commands: Commands) -> No
     assert route.text.startswith("WARNING statistical on commit → route default")
     flags = await commands.run("route test --severity critical --operation merge", ALICE)
     assert flags.text.startswith("CRITICAL statistical on merge → route default")
+
+
+async def test_trends(commands: Commands) -> None:
+    reply = await commands.run("trends commit", ALICE)
+    assert not reply.error, reply.text
+    assert reply.text.startswith("commit, last 7d: p99 ")
+    assert "vs baseline p99 40.0 ms" in reply.text
+    rows = table_of(reply).rows
+    assert table_of(reply).columns[0] == "day"
+    assert len(rows) == 7
+    assert int(rows[-1][1].replace(",", "")) + int(rows[-2][1].replace(",", "")) == 199
+    assert "p99 per hour " in text_of(reply)
+    assert reply.image is None  # the console shows no images
+    hourly = await commands.run("trends merge --days 1", ALICE, images=True)
+    assert table_of(hourly).columns[0] == "hour (UTC)"
+    assert len(table_of(hourly).rows) == 24
+    assert hourly.image is not None
+    assert hourly.image.png.startswith(b"\x89PNG")
+    assert (await commands.run("trends commit --days 1", ALICE)).text.startswith("commit, last 1d")
+
+
+async def test_merges(commands: Commands, store: Store) -> None:
+    reply = await commands.run("merges", ALICE)
+    assert reply.text == "20 merges in the last 24h: 75% landed, p95 94.2 ms"
+    said = text_of(reply)
+    assert "With conflicts: 25%" in said
+    assert "SLA: unknown: fewer than 10 merges in the week before" in said
+    assert "Slowest phase: CONFLICT_DETECTION" in said
+    assert "feature-0 → main | 7 | 2 | 29%" in said
+    assert (await commands.run("merges --since 30m", ALICE)).text == "No merges in the last 30m."
+    slow = [
+        MergeRecord(
+            source_branch="hotfix",
+            target_branch="main",
+            status=MergeStatus.SUCCESS,
+            total_ms=200.0,
+            started_at=NOW - timedelta(minutes=10 + i),
+        )
+        for i in range(3)
+    ]
+    await store.insert_merges(slow)
+    judged = await commands.run("merges --since 1h", ALICE)
+    assert judged.text == "3 merges in the last 1h: 100% landed, p95 200 ms, SLA CRITICAL"
+    assert "SLA: CRITICAL (p95 200 ms vs p99 96.4 ms the week before)" in text_of(judged)
 
 
 async def test_mutating_commands_are_known(commands: Commands) -> None:
