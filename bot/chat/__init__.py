@@ -22,5 +22,8 @@ def commands_for(bot: "Bot") -> Commands:
 def mount(app: web.Application, bot: "Bot") -> None:
     """Mount the configured chat front ends into perfbot's HTTP app (a `Bot.routes` hook)."""
     commands = commands_for(bot)
-    slack.mount(app, commands, bot.settings.slack)
-    mattermost.mount(app, commands, bot.settings.mattermost)
+    latency = bot.metrics.slash_seconds
+    slack.mount(app, commands, bot.settings.slack, observe=latency.labels("slack").observe)
+    mattermost.mount(
+        app, commands, bot.settings.mattermost, observe=latency.labels("mattermost").observe
+    )

@@ -13,6 +13,8 @@ are edited by the delivery outbox."""
 import hmac
 import json
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -50,8 +52,15 @@ def _same(given: str, expected: str) -> bool:
 
 
 class MattermostFrontEnd:
-    def __init__(self, commands: Commands, settings: MattermostSettings) -> None:
+    def __init__(
+        self,
+        commands: Commands,
+        settings: MattermostSettings,
+        *,
+        observe: Callable[[float], None] | None = None,
+    ) -> None:
         self._commands = commands
+        self._observe = observe
         self._command_token = settings.command_token
         self._secret = actions_secret(settings)
         self._actions_url = settings.actions_url
@@ -69,6 +78,7 @@ class MattermostFrontEnd:
 
     async def command(self, request: web.Request) -> web.Response:
         """`POST /mattermost/command`: the slash command, answered as a CommandResponse."""
+        started = time.perf_counter()
         form = await request.post()
         if not self._token_ok(request, form):
             logger.warning(
@@ -79,9 +89,10 @@ class MattermostFrontEnd:
         user = _actor(form.get("user_id"), form.get("user_name"))
         text = form.get("text")
         reply = await self._commands.run(text if isinstance(text, str) else "", user)
-        return web.json_response(
-            mattermost_reply.response(reply, actions_url=self._actions_url, secret=self._secret)
-        )
+        body = mattermost_reply.response(reply, actions_url=self._actions_url, secret=self._secret)
+        if self._observe is not None:
+            self._observe(time.perf_counter() - started)
+        return web.json_response(body)
 
     async def action(self, request: web.Request) -> web.Response:
         """`POST /mattermost/actions`: a button click, with the signed context verified."""
@@ -114,11 +125,15 @@ class MattermostFrontEnd:
 
 
 def mount(
-    app: web.Application, commands: Commands, settings: MattermostSettings
+    app: web.Application,
+    commands: Commands,
+    settings: MattermostSettings,
+    *,
+    observe: Callable[[float], None] | None = None,
 ) -> MattermostFrontEnd | None:
     """Add the Mattermost routes that are configured: the slash command needs a command token,
     the buttons a signing key (`actions_secret` or the bot token). None if neither is."""
-    front = MattermostFrontEnd(commands, settings)
+    front = MattermostFrontEnd(commands, settings, observe=observe)
     mounted = False
     if settings.command_token is not None:
         app.router.add_post(COMMAND_PATH, front.command)

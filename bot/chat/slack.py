@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -116,12 +117,19 @@ def _actor(user_id: Any, user_name: Any) -> Actor:
     )
 
 
+Observe = Callable[[float], None]
+"""Records how long a slash command took to acknowledge, in seconds (a metrics histogram)."""
+
+
 class SlackFrontEnd:
-    def __init__(self, commands: Commands, settings: SlackSettings) -> None:
+    def __init__(
+        self, commands: Commands, settings: SlackSettings, *, observe: Observe | None = None
+    ) -> None:
         if settings.bot_token is None:
             raise ValueError("the Slack front end needs a bot token")
         self._commands = commands
         self._settings = settings
+        self._observe = observe
         self._tasks: set[asyncio.Task[None]] = set()
         self._socket: AsyncSocketModeHandler | None = None
         self._socket_task: asyncio.Task[None] | None = None
@@ -239,8 +247,13 @@ class SlackFrontEnd:
 
     async def handle(self, request: web.Request) -> web.Response:
         """`POST /slack/events`: Bolt verifies, acks and dispatches."""
-        answer = await self.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(answer)
+        started = time.perf_counter()
+        bolt_request = await to_bolt_request(request)
+        answer = await self.app.async_dispatch(bolt_request)
+        response = await to_aiohttp_response(answer)
+        if self._observe is not None and "command" in bolt_request.body:
+            self._observe(time.perf_counter() - started)
+        return response
 
     async def lifecycle(self, _: web.Application) -> AsyncIterator[None]:
         """aiohttp `cleanup_ctx`: Socket Mode up with the server, everything down after it."""
@@ -315,7 +328,11 @@ SLACK_KEY = web.AppKey("slack_front_end", SlackFrontEnd)
 
 
 def mount(
-    app: web.Application, commands: Commands, settings: SlackSettings
+    app: web.Application,
+    commands: Commands,
+    settings: SlackSettings,
+    *,
+    observe: Observe | None = None,
 ) -> SlackFrontEnd | None:
     """Add the Slack front end to perfbot's HTTP app when a bot token and a signing secret (HTTP
     mode) or an app token (Socket Mode) are configured; None otherwise."""
@@ -323,7 +340,7 @@ def mount(
         settings.signing_secret is None and settings.app_token is None
     ):
         return None
-    front = SlackFrontEnd(commands, settings)
+    front = SlackFrontEnd(commands, settings, observe=observe)
     if settings.signing_secret is not None:
         app.router.add_post(EVENTS_PATH, front.handle)
     app.cleanup_ctx.append(front.lifecycle)

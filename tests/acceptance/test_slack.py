@@ -7,6 +7,8 @@ import asyncio
 from typing import Any
 from urllib.parse import parse_qsl
 
+import aiohttp
+
 from bot.models import ActorSource, AlertStatus
 from bot.store import Store
 from tests.acceptance.conftest import LiveBot, chat_settings, start
@@ -63,6 +65,8 @@ async def test_every_command_answers_through_the_response_url(live: LiveBot) -> 
         ("unsilence 1", "in_channel", "Silence #1 ended"),
         (f"resolve {commit} fixed", "in_channel", f"Alert #{commit} resolved by alice"),
         ("bottlenecks", "ephemeral", "merge ↔ merge_branches"),
+        ("trends commit", "ephemeral", "commit, last 7d: p99"),
+        ("merges --since 6h", "ephemeral", "20 merges in the last 6h: 75% landed"),
         ("baselines commit", "ephemeral", "Baseline of commit"),
         ("jobs", "ephemeral", "jobs:"),
         (
@@ -83,6 +87,25 @@ async def test_every_command_answers_through_the_response_url(live: LiveBot) -> 
     stored = await live.bot.store.get_alert(commit)
     assert stored is not None
     assert stored.status is AlertStatus.RESOLVED
+    async with (
+        aiohttp.ClientSession(trust_env=False) as session,
+        session.get(f"{live.url}/metrics") as response,
+    ):
+        exposition = await response.text()
+    count = f'perfbot_slash_command_seconds_count{{platform="slack"}} {float(len(script))}'
+    assert count in exposition
+
+
+async def test_trends_bring_their_chart(live: LiveBot) -> None:
+    await seeded(live)
+    user = live.slack_user()
+    reply = await answer(user, await user.slash("trends merge --days 2"))
+    [image] = [b for b in reply["blocks"] if b["type"] == "image"]
+    upload = live.slack.files[image["slack_file"]["id"]]
+    assert upload.completed
+    assert upload.content.startswith(b"\x89PNG")
+    assert upload.channel is None  # private to the bot: the reply itself is ephemeral
+    assert upload.title == "merge latency, last 2 days"
 
 
 async def test_forged_and_stale_requests_are_refused_and_change_nothing(live: LiveBot) -> None:
