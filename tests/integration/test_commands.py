@@ -200,8 +200,23 @@ async def test_refused_actions_say_why_and_are_audited(
     assert stored.status is AlertStatus.OPEN
     refused = await commands.run("silence commit 1h", BOB)
     assert refused.error
-    assert "not allowed to silence" in refused.text
+    assert refused.text == (
+        "you are not allowed to silence alerts (ask an admin to add you to permissions.silence)"
+    )
     assert await store.active_silences(NOW) == []
+
+
+async def test_a_refused_unack_names_the_ack_list(
+    store: Store, clock: FrozenClock, world: World
+) -> None:
+    strict = Settings.load(permissions={"ack": ["alice"]})
+    commands = Commands(store, AlertService(store, strict, clock), strict, clock)
+    alert = world.alerts["commit"]
+    assert not (await commands.run(f"ack {alert.id}", ALICE)).error
+    refused = await commands.run(f"unack {alert.id}", BOB)
+    assert refused.text == (
+        "you are not allowed to unacknowledge alerts (ask an admin to add you to permissions.ack)"
+    )
 
 
 async def test_silence_list_and_unsilence(commands: Commands, store: Store, world: World) -> None:
@@ -312,6 +327,8 @@ WORDS = st.sampled_from(
         "--since",
         "--severity",
         "--days",
+        "31",
+        "--since=2h",
         "--help",
         "1h",
         "0s",
@@ -339,7 +356,7 @@ NAMES = st.sampled_from(
     [
         *("help", "anomalies", "alerts", "ack", "unack", "escalate", "resolve", "silence"),
         *("silences", "unsilence", "bottlenecks", "baselines", "jobs", "route test", "route"),
-        *("status", "/perf"),
+        *("status", "/perf", "trends", "merges"),
     ]
 )
 COMMAND_TEXT = st.one_of(
