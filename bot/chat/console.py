@@ -4,6 +4,7 @@ no command reads commands line by line (a REPL, also used by the demo) until EOF
 
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 
@@ -58,15 +59,34 @@ class ConsoleFrontEnd:
 
 
 async def stdin_lines(prompt: str = PROMPT) -> AsyncIterator[str]:
-    """Lines typed at the terminal (a prompt first when it is one) until EOF."""
-    while True:
-        if sys.stdin.isatty():
-            sys.stdout.write(prompt)
-            sys.stdout.flush()
-        line = await asyncio.to_thread(sys.stdin.readline)
-        if not line:
-            return
-        yield line
+    """Lines typed at the terminal (a prompt first when it is one) until EOF. A terminal or a
+    pipe is read without blocking the loop (Ctrl-C ends at once); a redirected file, which
+    cannot block, is read in a worker thread."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    tty = sys.stdin.isatty()
+    # a duplicate descriptor: the transport closes its file at EOF, sys.stdin stays open
+    pipe = os.fdopen(os.dup(sys.stdin.fileno()), "rb", buffering=0)
+    try:
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), pipe
+        )
+    except ValueError:  # a regular file
+        pipe.close()
+        while line := await asyncio.to_thread(sys.stdin.readline):
+            yield line
+        return
+    try:
+        while True:
+            if tty:
+                sys.stdout.write(prompt)
+                sys.stdout.flush()
+            data = await reader.readline()
+            if not data:
+                return
+            yield data.decode(errors="replace")
+    finally:
+        transport.close()
 
 
 def commands_for(store: Store, settings: Settings, clock: Clock) -> Commands:

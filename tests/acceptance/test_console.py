@@ -2,9 +2,11 @@
 reply and exits 0, or 1 when the command was refused; without a command it reads commands from
 stdin until EOF or quit."""
 
+import contextlib
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from bot.alerts import AlertService
 from bot.clock import SystemClock
@@ -14,17 +16,21 @@ from bot.store import Store
 from tests.seed import seed
 
 
-def chat(db_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def chat(
+    db_url: str, *args: str, stdin: str | None = None, stdin_file: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERFBOT_")}
     env |= {"PERFBOT_DATABASE_URL": db_url, "USER": "carol", "LOGNAME": "carol"}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "chat", *args],
-        input=stdin,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    with stdin_file.open() if stdin_file else contextlib.nullcontext() as source:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "chat", *args],
+            input=stdin,
+            stdin=source,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
 
 async def test_one_command_prints_the_reply(db_url: str, store: Store) -> None:
@@ -51,9 +57,17 @@ async def test_one_command_prints_the_reply(db_url: str, store: Store) -> None:
     assert refused.stdout.strip() == "error: there is no alert #4242"
 
 
-async def test_the_prompt_reads_commands_until_quit(db_url: str, store: Store) -> None:
+async def test_the_prompt_reads_commands_until_quit(
+    db_url: str, store: Store, tmp_path: Path
+) -> None:
     session = chat(db_url, stdin="help\n\nstatus\nquit\nalerts\n")
     assert session.returncode == 0, session.stderr
     assert "perfbot commands" in session.stdout
     assert "perfbot 0.1.0" in session.stdout
     assert "open alerts" not in session.stdout  # after quit
+    script = tmp_path / "commands.txt"
+    script.write_text("silences\nack 77\n")
+    scripted = chat(db_url, stdin_file=script)  # a redirected file, read to its end
+    assert scripted.returncode == 1  # one command failed
+    assert "No active silences." in scripted.stdout
+    assert "error: there is no alert #77" in scripted.stdout
