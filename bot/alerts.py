@@ -106,7 +106,10 @@ class AlertService:
                     },
                 )
                 return alert
-            return await self._apply(tx, decision, now)
+            updated = await self._apply(tx, decision, now)
+            for child in await tx.alerts_by_ids(decision.children):
+                await self._apply(tx, grouping.attach(child, updated.id, now), now)
+            return updated
 
     # ---- persistence ---------------------------------------------------------------------------
 

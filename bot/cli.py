@@ -136,6 +136,120 @@ async def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+# ---- detect, correlate, baselines --------------------------------------------------------------
+
+
+async def _jobs(settings: Settings) -> tuple["Any", "Any"]:
+    from bot.alerts import AlertService
+    from bot.jobs import Jobs
+
+    store = await app.open_store(settings)
+    clock = SystemClock()
+    return store, Jobs(store, settings, AlertService(store, settings, clock))
+
+
+async def cmd_detect(args: argparse.Namespace, settings: Settings) -> int:
+    store, jobs = await _jobs(settings)
+    try:
+        found = await jobs.detect_once(SystemClock().now())
+    finally:
+        await store.close()
+    if args.json:
+        _out().print_json(data=[a.model_dump(mode="json") for a in found])
+        return EXIT_OK
+    out = _out()
+    if not found:
+        out.print("no anomalies in the minutes since the last cycle")
+        return EXIT_OK
+    table = Table(
+        "operation",
+        "kind",
+        "severity",
+        "value ms",
+        "baseline p99",
+        "z",
+        "degr. %",
+        "outliers",
+        box=None,
+    )
+    for a in found:
+        table.add_row(
+            a.operation_type,
+            a.kind.value,
+            a.severity.value,
+            _num(a.value_ms),
+            _num(a.baseline_p99_ms),
+            _num(a.z_score, 2),
+            _num(a.degradation_pct),
+            f"{a.outliers}/{a.samples}",
+        )
+    out.print(table)
+    return EXIT_OK
+
+
+async def cmd_correlate(args: argparse.Namespace, settings: Settings) -> int:
+    store, jobs = await _jobs(settings)
+    try:
+        found = await jobs.correlate_once(SystemClock().now())
+    finally:
+        await store.close()
+    if args.json:
+        _out().print_json(
+            data=[c.model_dump(mode="json", exclude={"id", "alert_id"}) for c in found]
+        )
+        return EXIT_OK
+    out = _out()
+    if not found:
+        out.print("no correlated slowdowns among the operations degraded now")
+        return EXIT_OK
+    for c in found:
+        out.print(
+            f"[bold]{c.operation_a} ~ {c.operation_b}[/]  r={c.r:.2f} n={c.n} {c.severity.value} {c.bottleneck.value}"
+        )
+        for line in c.recommendations:
+            out.print(f"    - {line}", markup=False)
+    return EXIT_OK
+
+
+async def cmd_baselines_recalc(args: argparse.Namespace, settings: Settings) -> int:
+    store, jobs = await _jobs(settings)
+    try:
+        changes = await jobs.recalculate(
+            SystemClock().now(), force=args.force, manual=not args.force
+        )
+    finally:
+        await store.close()
+    if args.json:
+        _out().print_json(
+            data=[
+                {**b.model_dump(mode="json", exclude={"id"}), "change": c.model_dump(mode="json")}
+                for b, c, _ in changes
+            ]
+        )
+        return EXIT_OK
+    table = Table(
+        "operation", "samples", "p50", "p95", "p99", "x", "p99 change", "replaced", box=None
+    )
+    for b, c, _ in changes:
+        change = "new" if c.change_pct is None else f"{c.change_pct:+.1f}%"
+        table.add_row(
+            b.operation_type,
+            f"{b.sample_count:,}",
+            _num(b.p50_ms),
+            _num(b.p95_ms),
+            _num(b.p99_ms),
+            f"{b.multiplier:g}",
+            change,
+            "yes" if c.replaced else "kept",
+        )
+    _out().print(table if changes else "no operation has enough samples for a baseline yet")
+    return EXIT_OK
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
 # ---- route test ---------------------------------------------------------------------------
 
 
@@ -186,7 +300,15 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import runner
 
-    return await runner.run(args.data_dir, _out())
+    if args.speed <= 0 or args.duration <= 0:
+        raise errors.BadArguments("--speed and --duration must be positive")
+    options = runner.DemoOptions(
+        duration=args.duration,
+        speed=args.speed,
+        interactive=not args.no_input,
+        data_dir=args.data_dir,
+    )
+    return await runner.run(options, settings, _out())
 
 
 # ---- parser ---------------------------------------------------------------------------------
@@ -215,7 +337,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir",
         type=Path,
         metavar="DIR",
-        help="where the demo database lives (default: a new temporary directory)",
+        help="where the demo database lives (default: a new temporary directory, removed after)",
+    )
+    demo.add_argument(
+        "--duration",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="with --no-input: run S seconds (default 60)",
+    )
+    demo.add_argument(
+        "--speed",
+        type=float,
+        default=60.0,
+        metavar="X",
+        help="simulated seconds per second (default 60)",
+    )
+    demo.add_argument(
+        "--no-input",
+        action="store_true",
+        help="run unattended for --duration, then print a summary",
     )
     demo.set_defaults(handler=cmd_demo)
 
@@ -245,6 +386,43 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--merges", action="store_true", help="the file holds merge records")
     ing.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ing.set_defaults(handler=cmd_ingest)
+
+    detect = sub.add_parser(
+        "detect",
+        parents=[common],
+        help="run one detection cycle now and print its anomalies",
+        description="Refresh rollups, score the complete minutes since the last cycle, store the "
+        "anomalies and update alerts (queued messages go out with the running bot).",
+    )
+    detect.add_argument(
+        "--once", action="store_true", help="one cycle (the only mode; for clarity in scripts)"
+    )
+    detect.add_argument("--json", action="store_true", help="print the anomalies as JSON")
+    detect.set_defaults(handler=cmd_detect)
+
+    correlate = sub.add_parser(
+        "correlate",
+        parents=[common],
+        help="correlate the operations degraded now and print shared bottlenecks",
+    )
+    correlate.add_argument("--once", action="store_true", help="one run (the only mode)")
+    correlate.add_argument("--json", action="store_true", help="print the correlations as JSON")
+    correlate.set_defaults(handler=cmd_correlate)
+
+    baselines = sub.add_parser(
+        "baselines", parents=[common], help="per-operation latency baselines"
+    )
+    baselines_sub = baselines.add_subparsers(
+        dest="baselines_command", metavar="ACTION", required=True
+    )
+    recalc = baselines_sub.add_parser(
+        "recalc",
+        parents=[common],
+        help="recompute baselines now (replaced only when p99 moved ≥ min_change_pct, or --force)",
+    )
+    recalc.add_argument("--force", action="store_true", help="replace every baseline")
+    recalc.add_argument("--json", action="store_true", help="print the baselines as JSON")
+    recalc.set_defaults(handler=cmd_baselines_recalc)
 
     route = sub.add_parser("route", parents=[common], help="routing tools")
     route_sub = route.add_subparsers(dest="route_command", metavar="ACTION", required=True)

@@ -27,9 +27,14 @@ from bot.store.rollups import HOUR, MINUTE, floor_to
 logger = logging.getLogger(__name__)
 
 DETECT_WATERMARK = "detect"
+DETECT_LOCK_KEY = 0x7065_7266_6465_7463  # "perfdetc": one detection cycle at a time
+CORRELATE_LOCK_KEY = 0x7065_7266_636F_7272  # "perfcorr"
+BASELINE_LOCK_KEY = 0x7065_7266_6261_7365  # "perfbase"
 MAX_CATCH_UP = timedelta(minutes=10)  # after downtime, score at most this much at once
 RECENT_MINUTES = timedelta(minutes=16)  # the robust detector's longest window, plus one
-DEGRADATION_REPEAT = timedelta(minutes=15)  # a standing degradation is re-recorded this often
+# A standing degradation is re-recorded this often (at most a third of alerts.resolve_after, so
+# that its alert stays open while it lasts).
+DEGRADATION_REPEAT = timedelta(minutes=15)
 
 
 def detection_params(s: Settings) -> DetectionParams:
@@ -89,6 +94,12 @@ class Jobs:
         return len(anomalies)
 
     async def detect_once(self, now: datetime, *, alert: bool = True) -> list[Anomaly]:
+        """One cycle: the minutes since the last one, scored once even if the CLI and the bot
+        (or two replicas) run a cycle at the same moment."""
+        async with self._store.exclusive(DETECT_LOCK_KEY):
+            return await self._detect(now, alert)
+
+    async def _detect(self, now: datetime, alert: bool) -> list[Anomaly]:
         s = self._settings
         await self.refresh(now)
         end = floor_to(now - s.detection.settle, MINUTE)
@@ -145,16 +156,14 @@ class Jobs:
 
     def _throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
         """A standing degradation is seen every cycle; keep it when its severity changes or every
-        DEGRADATION_REPEAT, enough to keep its alert alive without a row a minute."""
+        DEGRADATION_REPEAT (at most a third of alerts.resolve_after), enough to keep its alert
+        alive without a row a minute."""
+        repeat = min(DEGRADATION_REPEAT, self._settings.alerts.resolve_after / 3)
         kept = []
         for anomaly in found:
             if anomaly.kind is AnomalyKind.DEGRADATION:
                 last = self._recorded_degradations.get(anomaly.operation_type)
-                if (
-                    last is not None
-                    and last[0] == anomaly.severity
-                    and now - last[1] < DEGRADATION_REPEAT
-                ):
+                if last is not None and last[0] == anomaly.severity and now - last[1] < repeat:
                     continue
                 self._recorded_degradations[anomaly.operation_type] = (anomaly.severity.value, now)
             kept.append(anomaly)
@@ -168,6 +177,10 @@ class Jobs:
     async def correlate_once(self, now: datetime, *, alert: bool = True) -> list[Correlation]:
         """Correlate the operations degraded now (a WARNING or worse anomaly within two
         correlation intervals) over the lookback; one bottleneck alert per connected cluster."""
+        async with self._store.exclusive(CORRELATE_LOCK_KEY):
+            return await self._correlate(now, alert)
+
+    async def _correlate(self, now: datetime, alert: bool) -> list[Correlation]:
         s = self._settings
         await self.refresh(now)
         degraded = await self._store.degraded_operations(now - 2 * s.correlation.interval)
@@ -195,6 +208,12 @@ class Jobs:
     ) -> list[tuple[Baseline, BaselineChange, Baseline | None]]:
         """Recompute every operation's baseline from the lookback's hourly rollups; replace the
         active one when p99 moved enough (or `force`); keep the history."""
+        async with self._store.exclusive(BASELINE_LOCK_KEY):
+            return await self._recalculate(now, force, manual)
+
+    async def _recalculate(
+        self, now: datetime, force: bool, manual: bool
+    ) -> list[tuple[Baseline, BaselineChange, Baseline | None]]:
         s = self._settings
         await self.refresh(now)
         hourly = await self._store.rollups("hour", now - s.baselines.lookback, now + HOUR)

@@ -182,11 +182,14 @@ class Scheduler:
         return self._scheduler is not None and bool(self._scheduler.running)
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Stop firing, then wait up to `grace` seconds for running jobs to finish."""
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        """Stop firing, then wait up to `grace` seconds for running jobs to finish. (APScheduler's
+        own shutdown cancels running coroutine jobs, so it comes last.)"""
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            scheduler.pause()
         if self._inflight:
             _, pending = await asyncio.wait(set(self._inflight), timeout=grace)
             for task in pending:
                 task.cancel()
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)

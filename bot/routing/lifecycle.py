@@ -68,9 +68,11 @@ class Fire(Frozen):
 
 
 class Update(Transition):
-    """The open alert's new state; `changes` names what on-call would notice."""
+    """The open alert's new state; `changes` names what on-call would notice; `children` are
+    alerts to group under it with `attach` (a bottleneck that spread to more operations)."""
 
     changes: tuple[str, ...] = ()
+    children: tuple[int, ...] = ()
 
 
 class Record(Frozen):
@@ -112,6 +114,8 @@ def decide(
         ),
         None,
     )
+    if current is None and candidate.kind is AlertKind.BOTTLENECK:
+        current = _same_bottleneck(candidate, related)
     if current is not None:
         return _update(candidate, current, related, silences, router, now)
     if candidate.severity < policy.min_severity:
@@ -119,6 +123,21 @@ def decide(
             reason=f"{candidate.severity} is below alerts.min_severity {policy.min_severity}"
         )
     return _fire(candidate, related, recent, silences, router, policy, now)
+
+
+def _same_bottleneck(candidate: AlertCandidate, related: Sequence[Alert]) -> Alert | None:
+    """The open bottleneck alert of the same class that shares an operation with `candidate`:
+    a cluster that grows (two merge operations, then three) stays one alert, not a new page."""
+    ops = set(candidate.operation_types)
+    same = [
+        a
+        for a in related
+        if a.kind is AlertKind.BOTTLENECK
+        and a.bottleneck is candidate.bottleneck
+        and a.status is not AlertStatus.RESOLVED
+        and ops & set(a.operation_types)
+    ]
+    return min(same, key=lambda a: a.id, default=None)
 
 
 def _fire(
@@ -249,11 +268,14 @@ def _update(
     details: dict[str, Any] = {**candidate.details}
     if "recurrence" in alert.details:
         details["recurrence"] = alert.details["recurrence"]
+    operations = tuple(sorted(set(alert.operation_types) | set(candidate.operation_types)))
+    spread = operations != tuple(sorted(alert.operation_types))
     fresh = transition.evolve(
         alert,
         now,
         kind=candidate.kind,
         severity=severity,
+        operation_types=operations,
         occurrences=alert.occurrences + 1,
         last_seen=max(alert.last_seen, candidate.detected_at),
         details=details,
@@ -261,6 +283,8 @@ def _update(
         summary=candidate.summary,
     )
     changes: tuple[str, ...] = ("severity",) if rose else ()
+    if spread:
+        changes += ("operations",)
     if _notable(fresh.occurrences):
         changes += ("occurrences",)
     events = []
@@ -274,6 +298,9 @@ def _update(
                 severity=severity.value,
             )
         )
+    children: tuple[int, ...] = ()
+    if spread and fresh.kind is AlertKind.BOTTLENECK and fresh.silence_id is None:
+        children = tuple(grouping.group_children(fresh, related))
     result = _route_update(fresh, alert, rose, changes, related, silences, router, now)
     final = result.alert.model_copy(update={"version": alert.version + 1})
     return Update(
@@ -281,6 +308,7 @@ def _update(
         events=(*events, *result.events),
         sends=result.sends,
         changes=changes,
+        children=children,
         note=result.note,
     )
 

@@ -69,7 +69,7 @@ class AlertTx:
 
     async def lock(self) -> None:
         """Serialise alert changes with every other writer until this transaction ends."""
-        await self.conn.execute(QUERIES["alerts_lock"], ALERTS_LOCK_KEY)
+        await self.conn.execute(QUERIES["advisory_xact_lock"], ALERTS_LOCK_KEY)
 
     async def related(self, operations: Sequence[str]) -> list[Alert]:
         """Unresolved alerts naming any of `operations`, locked."""

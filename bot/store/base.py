@@ -10,6 +10,7 @@ import asyncpg
 
 from bot import errors
 from bot.store.pool import CONNECT_TIMEOUT_S
+from bot.store.queries import QUERIES
 
 DISCONNECTED = (
     OSError,
@@ -23,6 +24,17 @@ DISCONNECTED = (
 
 class StoreBase:
     _pool: "asyncpg.Pool[Any]"
+
+    @asynccontextmanager
+    async def exclusive(self, key: int) -> AsyncIterator[None]:
+        """Hold a session advisory lock for the block: one holder at a time across processes
+        (a detection cycle started by the CLI while the bot runs one waits for it)."""
+        async with self.connection() as conn:
+            await conn.execute(QUERIES["advisory_lock"], key)
+            try:
+                yield
+            finally:
+                await conn.execute(QUERIES["advisory_unlock"], key)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator["asyncpg.pool.PoolConnectionProxy[Any]"]:

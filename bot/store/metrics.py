@@ -56,6 +56,22 @@ class MetricsMixin(StoreBase):
             await conn.execute(QUERIES["add_dirty_range"], min(times), max(times))
         return len(records)
 
+    async def insert_metric_rows(self, rows: Sequence[tuple[str, float, datetime]]) -> int:
+        """Store (operation_type, duration_ms, recorded_at) tuples already known to be valid
+        (the demo's generator) with COPY, in one transaction; returns how many."""
+        if not rows:
+            return 0
+        async with self.connection() as conn, conn.transaction():
+            await conn.copy_records_to_table(
+                "metrics",
+                schema_name="perfbot",
+                records=rows,
+                columns=["operation_type", "duration_ms", "recorded_at"],
+            )
+            times = [r[2] for r in rows]
+            await conn.execute(QUERIES["add_dirty_range"], min(times), max(times))
+        return len(rows)
+
     async def insert_merges(self, merges: Sequence[MergeRecord]) -> int:
         """Store validated merge records in one transaction; returns how many."""
         if not merges:

@@ -51,7 +51,7 @@ async def apply(pool: "asyncpg.Pool[Any]") -> list[Migration]:
     """Apply every pending migration; return the ones applied now (empty when up to date)."""
     applied_now: list[Migration] = []
     async with pool.acquire() as conn:
-        await conn.execute(QUERIES["lock_migrations"], ADVISORY_LOCK_KEY)
+        await conn.execute(QUERIES["advisory_lock"], ADVISORY_LOCK_KEY)
         try:
             await conn.execute(QUERIES["create_migrations_table"])
             done = {
@@ -88,7 +88,7 @@ async def apply(pool: "asyncpg.Pool[Any]") -> list[Migration]:
                 )
                 applied_now.append(migration)
         finally:
-            await conn.execute(QUERIES["unlock_migrations"], ADVISORY_LOCK_KEY)
+            await conn.execute(QUERIES["advisory_unlock"], ADVISORY_LOCK_KEY)
     return applied_now
 
 

@@ -1,15 +1,16 @@
 -- perfbot's named queries. Each starts with a `-- name --` header; the comment lines right after
 -- it say what it does. Parameters are always bound ($1, $2, …).
 
--- lock_migrations --
--- Serialise schema changes across replicas (session-level advisory lock).
+-- advisory_lock --
+-- A session-level advisory lock (schema changes, one detection cycle at a time); keys are
+-- constants in the code.
 SELECT pg_advisory_lock($1)
 
--- xact_lock --
--- The same lock, held until the current transaction ends.
+-- advisory_xact_lock --
+-- An advisory lock held until the current transaction ends (alert changes, rollup refreshes).
 SELECT pg_advisory_xact_lock($1)
 
--- unlock_migrations --
+-- advisory_unlock --
 SELECT pg_advisory_unlock($1)
 
 -- create_migrations_table --
@@ -56,16 +57,9 @@ UNION ALL SELECT 'deliveries', count(*) FROM perfbot.deliveries
 UNION ALL SELECT 'silences', count(*) FROM perfbot.silences
 UNION ALL SELECT 'job_runs', count(*) FROM perfbot.job_runs
 
--- source_row_estimate --
--- Rows in the configured metric source, estimated from the planner's statistics.
-SELECT coalesce(sum(c.reltuples), 0)::bigint FROM pg_class c WHERE c.oid = to_regclass($1)
-
 -- add_dirty_range --
 -- Rows landed with recorded_at in [from, to]: their rollups must be rebuilt.
 INSERT INTO perfbot.rollup_dirty (range_from, range_to) VALUES ($1, $2)
-
--- count_metrics --
-SELECT count(*) FROM perfbot.metrics
 
 -- recent_metrics --
 -- The newest metrics of one operation (all operations when $1 is null), newest first.
@@ -90,9 +84,6 @@ SELECT value FROM perfbot.watermarks WHERE name = $1
 -- set_watermark --
 INSERT INTO perfbot.watermarks (name, value, updated_at) VALUES ($1, $2, now())
 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
-
--- rollup_lock --
-SELECT pg_advisory_xact_lock($1)
 
 -- take_dirty_ranges --
 -- Claim every pending backfill range (the caller rebuilds rollups for them in the same
@@ -320,10 +311,6 @@ SELECT * FROM perfbot.alerts WHERE created_at >= $1 AND operation_types && $2::t
 
 -- alerts_by_ids --
 SELECT * FROM perfbot.alerts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
-
--- alerts_lock --
--- Serialise alert state changes (detection, escalation ticks, chat actions) across replicas.
-SELECT pg_advisory_xact_lock($1)
 
 -- child_alerts --
 SELECT * FROM perfbot.alerts WHERE parent_id = $1 ORDER BY id

@@ -56,7 +56,7 @@ class RollupsMixin(StoreBase):
         `initial_backfill` of the source is rolled up, e.g. an existing pgGit history."""
         hist_args = (histogram.MIN_MS, histogram.SCALE, histogram.N_BUCKETS)
         async with self.connection() as conn, conn.transaction():
-            await conn.execute(QUERIES["rollup_lock"], ROLLUP_LOCK_KEY)
+            await conn.execute(QUERIES["advisory_xact_lock"], ROLLUP_LOCK_KEY)
             watermark: datetime | None = await conn.fetchval(
                 QUERIES["get_watermark"], ROLLUP_WATERMARK
             )

@@ -85,7 +85,7 @@ class Store(MetricsMixin, RollupsMixin, FindingsMixin, JobRunsMixin, AlertsMixin
             ("source.merges_table", settings.merges_table, source.merges_view_sql(settings)),
         ]
         async with self.connection() as conn, conn.transaction():
-            await conn.execute(QUERIES["xact_lock"], migrate.ADVISORY_LOCK_KEY)
+            await conn.execute(QUERIES["advisory_xact_lock"], migrate.ADVISORY_LOCK_KEY)
             for where, table, ddl in statements:
                 try:
                     async with conn.transaction():  # a savepoint: a failed attempt can be retried

@@ -1,6 +1,11 @@
 """The scheduled jobs against real PostgreSQL: a spike in fresh metrics becomes an anomaly and
 an alert; baselines are computed and kept; correlated merge operations become one bottleneck."""
 
+import asyncio
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -104,3 +109,56 @@ async def test_correlated_merge_slowdown_is_one_bottleneck_alert(store: Store, j
     bottlenecks = [a for a in await store.list_alerts([AlertStatus.OPEN]) if a.kind == "bottleneck"]
     assert len(bottlenecks) == 1
     assert set(bottlenecks[0].operation_types) == set(ops)
+
+
+def run_cli(db_url: str, *args: str) -> "subprocess.CompletedProcess[str]":
+    env = {**os.environ, "PERFBOT_DATABASE_URL": db_url}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+async def test_cli_detect_correlate_and_baselines(store: Store, db_url: str) -> None:
+    if (wait := 10 - datetime.now(UTC).second) > 0:
+        await asyncio.sleep(wait)  # the last complete minute must be past detection.settle (5 s)
+    now = datetime.now(UTC)
+    spike_from = floor_minute(now) - timedelta(minutes=1)
+    await store.insert_metrics(
+        history(
+            "commit",
+            now - timedelta(hours=4),
+            spike_from + timedelta(seconds=59),
+            20,
+            5.0,
+            seed=4,
+            factor=lambda t: 8.0 if t >= spike_from else 1.0,
+        )
+    )
+    recalc = run_cli(db_url, "baselines", "recalc", "--json")
+    assert recalc.returncode == 0, recalc.stderr
+    [baseline] = json.loads(recalc.stdout)
+    assert baseline["operation_type"] == "commit"
+    assert baseline["change"]["reason"] == "first"
+    detected = run_cli(db_url, "detect", "--once", "--json")
+    assert detected.returncode == 0, detected.stderr
+    anomalies = json.loads(detected.stdout)
+    assert [a["operation_type"] for a in anomalies] == ["commit"]
+    fields = {
+        "operation_type",
+        "kind",
+        "severity",
+        "z_score",
+        "value_ms",
+        "baseline_p99_ms",
+        "degradation_pct",
+        "outliers",
+        "detected_at",
+    }
+    assert fields <= set(anomalies[0])
+    correlated = run_cli(db_url, "correlate", "--once")
+    assert correlated.returncode == 0, correlated.stderr
+    assert "no correlated slowdowns" in correlated.stdout
+
+
+def floor_minute(t: datetime) -> datetime:
+    return t.replace(second=0, microsecond=0)

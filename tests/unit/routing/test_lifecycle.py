@@ -339,3 +339,62 @@ def test_fire_uses_the_routes_of_the_moment() -> None:
     assert isinstance(decision, Fire)
     assert decision.route.route == "merges"
     assert [s.channel for s in decision.sends] == ["dba-email"]
+
+
+BOTTLENECK = dict(kind=AlertKind.BOTTLENECK, bottleneck="MERGE_PIPELINE_SATURATION")
+
+
+@pytest.mark.parametrize(
+    ("open_ops", "candidate_ops", "open_class", "same_alert"),
+    [
+        (
+            ("merge_branches", "merge_conflict_detect"),
+            ("merge_base_find", "merge_branches", "merge_conflict_detect"),
+            "MERGE_PIPELINE_SATURATION",
+            True,
+        ),
+        (
+            ("merge_branches", "merge_conflict_detect"),
+            ("merge_base_find", "merge_branches"),
+            "MERGE_PIPELINE_SATURATION",
+            True,
+        ),
+        (
+            ("merge_branches", "merge_conflict_detect"),
+            ("merge_base_find", "merge_execute"),
+            "MERGE_PIPELINE_SATURATION",
+            False,
+        ),
+        (
+            ("commit", "merge_branches"),
+            ("merge_base_find", "merge_branches"),
+            "SHARED_RESOURCE_CONTENTION",
+            False,
+        ),
+    ],
+)
+def test_a_growing_bottleneck_stays_one_alert(
+    open_ops: tuple[str, ...], candidate_ops: tuple[str, ...], open_class: str, same_alert: bool
+) -> None:
+    fingerprint = "bottleneck:" + open_class + ":" + ",".join(open_ops)
+    current = make_alert(
+        id=7,
+        fingerprint=fingerprint,
+        operation_types=open_ops,
+        kind=AlertKind.BOTTLENECK,
+        bottleneck=open_class,
+    )
+    child = make_alert(
+        id=8, fingerprint="anomaly:merge_base_find", operation_types=("merge_base_find",)
+    )
+    candidate = make_candidate(operation_types=tuple(sorted(candidate_ops)), **BOTTLENECK)
+    decision = run(candidate, related=[current, child])
+    if not same_alert:
+        assert isinstance(decision, Fire)
+        return
+    assert isinstance(decision, Update)
+    assert decision.alert.id == 7
+    assert decision.alert.fingerprint == fingerprint
+    assert set(decision.alert.operation_types) == set(open_ops) | set(candidate_ops)
+    assert "operations" in decision.changes
+    assert decision.children == (8,)

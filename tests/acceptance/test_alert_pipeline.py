@@ -1,0 +1,121 @@
+"""The whole alert path in a real `perfbot run`: metrics with an injected spike → detection →
+one alert → a signed webhook `fired` event per fingerprint; an acknowledgement → one
+`acknowledged` event, and no escalation afterwards."""
+
+import asyncio
+import hashlib
+import hmac
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from bot.alerts import AlertService
+from bot.clock import SystemClock
+from bot.models import ActorSource, AlertStatus, Metric
+from bot.routing.transition import Actor
+from bot.settings import Settings
+from bot.store import Store
+from tests.acceptance.harness import PerfbotProcess
+from tests.fakes.webhook import WebhookReceiver
+from tests.polling import eventually
+
+SECRET = "hook-secret"
+
+
+def metrics(
+    op: str, start: datetime, end: datetime, median_ms: float, spike_from: datetime, seed: int
+) -> list[Metric]:
+    rng = np.random.default_rng(seed)
+    out = []
+    t = start
+    while t < end:
+        factor = 8.0 if t >= spike_from else 1.0
+        for d in rng.lognormal(np.log(median_ms * factor), 0.4, 20):
+            out.append(
+                Metric(
+                    operation_type=op,
+                    duration_ms=float(d),
+                    recorded_at=t + timedelta(seconds=float(rng.uniform(0, 59.9))),
+                )
+            )
+        t += timedelta(minutes=1)
+    return out
+
+
+def events(receiver: WebhookReceiver, path: str) -> list[tuple[str, dict]]:
+    return [(c.json()["event"], c.json()["alert"]) for c in receiver.calls if c.path == path]
+
+
+async def test_spike_fires_once_and_ack_stops_escalation(
+    store: Store, db_url: str, webhook_receiver: WebhookReceiver, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    minute = now.replace(second=0, microsecond=0)
+    await store.insert_metrics(
+        metrics(
+            "commit",
+            minute - timedelta(hours=3),
+            minute + timedelta(minutes=3),
+            5.0,
+            minute - timedelta(minutes=2),
+            1,
+        )
+        + metrics(
+            "get_history",
+            minute - timedelta(hours=3),
+            minute + timedelta(minutes=3),
+            12.0,
+            minute + timedelta(days=1),
+            2,
+        )
+    )
+    config = {
+        "detection": {"interval": "2s", "settle": "1s"},
+        "schedules": {"escalate": "1s"},
+        "channels": {
+            "hook": {"type": "webhook", "url": f"{webhook_receiver.url}/hook", "secret": SECRET},
+            "pager": {"type": "webhook", "url": f"{webhook_receiver.url}/pager", "secret": SECRET},
+        },
+        "routes": [
+            {
+                "name": "all",
+                "notify": ["hook"],
+                "escalation": [{"after": "8s", "notify": ["pager"]}],
+            }
+        ],
+        "delivery": {"rate_limits": {}},
+    }
+    async with PerfbotProcess(db_url, tmp_path, config) as bot:
+
+        async def fired() -> bool:
+            return any(e == "fired" for e, _ in events(webhook_receiver, "/hook"))
+
+        await eventually(fired, within=60)
+        for call in webhook_receiver.calls:
+            expected = "sha256=" + hmac.new(SECRET.encode(), call.body, hashlib.sha256).hexdigest()
+            assert call.headers["X-Perfbot-Signature"] == expected
+        [alert] = [
+            a
+            for a in await store.list_alerts([AlertStatus.OPEN])
+            if a.operation_types == ("commit",)
+        ]
+        service = AlertService(store, Settings.load(), SystemClock())
+        await service.act(
+            "ack", alert.id, Actor(user_id="U1", user_name="alice", source=ActorSource.CLI)
+        )
+
+        async def acknowledged() -> bool:
+            return any(e == "acknowledged" for e, _ in events(webhook_receiver, "/hook"))
+
+        await eventually(acknowledged, within=30)
+        await asyncio.sleep(10)  # past the 8 s escalation step
+        hook = events(webhook_receiver, "/hook")
+        assert bot.process is not None
+        assert bot.process.returncode is None
+    fired_per_fingerprint = Counter(a["fingerprint"] for e, a in hook if e == "fired")
+    assert fired_per_fingerprint == {"anomaly:commit": 1}
+    assert [e for e, a in hook if e == "acknowledged"] == ["acknowledged"]
+    assert events(webhook_receiver, "/pager") == []
+    assert all(e != "escalated" for e, _ in hook)
