@@ -1,12 +1,16 @@
 """The console front end: `perfbot chat "/perf …"` runs one command as the local user and
 prints the reply (exit status 1 when the command was refused or failed); `perfbot chat` with
-no command reads commands line by line (a REPL, also used by the demo) until EOF or `quit`."""
+no command reads commands line by line until EOF or `quit`; `repl` is that prompt for the
+demo, against its running bot."""
 
 import asyncio
 import getpass
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
+
+from rich.console import Console
 
 from bot.alerts import AlertService
 from bot.chat import console_reply
@@ -17,6 +21,9 @@ from bot.models import ActorSource
 from bot.routing.transition import Actor
 from bot.settings import Settings
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.app import Bot
 
 PROMPT = "perf> "
 QUIT = {"quit", "exit", "q"}
@@ -93,6 +100,18 @@ def commands_for(store: Store, settings: Settings, clock: Clock) -> Commands:
     alerts = AlertService(store, settings, clock)
     schedule = {s.name: s.expected_gap() for s in Jobs(store, settings, alerts).specs()}
     return Commands(store, alerts, settings, clock, schedule)
+
+
+async def repl(bot: "Bot", console: Console, lines: AsyncIterator[str] | None = None) -> None:
+    """The demo's prompt: `/perf …` commands (from `lines`, default the terminal) against a
+    running bot, as the local user, until EOF or quit; replies print on `console`."""
+    from bot.chat import commands_for as bot_commands
+
+    def write(text: str) -> None:
+        console.print(text, markup=False, highlight=False)
+
+    front = ConsoleFrontEnd(bot_commands(bot), local_user(), write)
+    await front.repl(lines if lines is not None else stdin_lines())
 
 
 async def main(

@@ -3,12 +3,18 @@ reply and exits 0, or 1 when the command was refused; without a command it reads
 stdin until EOF or quit."""
 
 import contextlib
+import io
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+from rich.console import Console
+
 from bot.alerts import AlertService
+from bot.app import Bot
+from bot.chat.console import repl
 from bot.clock import SystemClock
 from bot.models import ActorSource, AlertStatus
 from bot.settings import Settings
@@ -71,3 +77,20 @@ async def test_the_prompt_reads_commands_until_quit(
     assert scripted.returncode == 1  # one command failed
     assert "No active silences." in scripted.stdout
     assert "error: there is no alert #77" in scripted.stdout
+
+
+async def test_the_demo_prompt_runs_against_a_live_bot(store: Store) -> None:
+    settings = Settings.load()
+    bot = Bot.build(settings, store, SystemClock())
+    world = await seed(store, bot.alerts, bot.clock.now())
+    out = io.StringIO()
+
+    async def typed() -> AsyncIterator[str]:
+        for line in ("/perf alerts\n", f"ack {world.alerts['merge'].id}\n", "quit\n", "help\n"):
+            yield line
+
+    await repl(bot, Console(file=out, width=200), typed())
+    text = out.getvalue()
+    assert "2 open alerts" in text
+    assert f"Alert #{world.alerts['merge'].id} acknowledged by" in text
+    assert "perfbot commands" not in text
