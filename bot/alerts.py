@@ -300,7 +300,7 @@ class AlertService:
             extra={"action": "action_refused", "attempted": action, "actor": actor.label},
         )
         raise errors.PermissionDenied(
-            f"you are not allowed to {_VERB[action]} alerts (ask an admin to add you to permissions.{action})"
+            f"you are not allowed to {_VERB[action]} alerts (ask an admin to add you to permissions.{setting})"
         )
 
     def route_test(self, query: RouteQuery) -> RouteDecision:

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import errors, server
+from bot import chat, errors, server
 from bot.alerts import AlertService
 from bot.clock import Clock, SystemClock
 from bot.delivery import DeliveryWorker
@@ -81,7 +81,7 @@ class Bot:
             store, notifiers, channel_types, settings.delivery, clock, name, metrics=metrics
         )
         scheduler = Scheduler(runner, jobs.specs(), speed=speed)
-        return cls(
+        bot = cls(
             settings,
             store,
             clock,
@@ -94,6 +94,8 @@ class Bot:
             name,
             metrics,
         )
+        bot.routes.append(chat.mount)  # /slack/events, /mattermost/* when configured
+        return bot
 
     def http_app(self) -> web.Application:
         app = server.create_app(

@@ -273,6 +273,19 @@ async def cmd_route_test(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+# ---- chat -----------------------------------------------------------------------------------
+
+
+async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.chat import console
+
+    store = await app.open_store(settings)
+    try:
+        return await console.main(settings, store, args.text, _out().out)
+    finally:
+        await store.close()
+
+
 # ---- run ------------------------------------------------------------------------------------
 
 
@@ -438,6 +451,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     test.add_argument("--json", action="store_true", help="print the decision as JSON")
     test.set_defaults(handler=cmd_route_test)
+
+    chat = sub.add_parser(
+        "chat",
+        parents=[common],
+        help="run a /perf command in the terminal, or a command prompt without one",
+        description="Run one chat command as the local user and print the reply, e.g. "
+        'perfbot chat "/perf anomalies --since 6h". Without a command, read commands line by '
+        "line until EOF or quit. Exits 1 when a command was refused or failed.",
+    )
+    chat.add_argument("text", nargs="?", metavar="COMMAND", help='e.g. "/perf alerts"')
+    chat.set_defaults(handler=cmd_chat)
 
     config = sub.add_parser("config", parents=[common], help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)

@@ -24,7 +24,10 @@ def parse_duration(text: str) -> timedelta:
             f"invalid duration {text!r}: use a number and a unit, e.g. 30s, 5m, 2h, 7d or 1h30m"
         )
     seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(cleaned))
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"invalid duration {text!r}: too long") from None
 
 
 def format_duration(delta: timedelta) -> str:

@@ -10,6 +10,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from bot.durations import Duration
 
+MessageRef = dict[str, Any]
+"""Where an alert's message lives on one channel, JSON-able: Slack {"channel", "ts"}, Mattermost
+{"post_id"}, email {"message_id"}, PagerDuty {"dedup_key"}."""
+
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

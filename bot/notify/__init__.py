@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.models import Alert
+from bot.models import Alert, MessageRef
 
-MessageRef = dict[str, Any]
-"""Where an alert's message lives on one channel, JSON-able: Slack {"channel", "ts"}, Mattermost
-{"post_id"}, email {"message_id"}, PagerDuty {"dedup_key"}."""
+__all__ = ["EVENTS", "LatencySeries", "MessageRef", "Notification", "Notifier"]
 
 EVENTS = ("fired", "updated", "acknowledged", "unacknowledged", "escalated", "resolved", "repeat")
 

@@ -14,11 +14,11 @@ from bot.models import (
     AlertStatus,
     Delivery,
     EscalationPlan,
+    MessageRef,
     Severity,
     Silence,
     SilenceMatch,
 )
-from bot.notify import MessageRef
 from bot.routing.silence import NewSilence
 from bot.routing.transition import NewAlert
 from bot.store.base import StoreBase

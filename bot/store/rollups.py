@@ -99,6 +99,12 @@ class RollupsMixin(StoreBase):
             records = [{k: v for k, v in r.items() if not k.startswith("hist_")} for r in records]
         return Rollups.from_records(records, resolution_s=seconds)
 
+    async def hourly_rollups_of(self, operation: str, start: datetime, end: datetime) -> Rollups:
+        """Hourly rollups of one operation with bucket in [start, end), with histograms."""
+        async with self.connection() as conn:
+            records = await conn.fetch(QUERIES["rollup_hour_rows_of"], start, end, operation)
+        return Rollups.from_records(records, resolution_s=3600)
+
     async def known_operations(self, since: datetime) -> list[str]:
         """Operations with data since `since`, busiest first."""
         async with self.connection() as conn:

@@ -7,7 +7,10 @@ a JSON body, as slack-sdk spreads them by method. `Authorization: Bearer <token>
 of an unknown message fails as Slack's does. Files go through the v2 external upload
 (`files.getUploadURLExternal`, `POST /upload/v1/{id}` with the raw bytes, then
 `files.completeUploadExternal`); `files` holds the completed uploads. `new_response_url()`
-hands out `response_url`s that accept 5 posts within 30 minutes. Every request is recorded in
+hands out `response_url`s that accept 5 posts within 30 minutes. Socket Mode:
+`apps.connections.open` (app token) hands out `ws://…/link/?ticket=…`; the WebSocket there
+says `hello`, `socket_send(envelope)` pushes an envelope to every connected client, and the
+clients' acknowledgements (`{"envelope_id", "payload"}`) land in `socket_acks`. Every request is recorded in
 `calls`; `fail(429, retry_after=1)`, `fail(500)`, `hang()`, `down()`/`up()` script trouble
 (faults apply to `/api/` only unless a `path_prefix` is given)."""
 
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+import aiohttp
 from aiohttp import web
 
 from tests.fakes.server import Call, FakeServer, Fault, main, respond
@@ -93,6 +97,8 @@ class SlackFake(FakeServer):
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.files: dict[str, UploadedFile] = {}
         self.response_urls: dict[str, ResponseUrl] = {}
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_acks: list[dict[str, Any]] = []
         self._epoch = int(time.time())
         self._seq = 0
 
@@ -106,6 +112,7 @@ class SlackFake(FakeServer):
             web.route("*", "/api/{method}", self._api),
             web.post("/upload/v1/{file_id}", self._upload),
             web.post("/response/{rid}", self._response_url),
+            web.get("/link/", self._socket),
         ]
 
     # -- helpers for tests ------------------------------------------------------------------
@@ -120,6 +127,13 @@ class SlackFake(FakeServer):
         rid = uuid.uuid4().hex
         self.response_urls[rid] = ResponseUrl(rid, time.monotonic())
         return f"{self.url}/response/{rid}"
+
+    async def socket_send(self, envelope: dict[str, Any]) -> int:
+        """Push a Socket Mode envelope to every connected client; returns how many got it."""
+        open_ = [ws for ws in self.sockets if not ws.closed]
+        for ws in open_:
+            await ws.send_json(envelope)
+        return len(open_)
 
     def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
         """Replies posted in the thread of (channel, ts), oldest first."""
@@ -183,6 +197,22 @@ class SlackFake(FakeServer):
             return web.Response(status=400, text="invalid_payload")
         entry.posts.append(payload)
         return respond(200, {"ok": True})
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.record(Call("socket", request.path, request.method, dict(request.query), {}, b""))
+        self.sockets.append(ws)
+        await ws.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0PERF"}}
+        )
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                data = json.loads(message.data)
+                if isinstance(data, dict) and "envelope_id" in data:
+                    self.socket_acks.append(data)
+                    self.record(Call("socket_ack", request.path, "WS", data, {}, b""))
+        return ws
 
     # -- Web API methods --------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ COMMANDS = [
     ["config", "check"],
     ["route"],
     ["route", "test"],
+    ["chat"],
 ]
 
 

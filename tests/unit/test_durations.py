@@ -24,7 +24,9 @@ def test_parse_duration(text: str, seconds: float) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
 
 
-@pytest.mark.parametrize("text", ["", "5", "m", "5x", "-5m", "5m-", "five minutes", "5m 3"])
+@pytest.mark.parametrize(
+    "text", ["", "5", "m", "5x", "-5m", "5m-", "five minutes", "5m 3", "99999999999d"]
+)
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="invalid duration"):
         parse_duration(text)

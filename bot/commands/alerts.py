@@ -1,0 +1,152 @@
+"""Alert commands: list alerts, and acknowledge, unacknowledge, escalate or resolve one. The
+actions go through `AlertService.act`, which checks permissions (refusals are audited) and
+queues the edits of the alert's messages on every platform."""
+
+from bot import errors
+from bot.alerts import AlertAction
+from bot.commands import format as fmt
+from bot.commands.args import alert_id, parse
+from bot.commands.context import CommandContext
+from bot.commands.registry import PREFIX, registry
+from bot.commands.reply import Button, Buttons, Fields, Reply, table
+from bot.models import Alert, AlertStatus
+
+LIST_LIMIT = 20
+BUTTON_LIMIT = 5
+MAX_NOTE = 500
+
+SELECTIONS = {
+    "open": (AlertStatus.OPEN,),
+    "acked": (AlertStatus.ACKNOWLEDGED,),
+    "acknowledged": (AlertStatus.ACKNOWLEDGED,),
+    "resolved": (AlertStatus.RESOLVED,),
+    "active": (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED),
+    "all": (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED),
+}
+
+
+def state(alert: Alert) -> str:
+    """`open`, `acked by alice`, `resolved`, with `, silenced` while muted."""
+    if alert.status is AlertStatus.ACKNOWLEDGED:
+        text = f"acked by {alert.acknowledged_by}" if alert.acknowledged_by else "acked"
+    elif alert.status is AlertStatus.RESOLVED:
+        text = "resolved"
+    elif alert.escalation_step:
+        text = f"open, escalated ({alert.escalation_step})"
+    else:
+        text = "open"
+    if alert.silence_id is not None and alert.status is not AlertStatus.RESOLVED:
+        text += ", silenced"
+    return text
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@registry.command(
+    "alerts",
+    "alerts [open|acked|active|resolved|all]",
+    "list alerts (default: open)",
+    details="open: not yet acknowledged; acked: acknowledged; active: both; all: also resolved.",
+)
+async def list_alerts(ctx: CommandContext, args: list[str]) -> Reply:
+    words = parse(args, max_positional=1).positional
+    which = words[0].lower() if words else "open"
+    statuses = SELECTIONS.get(which)
+    if statuses is None:
+        raise errors.BadArguments(f"say which alerts: {', '.join(SELECTIONS)}")
+    found = await ctx.store.list_alerts(statuses, limit=LIST_LIMIT + 1)
+    if not found:
+        return Reply(text=f"No {which} alerts.")
+    now = ctx.now
+    rows = [
+        (
+            f"#{a.id}",
+            a.severity.value,
+            state(a),
+            _short(a.title),
+            fmt.ago(a.last_seen, now),
+            str(a.occurrences),
+        )
+        for a in found
+    ]
+    count = f"{LIST_LIMIT}+" if len(found) > LIST_LIMIT else str(len(found))
+    buttons = tuple(
+        Button(f"Acknowledge #{a.id}", "ack", a.id, "primary")
+        for a in found[:BUTTON_LIMIT]
+        if a.status is AlertStatus.OPEN
+    )
+    return Reply.of(
+        f"{count} {which} alert{'s' if len(found) != 1 else ''}",
+        table(
+            ("id", "severity", "state", "title", "last seen", "times"),
+            rows,
+            limit=LIST_LIMIT,
+            more=f"more (narrow with {PREFIX} alerts open|acked)",
+        ),
+        Buttons(buttons) if buttons else None,
+    )
+
+
+async def _act(
+    ctx: CommandContext, action: AlertAction, args: list[str], *, takes_note: bool
+) -> Reply:
+    if not args:
+        raise errors.BadArguments(f"which alert? give its id, e.g. {PREFIX} {action} 42")
+    target = alert_id(args[0])
+    note = " ".join(args[1:]).strip() or None
+    if note and not takes_note:
+        raise errors.BadArguments(f"{action} takes only an alert id")
+    if note and len(note) > MAX_NOTE:
+        raise errors.BadArguments(f"keep the note under {MAX_NOTE} characters")
+    t = await ctx.alerts.act(action, target, ctx.user, note)
+    alert = t.alert
+    facts = [("Alert", f"#{alert.id} {alert.title}"), ("Severity", alert.severity.value)]
+    facts.append(("State", state(alert)))
+    if note:
+        facts.append(("Note", note))
+    return Reply.of(t.note[:1].upper() + t.note[1:], Fields(tuple(facts)))
+
+
+@registry.command(
+    "ack",
+    "ack <id> [note]",
+    "acknowledge an alert: stops its escalation and reminders",
+    mutating=True,
+    details="It pages again if the alert gets worse. Undo with unack.",
+    aliases=("acknowledge",),
+)
+async def ack(ctx: CommandContext, args: list[str]) -> Reply:
+    return await _act(ctx, "ack", args, takes_note=True)
+
+
+@registry.command(
+    "unack",
+    "unack <id>",
+    "take back an acknowledgement: the alert is open and escalates again",
+    mutating=True,
+    aliases=("unacknowledge",),
+)
+async def unack(ctx: CommandContext, args: list[str]) -> Reply:
+    return await _act(ctx, "unack", args, takes_note=False)
+
+
+@registry.command(
+    "escalate",
+    "escalate <id> [reason]",
+    "run the alert's next escalation step now",
+    mutating=True,
+)
+async def escalate(ctx: CommandContext, args: list[str]) -> Reply:
+    return await _act(ctx, "escalate", args, takes_note=True)
+
+
+@registry.command(
+    "resolve",
+    "resolve <id> [note]",
+    "mark an alert resolved; a new detection fires a new alert",
+    mutating=True,
+)
+async def resolve(ctx: CommandContext, args: list[str]) -> Reply:
+    return await _act(ctx, "resolve", args, takes_note=True)

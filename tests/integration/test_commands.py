@@ -1,0 +1,382 @@
+"""Every `/perf` command against real PostgreSQL and the real alert service: correct answers,
+clear errors for bad arguments, unknown operations and ids, permissions refused and audited."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
+
+from bot.alerts import AlertService
+from bot.clock import FrozenClock
+from bot.commands import Commands, Reply
+from bot.commands.reply import Buttons, Fields, Paragraph, Table
+from bot.models import ActorSource, AlertStatus, MergeRecord, MergeStatus
+from bot.routing.transition import Actor
+from bot.settings import Settings
+from bot.store import Store
+from tests.seed import World, seed
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+ALICE = Actor(user_id="U1", user_name="alice", source=ActorSource.SLACK)
+BOB = Actor(user_id="U2", user_name="bob", source=ActorSource.MATTERMOST)
+SCHEDULE = {"escalate": timedelta(seconds=15), "cleanup": timedelta(days=1)}
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings.load(
+        permissions={"ack": ["*"], "escalate": ["*"], "silence": ["alice"], "resolve": ["alice"]}
+    )
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+@pytest.fixture
+def service(store: Store, settings: Settings, clock: FrozenClock) -> AlertService:
+    return AlertService(store, settings, clock)
+
+
+@pytest.fixture
+async def world(store: Store, service: AlertService) -> World:
+    return await seed(store, service, NOW)
+
+
+@pytest.fixture
+def commands(
+    store: Store, service: AlertService, settings: Settings, clock: FrozenClock, world: World
+) -> Commands:
+    return Commands(store, service, settings, clock, SCHEDULE)
+
+
+def text_of(reply: Reply) -> str:
+    """Everything a reply says, as one string (for `in` checks)."""
+    parts = [reply.text]
+    for block in reply.blocks:
+        if isinstance(block, Paragraph):
+            parts.append(block.text)
+        elif isinstance(block, Fields):
+            parts.extend(f"{k}: {v}" for k, v in block.items)
+        elif isinstance(block, Table):
+            parts.append(" | ".join(block.columns))
+            parts.extend(" | ".join(r) for r in block.rows)
+            parts.append(block.note or "")
+        elif isinstance(block, Buttons):
+            parts.extend(b.label for b in block.items)
+    return "\n".join(parts)
+
+
+def table_of(reply: Reply) -> Table:
+    return next(b for b in reply.blocks if isinstance(b, Table))
+
+
+async def test_help_lists_every_command(commands: Commands) -> None:
+    reply = await commands.run("help", ALICE)
+    names = [row[0] for row in table_of(reply).rows]
+    for expected in ("anomalies", "alerts", "ack <id>", "silence", "route test", "status", "jobs"):
+        assert any(expected in n for n in names), expected
+    assert not reply.error
+    assert not reply.in_channel
+    assert (await commands.run("", ALICE)).text == reply.text
+    assert (await commands.run("/perf", ALICE)).text == reply.text
+
+
+@pytest.mark.parametrize("text", ["help ack", "ack --help", "/perf ack -h", "help acknowledge"])
+async def test_every_command_explains_itself(commands: Commands, text: str) -> None:
+    reply = await commands.run(text, ALICE)
+    assert reply.text.startswith("ack: acknowledge an alert")
+    assert "/perf ack <id> [note]" in text_of(reply)
+
+
+MISTAKES = [
+    ("anomalys", "unknown command 'anomalys'. Did you mean anomalies?"),
+    ("frobnicate", "unknown command 'frobnicate'. Try /perf help."),
+    ("route", "route needs a subcommand: /perf route test"),
+    ("help nope", "unknown command 'nope'"),
+    ("anomalies --since forever", "'forever' is not a duration"),
+    ("anomalies --since 90d", "at most 30d"),
+    ("anomalies --severity huge", "unknown severity 'huge'"),
+    ("anomalies --color red", "unknown option --color; this command takes --since, --severity"),
+    ("anomalies commit merge", "unexpected 'merge'"),
+    ("anomalies comit", "unknown operation 'comit'; did you mean commit?"),
+    ("anomalies xyzzy", "unknown operation 'xyzzy'; known operations: "),
+    ("ack", "which alert? give its id, e.g. /perf ack 42"),
+    ("ack forty-two", "'forty-two' is not an alert id like 42"),
+    ("ack 999", "there is no alert #999"),
+    ("unack 1 please", "unack takes only an alert id"),
+    ("silence commit", "for how long?"),
+    ("silence 2h", "what should be silenced?"),
+    ("silence comit 2h", "did you mean commit?"),
+    ("silence kind=bogus 1h", "unknown kind 'bogus'"),
+    ("silence commit 60d", "at most 30d"),
+    ("unsilence 77", "there is no silence #77"),
+    ("baselines nope", "unknown operation 'nope'"),
+    ("alerts sideways", "say which alerts: open, acked"),
+    ("route test op=commit", "give at least severity= and op="),
+    ("route test severity=loud op=commit", "unknown severity 'loud'"),
+]
+
+
+async def test_mistakes_get_clear_answers(commands: Commands) -> None:
+    # one database for the whole table: a fresh one per case would cost more than the checks
+    for text, expected in MISTAKES:
+        reply = await commands.run(text, ALICE)
+        assert reply.error, text
+        assert not reply.in_channel, text
+        assert expected in text_of(reply), (text, text_of(reply))
+
+
+async def test_bad_arguments_show_the_usage(commands: Commands) -> None:
+    reply = await commands.run("anomalies --since soon", ALICE)
+    assert "usage: /perf anomalies [op] [--since 24h] [--severity S]" in text_of(reply)
+
+
+async def test_anomalies_filters_and_shows_alert_state(commands: Commands, world: World) -> None:
+    reply = await commands.run("anomalies", ALICE)
+    assert reply.text == "2 anomalies in the last 24h: 1 CRITICAL, 1 WARNING"
+    rows = table_of(reply).rows
+    assert [r[1] for r in rows] == ["merge", "commit"]
+    assert rows[0][7] == f"#{world.alerts['merge'].id} open"
+    assert not reply.in_channel
+    assert (await commands.run("anomalies --since 2d", ALICE)).text.startswith("3 anomalies")
+    only = await commands.run("anomalies --severity crit", ALICE)
+    assert only.text == "1 anomaly at CRITICAL or worse in the last 24h: 1 CRITICAL"
+    assert (await commands.run("anomalies COMMIT", ALICE)).text.startswith("1 anomaly of commit")
+    assert (await commands.run("anomalies get_history", ALICE)).text == (
+        "No anomalies of get_history in the last 24h."
+    )
+
+
+async def test_ack_unack_escalate_resolve(commands: Commands, store: Store, world: World) -> None:
+    alert = world.alerts["commit"]
+    listed = await commands.run("alerts", ALICE)
+    assert listed.text == "2 open alerts"
+    assert any(isinstance(b, Buttons) for b in listed.blocks)
+
+    acked = await commands.run(f"ack #{alert.id} looking into it", ALICE)
+    assert not acked.error, acked.text
+    assert acked.text == f"Alert #{alert.id} acknowledged by alice"
+    assert acked.in_channel
+    assert "Note: looking into it" in text_of(acked)
+    [*_, event] = await store.alert_events(alert.id)
+    assert (event.action, event.actor, event.source, event.details["note"]) == (
+        "acknowledged",
+        "alice",
+        ActorSource.SLACK,
+        "looking into it",
+    )
+    again = await commands.run(f"ack {alert.id}", BOB)
+    assert again.error
+    assert "already acknowledged by alice" in again.text
+    assert (await commands.run("alerts acked", ALICE)).text == "1 acked alert"
+
+    assert not (await commands.run(f"unack {alert.id}", BOB)).error
+    escalated = await commands.run(f"escalate {alert.id} nobody is looking", BOB)
+    assert not escalated.error, escalated.text
+    resolved = await commands.run(f"resolve {alert.id} fixed by restart", ALICE)
+    assert resolved.text == f"Alert #{alert.id} resolved by alice"
+    stored = await store.get_alert(alert.id)
+    assert stored is not None
+    assert stored.status is AlertStatus.RESOLVED
+    assert (await commands.run("alerts resolved", ALICE)).text == "1 resolved alert"
+
+
+async def test_refused_actions_say_why_and_are_audited(
+    commands: Commands, store: Store, world: World
+) -> None:
+    alert = world.alerts["merge"]
+    reply = await commands.run(f"resolve {alert.id}", BOB)
+    assert reply.error
+    assert not reply.in_channel
+    assert "you are not allowed to resolve alerts" in reply.text
+    [*_, event] = await store.alert_events(alert.id)
+    assert (event.action, event.actor, event.details["attempted"]) == ("refused", "bob", "resolve")
+    stored = await store.get_alert(alert.id)
+    assert stored is not None
+    assert stored.status is AlertStatus.OPEN
+    refused = await commands.run("silence commit 1h", BOB)
+    assert refused.error
+    assert refused.text == (
+        "you are not allowed to silence alerts (ask an admin to add you to permissions.silence)"
+    )
+    assert await store.active_silences(NOW) == []
+
+
+async def test_a_refused_unack_names_the_ack_list(
+    store: Store, clock: FrozenClock, world: World
+) -> None:
+    strict = Settings.load(permissions={"ack": ["alice"]})
+    commands = Commands(store, AlertService(store, strict, clock), strict, clock)
+    alert = world.alerts["commit"]
+    assert not (await commands.run(f"ack {alert.id}", ALICE)).error
+    refused = await commands.run(f"unack {alert.id}", BOB)
+    assert refused.text == (
+        "you are not allowed to unacknowledge alerts (ask an admin to add you to permissions.ack)"
+    )
+
+
+async def test_silence_list_and_unsilence(commands: Commands, store: Store, world: World) -> None:
+    reply = await commands.run("silence commit 2h deploying the fix", ALICE)
+    assert not reply.error, reply.text
+    assert reply.in_channel
+    [created] = await store.active_silences(NOW)
+    assert created.match.operation == "commit"
+    assert created.reason == "deploying the fix"
+    assert created.expires_at == NOW + timedelta(hours=2)
+    assert f"#{created.id}" in text_of(reply)
+    assert "muted 1 open alert" in reply.text
+    pattern = await commands.run("silence merge* severity=warning 30m", ALICE)
+    assert not pattern.error, pattern.text
+    by_id = await commands.run(f"silence alert={world.alerts['merge'].id} 1h", ALICE)
+    assert not by_id.error, by_id.text
+    listed = await commands.run("silences", BOB)
+    assert listed.text == "3 active silences"
+    assert "operation commit" in text_of(listed)
+    ended = await commands.run(f"unsilence {created.id}", ALICE)
+    assert ended.text.startswith(f"Silence #{created.id} ended")
+    assert len(await store.active_silences(NOW)) == 2
+
+
+async def test_bottlenecks_baselines_jobs_status_route(commands: Commands) -> None:
+    pairs = await commands.run("bottlenecks", ALICE)
+    assert "merge ↔ merge_branches" in text_of(pairs)
+    assert (
+        "merge, merge_branches → MERGE_PIPELINE_SATURATION (CRITICAL, r up to 0.93): "
+        "Add merge worker threads." in text_of(pairs)
+    )
+    assert (await commands.run("bottlenecks --since 5m", ALICE)).text.startswith("No correlated")
+
+    listed = await commands.run("baselines", ALICE)
+    assert listed.text == "4 baselines"
+    one = await commands.run("baselines merge", ALICE)
+    assert one.text == "Baseline of merge: p99 50.0 ms"
+    assert "Threshold: 125 ms (p99 × 2.5)" in text_of(one)
+
+    jobs = await commands.run("jobs", ALICE)
+    assert jobs.text == "2 jobs: overdue: cleanup; failing: cleanup"
+    assert "cleanup: disk full" in text_of(jobs)
+
+    status = await commands.run("status", ALICE)
+    assert "overdue jobs: cleanup" in status.text
+    assert "Open alerts: 2 (1 critical)" in text_of(status)
+
+    route = await commands.run("route test severity=warning op=commit", ALICE)
+    assert route.text.startswith("WARNING statistical on commit → route default")
+    flags = await commands.run("route test --severity critical --operation merge", ALICE)
+    assert flags.text.startswith("CRITICAL statistical on merge → route default")
+
+
+async def test_trends(commands: Commands) -> None:
+    reply = await commands.run("trends commit", ALICE)
+    assert not reply.error, reply.text
+    assert reply.text.startswith("commit, last 7d: p99 ")
+    assert "vs baseline p99 40.0 ms" in reply.text
+    rows = table_of(reply).rows
+    assert table_of(reply).columns[0] == "day"
+    assert len(rows) == 7
+    assert int(rows[-1][1].replace(",", "")) + int(rows[-2][1].replace(",", "")) == 199
+    assert "p99 per hour " in text_of(reply)
+    assert reply.image is None  # the console shows no images
+    hourly = await commands.run("trends merge --days 1", ALICE, images=True)
+    assert table_of(hourly).columns[0] == "hour (UTC)"
+    assert len(table_of(hourly).rows) == 24
+    assert hourly.image is not None
+    assert hourly.image.png.startswith(b"\x89PNG")
+    assert (await commands.run("trends commit --days 1", ALICE)).text.startswith("commit, last 1d")
+
+
+async def test_merges(commands: Commands, store: Store) -> None:
+    reply = await commands.run("merges", ALICE)
+    assert reply.text == "20 merges in the last 24h: 75% landed, p95 94.2 ms"
+    said = text_of(reply)
+    assert "With conflicts: 25%" in said
+    assert "SLA: unknown: fewer than 10 merges in the week before" in said
+    assert "Slowest phase: CONFLICT_DETECTION" in said
+    assert "feature-0 → main | 7 | 2 | 29%" in said
+    assert (await commands.run("merges --since 30m", ALICE)).text == "No merges in the last 30m."
+    slow = [
+        MergeRecord(
+            source_branch="hotfix",
+            target_branch="main",
+            status=MergeStatus.SUCCESS,
+            total_ms=200.0,
+            started_at=NOW - timedelta(minutes=10 + i),
+        )
+        for i in range(3)
+    ]
+    await store.insert_merges(slow)
+    judged = await commands.run("merges --since 1h", ALICE)
+    assert judged.text == "3 merges in the last 1h: 100% landed, p95 200 ms, SLA CRITICAL"
+    assert "SLA: CRITICAL (p95 200 ms vs p99 96.4 ms the week before)" in text_of(judged)
+
+
+async def test_mutating_commands_are_known(commands: Commands) -> None:
+    assert commands.is_mutating("ack 4")
+    assert commands.is_mutating("/perf silence commit 1h")
+    assert not commands.is_mutating("anomalies")
+    assert not commands.is_mutating("nonsense words")
+    assert not commands.is_mutating("")
+
+
+WORDS = st.sampled_from(
+    [
+        "--since",
+        "--severity",
+        "--days",
+        "31",
+        "--since=2h",
+        "--help",
+        "1h",
+        "0s",
+        "99999d",
+        "99999999999d",
+        "42",
+        "#1",
+        "1",
+        "-1",
+        "commit",
+        "merge*",
+        "kind=anomaly",
+        "severity=warning",
+        "alert=1",
+        "op=",
+        "=",
+        '"',
+        "“",
+        "²",
+        "٣",
+        "9" * 30,
+    ]
+)
+NAMES = st.sampled_from(
+    [
+        *("help", "anomalies", "alerts", "ack", "unack", "escalate", "resolve", "silence"),
+        *("silences", "unsilence", "bottlenecks", "baselines", "jobs", "route test", "route"),
+        *("status", "/perf", "trends", "merges"),
+    ]
+)
+COMMAND_TEXT = st.one_of(
+    st.text(max_size=300),
+    st.builds(
+        lambda name, args: " ".join([name, *args]),
+        NAMES,
+        st.lists(st.one_of(WORDS, st.text(max_size=12)), max_size=6),
+    ),
+)
+
+
+@examples(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=COMMAND_TEXT)
+async def test_any_text_gets_a_reply_and_never_crashes(commands: Commands, text: str) -> None:
+    reply = await commands.run(text, ALICE)
+    assert isinstance(reply, Reply)
+    assert reply.text.strip()
+    assert "failed unexpectedly" not in reply.text, text
