@@ -151,12 +151,17 @@ def main() -> None:
             100.0,
             1650.0,
             "Completion report: anomaly detection < 50 ms per operation x 33 operations",
-        ) | {"scope": "whole cycle with PostgreSQL: rollup refresh, reads, scoring, storing, alerting",
-             "max_ms": db["detect_cycle_ms_max"], "source_rows": db["source_rows"]}
+        ) | {
+            "scope": "whole cycle with PostgreSQL: rollup refresh, reads, scoring, storing, alerting",
+            "max_ms": db["detect_cycle_ms_max"],
+            "source_rows": db["source_rows"],
+        }
         results["baseline_recalc_db_ms"] = figure(
             db["baseline_recalc_ms"], 1000.0, 500.0, "Completion report: recalculation < 500 ms"
-        ) | {"scope": "Jobs.recalculate with PostgreSQL: hourly rollups read, computed, saved",
-             "source_rows": db["source_rows"]}
+        ) | {
+            "scope": "Jobs.recalculate with PostgreSQL: hourly rollups read, computed, saved",
+            "source_rows": db["source_rows"],
+        }
         results["database_setup"] = {
             "load_s": db["load_s"],
             "initial_rollup_build_s": db["initial_rollup_build_s"],

@@ -34,7 +34,9 @@ def rows(samples: Samples, lo: int, hi: int) -> list[tuple[str, float, datetime]
     stamps = samples.timestamp[lo:hi].astype("datetime64[ms]").astype(np.int64).tolist()
     return [
         (names[o], d, datetime.fromtimestamp(t / 1000, UTC))
-        for o, d, t in zip(samples.op[lo:hi].tolist(), samples.duration_ms[lo:hi].tolist(), stamps, strict=True)
+        for o, d, t in zip(
+            samples.op[lo:hi].tolist(), samples.duration_ms[lo:hi].tolist(), stamps, strict=True
+        )
     ]
 
 
