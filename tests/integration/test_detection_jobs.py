@@ -126,7 +126,7 @@ async def test_cli_detect_correlate_and_baselines(store: Store, db_url: str) -> 
     await store.insert_metrics(
         history(
             "commit",
-            now - timedelta(hours=4),
+            floor_minute(now) - timedelta(hours=4),  # minute-aligned: the spike fills whole minutes
             spike_from + timedelta(minutes=4),  # spikes on whatever minute the CLI scores
             20,
             5.0,
