@@ -10,7 +10,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,10 +19,13 @@ import numpy as np
 from rich.console import Console
 
 from bot.app import Bot
+from bot.chat import commands_for
+from bot.chat.console import ConsoleFrontEnd, repl
 from bot.clock import ScaledClock
 from bot.demo import script
 from bot.demo.workload import Samples, Workload
-from bot.models import AlertStatus
+from bot.models import ActorSource, AlertStatus
+from bot.routing.transition import Actor
 from bot.settings import Settings
 from bot.store import Store
 
@@ -141,7 +144,7 @@ async def play(
         if options.interactive:
             await interact(bot, console, stop)
         else:
-            await asyncio.sleep(options.duration)
+            await scripted_session(bot, console, clock, start, options.duration)
         stop.set()
     await summarize(store, console, clock.now() - start)
     return 0
@@ -168,14 +171,59 @@ async def feed(
             await asyncio.wait_for(stop.wait(), timeout=max(0.05, 10 / clock.speed))
 
 
-Interact = Callable[[Bot, Console, asyncio.Event], Awaitable[None]]
-
-
 async def interact(bot: Bot, console: Console, stop: asyncio.Event) -> None:
     """Read `/perf …` commands until EOF or `quit`."""
-    from bot.chat.console import repl
-
+    console.print(
+        "type [bold]/perf help[/], [bold]/perf alerts[/], [bold]/perf ack ID[/], "
+        "[bold]/perf bottlenecks[/], [bold]/perf trends commit[/], [bold]/perf merges[/] "
+        "(quit or Ctrl-D ends the demo)"
+    )
     await repl(bot, console)
+
+
+async def scripted_session(
+    bot: Bot, console: Console, clock: ScaledClock, start: datetime, duration: float
+) -> None:
+    """What an on-call engineer would type during the unattended demo, at simulated times:
+    acknowledge the commit alert, look at the bottleneck, the commit trend and the merges."""
+    end = start + timedelta(seconds=duration * clock.speed)
+    front = ConsoleFrontEnd(
+        commands_for(bot), Actor(user_name="demo", source=ActorSource.CONSOLE), _printer(console)
+    )
+
+    async def at(moment: datetime) -> bool:
+        wait = (moment - clock.now()).total_seconds() / clock.speed
+        if moment >= end:
+            return False
+        await asyncio.sleep(max(wait, 0.0))
+        return True
+
+    async def say(text: str) -> None:
+        console.print(f"[bold cyan]perf> {text}[/]")
+        await front.run_one(text)
+
+    if await at(start + timedelta(minutes=9)):
+        commit = [
+            a
+            for a in await bot.store.list_alerts([AlertStatus.OPEN])
+            if a.operation_types == ("commit",)
+        ]
+        await say("/perf alerts")
+        if commit:
+            await say(f"/perf ack {commit[0].id} looking into the commit spike")
+    if await at(start + timedelta(minutes=30)):
+        await say("/perf bottlenecks --since 1h")
+    if await at(end - timedelta(minutes=3)):
+        await say("/perf trends commit --days 1")
+        await say("/perf merges --since 1h")
+    await asyncio.sleep(max((end - clock.now()).total_seconds() / clock.speed, 0.0))
+
+
+def _printer(console: Console) -> Callable[[str], None]:
+    def write(text: str) -> None:
+        console.print(text, markup=False, highlight=False)
+
+    return write
 
 
 async def summarize(store: Store, console: Console, simulated: timedelta) -> None:

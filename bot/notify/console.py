@@ -7,7 +7,8 @@ from bot.notify import MessageRef, Notification, console_render
 
 
 class ConsoleNotifier:
-    """Prints one panel per event; keeps no message reference (nothing to edit later)."""
+    """Prints one panel per event (one line per update); keeps no message reference (nothing to
+    edit later)."""
 
     def __init__(self, channel: str, console: Console | None = None) -> None:
         self._channel = channel
@@ -18,7 +19,11 @@ class ConsoleNotifier:
         return self._channel
 
     async def send(self, notification: Notification) -> MessageRef | None:
-        self._console.print(console_render.render(notification))
+        if notification.event == "updated":
+            # A terminal cannot edit what it printed; a one-line update keeps the scroll readable.
+            self._console.print(console_render.update_line(notification))
+        else:
+            self._console.print(console_render.render(notification))
         return None
 
     async def aclose(self) -> None:

@@ -44,3 +44,17 @@ def render(notification: Notification) -> Panel:
             parts.append(Text(f"{title}:\n" + "\n".join(f"  • {i}" for i in items)))
     title = f"[bold]#{alert.id} {f.event_label(notification)}[/bold] {escape(alert.title)}"
     return Panel(Group(*parts), title=title, title_align="left", border_style=colour)
+
+
+def update_line(notification: Notification) -> Text:
+    """`#42 updated CRITICAL commit latency anomaly — 5 occurrences, last seen 08:36 UTC, …`"""
+    alert = notification.alert
+    parts = [f"{alert.occurrences} occurrences", f"last seen {alert.last_seen:%H:%M} UTC"]
+    if alert.parent_id is not None:
+        parts.append(f"grouped under #{alert.parent_id}")
+    if notification.children:
+        parts.append(f"{len(notification.children)} grouped alerts")
+    line = Text(f"#{alert.id} updated ", style="dim")
+    line.append(f"{alert.severity.value} ", style=f.color(alert))
+    line.append(f"{alert.title} — {', '.join(parts)}")
+    return line
