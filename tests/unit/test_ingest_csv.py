@@ -1,9 +1,10 @@
 import io
+import json
 from datetime import UTC, datetime
 
 import pytest
 
-from bot.errors import IngestError
+from bot.errors import IngestError, MalformedJson
 from bot.ingest import MetricCsv, merge_records_from_csv, metrics_from_json, parse_timestamp
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -96,7 +97,7 @@ def test_metrics_from_json_names_the_bad_item() -> None:
     with pytest.raises(
         IngestError, match=r"item 1: duration_ms: Input should be greater than or equal to 0"
     ):
-        metrics_from_json(payload, now=NOW)
+        metrics_from_json(json.dumps(payload), now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -119,11 +120,32 @@ def test_metrics_from_json_names_the_bad_item() -> None:
             "item 0: zone: Extra inputs",
         ),
         ([{"operation_type": "x", "duration_ms": 1}], "item 0: recorded_at: Field required"),
+        (
+            [{"operation_type": "x", "duration_ms": True, "recorded_at": "2026-11-27T10:00:00Z"}],
+            "item 0: duration_ms: Input should be a valid number",
+        ),
+        (
+            [{"operation_type": "x", "duration_ms": "5", "recorded_at": "2026-11-27T10:00:00Z"}],
+            "item 0: duration_ms: Input should be a valid number",
+        ),
+        (
+            [{"operation_type": "x\x00", "duration_ms": 5, "recorded_at": "2026-11-27T10:00:00Z"}],
+            "item 0: operation_type: Value error, must not contain NUL characters",
+        ),
     ],
 )
 def test_metrics_from_json_rejects(payload: object, reason: str) -> None:
     with pytest.raises(IngestError, match=reason):
-        metrics_from_json(payload, now=NOW)
+        metrics_from_json(json.dumps(payload), now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [("[" * 100_000, "recursion limit"), ('[{"a": 1', "EOF"), (b"\xff", "expected value")],
+)
+def test_metrics_from_json_tells_malformed_json_apart(body: str | bytes, reason: str) -> None:
+    with pytest.raises(MalformedJson, match=f"malformed JSON: .*{reason}"):
+        metrics_from_json(body, now=NOW)
 
 
 def test_merge_csv() -> None:
