@@ -15,7 +15,7 @@ from typing import IO, Any, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from bot.errors import IngestError, MalformedJson
-from bot.models import MergeRecord, Metric
+from bot.models import EARLIEST, MergeRecord, Metric
 
 METRIC_COLUMNS = ("operation_type", "duration_ms", "recorded_at", "branch", "user_name")
 METRIC_REQUIRED = ("operation_type", "duration_ms", "recorded_at")
@@ -196,6 +196,8 @@ class _RowCheck:
             raise IngestError(
                 line, f"recorded_at {row[self.i_at]!r} is more than a day in the future"
             )
+        if when < EARLIEST:
+            raise IngestError(line, f"recorded_at {row[self.i_at]!r} is before 1970")
         return when
 
 

@@ -2,7 +2,7 @@
 above sees only these values. All timestamps are timezone-aware UTC; all durations of
 operations are milliseconds (`*_ms`)."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -27,6 +27,19 @@ def _no_nul(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(_no_nul)]
 """A string PostgreSQL can store: `text` refuses NUL characters."""
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _not_ancient(value: datetime) -> datetime:
+    if value < EARLIEST:
+        raise ValueError("must not be before 1970-01-01")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_not_ancient)]
+"""When something measured happened: aware, and not before 1970. (asyncpg stores the year 1 as
+-infinity and reads it back naive; nothing measured a pgGit operation before 1970.)"""
 
 
 class Severity(StrEnum):
@@ -136,7 +149,7 @@ class Metric(Frozen):
 
     operation_type: Text = Field(min_length=1, max_length=200)
     duration_ms: float = Field(ge=0, allow_inf_nan=False)
-    recorded_at: AwareDatetime
+    recorded_at: Timestamp
     branch: Text | None = None
     user_name: Text | None = None
 
@@ -156,8 +169,8 @@ class MergeRecord(Frozen):
     conflict_detect_ms: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     auto_resolve_ms: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     total_ms: float = Field(ge=0, allow_inf_nan=False)
-    started_at: AwareDatetime
-    completed_at: AwareDatetime | None = None
+    started_at: Timestamp
+    completed_at: Timestamp | None = None
     user_name: Text | None = None
 
 

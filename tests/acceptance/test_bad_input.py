@@ -205,6 +205,7 @@ def ingest_cases() -> list[Case]:
         ("duration huge", [{**metric, "duration_ms": 1e400}], 422, "duration_ms"),
         ("timestamp without zone", [{**metric, "recorded_at": "2026-01-01T00:00:00"}], 422, "recorded_at"),
         ("timestamp a list", [{**metric, "recorded_at": [2026]}], 422, "recorded_at"),
+        ("timestamp year 1", [{**metric, "recorded_at": "0001-01-01T00:00:00Z"}], 422, "before 1970"),
         ("timestamp year 10000", [{**metric, "recorded_at": "10000-01-01T00:00:00Z"}], 422, "recorded_at"),
         ("unknown field", [{**metric, "host": "db1"}], 422, "host"),
         ("operation SQL", [{**metric, "operation_type": "x'); DROP TABLE perfbot.metrics; --", "duration_ms": "NaN"}], 422, "duration_ms"),

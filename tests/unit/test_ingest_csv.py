@@ -40,6 +40,7 @@ async def test_valid_file_passes_through_byte_for_byte() -> None:
         ("commit,5,yesterday\n", 3, "recorded_at 'yesterday' is not an ISO 8601 timestamp"),
         ("commit,5,2026-13-01T00:00:00Z\n", 3, "is not an ISO 8601 timestamp"),
         ("commit,5,2030-01-01T00:00:00Z\n", 3, "more than a day in the future"),
+        ("commit,5,0001-01-01T00:00:00Z\n", 3, "is before 1970"),
         ("commit,5\n", 3, "expected 3 fields, found 2"),
         ("commit,5,2026-11-27T10:00:00Z,extra\n", 3, "expected 3 fields, found 4"),
         (",5,2026-11-27T10:00:00Z\n", 3, "operation_type is empty"),
@@ -131,6 +132,10 @@ def test_metrics_from_json_names_the_bad_item() -> None:
         (
             [{"operation_type": "x\x00", "duration_ms": 5, "recorded_at": "2026-11-27T10:00:00Z"}],
             "item 0: operation_type: Value error, must not contain NUL characters",
+        ),
+        (
+            [{"operation_type": "x", "duration_ms": 5, "recorded_at": "0001-01-01T00:00:00Z"}],
+            "item 0: recorded_at: Value error, must not be before 1970-01-01",
         ),
     ],
 )
