@@ -102,11 +102,18 @@ async def healthz(request: web.Request) -> web.Response:
 async def json_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Unexpected failures become a JSON 500 without internals; database outages a 503."""
+    """Unexpected failures become a JSON 500 without internals; database outages a 503; a body
+    that cannot be read (bad compression or chunking) a 400."""
     try:
         return await handler(request)
     except web.HTTPException:
         raise
+    except web.RequestPayloadError as exc:
+        logger.warning(
+            "request body unreadable",
+            extra={"action": "http_bad_body", "path": request.path, "error": str(exc)},
+        )
+        return error_response(400, "could not read the request body (its Content-Encoding?)")
     except errors.DatabaseUnavailable:
         logger.warning(
             "database unavailable", extra={"action": "http_db_unavailable", "path": request.path}
