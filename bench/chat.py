@@ -107,6 +107,32 @@ async def seed(url: str, tmp: Path) -> dict[str, int]:
     return {"metrics": rows, "anomalies": len(found), "alerts": len({a.id for a in alerts})}
 
 
+def perfbot_env(url: str, port: int, fake: SlackFake, **extra: str) -> dict[str, str]:
+    """The environment of a `perfbot run` on `url` and `port` with the Slack stand-in."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PERFBOT_") and "proxy" not in k.lower()
+    }
+    return env | {
+        "PERFBOT_DATABASE_URL": url,
+        "PERFBOT_HTTP__PORT": str(port),
+        "PERFBOT_SLACK__BOT_TOKEN": fake.token,
+        "PERFBOT_SLACK__SIGNING_SECRET": SIGNING_SECRET,
+        "PERFBOT_SLACK__API_URL": fake.api_url,
+        "PERFBOT_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+async def start_perfbot(env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`perfbot run` as its own process (its output discarded)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 async def wait_ready(url: str, within: float = 60.0) -> None:
     deadline = time.monotonic() + within
     async with aiohttp.ClientSession(trust_env=False) as session:
@@ -170,23 +196,7 @@ async def main() -> None:
             with Timer() as seeding:
                 sizes = await seed(url, tmp)
             port = free_port()
-            env = {
-                k: v
-                for k, v in os.environ.items()
-                if not k.startswith("PERFBOT_") and "proxy" not in k.lower()
-            }
-            env |= {
-                "PERFBOT_DATABASE_URL": url,
-                "PERFBOT_HTTP__PORT": str(port),
-                "PERFBOT_SLACK__BOT_TOKEN": fake.token,
-                "PERFBOT_SLACK__SIGNING_SECRET": SIGNING_SECRET,
-                "PERFBOT_SLACK__API_URL": fake.api_url,
-                "PERFBOT_LOG_LEVEL": "WARNING",
-            }
-            bot = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", env=env,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-            )  # fmt: skip
+            bot = await start_perfbot(perfbot_env(url, port, fake))
             try:
                 base = f"http://127.0.0.1:{port}"
                 await wait_ready(base)
