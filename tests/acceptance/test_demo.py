@@ -11,10 +11,24 @@ from pathlib import Path
 
 
 def test_unattended_demo_shows_the_three_incidents(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PERFBOT_") and not k.lower().endswith("_proxy")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PERFBOT_") and not k.lower().endswith("_proxy")
+    }
     env["COLUMNS"] = "120"
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "demo", "--no-input", "--duration", "60", "--data-dir", str(tmp_path / "demo")],
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "demo",
+            "--no-input",
+            "--duration",
+            "60",
+            "--data-dir",
+            str(tmp_path / "demo"),
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -22,13 +36,21 @@ def test_unattended_demo_shows_the_three_incidents(tmp_path: Path) -> None:
     )
     out = result.stdout
     assert result.returncode == 0, result.stderr[-3000:]
-    assert re.search(r"#\d+ (CRITICAL|WARNING)\s+statistical commit latency anomaly", out), out[-3000:]
-    assert re.search(r"#\d+ (CRITICAL|WARNING|INFO)\s+degradation get_history slow degradation", out)
-    [bottleneck] = re.findall(r"#(\d+) \w+\s+bottleneck\s+MERGE_PIPELINE_SATURATION: ([\w, ]+) —", out)
+    assert re.search(r"#\d+ (CRITICAL|WARNING)\s+statistical commit latency anomaly", out), out[
+        -3000:
+    ]
+    assert re.search(
+        r"#\d+ (CRITICAL|WARNING|INFO)\s+degradation get_history slow degradation", out
+    )
+    [bottleneck] = re.findall(
+        r"#(\d+) \w+\s+bottleneck\s+MERGE_PIPELINE_SATURATION: ([\w, ]+) —", out
+    )
     parent, operations = bottleneck
     merge_ops = {"merge_base_find", "merge_conflict_detect", "merge_branches"}
     assert set(operations.split(", ")) == merge_ops
-    grouped = re.findall(rf"statistical (\w+) latency anomaly — \w+ \(grouped under #{parent}\)", out)
+    grouped = re.findall(
+        rf"statistical (\w+) latency anomaly — \w+ \(grouped under #{parent}\)", out
+    )
     assert set(grouped) == merge_ops
     assert "Add merge worker threads" in out
     assert re.search(r"alerts fired: \d+, grouped under a bottleneck: 3, acknowledged: 1", out)
