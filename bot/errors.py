@@ -46,6 +46,10 @@ class IngestError(BotError):
         super().__init__(f"{where}{reason}")
 
 
+class MalformedJson(IngestError):
+    """The input is not JSON at all."""
+
+
 class NotifyError(BotError):
     """A notification could not be delivered.
 

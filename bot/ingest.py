@@ -10,18 +10,19 @@ import math
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from bot.errors import IngestError
-from bot.models import MergeRecord, Metric
+from bot.errors import IngestError, MalformedJson
+from bot.models import EARLIEST, MergeRecord, Metric
 
 METRIC_COLUMNS = ("operation_type", "duration_ms", "recorded_at", "branch", "user_name")
 METRIC_REQUIRED = ("operation_type", "duration_ms", "recorded_at")
 MERGE_COLUMNS = tuple(MergeRecord.model_fields)
 MERGE_REQUIRED = tuple(n for n, f in MergeRecord.model_fields.items() if f.is_required())
 
+T = TypeVar("T")
 CHUNK_BYTES = 1 << 20
 MAX_OPERATION_LENGTH = 200
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -195,6 +196,8 @@ class _RowCheck:
             raise IngestError(
                 line, f"recorded_at {row[self.i_at]!r} is more than a day in the future"
             )
+        if when < EARLIEST:
+            raise IngestError(line, f"recorded_at {row[self.i_at]!r} is before 1970")
         return when
 
 
@@ -249,19 +252,28 @@ def describe(exc: ValidationError, prefix: str = "") -> str:
     return f"{prefix}{loc}: {first['msg']}" if loc else f"{prefix}{first['msg']}"
 
 
-def metrics_from_json(payload: Any, *, now: datetime) -> list[Metric]:
-    """A JSON array of metric objects, validated; raises IngestError naming the bad item."""
-    if not isinstance(payload, list):
-        raise IngestError(None, "expected a JSON array of metric objects")
+def _json_array(adapter: TypeAdapter[list[T]], body: bytes | str, what: str) -> list[T]:
+    """The body parsed and validated in one pass, strictly: a number must be a JSON number and
+    a string a JSON string (`true` is not a duration, `"5"` is not a count)."""
     try:
-        metrics = _METRICS.validate_python(payload)
+        return adapter.validate_json(body, strict=True)
     except ValidationError as exc:
         first = exc.errors(include_input=False, include_url=False)[0]
+        if first["type"] == "json_invalid":
+            raise MalformedJson(None, f"malformed JSON: {first['ctx']['error']}") from None
+        if not first["loc"]:
+            raise IngestError(None, f"expected a JSON array of {what} objects") from None
         index, *rest = first["loc"]
         where = ".".join(str(p) for p in rest)
         raise IngestError(
             None, f"item {index}: {where + ': ' if where else ''}{first['msg']}"
         ) from None
+
+
+def metrics_from_json(body: bytes | str, *, now: datetime) -> list[Metric]:
+    """A JSON array of metric objects (the raw body), validated; raises MalformedJson if it is
+    not JSON, IngestError naming the first bad item otherwise."""
+    metrics = _json_array(_METRICS, body, "metric")
     latest = now + FUTURE_TOLERANCE
     for i, metric in enumerate(metrics):
         if metric.recorded_at > latest:
@@ -269,16 +281,7 @@ def metrics_from_json(payload: Any, *, now: datetime) -> list[Metric]:
     return metrics
 
 
-def merges_from_json(payload: Any) -> list[MergeRecord]:
-    """A JSON array of merge records, validated; raises IngestError naming the bad item."""
-    if not isinstance(payload, list):
-        raise IngestError(None, "expected a JSON array of merge objects")
-    try:
-        return _MERGES.validate_python(payload)
-    except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
-        index, *rest = first["loc"]
-        where = ".".join(str(p) for p in rest)
-        raise IngestError(
-            None, f"item {index}: {where + ': ' if where else ''}{first['msg']}"
-        ) from None
+def merges_from_json(body: bytes | str) -> list[MergeRecord]:
+    """A JSON array of merge records (the raw body), validated; raises MalformedJson if it is
+    not JSON, IngestError naming the first bad item otherwise."""
+    return _json_array(_MERGES, body, "merge")

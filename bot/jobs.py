@@ -90,7 +90,9 @@ class Jobs:
     async def refresh(self, now: datetime) -> None:
         s = self._settings
         done = await self._store.refresh_rollups(
-            now, initial_backfill=max(s.baselines.lookback, s.degradation.lookback) + HOUR
+            now,
+            initial_backfill=max(s.baselines.lookback, s.degradation.lookback) + HOUR,
+            oldest=now - s.retention.rollup_hour,
         )
         for start, _ in done.backfilled:
             self._hours.invalidate(start)

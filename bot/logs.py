@@ -8,6 +8,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web import RequestPayloadError
+
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
@@ -43,24 +46,42 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, default=str)
 
 
-class _NoLibraryTracebacks(logging.Filter):
+def _client_error(error: BaseException) -> bool:
+    """A request aiohttp could not read: broken framing, an undecodable body."""
+    if isinstance(error, HttpProcessingError):
+        return 400 <= error.code < 500
+    return isinstance(error, RequestPayloadError)
+
+
+class NoLibraryTracebacks(logging.Filter):
     """asyncpg logs every failed reconnect with a full traceback while the database is down;
     keep its one-line message and leave the diagnosis to perfbot's own `database unavailable`
-    lines."""
+    lines. aiohttp logs every malformed HTTP request (a content encoding it cannot decode,
+    broken chunking) as an ERROR with a traceback: that is the client's mistake, so it becomes
+    a one-line warning."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.startswith("asyncpg") and record.levelno < logging.ERROR and record.exc_info:
-            error = record.exc_info[1]
-            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
-            record.args = None
-            record.exc_info = None
+        error = record.exc_info[1] if record.exc_info else None
+        if error is None:
+            return True
+        if record.name.startswith("asyncpg") and record.levelno < logging.ERROR:
+            self._one_line(record, error)
+        elif record.name == "aiohttp.server" and _client_error(error):
+            self._one_line(record, error)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
+
+    @staticmethod
+    def _one_line(record: logging.LogRecord, error: BaseException) -> None:
+        record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})".replace("\n", " ")
+        record.args = None
+        record.exc_info = None
 
 
 def configure(level: str = "INFO", fmt: str = "text") -> None:
     """Send perfbot's logs to stderr in the chosen format; quieten chatty libraries."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_NoLibraryTracebacks())
+    handler.addFilter(NoLibraryTracebacks())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

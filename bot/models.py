@@ -2,11 +2,11 @@
 above sees only these values. All timestamps are timezone-aware UTC; all durations of
 operations are milliseconds (`*_ms`)."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from bot.durations import Duration
 
@@ -17,6 +17,29 @@ MessageRef = dict[str, Any]
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+"""A string PostgreSQL can store: `text` refuses NUL characters."""
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _not_ancient(value: datetime) -> datetime:
+    if value < EARLIEST:
+        raise ValueError("must not be before 1970-01-01")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_not_ancient)]
+"""When something measured happened: aware, and not before 1970. (asyncpg stores the year 1 as
+-infinity and reads it back naive; nothing measured a pgGit operation before 1970.)"""
 
 
 class Severity(StrEnum):
@@ -124,21 +147,21 @@ class MergeStatus(StrEnum):
 class Metric(Frozen):
     """One timed operation."""
 
-    operation_type: str = Field(min_length=1, max_length=200)
+    operation_type: Text = Field(min_length=1, max_length=200)
     duration_ms: float = Field(ge=0, allow_inf_nan=False)
-    recorded_at: AwareDatetime
-    branch: str | None = None
-    user_name: str | None = None
+    recorded_at: Timestamp
+    branch: Text | None = None
+    user_name: Text | None = None
 
 
 class MergeRecord(Frozen):
     """One pgGit merge: who merged which branches, how it ended, how long each phase took."""
 
-    merge_id: str | None = None
-    source_branch: str = Field(min_length=1)
-    target_branch: str = Field(min_length=1)
+    merge_id: Text | None = None
+    source_branch: Text = Field(min_length=1)
+    target_branch: Text = Field(min_length=1)
     status: MergeStatus
-    strategy: str | None = None
+    strategy: Text | None = None
     conflicts: int = Field(default=0, ge=0)
     auto_resolved: int = Field(default=0, ge=0)
     auto_failed: int = Field(default=0, ge=0)
@@ -146,9 +169,9 @@ class MergeRecord(Frozen):
     conflict_detect_ms: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     auto_resolve_ms: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     total_ms: float = Field(ge=0, allow_inf_nan=False)
-    started_at: AwareDatetime
-    completed_at: AwareDatetime | None = None
-    user_name: str | None = None
+    started_at: Timestamp
+    completed_at: Timestamp | None = None
+    user_name: Text | None = None
 
 
 class Baseline(Frozen):

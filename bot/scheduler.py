@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 JobBody = Callable[[datetime], Awaitable[int | None]]
 """A job's work: gets the slot's `now`, returns how many rows it produced (or None)."""
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,15 @@ def slot_for(spec: JobSpec, now: datetime) -> datetime:
     """The slot a run at `now` belongs to: the interval boundary at or before `now` for interval
     jobs (epoch-aligned, so every replica computes the same one), the minute for cron jobs."""
     step = spec.every if spec.every is not None else timedelta(minutes=1)
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    return now - (now - epoch) % step
+    return now - (now - EPOCH) % step
+
+
+def first_fire(every: timedelta) -> datetime:
+    """Where an interval job's fire times start: just after a slot boundary (a tenth of the
+    interval, at most a second, so that a timer that fires a little late or early still lands
+    in its slot). Every replica fires on this one grid, so the slot claim decides which runs a
+    slot and the work spreads over the replicas, instead of going to whichever started first."""
+    return EPOCH + min(every / 10, timedelta(seconds=1))
 
 
 @dataclass(frozen=True)
@@ -145,7 +153,9 @@ class Scheduler:
         for spec in self._specs:
             if spec.every is not None:
                 seconds = max(spec.every.total_seconds() / self._speed, 0.05)
-                trigger: Any = IntervalTrigger(seconds=seconds, timezone=UTC)
+                # On an accelerated clock slots are not wall-clock aligned; just fire often.
+                start = first_fire(spec.every) if self._speed == 1.0 else None
+                trigger: Any = IntervalTrigger(seconds=seconds, start_date=start, timezone=UTC)
             elif self._speed == 1.0:
                 assert spec.cron is not None
                 trigger = CronTrigger.from_crontab(spec.cron, timezone=UTC)

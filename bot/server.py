@@ -28,15 +28,16 @@ def error_response(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-async def read_json(request: web.Request) -> Any:
-    """The request body as JSON; 413/415/400 responses for oversized, non-JSON or malformed."""
+async def read_json_body(request: web.Request) -> bytes:
+    """The raw body of a JSON request; 415/413 responses for a non-JSON content type or a body
+    over the limit. (The ingest functions parse and validate it in one pass.)"""
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(
             text=json.dumps({"error": "send Content-Type: application/json"}),
             content_type="application/json",
         )
     try:
-        body = await request.read()
+        return await request.read()
     except web.HTTPRequestEntityTooLarge:
         limit = request.app[MAX_BODY_KEY]
         raise web.HTTPRequestEntityTooLarge(
@@ -45,21 +46,20 @@ async def read_json(request: web.Request) -> Any:
             text=json.dumps({"error": f"request body larger than {limit} bytes"}),
             content_type="application/json",
         ) from None
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": f"malformed JSON: {exc}"}), content_type="application/json"
-        ) from None
+
+
+def rejected(exc: errors.IngestError) -> web.Response:
+    """400 for a body that is not JSON, 422 for JSON that is not valid input."""
+    return error_response(400 if isinstance(exc, errors.MalformedJson) else 422, exc.message)
 
 
 async def post_metrics(request: web.Request) -> web.Response:
-    payload = await read_json(request)
+    body = await read_json_body(request)
     now = request.app[CLOCK_KEY].now()
     try:
-        metrics = ingest.metrics_from_json(payload, now=now)
+        metrics = ingest.metrics_from_json(body, now=now)
     except errors.IngestError as exc:
-        return error_response(422, exc.message)
+        return rejected(exc)
     stored = await request.app[STORE_KEY].insert_metrics(metrics)
     logger.info(
         "metrics ingested", extra={"action": "metrics_ingested", "rows": stored, "via": "api"}
@@ -68,11 +68,11 @@ async def post_metrics(request: web.Request) -> web.Response:
 
 
 async def post_merges(request: web.Request) -> web.Response:
-    payload = await read_json(request)
+    body = await read_json_body(request)
     try:
-        merges = ingest.merges_from_json(payload)
+        merges = ingest.merges_from_json(body)
     except errors.IngestError as exc:
-        return error_response(422, exc.message)
+        return rejected(exc)
     stored = await request.app[STORE_KEY].insert_merges(merges)
     logger.info(
         "merges ingested", extra={"action": "merges_ingested", "rows": stored, "via": "api"}
@@ -102,11 +102,18 @@ async def healthz(request: web.Request) -> web.Response:
 async def json_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Unexpected failures become a JSON 500 without internals; database outages a 503."""
+    """Unexpected failures become a JSON 500 without internals; database outages a 503; a body
+    that cannot be read (bad compression or chunking) a 400."""
     try:
         return await handler(request)
     except web.HTTPException:
         raise
+    except web.RequestPayloadError as exc:
+        logger.warning(
+            "request body unreadable",
+            extra={"action": "http_bad_body", "path": request.path, "error": str(exc)},
+        )
+        return error_response(400, "could not read the request body (its Content-Encoding?)")
     except errors.DatabaseUnavailable:
         logger.warning(
             "database unavailable", extra={"action": "http_db_unavailable", "path": request.path}

@@ -79,7 +79,10 @@ class MattermostFrontEnd:
     async def command(self, request: web.Request) -> web.Response:
         """`POST /mattermost/command`: the slash command, answered as a CommandResponse."""
         started = time.perf_counter()
-        form = await request.post()
+        try:
+            form = await request.post()
+        except (ValueError, UnicodeDecodeError):
+            return web.json_response({"error": "malformed form data"}, status=400)
         if not self._token_ok(request, form):
             logger.warning(
                 "mattermost command refused: bad token",
@@ -98,7 +101,7 @@ class MattermostFrontEnd:
         """`POST /mattermost/actions`: a button click, with the signed context verified."""
         try:
             data = json.loads(await request.read())
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             return web.json_response({"error": "expected a JSON body"}, status=400)
         context = data.get("context") if isinstance(data, dict) else None
         verified = (

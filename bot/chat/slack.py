@@ -1,10 +1,11 @@
 """The Slack front end, on Bolt's `AsyncApp`: `/perf` slash commands and the buttons on alert
 messages (block_actions `perf_ack`, `perf_unack`, `perf_escalate`, `perf_silence_1h`).
 
-HTTP mode serves `POST /slack/events` inside perfbot's aiohttp server; Bolt verifies the
-signature and timestamp (forged or older than 5 minutes: 401, nothing runs). With an app-level
-token (`PERFBOT_SLACK__APP_TOKEN`) Socket Mode connects too, started and stopped with the
-server. Every request is acknowledged at once, before any database work; the work runs in a
+HTTP mode serves `POST /slack/events` inside perfbot's aiohttp server; the signature and
+timestamp are verified over the raw body before anything is parsed (`slack_request`: forged,
+absent or older than 5 minutes: 401, nothing runs; a signed body Bolt cannot read: 400), and
+Bolt verifies them again. With an app-level token (`PERFBOT_SLACK__APP_TOKEN`) Socket Mode
+connects too, started and stopped with the server. Every request is acknowledged at once, before any database work; the work runs in a
 lazy listener that answers through the request's `response_url`: commands that change state
 in channel, the rest ephemerally, button clicks ephemerally to the clicker. The alert messages
 themselves are edited by the delivery outbox, on every platform.
@@ -24,7 +25,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -35,7 +36,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat import slack_reply
+from bot.chat import slack_reply, slack_request
 from bot.commands import Commands, Reply
 from bot.models import ActorSource
 from bot.notify import slack_render
@@ -50,6 +51,7 @@ RESPOND_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 15.0
 DRAIN_TIMEOUT_S = 5.0
 RECONNECT_MAX_S = 60.0
+MALFORMED = "malformed Slack request"
 
 CLICKS = {
     slack_render.ACTION_ACK: "ack {id}",
@@ -141,6 +143,7 @@ class SlackFrontEnd:
             logger=log,
         )
         signing = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
+        self._signing_secret = signing
         self.app = AsyncApp(
             client=client,
             signing_secret=signing,
@@ -246,14 +249,44 @@ class SlackFrontEnd:
     # ---- HTTP and life cycle -----------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.Response:
-        """`POST /slack/events`: Bolt verifies, acks and dispatches."""
+        """`POST /slack/events`: checked here (signature first), then Bolt verifies, acks and
+        dispatches."""
         started = time.perf_counter()
-        bolt_request = await to_bolt_request(request)
+        bolt_request = await self._bolt_request(request)
+        if isinstance(bolt_request, slack_request.Refusal):
+            logger.warning(
+                "slack request refused",
+                extra={
+                    "action": "slack_request_refused",
+                    "reason": bolt_request.reason,
+                    "remote": request.remote,
+                },
+            )
+            return web.json_response({"error": bolt_request.error}, status=bolt_request.status)
         answer = await self.app.async_dispatch(bolt_request)
         response = await to_aiohttp_response(answer)
         if self._observe is not None and "command" in bolt_request.body:
             self._observe(time.perf_counter() - started)
         return response
+
+    async def _bolt_request(self, request: web.Request) -> AsyncBoltRequest | slack_request.Refusal:
+        body = await request.read()
+        refusal = slack_request.check(self._signing_secret, body, request.headers)
+        if refusal is not None:
+            return refusal
+        try:
+            parsed = AsyncBoltRequest(
+                body=body.decode("utf-8"),
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
+            )
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError):
+            # Bolt parses the payload and reads ids out of it while building the request.
+            return slack_request.Refusal(400, MALFORMED, "payload not parseable")
+        problem = slack_request.shape_problem(parsed.body)
+        if problem is not None:
+            return slack_request.Refusal(400, MALFORMED, problem)
+        return parsed
 
     async def lifecycle(self, _: web.Application) -> AsyncIterator[None]:
         """aiohttp `cleanup_ctx`: Socket Mode up with the server, everything down after it."""

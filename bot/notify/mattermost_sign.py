@@ -34,7 +34,7 @@ def action_context(secret: str, action: str, alert_id: int) -> dict[str, Any]:
 
 def verify_action(secret: str, action: str, alert_id: int | str, sig: str) -> bool:
     """Whether `sig` is the signature of this action on this alert (constant-time compare)."""
-    return hmac.compare_digest(sign_action(secret, action, alert_id), sig)
+    return hmac.compare_digest(sign_action(secret, action, alert_id).encode(), sig.encode())
 
 
 def verify_context(secret: str, context: Mapping[str, Any]) -> tuple[str, int] | None:
@@ -45,7 +45,7 @@ def verify_context(secret: str, context: Mapping[str, Any]) -> tuple[str, int] |
         return None
     if isinstance(alert_id, bool):
         return None
-    if isinstance(alert_id, str) and alert_id.isdigit():
+    if isinstance(alert_id, str) and alert_id.isascii() and alert_id.isdigit():
         alert_id = int(alert_id)
     if not isinstance(alert_id, int):
         return None

@@ -87,8 +87,10 @@ ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
 
 -- take_dirty_ranges --
 -- Claim every pending backfill range (the caller rebuilds rollups for them in the same
--- transaction, so a failure puts them back).
-DELETE FROM perfbot.rollup_dirty RETURNING range_from, range_to
+-- transaction, so a failure puts them back), clipped to start at $1 at the earliest (older
+-- rollups would be pruned; ranges wholly before it are dropped).
+WITH taken AS (DELETE FROM perfbot.rollup_dirty RETURNING range_from, range_to)
+SELECT greatest(range_from, $1) AS range_from, range_to FROM taken WHERE range_to >= $1
 
 -- delete_rollup_minute --
 DELETE FROM perfbot.rollup_minute WHERE bucket >= $1 AND bucket < $2

@@ -19,6 +19,7 @@ ROLLUP_WATERMARK = "rollup"
 ROLLUP_LOCK_KEY = 0x7065_7266_726F_6C6C  # "perfroll"
 LATE_GRACE = timedelta(seconds=60)
 BACKFILL_CHUNK = timedelta(hours=6)
+MAX_BACKFILL = timedelta(days=400)
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 
@@ -51,9 +52,13 @@ def _merge_ranges(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetim
 
 
 class RollupsMixin(StoreBase):
-    async def refresh_rollups(self, now: datetime, *, initial_backfill: timedelta) -> RollupRefresh:
+    async def refresh_rollups(
+        self, now: datetime, *, initial_backfill: timedelta, oldest: datetime | None = None
+    ) -> RollupRefresh:
         """Bring rollups up to `now`. On the first run (no watermark) the last
-        `initial_backfill` of the source is rolled up, e.g. an existing pgGit history."""
+        `initial_backfill` of the source is rolled up, e.g. an existing pgGit history. Backfill
+        ranges are rebuilt from `oldest` (default: MAX_BACKFILL ago) on at most: one ancient
+        metric in a batch must not mean rebuilding centuries, 6 hours at a time."""
         hist_args = (histogram.MIN_MS, histogram.SCALE, histogram.N_BUCKETS)
         async with self.connection() as conn, conn.transaction():
             await conn.execute(QUERIES["advisory_xact_lock"], ROLLUP_LOCK_KEY)
@@ -65,7 +70,9 @@ class RollupsMixin(StoreBase):
             # ones (a backfill) need their hours rebuilt.
             ranges = [
                 (r["range_from"], min(r["range_to"], streamed_from))
-                for r in await conn.fetch(QUERIES["take_dirty_ranges"])
+                for r in await conn.fetch(
+                    QUERIES["take_dirty_ranges"], oldest or now - MAX_BACKFILL
+                )
                 if r["range_from"] < streamed_from
             ]
             if watermark is None:

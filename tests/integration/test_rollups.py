@@ -1,6 +1,7 @@
 """Rollups built in PostgreSQL agree with numpy on the same samples: counts, moments, extremes
 and histograms bucket for bucket; refreshes are incremental and catch backfills."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -82,3 +83,23 @@ async def test_refresh_is_incremental_and_catches_backfills(store: Store) -> Non
     minutes = await store.rollups("minute", NOW - WEEK, later, histograms=False)
     assert sum(minutes.n) == len(first) + len(fresh) + len(old)
     assert len(minutes.hist_idx) == 0
+
+
+async def test_a_backfill_reaching_back_centuries_rebuilds_only_from_oldest(store: Store) -> None:
+    """One metric from 1970 in a batch with current ones: the refresh rebuilds from `oldest` on
+    (it would otherwise walk 56 years in 6-hour chunks, inside the transaction that holds the
+    rollup lock, past the detect job's timeout, and again every cycle)."""
+    await store.refresh_rollups(NOW, initial_backfill=WEEK)
+    ancient = datetime(1970, 1, 1, tzinfo=UTC)
+    recent = samples("commit", NOW - timedelta(days=2), 5, 4, seed=6)
+    await store.insert_metrics(
+        [*recent, Metric(operation_type="commit", duration_ms=1.0, recorded_at=ancient)]
+    )
+    later = NOW + timedelta(minutes=5)
+    async with asyncio.timeout(10):
+        result = await store.refresh_rollups(
+            later, initial_backfill=WEEK, oldest=later - timedelta(days=90)
+        )
+    assert result.backfilled[0][0] == floor_to(later - timedelta(days=90), timedelta(hours=1))
+    rows = await store.rollups("hour", NOW - WEEK, later)
+    assert sum(rows.n) == len(recent)

@@ -7,7 +7,7 @@ import pytest
 
 from bot.clock import FrozenClock
 from bot.models import JobStatus
-from bot.scheduler import JobRunner, JobSpec, Scheduler, slot_for
+from bot.scheduler import EPOCH, JobRunner, JobSpec, Scheduler, first_fire, slot_for
 from bot.store import Store
 
 NOW = datetime(2026, 11, 27, 12, 0, 37, tzinfo=UTC)
@@ -27,6 +27,27 @@ def test_slot_for(every: timedelta | None, cron: str | None, expected: datetime)
         return 0
 
     assert slot_for(JobSpec("j", body, every=every, cron=cron), NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("every", "offset"),
+    [
+        (timedelta(seconds=2), timedelta(seconds=0.2)),
+        (timedelta(seconds=15), timedelta(seconds=1)),
+        (timedelta(minutes=5), timedelta(seconds=1)),
+    ],
+)
+def test_interval_jobs_fire_just_after_their_slot_starts(
+    every: timedelta, offset: timedelta
+) -> None:
+    """Every replica fires on the same grid: the claim, not start-up order, picks the runner."""
+    assert first_fire(every) == EPOCH + offset
+    fire = first_fire(every) + 1_000_000 * every
+    assert fire - slot_for(JobSpec("j", _nothing, every=every), fire) == offset
+
+
+async def _nothing(now: datetime) -> int:
+    return 0
 
 
 def test_spec_needs_exactly_one_schedule() -> None:

@@ -1,9 +1,10 @@
 import io
+import json
 from datetime import UTC, datetime
 
 import pytest
 
-from bot.errors import IngestError
+from bot.errors import IngestError, MalformedJson
 from bot.ingest import MetricCsv, merge_records_from_csv, metrics_from_json, parse_timestamp
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -39,6 +40,7 @@ async def test_valid_file_passes_through_byte_for_byte() -> None:
         ("commit,5,yesterday\n", 3, "recorded_at 'yesterday' is not an ISO 8601 timestamp"),
         ("commit,5,2026-13-01T00:00:00Z\n", 3, "is not an ISO 8601 timestamp"),
         ("commit,5,2030-01-01T00:00:00Z\n", 3, "more than a day in the future"),
+        ("commit,5,0001-01-01T00:00:00Z\n", 3, "is before 1970"),
         ("commit,5\n", 3, "expected 3 fields, found 2"),
         ("commit,5,2026-11-27T10:00:00Z,extra\n", 3, "expected 3 fields, found 4"),
         (",5,2026-11-27T10:00:00Z\n", 3, "operation_type is empty"),
@@ -96,7 +98,7 @@ def test_metrics_from_json_names_the_bad_item() -> None:
     with pytest.raises(
         IngestError, match=r"item 1: duration_ms: Input should be greater than or equal to 0"
     ):
-        metrics_from_json(payload, now=NOW)
+        metrics_from_json(json.dumps(payload), now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -119,11 +121,36 @@ def test_metrics_from_json_names_the_bad_item() -> None:
             "item 0: zone: Extra inputs",
         ),
         ([{"operation_type": "x", "duration_ms": 1}], "item 0: recorded_at: Field required"),
+        (
+            [{"operation_type": "x", "duration_ms": True, "recorded_at": "2026-11-27T10:00:00Z"}],
+            "item 0: duration_ms: Input should be a valid number",
+        ),
+        (
+            [{"operation_type": "x", "duration_ms": "5", "recorded_at": "2026-11-27T10:00:00Z"}],
+            "item 0: duration_ms: Input should be a valid number",
+        ),
+        (
+            [{"operation_type": "x\x00", "duration_ms": 5, "recorded_at": "2026-11-27T10:00:00Z"}],
+            "item 0: operation_type: Value error, must not contain NUL characters",
+        ),
+        (
+            [{"operation_type": "x", "duration_ms": 5, "recorded_at": "0001-01-01T00:00:00Z"}],
+            "item 0: recorded_at: Value error, must not be before 1970-01-01",
+        ),
     ],
 )
 def test_metrics_from_json_rejects(payload: object, reason: str) -> None:
     with pytest.raises(IngestError, match=reason):
-        metrics_from_json(payload, now=NOW)
+        metrics_from_json(json.dumps(payload), now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [("[" * 100_000, "recursion limit"), ('[{"a": 1', "EOF"), (b"\xff", "expected value")],
+)
+def test_metrics_from_json_tells_malformed_json_apart(body: str | bytes, reason: str) -> None:
+    with pytest.raises(MalformedJson, match=f"malformed JSON: .*{reason}"):
+        metrics_from_json(body, now=NOW)
 
 
 def test_merge_csv() -> None:
