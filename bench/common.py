@@ -1,16 +1,13 @@
 """Shared bench plumbing: a PostgreSQL server (PERFBOT_BENCH_DATABASE_URL, else embedded in a
 temporary directory), fresh migrated databases, machine facts, and JSON output."""
 
+import contextlib
 import json
 import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +15,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.store import migrate
 from bot.store.pool import create_pool
-from tests.database import admin_execute, unique_name, with_database
+from tests.database import admin_execute, server_url, unique_name, with_database
 
 
-@contextmanager
-def server() -> Iterator[str]:
-    configured = os.environ.get("PERFBOT_BENCH_DATABASE_URL")
-    if configured:
-        yield configured
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from pgserver import postgres_server
-
-        root = tempfile.mkdtemp(prefix="perfbot-bench-")
-        srv: Any = postgres_server.get_server(Path(root) / "pgdata", cleanup_mode="delete")
-    try:
-        yield srv.get_uri()
-    finally:
-        srv.cleanup()
+def server() -> "contextlib.AbstractContextManager[str]":
+    """PERFBOT_BENCH_DATABASE_URL, else an embedded PostgreSQL for the run."""
+    return server_url("PERFBOT_BENCH_DATABASE_URL")
 
 
 async def fresh_database(server_url: str) -> str:

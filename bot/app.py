@@ -23,6 +23,7 @@ from bot.metrics import Metrics
 from bot.notify import Notifier
 from bot.notify.registry import build_notifiers, close_all
 from bot.scheduler import JobRunner, Scheduler
+from bot.series import SeriesProvider
 from bot.settings import Settings
 from bot.store import Store
 
@@ -78,7 +79,14 @@ class Bot:
         runner = JobRunner(store, clock, name, metrics)
         channel_types = {n: c.type for n, c in settings.all_channels().items()}
         worker = DeliveryWorker(
-            store, notifiers, channel_types, settings.delivery, clock, name, metrics=metrics
+            store,
+            notifiers,
+            channel_types,
+            settings.delivery,
+            clock,
+            name,
+            metrics=metrics,
+            series=SeriesProvider(store, clock),
         )
         scheduler = Scheduler(runner, jobs.specs(), speed=speed)
         bot = cls(

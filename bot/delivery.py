@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 SeriesProvider = Callable[[Alert], Awaitable[LatencySeries | None]]
 IDLE_POLL_S = 5.0
+SERIES_CHANNELS = frozenset({"slack", "mattermost", "email", "console"})  # show sparkline/chart
 BLOCKED_POLL_S = 0.25
 
 
@@ -238,7 +239,9 @@ class DeliveryWorker:
             previous=prepared.ref,
             mention=delivery.mention,
             children=tuple(await self._children(alert)),
-            series=await self._series(alert) if self._series else None,
+            series=await self._series(alert)
+            if self._series and self._types.get(channel) in SERIES_CHANNELS
+            else None,
             is_fallback=delivery.is_fallback,
             extra={"delivery_id": delivery.id},
         )

@@ -276,14 +276,13 @@ class EscalationPlan(Frozen):
     repeat_every: Duration | None = None
 
 
-class Alert(Frozen):
-    """One open (or past) problem that on-call is told about; repeats update it in place."""
+class NewAlert(Frozen):
+    """An alert decided on but not stored yet; `stored(id)` gives the `Alert`."""
 
-    id: int
     fingerprint: str
     kind: AlertKind
     severity: Severity
-    status: AlertStatus
+    status: AlertStatus = AlertStatus.OPEN
     operation_types: tuple[str, ...]
     bottleneck: BottleneckType | None = None
     title: str
@@ -292,11 +291,6 @@ class Alert(Frozen):
     first_seen: AwareDatetime
     last_seen: AwareDatetime
     occurrences: int = 1
-    acknowledged_by: str | None = None
-    acknowledged_at: AwareDatetime | None = None
-    ack_severity: Severity | None = None
-    resolved_at: AwareDatetime | None = None
-    resolved_by: str | None = None
     parent_id: int | None = None
     silence_id: int | None = None
     plan: EscalationPlan
@@ -305,9 +299,23 @@ class Alert(Frozen):
     # Channels that were sent a message about this alert, in first-sent order; later events
     # (acknowledged, escalated, resolved) go to these so messages are edited in place.
     notified_channels: tuple[str, ...] = ()
-    version: int = 1
     created_at: AwareDatetime
     updated_at: AwareDatetime
+
+    def stored(self, alert_id: int) -> "Alert":
+        return Alert(id=alert_id, **self.model_dump())
+
+
+class Alert(NewAlert):
+    """One open (or past) problem that on-call is told about; repeats update it in place."""
+
+    id: int
+    acknowledged_by: str | None = None
+    acknowledged_at: AwareDatetime | None = None
+    ack_severity: Severity | None = None
+    resolved_at: AwareDatetime | None = None
+    resolved_by: str | None = None
+    version: int = 1
 
 
 class AlertEvent(Frozen):
@@ -359,14 +367,19 @@ class SilenceMatch(Frozen):
     alert_id: int | None = None
 
 
-class Silence(Frozen):
-    id: int
+class NewSilence(Frozen):
+    """A silence decided on but not stored yet."""
+
     match: SilenceMatch
     reason: str | None = None
     created_by: str
     source: ActorSource
     created_at: AwareDatetime
     expires_at: AwareDatetime
+
+
+class Silence(NewSilence):
+    id: int
     ended_at: AwareDatetime | None = None
 
     def active_at(self, now: datetime) -> bool:

@@ -22,9 +22,10 @@ def with_database(url: str, database: str) -> str:
 
 
 @contextmanager
-def server_url() -> Iterator[str]:
-    """The URL of a PostgreSQL server tests may create databases on."""
-    configured = os.environ.get("PERFBOT_TEST_DATABASE_URL")
+def server_url(variable: str = "PERFBOT_TEST_DATABASE_URL") -> Iterator[str]:
+    """The URL of a PostgreSQL server we may create databases on: the one in `variable`, else
+    an embedded one in a temporary directory, deleted afterwards."""
+    configured = os.environ.get(variable)
     if configured:
         yield configured
         return

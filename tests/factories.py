@@ -1,10 +1,22 @@
 """Factories for domain values in tests: sensible defaults, override what the test is about."""
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.models import Alert, AlertKind, AlertStatus, Anomaly, Correlation, EscalationPlan, Severity
-from bot.routing.transition import NewAlert
+import numpy as np
+
+from bot.models import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    Anomaly,
+    Correlation,
+    EscalationPlan,
+    Metric,
+    NewAlert,
+    Severity,
+)
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -83,3 +95,27 @@ def make_new_alert(**overrides: Any) -> NewAlert:
     """An unstored alert, for store tests."""
     alert = make_alert(**overrides)
     return NewAlert.model_validate(alert.model_dump(include=set(NewAlert.model_fields)))
+
+
+def latency_history(
+    op: str,
+    start: datetime,
+    end: datetime,
+    *,
+    median_ms: float,
+    per_minute: int = 20,
+    seed: int = 0,
+    factor: Callable[[datetime], float] | None = None,
+) -> list[Metric]:
+    """Log-normal latencies of `op`, `per_minute` a minute over [start, end) (start it on a
+    minute boundary so every minute is whole), the median times `factor(minute)` if given."""
+    rng = np.random.default_rng(seed)
+    out = []
+    t = start
+    while t < end:
+        scale = factor(t) if factor else 1.0
+        for d in rng.lognormal(np.log(median_ms * scale), 0.4, per_minute):
+            offset = timedelta(seconds=float(rng.uniform(0, 59.9)))
+            out.append(Metric(operation_type=op, duration_ms=float(d), recorded_at=t + offset))
+        t += timedelta(minutes=1)
+    return out

@@ -6,6 +6,7 @@ demo, against its running bot."""
 import asyncio
 import getpass
 import os
+import stat
 import sys
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
@@ -67,22 +68,20 @@ class ConsoleFrontEnd:
 
 async def stdin_lines(prompt: str = PROMPT) -> AsyncIterator[str]:
     """Lines typed at the terminal (a prompt first when it is one) until EOF. A terminal or a
-    pipe is read without blocking the loop (Ctrl-C ends at once); a redirected file, which
-    cannot block, is read in a worker thread."""
+    pipe is read without blocking the loop (Ctrl-C ends at once); a redirected file or device
+    (`< /dev/null`), which cannot block, is read in a worker thread."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     tty = sys.stdin.isatty()
-    # a duplicate descriptor: the transport closes its file at EOF, sys.stdin stays open
-    pipe = os.fdopen(os.dup(sys.stdin.fileno()), "rb", buffering=0)
-    try:
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), pipe
-        )
-    except ValueError:  # a regular file
-        pipe.close()
+    mode = os.fstat(sys.stdin.fileno()).st_mode
+    if not (tty or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        # A regular file or a device such as /dev/null: it never blocks, and epoll refuses it.
         while line := await asyncio.to_thread(sys.stdin.readline):
             yield line
         return
+    # a duplicate descriptor: the transport closes its file at EOF, sys.stdin stays open
+    pipe = os.fdopen(os.dup(sys.stdin.fileno()), "rb", buffering=0)
+    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
     try:
         while True:
             if tty:

@@ -5,14 +5,13 @@ attachments, HTML, a terminal panel); nothing here knows a platform, and every r
 `alert.details` copes with a key that is missing or of the wrong type."""
 
 import math
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.humanize import ms, spark
 from bot.models import Alert, AlertStatus, Severity
 from bot.notify import LatencySeries, Notification
 
-SPARK_CHARS = "▁▂▃▄▅▆▇█"
 SPARK_WINDOW = timedelta(hours=1)
 SPARK_WIDTH = 60
 
@@ -51,17 +50,6 @@ def emoji(alert: Alert) -> str:
 def truncate(text: str, limit: int) -> str:
     """`text` cut to at most `limit` characters, ending in an ellipsis when cut."""
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
-
-
-def fmt_ms(value: float) -> str:
-    """A duration given in milliseconds, for people: `0.42 ms`, `8.5 ms`, `812 ms`, `1.23 s`."""
-    if value >= 1000:
-        return f"{value / 1000:.2f} s"
-    if value >= 100:
-        return f"{value:.0f} ms"
-    if value >= 10:
-        return f"{value:.1f} ms"
-    return f"{value:.2f} ms"
 
 
 def fmt_time(moment: datetime) -> str:
@@ -135,14 +123,14 @@ def value_line(notification: Notification) -> str | None:
         threshold = series.threshold_ms
     parts = []
     if value is not None:
-        parts.append(fmt_ms(value))
+        parts.append(ms(value))
     if p99 is not None:
-        parts.append(f"baseline p99 {fmt_ms(p99)}")
+        parts.append(f"baseline p99 {ms(p99)}")
     if not parts:
         return None
     text = " vs ".join(parts)
     if threshold is not None:
-        text += f" (threshold {fmt_ms(threshold)})"
+        text += f" (threshold {ms(threshold)})"
     return text
 
 
@@ -165,7 +153,7 @@ def facts(notification: Notification) -> list[Fact]:
         out.append(("Value", value))
     mean = number(details, "baseline_mean_ms")
     if mean is not None:
-        out.append(("Baseline mean", fmt_ms(mean)))
+        out.append(("Baseline mean", ms(mean)))
     z_score = number(details, "z_score")
     if z_score is not None:
         out.append(("Z-score", f"{z_score:.1f}"))
@@ -253,23 +241,10 @@ def sparkline(series: LatencySeries | None) -> str | None:
     return None if window is None else spark(window[1], SPARK_WIDTH)
 
 
-def spark(values: Sequence[float], width: int) -> str:
-    """Non-empty finite `values` scaled between their minimum and maximum onto ▁…█, squeezed
-    to at most `width` characters."""
-    points = list(values)
-    if len(points) > width:
-        step = len(points) / width
-        points = [max(points[int(i * step) : int((i + 1) * step)]) for i in range(width)]
-    low, high = min(points), max(points)
-    span = high - low
-    top = len(SPARK_CHARS) - 1
-    return "".join(SPARK_CHARS[0 if span == 0 else round((v - low) / span * top)] for v in points)
-
-
 def sparkline_caption(series: LatencySeries | None) -> str | None:
     """`p99, last hour: 120 ms to 812 ms` for the values the sparkline shows."""
     window = _last_hour(series)
     if window is None:
         return None
     label, values = window
-    return f"{label}, last hour: {fmt_ms(min(values))} to {fmt_ms(max(values))}"
+    return f"{label}, last hour: {ms(min(values))} to {ms(max(values))}"

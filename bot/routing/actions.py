@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot import errors
-from bot.models import Alert, AlertEvent, AlertStatus, Frozen, Silence, SilenceMatch
+from bot.models import Alert, AlertEvent, AlertStatus, Frozen, NewSilence, Silence, SilenceMatch
 from bot.routing import escalation, transition
 from bot.routing import silence as silences_
-from bot.routing.silence import NewSilence
 from bot.routing.transition import Actor, Transition
 
 

@@ -26,12 +26,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.models import Alert, AlertEvent, AlertKind, AlertStatus, Frozen, Severity, Silence
+from bot.models import (
+    Alert,
+    AlertEvent,
+    AlertKind,
+    AlertStatus,
+    Frozen,
+    NewAlert,
+    Severity,
+    Silence,
+)
 from bot.routing import escalation, grouping, transition
 from bot.routing import silence as silences_
 from bot.routing.candidate import AlertCandidate
 from bot.routing.rules import RouteDecision, Router, unique
-from bot.routing.transition import NewAlert, Send, Transition
+from bot.routing.transition import Send, Transition
 
 if TYPE_CHECKING:
     from bot.settings import AlertSettings

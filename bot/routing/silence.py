@@ -15,10 +15,8 @@ so the escalation tick wakes it up and re-checks when the silence ends."""
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from pydantic import AwareDatetime
-
 from bot import errors
-from bot.models import ActorSource, Alert, AlertStatus, Frozen, Silence, SilenceMatch
+from bot.models import Alert, AlertStatus, NewSilence, Silence, SilenceMatch
 from bot.routing import transition
 from bot.routing.rules import KINDS, Routable, kind_matches, operations_match
 from bot.routing.transition import Actor, Transition
@@ -40,17 +38,6 @@ def validate_match(match: SilenceMatch) -> SilenceMatch:
     if match.kind is not None and match.kind not in KINDS:
         raise errors.BadArguments(f"unknown kind {match.kind!r}; use one of {', '.join(KINDS)}")
     return match
-
-
-class NewSilence(Frozen):
-    """A silence decided on but not stored yet."""
-
-    match: SilenceMatch
-    reason: str | None = None
-    created_by: str
-    source: ActorSource
-    created_at: AwareDatetime
-    expires_at: AwareDatetime
 
 
 def new_silence(

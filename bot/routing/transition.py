@@ -3,7 +3,7 @@
 * `Send`: one delivery to enqueue (channel, event, mentions, which alert);
 * `Actor`: who did something and from where (`ActorSource`), for the audit trail;
 * `Transition`: an alert's new state, the audit events to append and the sends to enqueue;
-* `NewAlert`: an alert that is not stored yet (the store assigns its id).
+* `NewAlert` (from `bot.models`): an alert that is not stored yet (the store assigns its id).
 
 Delivery events are the notifier's: `fired` (first message), `updated` (edit in place),
 `acknowledged`, `unacknowledged`, `escalated` (page again: a new message where there is none,
@@ -14,18 +14,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field
-
 from bot.models import (
     ActorSource,
     Alert,
     AlertEvent,
-    AlertKind,
-    AlertStatus,
-    BottleneckType,
-    EscalationPlan,
     Frozen,
-    Severity,
 )
 
 DeliveryEvent = Literal[
@@ -67,34 +60,6 @@ class Transition(Frozen):
     events: tuple[AlertEvent, ...] = ()
     sends: tuple[Send, ...] = ()
     note: str = ""
-
-
-class NewAlert(Frozen):
-    """An alert decided on but not stored yet; `stored(id)` gives the `Alert`."""
-
-    fingerprint: str
-    kind: AlertKind
-    severity: Severity
-    status: AlertStatus = AlertStatus.OPEN
-    operation_types: tuple[str, ...]
-    bottleneck: BottleneckType | None = None
-    title: str
-    summary: str
-    details: dict[str, Any] = Field(default_factory=dict)
-    first_seen: AwareDatetime
-    last_seen: AwareDatetime
-    occurrences: int = 1
-    parent_id: int | None = None
-    silence_id: int | None = None
-    plan: EscalationPlan
-    escalation_step: int = 0
-    next_escalation_at: AwareDatetime | None = None
-    notified_channels: tuple[str, ...] = ()
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
-
-    def stored(self, alert_id: int) -> Alert:
-        return Alert(id=alert_id, **self.model_dump())
 
 
 def event(

@@ -15,12 +15,12 @@ from bot.models import (
     Delivery,
     EscalationPlan,
     MessageRef,
+    NewAlert,
+    NewSilence,
     Severity,
     Silence,
     SilenceMatch,
 )
-from bot.routing.silence import NewSilence
-from bot.routing.transition import NewAlert
 from bot.store.base import StoreBase
 from bot.store.queries import QUERIES
 
@@ -87,7 +87,7 @@ class AlertTx:
             alert_from_row(r) for r in await self.conn.fetch(QUERIES["alerts_by_ids"], list(ids))
         ]
 
-    async def insert_alert(self, alert: "NewAlert") -> Alert:
+    async def insert_alert(self, alert: NewAlert) -> Alert:
         """Store a new alert (its id and version come from the database)."""
         row = await self.conn.fetchrow(
             QUERIES["insert_alert"],
@@ -204,7 +204,7 @@ class AlertTx:
     async def active_silences(self, now: datetime) -> list[Silence]:
         return [silence_from_row(r) for r in await self.conn.fetch(QUERIES["active_silences"], now)]
 
-    async def insert_silence(self, silence: "NewSilence") -> Silence:
+    async def insert_silence(self, silence: NewSilence) -> Silence:
         row = await self.conn.fetchrow(
             QUERIES["insert_silence"],
             silence.match.model_dump(mode="json", exclude_none=True),

@@ -197,6 +197,14 @@ SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms
  WHERE bucket >= $1 AND bucket < $2 AND operation_type = $3
  ORDER BY bucket
 
+-- rollup_minute_rows_of --
+-- Minute rollups of one operation ($3) with bucket in [$1, $2), with histograms (the latency
+-- series of alert messages).
+SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt
+  FROM perfbot.rollup_minute
+ WHERE bucket >= $1 AND bucket < $2 AND operation_type = $3
+ ORDER BY bucket
+
 -- known_operations --
 -- Every operation with hourly rollups since $1, busiest first.
 SELECT operation_type, sum(n)::bigint AS samples

@@ -112,6 +112,12 @@ class RollupsMixin(StoreBase):
             records = await conn.fetch(QUERIES["rollup_hour_rows_of"], start, end, operation)
         return Rollups.from_records(records, resolution_s=3600)
 
+    async def minute_rollups_of(self, operation: str, start: datetime, end: datetime) -> Rollups:
+        """Minute rollups of one operation with bucket in [start, end), with histograms."""
+        async with self.connection() as conn:
+            records = await conn.fetch(QUERIES["rollup_minute_rows_of"], start, end, operation)
+        return Rollups.from_records(records, resolution_s=60)
+
     async def known_operations(self, since: datetime) -> list[str]:
         """Operations with data since `since`, busiest first."""
         async with self.connection() as conn:

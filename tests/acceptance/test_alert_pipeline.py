@@ -9,8 +9,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
-
 from bot.alerts import AlertService
 from bot.clock import SystemClock
 from bot.models import ActorSource, AlertStatus, Metric
@@ -18,6 +16,7 @@ from bot.routing.transition import Actor
 from bot.settings import Settings
 from bot.store import Store
 from tests.acceptance.harness import PerfbotProcess
+from tests.factories import latency_history
 from tests.fakes.webhook import WebhookReceiver
 from tests.polling import eventually
 
@@ -27,21 +26,15 @@ SECRET = "hook-secret"
 def metrics(
     op: str, start: datetime, end: datetime, median_ms: float, spike_from: datetime, seed: int
 ) -> list[Metric]:
-    rng = np.random.default_rng(seed)
-    out = []
-    t = start
-    while t < end:
-        factor = 8.0 if t >= spike_from else 1.0
-        for d in rng.lognormal(np.log(median_ms * factor), 0.4, 20):
-            out.append(
-                Metric(
-                    operation_type=op,
-                    duration_ms=float(d),
-                    recorded_at=t + timedelta(seconds=float(rng.uniform(0, 59.9))),
-                )
-            )
-        t += timedelta(minutes=1)
-    return out
+    """`op`'s latency from `start`, eight times slower from `spike_from`."""
+    return latency_history(
+        op,
+        start,
+        end,
+        median_ms=median_ms,
+        seed=seed,
+        factor=lambda t: 8.0 if t >= spike_from else 1.0,
+    )
 
 
 def events(receiver: WebhookReceiver, path: str) -> list[tuple[str, dict]]:

@@ -92,6 +92,11 @@ async def test_one_anomaly_on_every_channel_then_acknowledged(
         [attachment] = post["props"]["attachments"]
         assert [a["id"] for a in attachment["actions"]] == ["ack", "escalate", "silence1h"]
         assert "commit" in str(attachment)
+        # The latency chart went into the alert message's thread, the sparkline into the text.
+        await slack_fake.wait_for_call("files.completeUploadExternal", within=30)
+        [upload] = slack_fake.calls_to("files.completeUploadExternal")
+        assert upload.args.get("thread_ts")
+        assert any(ch in text for ch in "▁▂▃▄▅▆▇█")
         [trigger] = pagerduty_fake.events[:1]
         assert trigger["event_action"] == "trigger"
         assert trigger["dedup_key"] == "anomaly:commit"

@@ -94,3 +94,10 @@ async def test_the_demo_prompt_runs_against_a_live_bot(store: Store) -> None:
     assert "2 open alerts" in text
     assert f"Alert #{world.alerts['merge'].id} acknowledged by" in text
     assert "perfbot commands" not in text
+
+
+def test_the_prompt_ends_at_once_on_dev_null(db_url: str) -> None:
+    """`perfbot chat < /dev/null` (a device epoll refuses) ends at EOF instead of hanging."""
+    result = chat(db_url, stdin_file=Path(os.devnull))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr

@@ -19,6 +19,7 @@ from bot.notify import MessageRef, Notification
 from bot.settings import DeliverySettings
 from bot.store import Store
 from tests.factories import make_new_alert
+from tests.fakes.webhook import WebhookReceiver
 from tests.polling import eventually
 
 
@@ -69,12 +70,13 @@ async def queue(
     severity: Severity = Severity.WARNING,
     n: int = 1,
     events: int = 1,
+    prefix: str = "op",
 ) -> list[int]:
     alert_ids = []
     async with store.transaction() as tx:
         for i in range(n):
             alert = await tx.insert_alert(
-                make_new_alert(fingerprint=f"anomaly:op{i}", severity=severity)
+                make_new_alert(fingerprint=f"anomaly:{prefix}{i}", severity=severity)
             )
             alert_ids.append(alert.id)
             for e in range(events):
@@ -252,3 +254,37 @@ async def test_429_storm_delays_but_never_kills(store: Store, running: list) -> 
 async def _all(store: Store, alert_id: int, status: DeliveryStatus) -> bool:
     found = await statuses(store, alert_id)
     return bool(found) and all(s is status for s in found)
+
+
+async def test_over_real_http_503_twice_then_200_and_retry_after(
+    store: Store, running: list, webhook_receiver: WebhookReceiver
+) -> None:
+    """The same guarantees through the real webhook channel and an HTTP receiver."""
+    from bot.notify.webhook import WebhookNotifier
+
+    [first] = await queue(store, channel="hook")
+    webhook_receiver.fail(503, times=2)
+    hook = WebhookNotifier("hook", url=webhook_receiver.hook_url, secret=None, timeout=5)
+    start(worker(store, {"hook": hook}), running)  # type: ignore[dict-item]
+    try:
+        await _real_http_checks(store, webhook_receiver, first)
+    finally:
+        for stop, _task in running:
+            stop.set()
+        await asyncio.gather(*(t for _, t in running), return_exceptions=True)
+        await hook.aclose()
+
+
+async def _real_http_checks(store: Store, webhook_receiver: WebhookReceiver, first: int) -> None:
+    await eventually(lambda: _all(store, first, DeliveryStatus.SENT))
+    [d] = await store.deliveries_for_alert(first)
+    assert d.attempts == 3
+    assert len(webhook_receiver.faulted) == 2
+    assert len(webhook_receiver.calls) == 1
+
+    webhook_receiver.fail(429, times=1, retry_after=2)
+    [second] = await queue(store, channel="hook", n=1, prefix="again")
+    await eventually(lambda: _all(store, second, DeliveryStatus.SENT), within=15)
+    refused_at = webhook_receiver.faulted[-1].at
+    delivered_at = webhook_receiver.calls[-1].at
+    assert delivered_at - refused_at >= 2.0

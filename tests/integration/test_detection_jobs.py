@@ -8,7 +8,6 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 import pytest
 
 from bot.alerts import AlertService
@@ -17,6 +16,7 @@ from bot.jobs import Jobs
 from bot.models import AlertStatus, Metric, Severity
 from bot.settings import Settings
 from bot.store import Store
+from tests.factories import latency_history
 
 NOW = datetime(2026, 11, 27, 12, 0, 20, tzinfo=UTC)  # 20 s into the minute: 11:59 is complete
 
@@ -30,21 +30,9 @@ def history(
     seed: int,
     factor=None,
 ) -> list[Metric]:
-    rng = np.random.default_rng(seed)
-    out = []
-    t = start
-    while t < end:
-        scale = factor(t) if factor else 1.0
-        for d in rng.lognormal(np.log(median_ms * scale), 0.4, per_minute):
-            out.append(
-                Metric(
-                    operation_type=op,
-                    duration_ms=float(d),
-                    recorded_at=t + timedelta(seconds=float(rng.uniform(0, 59.9))),
-                )
-            )
-        t += timedelta(minutes=1)
-    return out
+    return latency_history(
+        op, start, end, median_ms=median_ms, per_minute=per_minute, seed=seed, factor=factor
+    )
 
 
 @pytest.fixture

@@ -166,3 +166,24 @@ def test_implicit_channels_from_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("PERFBOT_PAGERDUTY__ROUTING_KEY", "k" * 32)
     channels = Settings.load().all_channels()
     assert set(channels) == {"slack", "pagerduty"}
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("postgresql://perfbot:s3cret@db:5432/pggit", "postgresql://perfbot:***@db:5432/pggit"),
+        ("postgresql://perfbot@db/pggit", "postgresql://perfbot@db/pggit"),
+        (
+            "postgresql://postgres:@/postgres?host=/tmp/x",
+            "postgresql://postgres:@/postgres?host=/tmp/x",
+        ),
+        (
+            "host=db user=perfbot password=s3cret dbname=pggit",
+            "host=db user=perfbot password=*** dbname=pggit",
+        ),
+    ],
+)
+def test_database_urls_are_shown_with_the_password_masked(url: str, masked: str) -> None:
+    from bot.store.pool import mask_url
+
+    assert mask_url(url) == masked

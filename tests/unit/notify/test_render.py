@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from bot import humanize
 from bot.models import AlertStatus, Severity
 from bot.notify import (
     console_render,
@@ -502,7 +503,7 @@ def test_sparkline_keeps_the_last_hour_only_and_squeezes():
     assert line is not None
     assert len(line) == 31  # 60 minutes / 2 + the last point
     assert line[-1] == "█"
-    assert facts.spark([1.0] * 200, 60) == "▁" * 60
+    assert humanize.spark([1.0] * 200, 60) == "▁" * 60
     assert facts.sparkline(None) is None
 
 

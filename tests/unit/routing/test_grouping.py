@@ -1,9 +1,8 @@
 import pytest
 
-from bot.models import Alert, AlertKind, AlertStatus, BottleneckType, Severity
+from bot.models import Alert, AlertKind, AlertStatus, BottleneckType, NewAlert, Severity
 from bot.routing.grouping import attach, group_children, release
 from bot.routing.lifecycle import Fire, LifecyclePolicy, Update, auto_resolve, decide
-from bot.routing.transition import NewAlert
 from tests.unit.routing.factories import (
     NOW,
     make_alert,
