@@ -113,7 +113,7 @@ async def main() -> None:
     with server() as srv:
         async with WebhookReceiver() as receiver:
             url = await fresh_database(srv)
-            store = await Store.open(url, max_size=20)
+            store = await Store.open(url)
             try:
                 s = settings(receiver.hook_url)
                 samples = sorted(await latency(store, receiver, s, args.alerts))
