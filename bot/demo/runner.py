@@ -55,11 +55,17 @@ def demo_settings(base: Settings) -> Settings:
         routes=[],
     )
     everything = list(merged.all_channels())
+    extra = {}
+    if "http" not in base.model_fields_set:
+        # Nothing needs to reach the demo's HTTP server unless the user set it up (Slack or
+        # Mattermost in HTTP mode); a free port keeps the demo from failing on a busy :3000.
+        extra["http"] = {"port": 0}
     return Settings.load(
         base.config,
         channels={n: c if isinstance(c, dict) else c.model_dump() for n, c in channels.items()},
         routes=[{"name": "demo", "notify": everything}],
         alerts={"resolve_after": "15m"},
+        **extra,
     )
 
 
