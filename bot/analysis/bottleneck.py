@@ -9,7 +9,7 @@ TRANSACTION_LOG_SATURATION (the original tested only the first operation, so (ro
 commit) and (commit, rollback_x) differed); anything else -> SHARED_RESOURCE_CONTENTION.
 A group of operations gets a class when every operation in it satisfies that class's rule."""
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.models import BottleneckType, Correlation, Severity
@@ -86,10 +86,11 @@ class BottleneckCluster:
     recommendations: tuple[str, ...]
 
 
-def clusters(correlations: Sequence[Correlation]) -> list[BottleneckCluster]:
-    """Group correlated pairs into connected components (merge_base_find - merge_conflict_detect
-    - merge_branches is one cluster even if the outer two did not correlate directly). Returns
-    clusters sorted by max r, strongest first."""
+def components(correlations: Iterable[Correlation]) -> list[list[Correlation]]:
+    """The correlated pairs split into connected groups of operations (merge_base_find -
+    merge_conflict_detect - merge_branches is one group even if the outer two did not correlate
+    directly), each group's pairs in their given order."""
+    pairs = list(correlations)
     parent: dict[str, str] = {}
 
     def root(op: str) -> str:
@@ -99,15 +100,21 @@ def clusters(correlations: Sequence[Correlation]) -> list[BottleneckCluster]:
             op = parent[op]
         return op
 
-    for pair in correlations:
+    for pair in pairs:
         a, b = root(pair.operation_a), root(pair.operation_b)
         if a != b:
             parent[max(a, b)] = min(a, b)
     groups: dict[str, list[Correlation]] = {}
-    for pair in correlations:
+    for pair in pairs:
         groups.setdefault(root(pair.operation_a), []).append(pair)
+    return list(groups.values())
+
+
+def clusters(correlations: Sequence[Correlation]) -> list[BottleneckCluster]:
+    """Group correlated pairs into connected components (see `components`), each classified as
+    a whole. Returns clusters sorted by max r, strongest first."""
     found = []
-    for pairs in groups.values():
+    for pairs in components(correlations):
         ops = tuple(sorted({op for p in pairs for op in (p.operation_a, p.operation_b)}))
         kind = classify_group(ops)
         found.append(

@@ -5,11 +5,12 @@ bottleneck class that form a connected group) becomes one candidate for all its 
 Titles and summaries are plain data (facts and numbers); each channel formats them itself.
 `details` holds JSON-able numbers for renderers and the webhook payload."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from bot.analysis.bottleneck import components
 from bot.models import (
     AlertKind,
     Anomaly,
@@ -108,7 +109,7 @@ class BottleneckCluster(Frozen):
     def _one_connected_class(self) -> "BottleneckCluster":
         if any(c.bottleneck is not self.bottleneck for c in self.correlations):
             raise ValueError("every correlation must have the cluster's bottleneck class")
-        if len(_components(self.correlations)) != 1:
+        if len(components(self.correlations)) != 1:
             raise ValueError("the correlations must connect all their operations")
         return self
 
@@ -128,27 +129,14 @@ class BottleneckCluster(Frozen):
         return max(c.severity for c in self.correlations)
 
 
-def _components(correlations: Iterable[Correlation]) -> list[set[str]]:
-    groups: list[set[str]] = []
-    for c in correlations:
-        joined = {c.operation_a, c.operation_b}
-        touching = [g for g in groups if g & joined]
-        for g in touching:
-            joined |= g
-            groups.remove(g)
-        groups.append(joined)
-    return groups
-
-
 def clusters(correlations: Sequence[Correlation]) -> list[BottleneckCluster]:
     """Split correlations into clusters: per bottleneck class, one per connected group of
     operations. Ordered by class, then by the group's first operation name."""
     result = []
     for bottleneck in sorted({c.bottleneck for c in correlations}):
         same = [c for c in correlations if c.bottleneck is bottleneck]
-        for group in _components(same):
-            pairs = tuple(c for c in same if c.operation_a in group)
-            result.append(BottleneckCluster(bottleneck=bottleneck, correlations=pairs))
+        for pairs in components(same):
+            result.append(BottleneckCluster(bottleneck=bottleneck, correlations=tuple(pairs)))
     return sorted(result, key=lambda k: (k.bottleneck.value, min(k.operations)))
 
 
