@@ -82,7 +82,9 @@ async def seed(store: Store, service: AlertService, now: datetime) -> World:
             make_anomaly(
                 operation_type="commit",
                 severity=Severity.WARNING,
-                detected_at=now - timedelta(minutes=30),
+                # inside alerts.resolve_after (30 min): a live bot's escalate tick must not
+                # auto-resolve the seeded alert while a test is still using it
+                detected_at=now - timedelta(minutes=25),
             ),
             make_anomaly(
                 operation_type="merge",

@@ -82,7 +82,7 @@ async def test_every_command_answers_through_the_response_url(live: LiveBot) -> 
         sent = await user.slash(text)
         assert (sent.status, sent.body) == (200, ""), text  # acknowledged at once, empty body
         reply = await answer(user, sent)
-        assert reply["response_type"] == response_type, text
+        assert reply["response_type"] == response_type, (text, shown(reply))
         assert expected in shown(reply), (text, shown(reply))
     stored = await live.bot.store.get_alert(commit)
     assert stored is not None
