@@ -199,7 +199,9 @@ class MattermostNotifier:
         call = functools.partial(func, *args, **kwargs)
         try:
             return await asyncio.wait_for(asyncio.to_thread(call), self._timeout)
-        except TimeoutError as exc:
+        except (TimeoutError, requests.Timeout) as exc:
+            # requests' own timeout and ours are the same bound; whichever fires first, the
+            # destination did not answer in time
             raise errors.NotifyError(
                 self._channel, f"{what}: no answer within {self._timeout:g} s"
             ) from exc
