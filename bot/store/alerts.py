@@ -56,11 +56,6 @@ class AlertTx:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
 
-    async def open_alert(self, fingerprint: str) -> Alert | None:
-        """The unresolved alert with this fingerprint, row-locked until the transaction ends."""
-        row = await self.conn.fetchrow(QUERIES["open_alert_by_fingerprint"], fingerprint)
-        return alert_from_row(row) if row else None
-
     async def lock_alert(self, alert_id: int) -> Alert:
         row = await self.conn.fetchrow(QUERIES["get_alert_for_update"], alert_id)
         if row is None:
@@ -187,12 +182,6 @@ class AlertTx:
         )
         return int(row["id"])
 
-    async def recent_alert_count(self, operation: str, since: datetime) -> int:
-        count: int = await self.conn.fetchval(
-            QUERIES["alerts_for_operation_since"], operation, since
-        )
-        return count
-
     async def children(self, parent_id: int) -> list[Alert]:
         return [
             alert_from_row(r) for r in await self.conn.fetch(QUERIES["child_alerts"], parent_id)
@@ -220,9 +209,6 @@ class AlertTx:
         row = await self.conn.fetchrow(QUERIES["end_silence"], silence_id, now, by)
         return silence_from_row(row) if row else None
 
-    async def alert_channels(self, alert_id: int) -> list[str]:
-        return [r["channel"] for r in await self.conn.fetch(QUERIES["alert_channels"], alert_id)]
-
 
 class AlertsMixin(StoreBase):
     @asynccontextmanager
@@ -239,16 +225,6 @@ class AlertsMixin(StoreBase):
     async def list_alerts(self, statuses: Sequence[AlertStatus], limit: int = 50) -> list[Alert]:
         async with self.connection() as conn:
             rows = await conn.fetch(QUERIES["list_alerts"], [s.value for s in statuses], limit)
-        return [alert_from_row(r) for r in rows]
-
-    async def alerts_due_escalation(self, now: datetime, limit: int = 100) -> list[Alert]:
-        async with self.connection() as conn:
-            rows = await conn.fetch(QUERIES["alerts_due_escalation"], now, limit)
-        return [alert_from_row(r) for r in rows]
-
-    async def alerts_quiet_since(self, cutoff: datetime) -> list[Alert]:
-        async with self.connection() as conn:
-            rows = await conn.fetch(QUERIES["alerts_quiet_since"], cutoff)
         return [alert_from_row(r) for r in rows]
 
     async def alert_events(self, alert_id: int) -> list[AlertEvent]:

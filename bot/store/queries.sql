@@ -283,30 +283,12 @@ SELECT * FROM perfbot.alerts WHERE id = $1
 -- get_alert_for_update --
 SELECT * FROM perfbot.alerts WHERE id = $1 FOR UPDATE
 
--- open_alert_by_fingerprint --
--- The open or acknowledged alert with this fingerprint, locked for the caller's transaction.
-SELECT * FROM perfbot.alerts WHERE fingerprint = $1 AND status <> 'resolved' FOR UPDATE
-
 -- list_alerts --
 -- Alerts whose status is in $1, newest activity first.
 SELECT * FROM perfbot.alerts WHERE status = ANY($1::text[]) ORDER BY last_seen DESC, id DESC LIMIT $2
 
 -- unresolved_alerts --
 SELECT * FROM perfbot.alerts WHERE status <> 'resolved' ORDER BY id
-
--- alerts_due_escalation --
-SELECT * FROM perfbot.alerts
- WHERE status = 'open' AND next_escalation_at IS NOT NULL AND next_escalation_at <= $1
- ORDER BY next_escalation_at
- LIMIT $2
-
--- alerts_quiet_since --
--- Unresolved alerts not seen since $1 (candidates for auto-resolve).
-SELECT * FROM perfbot.alerts WHERE status <> 'resolved' AND last_seen < $1 ORDER BY id
-
--- alerts_for_operation_since --
--- How many alerts about operation $1 were first seen since $2.
-SELECT count(*) FROM perfbot.alerts WHERE $1 = ANY(operation_types) AND first_seen >= $2
 
 -- unresolved_alerts_touching --
 -- Unresolved alerts naming any of the operations $1, locked for the caller's transaction.
@@ -433,10 +415,6 @@ SELECT ref FROM perfbot.alert_messages WHERE alert_id = $1 AND channel = $2
 INSERT INTO perfbot.alert_messages (alert_id, channel, ref, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $4)
 ON CONFLICT (alert_id, channel) DO UPDATE SET ref = EXCLUDED.ref, updated_at = EXCLUDED.updated_at
-
--- alert_channels --
--- Channels that already hold a message about the alert.
-SELECT channel FROM perfbot.alert_messages WHERE alert_id = $1 ORDER BY created_at
 
 -- delete_deliveries_before --
 DELETE FROM perfbot.deliveries WHERE status IN ('sent', 'dead') AND created_at < $1
