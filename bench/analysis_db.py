@@ -51,21 +51,21 @@ async def measure(rate: float, cycles: int) -> dict[str, Any]:
             began = time.perf_counter()
             samples = workload.history(now - timedelta(days=7), now)
             for lo in range(0, len(samples), CHUNK):
-                await store.insert_metric_rows(rows(samples, lo, lo + CHUNK))
+                await store.metrics.add_rows(rows(samples, lo, lo + CHUNK))
             load_s = time.perf_counter() - began
             began = time.perf_counter()
-            await store.refresh_rollups(now, initial_backfill=timedelta(days=7, hours=1))
+            await store.rollups.refresh(now, initial_backfill=timedelta(days=7, hours=1))
             rollup_s = time.perf_counter() - began
             settings = Settings.load()
             clock = FrozenClock(now)
             jobs = Jobs(store, settings, AlertService(store, settings, clock))
             await jobs.recalculate(now)
-            await store.set_watermark("detect", now)
+            await store.jobs.set_watermark("detect", now)
             detect_ms = []
             for i in range(cycles):
                 minute = now + timedelta(minutes=i)
                 fresh = workload.history(minute, minute + timedelta(minutes=1))
-                await store.insert_metric_rows(rows(fresh, 0, len(fresh)))
+                await store.metrics.add_rows(rows(fresh, 0, len(fresh)))
                 cycle_at = minute + timedelta(minutes=1, seconds=10)
                 clock.set(cycle_at)
                 t = time.perf_counter()

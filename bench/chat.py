@@ -95,9 +95,9 @@ async def seed(url: str, tmp: Path) -> dict[str, int]:
         path = tmp / "metrics.csv"
         rows = write_metrics(path, now)
         with path.open("rb") as stream:
-            await store.copy_metrics_csv(MetricCsv(stream, now=now))
-        await store.refresh_rollups(now, initial_backfill=timedelta(days=DAYS + 1))
-        found = await store.insert_anomalies(anomalies(now))
+            await store.metrics.copy_csv(MetricCsv(stream, now=now))
+        await store.rollups.refresh(now, initial_backfill=timedelta(days=DAYS + 1))
+        found = await store.findings.add_anomalies(anomalies(now))
         recent = [a for a in found if a.detected_at >= now - timedelta(hours=3)]
         alerts = await AlertService(store, Settings.load(), SystemClock()).process_anomalies(
             recent, now

@@ -54,7 +54,7 @@ async def latency(store: Store, receiver: WebhookReceiver, s: Settings, alerts: 
                 severity=Severity.WARNING,
                 detected_at=now,
             )
-            [stored] = await store.insert_anomalies([anomaly])
+            [stored] = await store.findings.add_anomalies([anomaly])
             await service.process_anomalies([stored], now)
             while len(receiver.calls) == seen:  # noqa: ASYNC110 -- the receiver has no event to await
                 await asyncio.sleep(0.0005)
@@ -71,7 +71,7 @@ async def throughput(
 ) -> float:
     clock = SystemClock()
     per_alert = 5
-    async with store.transaction() as tx:
+    async with store.alerts.transaction() as tx:
         for i in range(deliveries // per_alert):
             alert = await tx.insert_alert(
                 make_new_alert(fingerprint=f"anomaly:bulk{i}", operation_types=(f"bulk{i}",))

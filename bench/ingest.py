@@ -58,7 +58,7 @@ async def perfbot_copy(url: str, path: Path) -> float:
     try:
         with Timer() as t, path.open("rb") as stream:
             csv = MetricCsv(stream, now=datetime.now(UTC))
-            await store.copy_metrics_csv(csv)
+            await store.metrics.copy_csv(csv)
     finally:
         await store.close()
     return t.seconds

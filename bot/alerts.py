@@ -41,7 +41,7 @@ class AlertService:
             if alert is not None:
                 touched.append(alert)
                 if anomaly.id is not None:
-                    await self._store.link_anomaly(anomaly.id, alert.id)
+                    await self._store.findings.link_anomaly(anomaly.id, alert.id)
         return touched
 
     async def process_correlations(
@@ -55,11 +55,11 @@ class AlertService:
                 touched.append(alert)
                 for pair in cluster.correlations:
                     if pair.id is not None:
-                        await self._store.link_correlation(pair.id, alert.id)
+                        await self._store.findings.link_correlation(pair.id, alert.id)
         return touched
 
     async def _process(self, cand: candidate.AlertCandidate, now: datetime) -> Alert | None:
-        async with self._store.transaction() as tx:
+        async with self._store.alerts.transaction() as tx:
             await tx.lock()
             related = await tx.related(cand.operation_types)
             window = self.policy.recurrence_window
@@ -144,7 +144,7 @@ class AlertService:
         """Run due escalation steps, repeats and silence expiries, and auto-resolve quiet alerts.
         Returns how many alerts changed."""
         changed = 0
-        async with self._store.transaction() as tx:
+        async with self._store.alerts.transaction() as tx:
             await tx.lock()
             silences = await tx.active_silences(now)
             unresolved = await tx.unresolved()
@@ -185,10 +185,10 @@ class AlertService:
         """Run `action` (ack, unack, escalate, resolve) on an alert for `actor`. Raises
         PermissionDenied (audited), NotFound or InvalidTransition with a user-safe message."""
         now = self._clock.now()
-        if await self._store.get_alert(alert_id) is None:
+        if await self._store.alerts.get(alert_id) is None:
             raise errors.NotFound(f"there is no alert #{alert_id}")
         await self._check_permission(action, alert_id, actor, now)
-        async with self._store.transaction() as tx:
+        async with self._store.alerts.transaction() as tx:
             await tx.lock()
             alert = await tx.lock_alert(alert_id)
             if action == "ack":
@@ -225,10 +225,10 @@ class AlertService:
     ) -> tuple[Silence, str]:
         """Create a silence and mute the open alerts it matches; returns it and a note."""
         now = self._clock.now()
-        if match.alert_id is not None and await self._store.get_alert(match.alert_id) is None:
+        if match.alert_id is not None and await self._store.alerts.get(match.alert_id) is None:
             raise errors.NotFound(f"there is no alert #{match.alert_id}")
         await self._check_permission("silence", match.alert_id, actor, now)
-        async with self._store.transaction() as tx:
+        async with self._store.alerts.transaction() as tx:
             await tx.lock()
             if match.alert_id is not None:
                 await tx.lock_alert(match.alert_id)
@@ -249,11 +249,11 @@ class AlertService:
 
     async def unsilence(self, silence_id: int, actor: Actor) -> str:
         now = self._clock.now()
-        existing = await self._store.get_silence(silence_id)
+        existing = await self._store.alerts.silence(silence_id)
         if existing is None:
             raise errors.NotFound(f"there is no silence #{silence_id}")
         await self._check_permission("unsilence", existing.match.alert_id, actor, now)
-        async with self._store.transaction() as tx:
+        async with self._store.alerts.transaction() as tx:
             await tx.lock()
             ended, event = actions.unsilence(existing, actor, now)
             await tx.end_silence(silence_id, now, actor.label)
@@ -280,7 +280,7 @@ class AlertService:
             else action
         )
         reason = f"{actor.label} is not in permissions.{setting}"
-        async with self._store.transaction() as audit:
+        async with self._store.alerts.transaction() as audit:
             await audit.add_event(
                 AlertEvent(
                     alert_id=alert_id,

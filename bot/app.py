@@ -118,7 +118,7 @@ class Bot:
 
     async def _refresh_metrics(self) -> None:
         try:
-            stats = await self.store.queue_stats(self.clock.now())
+            stats = await self.store.deliveries.stats(self.clock.now())
         except errors.DatabaseUnavailable:
             return  # keep the last values; /healthz says the database is down
         self.metrics.queue_depth.labels("pending").set(stats.pending)
@@ -152,7 +152,7 @@ class Bot:
                         "action": "started",
                         "replica": self.name,
                         "http": f"{self.settings.http.host}:{self.settings.http.port}",
-                        "database": self.store.masked_url,
+                        "database": self.store.connector.masked_url,
                         "channels": sorted(self.notifiers),
                     },
                 )

@@ -80,7 +80,7 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.merges:
             records = ingest.merge_records_from_csv(stream)
-            stored = await store.insert_merges(records)
+            stored = await store.metrics.add_merges(records)
             what = "merge records"
             span = ""
         else:
@@ -100,7 +100,7 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                     now=SystemClock().now(),
                     on_progress=lambda n: progress.advance(task, n),
                 )
-                stored = await store.copy_metrics_csv(csv)
+                stored = await store.metrics.copy_csv(csv)
             what = "metrics"
             s = csv.summary
             span = (

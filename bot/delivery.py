@@ -108,7 +108,7 @@ class DeliveryWorker:
             if listener is not None:
                 await listener.close()
             try:
-                released = await self._store.release_deliveries(self.worker_id)
+                released = await self._store.deliveries.release(self.worker_id)
                 if released:
                     logger.info(
                         "claims released", extra={"action": "delivery_released", "count": released}
@@ -121,7 +121,7 @@ class DeliveryWorker:
 
     async def _listen(self) -> Any:
         try:
-            return await self._store.listen_deliveries(self._wake.set)
+            return await self._store.deliveries.listen(self._wake.set)
         except errors.DatabaseUnavailable:
             return None
 
@@ -129,7 +129,7 @@ class DeliveryWorker:
         """Sleep until woken by NOTIFY, the next due delivery, or the poll interval."""
         timeout = IDLE_POLL_S
         try:
-            due = await self._store.next_delivery_due()
+            due = await self._store.deliveries.next_due()
         except errors.DatabaseUnavailable:
             due = None
         if due is not None:
@@ -156,15 +156,15 @@ class DeliveryWorker:
             await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
             return True
         now = self._clock.now()
-        batch = await self._store.claim_deliveries(
+        batch = await self._store.deliveries.claim(
             self.worker_id, now, free, now + self._settings.lease
         )
         if not batch:
             return False
         # One round trip each for the whole batch's alerts and message references.
         alert_ids = list({d.alert_id for d in batch})
-        alerts = await self._store.alerts_snapshot(alert_ids)
-        refs = await self._store.message_refs(alert_ids)
+        alerts = await self._store.alerts.snapshot(alert_ids)
+        refs = await self._store.alerts.message_refs(alert_ids)
         for delivery in batch:
             prepared = _Prepared(
                 alerts.get(delivery.alert_id), refs.get((delivery.alert_id, delivery.channel))
@@ -263,8 +263,8 @@ class DeliveryWorker:
         self._breakers[channel] = self._breaker(channel).success()
         done = self._clock.now()
         if ref is not None:
-            await self._store.save_message_ref(alert.id, channel, ref, done)
-        await self._store.delivery_sent(delivery.id, done, None)
+            await self._store.alerts.save_message_ref(alert.id, channel, ref, done)
+        await self._store.deliveries.sent(delivery.id, done, None)
         self._count(channel, "sent")
         logger.info(
             "delivered",
@@ -281,7 +281,7 @@ class DeliveryWorker:
     async def _children(self, alert: Alert) -> list[Alert]:
         if alert.kind != "bottleneck":
             return []
-        async with self._store.transaction() as tx:
+        async with self._store.alerts.transaction() as tx:
             return await tx.children(alert.id)
 
     def _limiter_wait(self, channel: str, now: datetime) -> float:
@@ -347,7 +347,7 @@ class DeliveryWorker:
         if decision.retry_at is None:
             await self._dead(delivery, status, text)
             return
-        await self._store.delivery_retry(delivery.id, decision.retry_at, text, status)
+        await self._store.deliveries.retry(delivery.id, decision.retry_at, text, status)
         self._count(channel, "retry")
         logger.warning(
             "delivery failed; will retry",
@@ -364,11 +364,11 @@ class DeliveryWorker:
     async def _defer(
         self, delivery: Delivery, at: datetime, reason: str | None, outcome: str
     ) -> None:
-        await self._store.delivery_defer(delivery.id, at, reason)
+        await self._store.deliveries.defer(delivery.id, at, reason)
         self._count(delivery.channel, outcome)
 
     async def _dead(self, delivery: Delivery, status: int | None, reason: str) -> None:
-        await self._store.delivery_dead(delivery.id, reason, status)
+        await self._store.deliveries.dead(delivery.id, reason, status)
         self._count(delivery.channel, "dead")
         logger.error(
             "delivery dead",
@@ -391,10 +391,10 @@ class DeliveryWorker:
             or delivery.severity is not Severity.CRITICAL
             or delivery.is_fallback
             or delivery.channel == fallback
-            or await self._store.has_fallback(delivery.id)
+            or await self._store.deliveries.has_fallback(delivery.id)
         ):
             return
-        async with self._store.transaction() as tx:
+        async with self._store.alerts.transaction() as tx:
             await tx.enqueue(
                 delivery.alert_id,
                 fallback,

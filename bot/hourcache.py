@@ -27,8 +27,8 @@ class HourCache:
         """Hourly rollups from `end - span` to the end of `end`'s hour."""
         hour = floor_to(end, HOUR)
         if self._complete is None or self._until != hour:
-            self._complete = await self._store.rollups("hour", hour - self._span, hour)
+            self._complete = await self._store.rollups.between("hour", hour - self._span, hour)
             self._until = hour
-        current = await self._store.rollups("hour", hour, hour + HOUR)
+        current = await self._store.rollups.between("hour", hour, hour + HOUR)
         operations = tuple(sorted(set(self._complete.operations) | set(current.operations)))
         return Rollups.concat([self._complete.recode(operations), current.recode(operations)])

@@ -89,7 +89,7 @@ class Jobs:
 
     async def refresh(self, now: datetime) -> None:
         s = self._settings
-        done = await self._store.refresh_rollups(
+        done = await self._store.rollups.refresh(
             now,
             initial_backfill=max(s.baselines.lookback, s.degradation.lookback) + HOUR,
             oldest=now - s.retention.rollup_hour,
@@ -106,28 +106,28 @@ class Jobs:
     async def detect_once(self, now: datetime, *, alert: bool = True) -> list[Anomaly]:
         """One cycle: the minutes since the last one, scored once even if the CLI and the bot
         (or two replicas) run a cycle at the same moment."""
-        async with self._store.exclusive(DETECT_LOCK_KEY):
+        async with self._store.connector.exclusive(DETECT_LOCK_KEY):
             return await self._detect(now, alert)
 
     async def _detect(self, now: datetime, alert: bool) -> list[Anomaly]:
         s = self._settings
         await self.refresh(now)
         end = floor_to(now - s.detection.settle, MINUTE)
-        mark = await self._store.get_watermark(DETECT_WATERMARK)
+        mark = await self._store.jobs.watermark(DETECT_WATERMARK)
         start = max(mark or end - s.detection.interval, end - MAX_CATCH_UP)
         start = min(floor_to(start, MINUTE), end)
         if start >= end:
             return []
-        active = await self._store.active_baselines()
+        active = await self._store.findings.active_baselines()
         if not active:
             await self.baselines(now, reason="first")
-            active = await self._store.active_baselines()
+            active = await self._store.findings.active_baselines()
         found = await self._score(start, end, active)
         found = self._throttle_degradations(found, end)
-        stored = await self._store.insert_anomalies(found)
+        stored = await self._store.findings.add_anomalies(found)
         if alert and stored:
             await self._alerts.process_anomalies(stored, now)
-        await self._store.set_watermark(DETECT_WATERMARK, end)
+        await self._store.jobs.set_watermark(DETECT_WATERMARK, end)
         logger.info(
             "detection cycle",
             extra={
@@ -142,14 +142,14 @@ class Jobs:
         self, start: datetime, end: datetime, active: dict[str, Baseline]
     ) -> list[Anomaly]:
         s = self._settings
-        new = await self._store.rollups("minute", start, end)
+        new = await self._store.rollups.between("minute", start, end)
         if not len(new):
             return []
         minutes_from = floor_to(start - RECENT_MINUTES, HOUR)
         lookback_from = floor_to(start - s.detection.lookback, HOUR)
         hourly = await self._hours.get(end)
         ref_hours = hourly.select(as_datetime64(lookback_from), as_datetime64(minutes_from))
-        ref_minutes = await self._store.rollups("minute", minutes_from, start)
+        ref_minutes = await self._store.rollups.between("minute", minutes_from, start)
         operations = tuple(
             sorted(set(new.operations) | set(ref_hours.operations) | set(ref_minutes.operations))
         )
@@ -187,20 +187,20 @@ class Jobs:
     async def correlate_once(self, now: datetime, *, alert: bool = True) -> list[Correlation]:
         """Correlate the operations degraded now (a WARNING or worse anomaly within two
         correlation intervals) over the lookback; one bottleneck alert per connected cluster."""
-        async with self._store.exclusive(CORRELATE_LOCK_KEY):
+        async with self._store.connector.exclusive(CORRELATE_LOCK_KEY):
             return await self._correlate(now, alert)
 
     async def _correlate(self, now: datetime, alert: bool) -> list[Correlation]:
         s = self._settings
         await self.refresh(now)
-        degraded = await self._store.degraded_operations(now - 2 * s.correlation.interval)
+        degraded = await self._store.findings.degraded_operations(now - 2 * s.correlation.interval)
         if len(degraded) < 2:
             return []
-        minutes = await self._store.rollups(
+        minutes = await self._store.rollups.between(
             "minute", now - s.correlation.lookback, now, histograms=False
         )
         found = correlation.correlate(minutes, degraded, correlation_params(s), now)
-        stored = await self._store.insert_correlations(found)
+        stored = await self._store.findings.add_correlations(found)
         if alert and stored:
             await self._alerts.process_correlations(stored, now)
         return stored
@@ -218,7 +218,7 @@ class Jobs:
     ) -> list[tuple[Baseline, BaselineChange, Baseline | None]]:
         """Recompute every operation's baseline from the lookback's hourly rollups; replace the
         active one when p99 moved enough (or `force`); keep the history."""
-        async with self._store.exclusive(BASELINE_LOCK_KEY):
+        async with self._store.connector.exclusive(BASELINE_LOCK_KEY):
             return await self._recalculate(now, force, manual)
 
     async def _recalculate(
@@ -226,14 +226,14 @@ class Jobs:
     ) -> list[tuple[Baseline, BaselineChange, Baseline | None]]:
         s = self._settings
         await self.refresh(now)
-        hourly = await self._store.rollups("hour", now - s.baselines.lookback, now + HOUR)
+        hourly = await self._store.rollups.between("hour", now - s.baselines.lookback, now + HOUR)
         fresh = baselines_.compute_baselines(hourly, baseline_params(s), now)
-        active = await self._store.active_baselines()
+        active = await self._store.findings.active_baselines()
         decisions = baselines_.decide_all(
             active, fresh, force=force, manual=manual, min_change_pct=s.baselines.min_change_pct
         )
         changes = [(fresh[d.operation_type], d, active.get(d.operation_type)) for d in decisions]
-        replaced = await self._store.save_baselines(changes, now)
+        replaced = await self._store.findings.save_baselines(changes, now)
         logger.info(
             "baselines recalculated",
             extra={
@@ -257,10 +257,10 @@ class Jobs:
         """Delete what is past its retention: anomalies, correlations, rollups, job runs, and
         delivered or dead deliveries."""
         keep = self._settings.retention
-        removed = await self._store.prune_findings(now - keep.anomalies, now - keep.correlations)
-        removed += await self._store.prune_rollups(now - keep.rollup_minute, now - keep.rollup_hour)
-        removed += await self._store.prune_job_runs(now - keep.job_runs)
-        removed += await self._store.prune_deliveries(now - keep.deliveries)
+        removed = await self._store.findings.prune(now - keep.anomalies, now - keep.correlations)
+        removed += await self._store.rollups.prune(now - keep.rollup_minute, now - keep.rollup_hour)
+        removed += await self._store.jobs.prune(now - keep.job_runs)
+        removed += await self._store.deliveries.prune(now - keep.deliveries)
         return removed
 
     def specs(self) -> list[JobSpec]:

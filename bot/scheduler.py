@@ -84,7 +84,7 @@ class JobRunner:
         """Claim the slot and run the job once; unclaimed slots return `claimed=False`."""
         now = self._clock.now()
         slot = slot or slot_for(spec, now)
-        run_id = await self._store.claim_job_slot(spec.name, slot, self._owner, now)
+        run_id = await self._store.jobs.claim(spec.name, slot, self._owner, now)
         if run_id is None:
             logger.debug(
                 "slot taken",
@@ -117,7 +117,7 @@ class JobRunner:
             self._metrics.job_runs.labels(spec.name, status.value).inc()
             self._metrics.job_seconds.labels(spec.name).observe(duration_ms / 1000)
         try:
-            await self._store.finish_job_run(
+            await self._store.jobs.finish(
                 run_id, status, self._clock.now(), duration_ms, rows, error
             )
         except errors.DatabaseUnavailable:

@@ -55,11 +55,11 @@ class SeriesProvider:
 
     async def _compute(self, operation: str, now: datetime) -> LatencySeries | None:
         series = series_of(
-            await self._store.minute_rollups_of(operation, now - WINDOW, now), operation
+            await self._store.rollups.minutes_of(operation, now - WINDOW, now), operation
         )
         if series is None:
             return None
-        baseline = (await self._store.active_baselines()).get(operation)
+        baseline = (await self._store.findings.active_baselines()).get(operation)
         if baseline is None:
             return series
         return LatencySeries(

@@ -60,7 +60,7 @@ async def post_metrics(request: web.Request) -> web.Response:
         metrics = ingest.metrics_from_json(body, now=now)
     except errors.IngestError as exc:
         return rejected(exc)
-    stored = await request.app[STORE_KEY].insert_metrics(metrics)
+    stored = await request.app[STORE_KEY].metrics.add(metrics)
     logger.info(
         "metrics ingested", extra={"action": "metrics_ingested", "rows": stored, "via": "api"}
     )
@@ -73,7 +73,7 @@ async def post_merges(request: web.Request) -> web.Response:
         merges = ingest.merges_from_json(body)
     except errors.IngestError as exc:
         return rejected(exc)
-    stored = await request.app[STORE_KEY].insert_merges(merges)
+    stored = await request.app[STORE_KEY].metrics.add_merges(merges)
     logger.info(
         "merges ingested", extra={"action": "merges_ingested", "rows": stored, "via": "api"}
     )

@@ -53,6 +53,6 @@ async def db_url(pg_server: str, template_database: str) -> AsyncIterator[str]:
 @pytest.fixture
 async def store(db_url: str) -> AsyncIterator[Store]:
     s = await Store.open(db_url, max_size=5)
-    await s.apply_source(SourceSettings())
+    await s.source.apply(SourceSettings())
     yield s
     await s.close()

@@ -56,9 +56,9 @@ async def seed(store: Store, service: AlertService, now: datetime) -> World:
         for k, op in enumerate(OPERATIONS)
         for i in range(1, 200)
     ]
-    await store.insert_metrics(metrics)
-    await store.refresh_rollups(now, initial_backfill=timedelta(days=8))
-    await store.save_baselines(
+    await store.metrics.add(metrics)
+    await store.rollups.refresh(now, initial_backfill=timedelta(days=8))
+    await store.findings.save_baselines(
         [
             (
                 baseline(op, 40.0 + 10 * k, now),
@@ -77,7 +77,7 @@ async def seed(store: Store, service: AlertService, now: datetime) -> World:
         ],
         now - timedelta(hours=3),
     )
-    stored = await store.insert_anomalies(
+    stored = await store.findings.add_anomalies(
         [
             make_anomaly(
                 operation_type="commit",
@@ -101,24 +101,22 @@ async def seed(store: Store, service: AlertService, now: datetime) -> World:
         ]
     )
     fired = await service.process_anomalies(stored[:2], now - timedelta(minutes=20))
-    await store.insert_correlations(
+    await store.findings.add_correlations(
         [
             make_correlation(
                 "merge", "merge_branches", r=0.93, analyzed_at=now - timedelta(minutes=10)
             )
         ]
     )
-    run = await store.claim_job_slot("escalate", now - timedelta(minutes=1), "test", now)
+    run = await store.jobs.claim("escalate", now - timedelta(minutes=1), "test", now)
     assert run is not None
-    await store.finish_job_run(run, JobStatus.SUCCESS, now, 12.5, 0, None)
-    run = await store.claim_job_slot(
+    await store.jobs.finish(run, JobStatus.SUCCESS, now, 12.5, 0, None)
+    run = await store.jobs.claim(
         "cleanup", now - timedelta(days=3), "test", now - timedelta(days=3)
     )
     assert run is not None
-    await store.finish_job_run(
-        run, JobStatus.FAILED, now - timedelta(days=3), 40.0, None, "disk full"
-    )
-    await store.insert_merges(
+    await store.jobs.finish(run, JobStatus.FAILED, now - timedelta(days=3), 40.0, None, "disk full")
+    await store.metrics.add_merges(
         [
             MergeRecord(
                 source_branch=f"feature-{i % 3}",

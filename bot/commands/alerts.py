@@ -56,7 +56,7 @@ async def list_alerts(ctx: CommandContext, args: list[str]) -> Reply:
     statuses = SELECTIONS.get(which)
     if statuses is None:
         raise errors.BadArguments(f"say which alerts: {', '.join(SELECTIONS)}")
-    found = await ctx.store.list_alerts(statuses, limit=LIST_LIMIT + 1)
+    found = await ctx.store.alerts.with_status(statuses, limit=LIST_LIMIT + 1)
     if not found:
         return Reply(text=f"No {which} alerts.")
     now = ctx.now

@@ -102,8 +102,8 @@ def alert_id(text: str, what: str = "an alert") -> int:
 
 async def known_operations(ctx: CommandContext) -> list[str]:
     """Operations with data in the last 30 days or with a baseline, busiest first."""
-    seen = await ctx.store.known_operations(ctx.now - OPERATION_MEMORY)
-    baselines = await ctx.store.active_baselines()
+    seen = await ctx.store.rollups.operations(ctx.now - OPERATION_MEMORY)
+    baselines = await ctx.store.findings.active_baselines()
     return list(dict.fromkeys([*seen, *sorted(baselines)]))
 
 

@@ -41,7 +41,7 @@ async def anomalies(ctx: CommandContext, args: list[str]) -> Reply:
     since: timedelta = p.options.get("since", DEFAULT_WINDOW)
     floor: Severity = p.options.get("severity", Severity.INFO)
     op = await operation(ctx, p.positional[0]) if p.positional else None
-    found = await ctx.store.anomalies_since(
+    found = await ctx.store.findings.anomalies_since(
         ctx.now - since, operation=op, min_severity=floor, limit=ANOMALY_FETCH
     )
     scope = (f" of {op}" if op else "") + (
@@ -51,7 +51,7 @@ async def anomalies(ctx: CommandContext, args: list[str]) -> Reply:
         return Reply(text=f"No anomalies{scope} in the last {fmt.span(since)}.")
     alerts = {
         a.id: a
-        for a in await ctx.store.list_alerts(
+        for a in await ctx.store.alerts.with_status(
             (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED), limit=500
         )
     }
@@ -109,7 +109,7 @@ async def anomalies(ctx: CommandContext, args: list[str]) -> Reply:
 async def bottlenecks(ctx: CommandContext, args: list[str]) -> Reply:
     p = parse(args, {"since": window}, max_positional=0)
     since: timedelta = p.options.get("since", DEFAULT_WINDOW)
-    pairs = await ctx.store.correlations_since(ctx.now - since, limit=100)
+    pairs = await ctx.store.findings.correlations_since(ctx.now - since, limit=100)
     if not pairs:
         return Reply(text=f"No correlated slowdowns in the last {fmt.span(since)}.")
     rows = [
@@ -147,7 +147,7 @@ async def bottlenecks(ctx: CommandContext, args: list[str]) -> Reply:
 )
 async def baselines(ctx: CommandContext, args: list[str]) -> Reply:
     words = parse(args, max_positional=1).positional
-    active = await ctx.store.active_baselines()
+    active = await ctx.store.findings.active_baselines()
     now = ctx.now
     if not words:
         if not active:
@@ -177,7 +177,7 @@ async def baselines(ctx: CommandContext, args: list[str]) -> Reply:
             return Reply(text=f"{name} has no baseline yet: it needs 10 samples over 7 days.")
         raise errors.UnknownOperation(unknown_operation_text(name, known))
     b = active[op]
-    history = await ctx.store.baseline_history(op, limit=5)
+    history = await ctx.store.findings.baseline_history(op, limit=5)
     facts = Fields(
         (
             ("Samples", f"{b.sample_count:,}"),

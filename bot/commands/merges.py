@@ -35,10 +35,10 @@ async def merges(ctx: CommandContext, args: list[str]) -> Reply:
     p = parse(args, {"since": window}, max_positional=0)
     since: timedelta = p.options.get("since", DEFAULT_WINDOW)
     now = ctx.now
-    records = await ctx.store.merges_between(now - since, now)
+    records = await ctx.store.source.merges(now - since, now)
     if not records:
         return Reply(text=f"No merges in the last {fmt.span(since)}.")
-    before = await ctx.store.merges_between(now - since - REFERENCE, now - since)
+    before = await ctx.store.source.merges(now - since - REFERENCE, now - since)
     reference = (
         float(np.percentile([m.total_ms for m in before], 99))
         if len(before) >= MIN_REFERENCE

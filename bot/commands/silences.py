@@ -123,7 +123,7 @@ async def silence(ctx: CommandContext, args: list[str]) -> Reply:
 async def silences(ctx: CommandContext, args: list[str]) -> Reply:
     parse(args, max_positional=0)
     now = ctx.now
-    active = await ctx.store.active_silences(now)
+    active = await ctx.store.alerts.active_silences(now)
     if not active:
         return Reply(text="No active silences.")
     rows = [

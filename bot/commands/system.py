@@ -34,8 +34,8 @@ class JobState:
 async def job_states(ctx: CommandContext) -> list[JobState]:
     """Every scheduled or recorded job with its latest run and the last day's failures."""
     now = ctx.now
-    latest = {r.job: r for r in await ctx.store.latest_job_runs()}
-    stats = await ctx.store.job_stats(now - STATS_WINDOW)
+    latest = {r.job: r for r in await ctx.store.jobs.latest()}
+    stats = await ctx.store.jobs.stats(now - STATS_WINDOW)
     states = []
     for name in sorted(set(ctx.schedule) | set(latest)):
         every = ctx.schedule.get(name)
@@ -98,10 +98,10 @@ async def status(ctx: CommandContext, args: list[str]) -> Reply:
     db = await ctx.store.health()
     if not db.get("ok"):
         return Reply(text=f"perfbot {__version__}: database down ({db.get('error')})", error=True)
-    open_ = await ctx.store.list_alerts((AlertStatus.OPEN,), limit=1000)
-    acked = await ctx.store.list_alerts((AlertStatus.ACKNOWLEDGED,), limit=1000)
-    silences = await ctx.store.active_silences(now)
-    queue = await ctx.store.queue_stats(now)
+    open_ = await ctx.store.alerts.with_status((AlertStatus.OPEN,), limit=1000)
+    acked = await ctx.store.alerts.with_status((AlertStatus.ACKNOWLEDGED,), limit=1000)
+    silences = await ctx.store.alerts.active_silences(now)
+    queue = await ctx.store.deliveries.stats(now)
     states = await job_states(ctx)
     critical = sum(1 for a in open_ if a.severity is Severity.CRITICAL)
     problems = []

@@ -113,8 +113,8 @@ async def trends_(ctx: CommandContext, args: list[str]) -> Reply:
     days: int = p.options.get("days", 7)
     end = floor_to(ctx.now, HOUR) + HOUR  # the current, partial hour included
     start = end - timedelta(days=days)
-    rollups = await ctx.store.hourly_rollups_of(op, start, end)
-    baselines = await ctx.store.active_baselines()
+    rollups = await ctx.store.rollups.hours_of(op, start, end)
+    baselines = await ctx.store.findings.active_baselines()
     [hourly] = trends(rollups, start, end, baselines=baselines, operations=[op])
     if int(np.sum(hourly.count)) == 0:
         return Reply(text=f"No {op} data in the last {days} days.")

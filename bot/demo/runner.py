@@ -99,10 +99,10 @@ async def load_history(store: Store, workload: Workload, start: datetime, consol
         merges = await asyncio.to_thread(workload.merges, start - HISTORY, start)
     with console.status(f"loading {len(samples):,} metrics and {len(merges):,} merges…"):
         for lo in range(0, len(samples), CHUNK):
-            await store.insert_metric_rows(rows(samples, lo, lo + CHUNK))
-        await store.insert_merges(merges)
+            await store.metrics.add_rows(rows(samples, lo, lo + CHUNK))
+        await store.metrics.add_merges(merges)
     with console.status("building rollups and baselines…"):
-        await store.refresh_rollups(start, initial_backfill=HISTORY + timedelta(hours=1))
+        await store.rollups.refresh(start, initial_backfill=HISTORY + timedelta(hours=1))
     console.print(
         f"loaded {len(samples):,} metrics and {len(merges):,} merges of history in "
         f"{time.perf_counter() - began:.1f} s"
@@ -169,10 +169,10 @@ async def feed(
             batch += rows(samples, 0, len(samples))
             merges = workload.merges(minute, minute + timedelta(minutes=1))
             if merges:
-                await store.insert_merges(merges)
+                await store.metrics.add_merges(merges)
             minute += timedelta(minutes=1)
         if batch:
-            await store.insert_metric_rows(batch)
+            await store.metrics.add_rows(batch)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=max(0.05, 10 / clock.speed))
 
@@ -211,7 +211,7 @@ async def scripted_session(
     if await at(start + timedelta(minutes=9)):
         commit = [
             a
-            for a in await bot.store.list_alerts([AlertStatus.OPEN])
+            for a in await bot.store.alerts.with_status([AlertStatus.OPEN])
             if a.operation_types == ("commit",)
         ]
         await say("/perf alerts")
@@ -233,7 +233,7 @@ def _printer(console: Console) -> Callable[[str], None]:
 
 
 async def summarize(store: Store, console: Console, simulated: timedelta) -> None:
-    alerts = await store.list_alerts(list(AlertStatus), limit=1000)
+    alerts = await store.alerts.with_status(list(AlertStatus), limit=1000)
     fired = len(alerts)
     grouped = sum(1 for a in alerts if a.parent_id is not None)
     acknowledged = sum(1 for a in alerts if a.acknowledged_by)

@@ -1,6 +1,7 @@
-"""Alerts, their audit trail, silences and message references. Writes that must happen together
-(update an alert, append its events, queue its deliveries) go through one `AlertTx` bound to a
-single connection inside a transaction: `async with store.transaction() as tx: …`."""
+"""The alerts repository: alerts, their audit trail, silences and message references. Writes that
+must happen together (update an alert, append its events, queue its deliveries) go through one
+`AlertTx` unit of work bound to a single connection inside a transaction:
+`async with store.alerts.transaction() as tx: …`."""
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -12,7 +13,6 @@ from bot.models import (
     Alert,
     AlertEvent,
     AlertStatus,
-    Delivery,
     EscalationPlan,
     MessageRef,
     NewAlert,
@@ -21,7 +21,7 @@ from bot.models import (
     Silence,
     SilenceMatch,
 )
-from bot.store.base import StoreBase
+from bot.store.connector import Connector
 from bot.store.queries import QUERIES
 
 ALERTS_LOCK_KEY = 0x7065_7266_616C_7274  # "perfalrt"
@@ -40,14 +40,6 @@ def silence_from_row(row: Any) -> Silence:
     data.pop("ended_by", None)
     data["match"] = SilenceMatch.model_validate(data["match"])
     return Silence.model_validate(data)
-
-
-def delivery_from_row(row: Any) -> Delivery:
-    data = dict(row)
-    for key in ("claimed_by", "claimed_until", "fallback_of"):
-        data.pop(key, None)
-    data["mention"] = tuple(data["mention"])
-    return Delivery.model_validate(data)
 
 
 class AlertTx:
@@ -210,52 +202,59 @@ class AlertTx:
         return silence_from_row(row) if row else None
 
 
-class AlertsMixin(StoreBase):
+class AlertRepository:
+    """Alerts, events, silences and message references over one connector."""
+
+    def __init__(self, connector: Connector) -> None:
+        self._db = connector
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AlertTx]:
         """One connection, one transaction: commit on success, roll back on any error."""
-        async with self.connection() as conn, conn.transaction():
+        async with self._db.transaction() as conn:
             yield AlertTx(conn)
 
-    async def get_alert(self, alert_id: int) -> Alert | None:
-        async with self.connection() as conn:
+    async def get(self, alert_id: int) -> Alert | None:
+        async with self._db.connection() as conn:
             row = await conn.fetchrow(QUERIES["get_alert"], alert_id)
         return alert_from_row(row) if row else None
 
-    async def list_alerts(self, statuses: Sequence[AlertStatus], limit: int = 50) -> list[Alert]:
-        async with self.connection() as conn:
+    async def with_status(self, statuses: Sequence[AlertStatus], limit: int = 50) -> list[Alert]:
+        """Alerts whose status is one of `statuses`, most recently seen first."""
+        async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["list_alerts"], [s.value for s in statuses], limit)
         return [alert_from_row(r) for r in rows]
 
-    async def alert_events(self, alert_id: int) -> list[AlertEvent]:
-        async with self.connection() as conn:
+    async def snapshot(self, ids: Sequence[int]) -> dict[int, Alert]:
+        """The current state of the given alerts, by id (no locks)."""
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(QUERIES["alerts_by_id_nolock"], list(ids))
+        return {r["id"]: alert_from_row(r) for r in rows}
+
+    async def events(self, alert_id: int) -> list[AlertEvent]:
+        """The audit trail of one alert, oldest first."""
+        async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["alert_events"], alert_id)
         return [AlertEvent.model_validate(dict(r)) for r in rows]
 
     async def active_silences(self, now: datetime) -> list[Silence]:
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["active_silences"], now)
         return [silence_from_row(r) for r in rows]
 
-    async def get_silence(self, silence_id: int) -> Silence | None:
-        async with self.connection() as conn:
+    async def silence(self, silence_id: int) -> Silence | None:
+        async with self._db.connection() as conn:
             row = await conn.fetchrow(QUERIES["get_silence"], silence_id)
         return silence_from_row(row) if row else None
 
-    async def alerts_snapshot(self, ids: Sequence[int]) -> dict[int, Alert]:
-        """The current state of the given alerts, by id (no locks)."""
-        async with self.connection() as conn:
-            rows = await conn.fetch(QUERIES["alerts_by_id_nolock"], list(ids))
-        return {r["id"]: alert_from_row(r) for r in rows}
-
     async def message_refs(self, alert_ids: Sequence[int]) -> dict[tuple[int, str], MessageRef]:
         """Every stored message reference of the given alerts, by (alert id, channel)."""
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["message_refs"], list(alert_ids))
         return {(r["alert_id"], r["channel"]): r["ref"] for r in rows}
 
     async def message_ref(self, alert_id: int, channel: str) -> MessageRef | None:
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             ref: MessageRef | None = await conn.fetchval(
                 QUERIES["get_message_ref"], alert_id, channel
             )
@@ -264,20 +263,5 @@ class AlertsMixin(StoreBase):
     async def save_message_ref(
         self, alert_id: int, channel: str, ref: MessageRef, now: datetime
     ) -> None:
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             await conn.execute(QUERIES["save_message_ref"], alert_id, channel, ref, now)
-
-    async def deliveries_for_alert(self, alert_id: int) -> list[Delivery]:
-        async with self.connection() as conn:
-            rows = await conn.fetch(QUERIES["deliveries_for_alert"], alert_id)
-        return [delivery_from_row(r) for r in rows]
-
-    async def dead_deliveries(self, limit: int = 50) -> list[Delivery]:
-        async with self.connection() as conn:
-            rows = await conn.fetch(QUERIES["dead_deliveries"], limit)
-        return [delivery_from_row(r) for r in rows]
-
-    async def prune_deliveries(self, before: datetime) -> int:
-        async with self.connection() as conn:
-            status = await conn.execute(QUERIES["delete_deliveries_before"], before)
-        return int(status.split()[-1])

@@ -1,11 +1,12 @@
-"""What detection finds and keeps: anomalies, correlations, and baselines with their history."""
+"""The findings repository: what detection finds and keeps (anomalies, correlations, and
+baselines with their history)."""
 
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from bot.models import Anomaly, Baseline, BaselineChange, Correlation, Severity
-from bot.store.base import StoreBase
+from bot.store.connector import Connector
 from bot.store.queries import QUERIES
 
 
@@ -23,11 +24,16 @@ def baseline_from_row(row: Any) -> Baseline:
     return Baseline.model_validate(dict(row))
 
 
-class FindingsMixin(StoreBase):
-    async def insert_anomalies(self, anomalies: Sequence[Anomaly]) -> list[Anomaly]:
+class FindingRepository:
+    """Anomalies, correlations and baselines over one connector."""
+
+    def __init__(self, connector: Connector) -> None:
+        self._db = connector
+
+    async def add_anomalies(self, anomalies: Sequence[Anomaly]) -> list[Anomaly]:
         """Store anomalies; returns them with their ids."""
         stored = []
-        async with self.connection() as conn, conn.transaction():
+        async with self._db.connection() as conn, conn.transaction():
             for a in anomalies:
                 anomaly_id = await conn.fetchval(
                     QUERIES["insert_anomaly"],
@@ -55,7 +61,7 @@ class FindingsMixin(StoreBase):
         return stored
 
     async def link_anomaly(self, anomaly_id: int, alert_id: int) -> None:
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             await conn.execute(QUERIES["set_anomaly_alert"], anomaly_id, alert_id)
 
     async def anomalies_since(
@@ -67,7 +73,7 @@ class FindingsMixin(StoreBase):
         limit: int = 100,
     ) -> list[Anomaly]:
         """Anomalies detected since `since`, newest first."""
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             rows = await conn.fetch(
                 QUERIES["anomalies_since"], since, operation, min_severity.rank, limit
             )
@@ -75,13 +81,13 @@ class FindingsMixin(StoreBase):
 
     async def degraded_operations(self, since: datetime) -> set[str]:
         """Operations with a WARNING or CRITICAL anomaly since `since`."""
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["operations_with_anomalies_since"], since)
         return {r["operation_type"] for r in rows}
 
-    async def insert_correlations(self, correlations: Sequence[Correlation]) -> list[Correlation]:
+    async def add_correlations(self, correlations: Sequence[Correlation]) -> list[Correlation]:
         stored = []
-        async with self.connection() as conn, conn.transaction():
+        async with self._db.connection() as conn, conn.transaction():
             for c in correlations:
                 correlation_id = await conn.fetchval(
                     QUERIES["insert_correlation"],
@@ -102,17 +108,17 @@ class FindingsMixin(StoreBase):
         return stored
 
     async def link_correlation(self, correlation_id: int, alert_id: int) -> None:
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             await conn.execute(QUERIES["set_correlation_alert"], correlation_id, alert_id)
 
     async def correlations_since(self, since: datetime, limit: int = 100) -> list[Correlation]:
         """The latest result for every pair analysed since `since`, strongest first."""
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["correlations_since"], since, limit)
         return [correlation_from_row(r) for r in rows]
 
     async def active_baselines(self) -> dict[str, Baseline]:
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["active_baselines"])
         return {r["operation_type"]: baseline_from_row(r) for r in rows}
 
@@ -124,7 +130,7 @@ class FindingsMixin(StoreBase):
         """Record each (new baseline, decision, old baseline): replace the active baseline when
         the decision says so, and always write a history row. Returns baselines replaced."""
         replaced = 0
-        async with self.connection() as conn, conn.transaction():
+        async with self._db.connection() as conn, conn.transaction():
             for new, change, old in changes:
                 new_id = None
                 if change.replaced:
@@ -167,17 +173,16 @@ class FindingsMixin(StoreBase):
     async def baseline_history(
         self, operation: str | None, limit: int = 20
     ) -> list[BaselineChange]:
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["baseline_history"], operation, limit)
         return [
             BaselineChange.model_validate({k: v for k, v in dict(r).items() if k != "created_at"})
             for r in rows
         ]
 
-    async def prune_findings(
-        self, anomalies_before: datetime, correlations_before: datetime
-    ) -> int:
-        async with self.connection() as conn:
+    async def prune(self, anomalies_before: datetime, correlations_before: datetime) -> int:
+        """Delete anomalies and correlations older than their cut-offs; returns rows deleted."""
+        async with self._db.connection() as conn:
             a = await conn.execute(QUERIES["delete_anomalies_before"], anomalies_before)
             c = await conn.execute(QUERIES["delete_correlations_before"], correlations_before)
         return int(a.split()[-1]) + int(c.split()[-1])

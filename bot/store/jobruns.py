@@ -1,11 +1,13 @@
-"""The job audit: one `job_runs` row per (job, slot). Claiming inserts it, so among replicas
-exactly one runs each slot; finishing records status, duration, rows and error."""
+"""The jobs repository. The job audit: one `job_runs` row per (job, slot); claiming inserts it,
+so among replicas exactly one runs each slot, and finishing records status, duration, rows and
+error. And the watermarks that say how far a job got (the detection cycle's last scored
+minute)."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.models import JobRun, JobStatus
-from bot.store.base import StoreBase
+from bot.store.connector import Connector
 from bot.store.queries import QUERIES
 
 
@@ -19,18 +21,21 @@ class JobStats:
     max_ms: float | None
 
 
-class JobRunsMixin(StoreBase):
-    async def claim_job_slot(
-        self, job: str, slot: datetime, owner: str, now: datetime
-    ) -> int | None:
+class JobRunRepository:
+    """Job runs and watermarks over one connector."""
+
+    def __init__(self, connector: Connector) -> None:
+        self._db = connector
+
+    async def claim(self, job: str, slot: datetime, owner: str, now: datetime) -> int | None:
         """The new run's id, or None when this slot is already taken."""
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             run_id: int | None = await conn.fetchval(
                 QUERIES["claim_job_slot"], job, slot, owner, now
             )
             return run_id
 
-    async def finish_job_run(
+    async def finish(
         self,
         run_id: int,
         status: JobStatus,
@@ -39,7 +44,7 @@ class JobRunsMixin(StoreBase):
         rows: int | None,
         error: str | None,
     ) -> None:
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             await conn.execute(
                 QUERIES["finish_job_run"],
                 run_id,
@@ -50,23 +55,34 @@ class JobRunsMixin(StoreBase):
                 error,
             )
 
-    async def latest_job_runs(self) -> list[JobRun]:
+    async def latest(self) -> list[JobRun]:
         """The newest run of every job that ever ran."""
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["latest_job_runs"])
         return [JobRun.model_validate(dict(r)) for r in rows]
 
-    async def recent_job_runs(self, job: str, limit: int = 20) -> list[JobRun]:
-        async with self.connection() as conn:
+    async def recent(self, job: str, limit: int = 20) -> list[JobRun]:
+        async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["recent_job_runs"], job, limit)
         return [JobRun.model_validate(dict(r)) for r in rows]
 
-    async def job_stats(self, since: datetime) -> dict[str, JobStats]:
-        async with self.connection() as conn:
+    async def stats(self, since: datetime) -> dict[str, JobStats]:
+        async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["job_run_stats"], since)
         return {r["job"]: JobStats(**dict(r)) for r in rows}
 
-    async def prune_job_runs(self, before: datetime) -> int:
-        async with self.connection() as conn:
+    async def prune(self, before: datetime) -> int:
+        """Delete runs older than `before`; returns how many."""
+        async with self._db.connection() as conn:
             status = await conn.execute(QUERIES["delete_job_runs_before"], before)
         return int(status.split()[-1])
+
+    async def watermark(self, name: str) -> datetime | None:
+        """The watermark `name` (UTC), or None when it was never set."""
+        async with self._db.connection() as conn:
+            value: datetime | None = await conn.fetchval(QUERIES["get_watermark"], name)
+            return value
+
+    async def set_watermark(self, name: str, value: datetime) -> None:
+        async with self._db.connection() as conn:
+            await conn.execute(QUERIES["set_watermark"], name, value)

@@ -1,5 +1,7 @@
-"""Storing and reading raw input: metrics (COPY from validated CSV, JSON batches) and merge
-records. Every write also records the time range it touched so rollups are rebuilt for it."""
+"""The metrics repository: ingest writes of raw input, metrics (COPY from validated CSV, JSON
+batches, the demo's generated rows) and merge records. Every metric write also records the time
+range it touched so rollups are rebuilt for it. Reading goes through the configured source
+(`source.py`), not these tables."""
 
 from collections.abc import Sequence
 from datetime import datetime
@@ -9,17 +11,22 @@ import asyncpg
 from bot import errors
 from bot.ingest import MetricCsv
 from bot.models import MergeRecord, Metric
-from bot.store.base import StoreBase
+from bot.store.connector import Connector
 from bot.store.queries import QUERIES
 
 COPY_TIMEOUT_S = 3600.0
 
 
-class MetricsMixin(StoreBase):
-    async def copy_metrics_csv(self, csv: MetricCsv) -> int:
+class MetricRepository:
+    """Ingest writes over one connector."""
+
+    def __init__(self, connector: Connector) -> None:
+        self._db = connector
+
+    async def copy_csv(self, csv: MetricCsv) -> int:
         """COPY a metrics CSV into perfbot.metrics while `csv` validates it, in one transaction.
         Returns the number of rows stored; stores nothing if any row is rejected."""
-        async with self.connection() as conn, conn.transaction():
+        async with self._db.connection() as conn, conn.transaction():
             try:
                 status = await conn.copy_to_table(
                     "metrics",
@@ -38,14 +45,14 @@ class MetricsMixin(StoreBase):
                 await conn.execute(QUERIES["add_dirty_range"], first, last)
             return rows
 
-    async def insert_metrics(self, metrics: Sequence[Metric]) -> int:
+    async def add(self, metrics: Sequence[Metric]) -> int:
         """Store validated metrics in one transaction; returns how many."""
         if not metrics:
             return 0
         records = [
             (m.operation_type, m.duration_ms, m.recorded_at, m.branch, m.user_name) for m in metrics
         ]
-        async with self.connection() as conn, conn.transaction():
+        async with self._db.connection() as conn, conn.transaction():
             await conn.copy_records_to_table(
                 "metrics",
                 schema_name="perfbot",
@@ -56,12 +63,12 @@ class MetricsMixin(StoreBase):
             await conn.execute(QUERIES["add_dirty_range"], min(times), max(times))
         return len(records)
 
-    async def insert_metric_rows(self, rows: Sequence[tuple[str, float, datetime]]) -> int:
+    async def add_rows(self, rows: Sequence[tuple[str, float, datetime]]) -> int:
         """Store (operation_type, duration_ms, recorded_at) tuples already known to be valid
         (the demo's generator) with COPY, in one transaction; returns how many."""
         if not rows:
             return 0
-        async with self.connection() as conn, conn.transaction():
+        async with self._db.connection() as conn, conn.transaction():
             await conn.copy_records_to_table(
                 "metrics",
                 schema_name="perfbot",
@@ -72,32 +79,17 @@ class MetricsMixin(StoreBase):
             await conn.execute(QUERIES["add_dirty_range"], min(times), max(times))
         return len(rows)
 
-    async def insert_merges(self, merges: Sequence[MergeRecord]) -> int:
+    async def add_merges(self, merges: Sequence[MergeRecord]) -> int:
         """Store validated merge records in one transaction; returns how many."""
         if not merges:
             return 0
         columns = list(MergeRecord.model_fields)
         records = [tuple(getattr(m, c) for c in columns) for m in merges]
-        async with self.connection() as conn, conn.transaction():
+        async with self._db.connection() as conn, conn.transaction():
             await conn.copy_records_to_table(
                 "merges", schema_name="perfbot", records=records, columns=columns
             )
         return len(records)
-
-    async def merges_between(self, start: datetime, end: datetime) -> list[MergeRecord]:
-        """Merge records from the configured source started in [start, end), oldest first."""
-        async with self.connection() as conn:
-            rows = await conn.fetch(QUERIES["merges_between"], start, end)
-        return [
-            MergeRecord.model_validate({k: v for k, v in dict(r).items() if v is not None})
-            for r in rows
-        ]
-
-    async def recent_metrics(self, operation: str | None, limit: int) -> list[Metric]:
-        """The newest metrics from the configured source, newest first."""
-        async with self.connection() as conn:
-            rows = await conn.fetch(QUERIES["recent_metrics"], operation, limit)
-        return [Metric.model_validate(dict(r)) for r in rows]
 
 
 def _copy_line(exc: asyncpg.PostgresError) -> int | None:

@@ -1,4 +1,5 @@
-"""Per-minute and per-hour rollups of the metric source, maintained incrementally.
+"""The rollups repository: per-minute and per-hour rollups of the metric source, maintained
+incrementally.
 
 Each refresh rebuilds, from raw rows, only the minutes since the rollup watermark (less a grace
 for late commits) plus any backfill ranges that ingest recorded; hours are then merged from
@@ -12,7 +13,7 @@ import asyncpg
 
 from bot.analysis import histogram
 from bot.analysis.rollups import Rollups
-from bot.store.base import StoreBase
+from bot.store.connector import Connector
 from bot.store.queries import QUERIES
 
 ROLLUP_WATERMARK = "rollup"
@@ -51,8 +52,13 @@ def _merge_ranges(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetim
     return merged
 
 
-class RollupsMixin(StoreBase):
-    async def refresh_rollups(
+class RollupRepository:
+    """Minute and hour rollups over one connector."""
+
+    def __init__(self, connector: Connector) -> None:
+        self._db = connector
+
+    async def refresh(
         self, now: datetime, *, initial_backfill: timedelta, oldest: datetime | None = None
     ) -> RollupRefresh:
         """Bring rollups up to `now`. On the first run (no watermark) the last
@@ -60,7 +66,7 @@ class RollupsMixin(StoreBase):
         ranges are rebuilt from `oldest` (default: MAX_BACKFILL ago) on at most: one ancient
         metric in a batch must not mean rebuilding centuries, 6 hours at a time."""
         hist_args = (histogram.MIN_MS, histogram.SCALE, histogram.N_BUCKETS)
-        async with self.connection() as conn, conn.transaction():
+        async with self._db.transaction() as conn:
             await conn.execute(QUERIES["advisory_xact_lock"], ROLLUP_LOCK_KEY)
             watermark: datetime | None = await conn.fetchval(
                 QUERIES["get_watermark"], ROLLUP_WATERMARK
@@ -88,7 +94,7 @@ class RollupsMixin(StoreBase):
             await conn.execute(QUERIES["set_watermark"], ROLLUP_WATERMARK, now)
         return RollupRefresh(streamed_from, now, tuple(backfilled))
 
-    async def rollups(
+    async def between(
         self, resolution: str, start: datetime, end: datetime, *, histograms: bool = True
     ) -> Rollups:
         """Rollups (`minute` or `hour`) with bucket in [start, end), ordered by bucket. Without
@@ -100,43 +106,34 @@ class RollupsMixin(StoreBase):
             seconds = 60
         else:
             raise ValueError(f"unknown rollup resolution {resolution!r}")
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             records = await conn.fetch(query, start, end)
         if not histograms:
             records = [{k: v for k, v in r.items() if not k.startswith("hist_")} for r in records]
         return Rollups.from_records(records, resolution_s=seconds)
 
-    async def hourly_rollups_of(self, operation: str, start: datetime, end: datetime) -> Rollups:
+    async def hours_of(self, operation: str, start: datetime, end: datetime) -> Rollups:
         """Hourly rollups of one operation with bucket in [start, end), with histograms."""
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             records = await conn.fetch(QUERIES["rollup_hour_rows_of"], start, end, operation)
         return Rollups.from_records(records, resolution_s=3600)
 
-    async def minute_rollups_of(self, operation: str, start: datetime, end: datetime) -> Rollups:
+    async def minutes_of(self, operation: str, start: datetime, end: datetime) -> Rollups:
         """Minute rollups of one operation with bucket in [start, end), with histograms."""
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             records = await conn.fetch(QUERIES["rollup_minute_rows_of"], start, end, operation)
         return Rollups.from_records(records, resolution_s=60)
 
-    async def known_operations(self, since: datetime) -> list[str]:
+    async def operations(self, since: datetime) -> list[str]:
         """Operations with data since `since`, busiest first."""
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             return [
                 r["operation_type"] for r in await conn.fetch(QUERIES["known_operations"], since)
             ]
 
-    async def get_watermark(self, name: str) -> datetime | None:
-        async with self.connection() as conn:
-            value: datetime | None = await conn.fetchval(QUERIES["get_watermark"], name)
-            return value
-
-    async def set_watermark(self, name: str, value: datetime) -> None:
-        async with self.connection() as conn:
-            await conn.execute(QUERIES["set_watermark"], name, value)
-
-    async def prune_rollups(self, minute_before: datetime, hour_before: datetime) -> int:
+    async def prune(self, minute_before: datetime, hour_before: datetime) -> int:
         """Delete rollups older than the retention cut-offs; returns rows deleted."""
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             a = await conn.execute(QUERIES["delete_rollup_minute_before"], minute_before)
             b = await conn.execute(QUERIES["delete_rollup_hour_before"], hour_before)
         return int(a.split()[-1]) + int(b.split()[-1])

@@ -1,12 +1,22 @@
-"""The metric source mapping: `perfbot.source_metrics` and `perfbot.source_merges` are views that
-every detection query reads. By default they select from perfbot's own tables; `source:` in the
-configuration points them at another table, such as pgGit's `pggit.performance_metrics`, which
-perfbot then reads in place without copying.
+"""The source repository: `perfbot.source_metrics` and `perfbot.source_merges` are views that
+every detection query reads, and the raw metrics and merges perfbot shows are read through them.
+By default they select from perfbot's own tables; `source:` in the configuration points them at
+another table, such as pgGit's `pggit.performance_metrics`, which perfbot then reads in place
+without copying.
 
 View definitions contain identifiers, which cannot be bound as parameters; they come only from
 `SourceSettings`, whose validators accept plain identifiers, and are quoted here as well."""
 
+from datetime import datetime
+
+import asyncpg
+
+from bot import errors
+from bot.models import MergeRecord, Metric
 from bot.settings import SourceSettings
+from bot.store import migrate
+from bot.store.connector import Connector
+from bot.store.queries import QUERIES
 
 METRICS_VIEW = "perfbot.source_metrics"
 MERGES_VIEW = "perfbot.source_merges"
@@ -91,3 +101,50 @@ def drop_view_sql(view: str) -> str:
     if view not in (METRICS_VIEW, MERGES_VIEW):
         raise ValueError(f"not a source view: {view}")
     return f"DROP VIEW {view}"
+
+
+class SourceRepository:
+    """The source views over one connector: (re)created from the configuration, then read."""
+
+    def __init__(self, connector: Connector) -> None:
+        self._db = connector
+
+    async def apply(self, settings: SourceSettings) -> None:
+        """(Re)create the source views from the configuration. Raises ConfigError when the
+        configured table or a column does not exist."""
+        statements = [
+            ("source.table", settings.table, metrics_view_sql(settings)),
+            ("source.merges_table", settings.merges_table, merges_view_sql(settings)),
+        ]
+        async with self._db.transaction() as conn:
+            await conn.execute(QUERIES["advisory_xact_lock"], migrate.ADVISORY_LOCK_KEY)
+            for where, table, ddl in statements:
+                try:
+                    async with conn.transaction():  # a savepoint: a failed attempt can be retried
+                        await conn.execute(ddl)
+                except asyncpg.exceptions.UndefinedTableError:
+                    raise errors.ConfigError([f"{where}: table {table} does not exist"]) from None
+                except asyncpg.exceptions.UndefinedColumnError as exc:
+                    raise errors.ConfigError(
+                        [f"{where}: {exc.args[0] if exc.args else exc} (check source column names)"]
+                    ) from None
+                except asyncpg.exceptions.InvalidTableDefinitionError:
+                    # The view's shape changed in a newer perfbot; rebuild it.
+                    view = METRICS_VIEW if where == "source.table" else MERGES_VIEW
+                    await conn.execute(drop_view_sql(view))
+                    await conn.execute(ddl)
+
+    async def merges(self, start: datetime, end: datetime) -> list[MergeRecord]:
+        """Merge records from the configured source started in [start, end), oldest first."""
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(QUERIES["merges_between"], start, end)
+        return [
+            MergeRecord.model_validate({k: v for k, v in dict(r).items() if v is not None})
+            for r in rows
+        ]
+
+    async def recent_metrics(self, operation: str | None, limit: int) -> list[Metric]:
+        """The newest metrics from the configured source, newest first."""
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(QUERIES["recent_metrics"], operation, limit)
+        return [Metric.model_validate(dict(r)) for r in rows]

@@ -1,9 +1,9 @@
-"""`Store`: the only place perfbot talks SQL. It owns the asyncpg pool and converts rows into
-frozen domain models once. Groups of methods live in mixin modules named for what they store
-(`metrics.py`, …); this module holds connection life-cycle, migrations, status and the source
-mapping."""
+"""`Store`: the only place perfbot talks SQL, as one facade over one `Connector`. Each aggregate
+has its repository (`store.alerts`, `store.deliveries`, `store.findings`, `store.rollups`,
+`store.jobs`, `store.metrics`, `store.source`), in the module named for it; this module opens
+and closes the connection, applies migrations and answers for the database as a whole (status,
+health)."""
 
-import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,16 +13,16 @@ import asyncpg
 
 from bot import errors
 from bot.settings import SourceSettings
-from bot.store import migrate, pool, source
-from bot.store.alerts import AlertsMixin
-from bot.store.findings import FindingsMixin
-from bot.store.jobruns import JobRunsMixin
-from bot.store.metrics import MetricsMixin
-from bot.store.outbox import OutboxMixin
+from bot.store import migrate
+from bot.store.alerts import AlertRepository
+from bot.store.connector import Connector
+from bot.store.deliveries import DeliveryRepository
+from bot.store.findings import FindingRepository
+from bot.store.jobruns import JobRunRepository
+from bot.store.metrics import MetricRepository
 from bot.store.queries import QUERIES
-from bot.store.rollups import RollupsMixin
-
-logger = logging.getLogger(__name__)
+from bot.store.rollups import RollupRepository
+from bot.store.source import SourceRepository
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,18 @@ class DatabaseStatus:
     row_counts: dict[str, int]
 
 
-class Store(MetricsMixin, RollupsMixin, FindingsMixin, JobRunsMixin, AlertsMixin, OutboxMixin):
-    def __init__(self, db: "asyncpg.Pool[Any]", *, url: str = "", embedded: bool = False) -> None:
-        self._pool = db
-        self._url = url
-        self._embedded = embedded
+class Store:
+    """The repositories of one database, sharing its connector."""
+
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+        self.alerts = AlertRepository(connector)
+        self.deliveries = DeliveryRepository(connector)
+        self.findings = FindingRepository(connector)
+        self.rollups = RollupRepository(connector)
+        self.jobs = JobRunRepository(connector)
+        self.metrics = MetricRepository(connector)
+        self.source = SourceRepository(connector)
 
     @classmethod
     async def open(
@@ -53,60 +60,27 @@ class Store(MetricsMixin, RollupsMixin, FindingsMixin, JobRunsMixin, AlertsMixin
         max_size: int = 10,
     ) -> "Store":
         """Connect to `database_url`, or start the embedded server when it is None."""
-        url, embedded = pool.resolve_url(database_url, data_dir)
-        db = await pool.create_pool(url, min_size=min_size, max_size=max_size)
-        return cls(db, url=url, embedded=embedded)
+        return cls(
+            await Connector.open(database_url, data_dir, min_size=min_size, max_size=max_size)
+        )
 
     async def close(self) -> None:
-        await self._pool.close()
-
-    @property
-    def pool(self) -> "asyncpg.Pool[Any]":
-        return self._pool
-
-    @property
-    def masked_url(self) -> str:
-        return pool.mask_url(self._url)
+        await self.connector.close()
 
     async def migrate(
         self, source_settings: SourceSettings | None = None
     ) -> list[migrate.Migration]:
         """Apply pending migrations, then point the source views at the configured tables."""
-        applied = await migrate.apply(self._pool)
+        applied = await migrate.apply(self.connector.pool)
         if source_settings is not None:
-            await self.apply_source(source_settings)
+            await self.source.apply(source_settings)
         return applied
-
-    async def apply_source(self, settings: SourceSettings) -> None:
-        """(Re)create the source views from the configuration. Raises ConfigError when the
-        configured table or a column does not exist."""
-        statements = [
-            ("source.table", settings.table, source.metrics_view_sql(settings)),
-            ("source.merges_table", settings.merges_table, source.merges_view_sql(settings)),
-        ]
-        async with self.connection() as conn, conn.transaction():
-            await conn.execute(QUERIES["advisory_xact_lock"], migrate.ADVISORY_LOCK_KEY)
-            for where, table, ddl in statements:
-                try:
-                    async with conn.transaction():  # a savepoint: a failed attempt can be retried
-                        await conn.execute(ddl)
-                except asyncpg.exceptions.UndefinedTableError:
-                    raise errors.ConfigError([f"{where}: table {table} does not exist"]) from None
-                except asyncpg.exceptions.UndefinedColumnError as exc:
-                    raise errors.ConfigError(
-                        [f"{where}: {exc.args[0] if exc.args else exc} (check source column names)"]
-                    ) from None
-                except asyncpg.exceptions.InvalidTableDefinitionError:
-                    # The view's shape changed in a newer perfbot; rebuild it.
-                    view = source.METRICS_VIEW if where == "source.table" else source.MERGES_VIEW
-                    await conn.execute(source.drop_view_sql(view))
-                    await conn.execute(ddl)
 
     async def health(self) -> dict[str, Any]:
         """`{"ok": True, "latency_ms": …}` when a trivial query succeeds within 2 s."""
         started = time.perf_counter()
         try:
-            async with self.connection() as conn:
+            async with self.connector.connection() as conn:
                 await conn.fetchval(QUERIES["ping"], timeout=2)
         except (asyncpg.PostgresError, TimeoutError) as exc:
             return {"ok": False, "error": f"database not answering: {type(exc).__name__}"}
@@ -116,16 +90,16 @@ class Store(MetricsMixin, RollupsMixin, FindingsMixin, JobRunsMixin, AlertsMixin
 
     async def status(self) -> DatabaseStatus:
         """Server, schema version and row counts, for `perfbot db status`."""
-        version = await migrate.current_version(self._pool)
-        async with self.connection() as conn:
+        version = await migrate.current_version(self.connector.pool)
+        async with self.connector.connection() as conn:
             info = await conn.fetchrow(QUERIES["server_info"])
             counts: dict[str, int] = {}
             if version is not None:
                 counts = {r["name"]: r["n"] for r in await conn.fetch(QUERIES["table_row_counts"])}
         assert info is not None
         return DatabaseStatus(
-            url=self.masked_url,
-            embedded=self._embedded,
+            url=self.connector.masked_url,
+            embedded=self.connector.embedded,
             server_version=info["version"],
             database=info["database"],
             user=info["user"],

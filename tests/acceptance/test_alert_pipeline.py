@@ -46,7 +46,7 @@ async def test_spike_fires_once_and_ack_stops_escalation(
 ) -> None:
     now = datetime.now(UTC)
     minute = now.replace(second=0, microsecond=0)
-    await store.insert_metrics(
+    await store.metrics.add(
         metrics(
             "commit",
             minute - timedelta(hours=3),
@@ -91,7 +91,7 @@ async def test_spike_fires_once_and_ack_stops_escalation(
             assert call.headers["X-Perfbot-Signature"] == expected
         [alert] = [
             a
-            for a in await store.list_alerts([AlertStatus.OPEN])
+            for a in await store.alerts.with_status([AlertStatus.OPEN])
             if a.operation_types == ("commit",)
         ]
         service = AlertService(store, Settings.load(), SystemClock())

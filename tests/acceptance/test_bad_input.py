@@ -294,7 +294,7 @@ async def running(store: Store, db_url: str, tmp_path: Path) -> AsyncIterator[Ru
 
 
 async def row_counts(store: Store) -> dict[str, int]:
-    async with store.pool.acquire() as conn:
+    async with store.connector.pool.acquire() as conn:
         rows = await conn.fetch(QUERIES["table_row_counts"])
     return {r["name"]: r["n"] for r in rows if r["name"] != "job_runs"}
 

@@ -45,7 +45,7 @@ async def test_one_anomaly_on_every_channel_then_acknowledged(
     tmp_path: Path,
 ) -> None:
     minute = datetime.now(UTC).replace(second=0, microsecond=0)
-    await store.insert_metrics(
+    await store.metrics.add(
         metrics(
             "commit",
             minute - timedelta(hours=3),
@@ -106,7 +106,7 @@ async def test_one_anomaly_on_every_channel_then_acknowledged(
 
         [alert] = [
             a
-            for a in await store.list_alerts([AlertStatus.OPEN])
+            for a in await store.alerts.with_status([AlertStatus.OPEN])
             if a.operation_types == ("commit",)
         ]
         service = AlertService(store, Settings.load(), SystemClock())

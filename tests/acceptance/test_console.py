@@ -52,10 +52,10 @@ async def test_one_command_prints_the_reply(db_url: str, store: Store) -> None:
     acked = chat(db_url, f"ack {alert.id} from the terminal")
     assert acked.returncode == 0, acked.stderr
     assert f"Alert #{alert.id} acknowledged by carol" in acked.stdout
-    stored = await store.get_alert(alert.id)
+    stored = await store.alerts.get(alert.id)
     assert stored is not None
     assert stored.status is AlertStatus.ACKNOWLEDGED
-    [*_, event] = await store.alert_events(alert.id)
+    [*_, event] = await store.alerts.events(alert.id)
     assert (event.actor, event.source) == ("carol", ActorSource.CONSOLE)
 
     refused = chat(db_url, "/perf ack 4242")

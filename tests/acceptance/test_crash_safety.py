@@ -20,7 +20,7 @@ async def test_sigkill_loses_nothing(
     store: Store, db_url: str, webhook_receiver: WebhookReceiver, tmp_path: Path
 ) -> None:
     now = datetime.now(UTC)
-    async with store.transaction() as tx:
+    async with store.alerts.transaction() as tx:
         for i in range(ALERTS):
             alert = await tx.insert_alert(
                 make_new_alert(fingerprint=f"anomaly:op{i}", operation_types=(f"op{i}",))
@@ -38,7 +38,7 @@ async def test_sigkill_loses_nothing(
     first = await PerfbotProcess(db_url, tmp_path, config, name="first").start()
     await eventually(lambda: _at_least(webhook_receiver, 200), within=60)
     await first.kill()
-    stats = await store.queue_stats(datetime.now(UTC))
+    stats = await store.deliveries.stats(datetime.now(UTC))
     in_flight = stats.sending
     received_at_kill = len(webhook_receiver.calls)
     assert 0 < received_at_kill < ALERTS
@@ -60,5 +60,5 @@ async def _at_least(receiver: WebhookReceiver, n: int) -> bool:
 
 
 async def _all_sent(store: Store) -> bool:
-    stats = await store.queue_stats(datetime.now(UTC))
+    stats = await store.deliveries.stats(datetime.now(UTC))
     return stats.pending == 0 and stats.sending == 0 and stats.dead == 0

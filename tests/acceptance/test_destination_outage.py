@@ -29,7 +29,7 @@ FAST_DELIVERY = {
 async def queue(store: Store, alerts: int, severity: Severity) -> list[int]:
     ids = []
     now = datetime.now(UTC)
-    async with store.transaction() as tx:
+    async with store.alerts.transaction() as tx:
         for i in range(alerts):
             alert = await tx.insert_alert(
                 make_new_alert(
@@ -61,11 +61,11 @@ async def test_slack_outage_then_recovery(
         await slack_fake.up()
 
         async def all_sent() -> bool:
-            stats = await store.queue_stats(datetime.now(UTC))
+            stats = await store.deliveries.stats(datetime.now(UTC))
             return stats.pending == 0 and stats.sending == 0
 
         await eventually(all_sent, within=60)
-    deliveries = [d for a in critical + warning for d in await store.deliveries_for_alert(a)]
+    deliveries = [d for a in critical + warning for d in await store.deliveries.for_alert(a)]
     assert all(d.status == "sent" for d in deliveries), [
         (d.channel, d.status, d.last_error) for d in deliveries if d.status != "sent"
     ]
@@ -95,11 +95,11 @@ async def test_429_storm_is_absorbed(
     ):
 
         async def all_sent() -> bool:
-            stats = await store.queue_stats(datetime.now(UTC))
+            stats = await store.deliveries.stats(datetime.now(UTC))
             return stats.pending == 0 and stats.sending == 0
 
         await eventually(all_sent, within=60)
-    deliveries = [d for a in alerts for d in await store.deliveries_for_alert(a)]
+    deliveries = [d for a in alerts for d in await store.deliveries.for_alert(a)]
     assert all(d.status == "sent" for d in deliveries)
     assert len(slack_fake.faulted) == 15
     assert len(slack_fake.calls_to("chat.postMessage")) == 5

@@ -15,7 +15,7 @@ async def test_sigterm_finishes_in_flight_work_and_exits_0(
     store: Store, db_url: str, webhook_receiver: WebhookReceiver, tmp_path: Path
 ) -> None:
     now = datetime.now(UTC)
-    async with store.transaction() as tx:
+    async with store.alerts.transaction() as tx:
         for i in range(200):
             alert = await tx.insert_alert(
                 make_new_alert(fingerprint=f"anomaly:op{i}", operation_types=(f"op{i}",))
@@ -33,7 +33,7 @@ async def test_sigterm_finishes_in_flight_work_and_exits_0(
 
     await eventually(some_received, within=60)
     assert await bot.stop(within=20) == 0, bot.output()
-    stats = await store.queue_stats(datetime.now(UTC))
+    stats = await store.deliveries.stats(datetime.now(UTC))
     sent = 200 - stats.pending - stats.sending - stats.dead
     assert stats.sending == 0
     assert stats.pending > 0  # it stopped early: the rest waits for the next start

@@ -67,7 +67,7 @@ async def test_slash_command_answers_in_mattermost_format(live: LiveBot) -> None
     assert body["response_type"] == "in_channel"
     assert f"Alert #{alert.id} acknowledged by alice" in body["text"]
     assert {"short": True, "title": "Note", "value": "mine"} in body["attachments"][0]["fields"]
-    [*_, event] = await live.bot.store.alert_events(alert.id)
+    [*_, event] = await live.bot.store.alerts.events(alert.id)
     assert (event.action, event.source, event.details.get("user_id")) == (
         "acknowledged",
         ActorSource.MATTERMOST,
@@ -93,7 +93,7 @@ async def test_wrong_or_missing_token_gets_401_and_runs_nothing(live: LiveBot) -
         status, body = await command(live, f"ack {alert.id}", **kwargs)
         assert status == 401, kwargs
         assert body == {"error": "invalid command token"}
-    stored = await live.bot.store.get_alert(alert.id)
+    stored = await live.bot.store.alerts.get(alert.id)
     assert stored is not None
     assert stored.status is AlertStatus.OPEN
 
@@ -132,7 +132,7 @@ async def test_signed_button_clicks_act_and_forged_ones_change_nothing(live: Liv
     )
     assert other.answer is not None
     assert "could not verify" in other.answer["ephemeral_text"]
-    stored = await live.bot.store.get_alert(alert.id)
+    stored = await live.bot.store.alerts.get(alert.id)
     assert stored is not None
     assert stored.status is AlertStatus.OPEN
 
@@ -140,7 +140,7 @@ async def test_signed_button_clicks_act_and_forged_ones_change_nothing(live: Liv
     assert clicked.status == 200
     assert clicked.answer is not None
     assert clicked.answer["ephemeral_text"] == f"Alert #{alert.id} acknowledged by alice"
-    stored = await live.bot.store.get_alert(alert.id)
+    stored = await live.bot.store.alerts.get(alert.id)
     assert stored is not None
     assert stored.status is AlertStatus.ACKNOWLEDGED
 
@@ -157,4 +157,4 @@ async def test_signed_button_clicks_act_and_forged_ones_change_nothing(live: Liv
     assert denied.answer["ephemeral_text"].startswith(
         ":warning: you are not allowed to silence alerts"
     )
-    assert await live.bot.store.active_silences(live.bot.clock.now()) == []
+    assert await live.bot.store.alerts.active_silences(live.bot.clock.now()) == []

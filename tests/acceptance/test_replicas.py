@@ -37,7 +37,7 @@ async def seed_spike(store: Store) -> None:
     minutes (as in test_alert_pipeline)."""
     minute = datetime.now(UTC).replace(second=0, microsecond=0)
     start, end = minute - timedelta(hours=3), minute + timedelta(minutes=3)
-    await store.insert_metrics(
+    await store.metrics.add(
         metrics("commit", start, end, 5.0, minute - timedelta(minutes=2), 1)
         + metrics("get_history", start, end, 12.0, minute + timedelta(days=1), 2)
     )
@@ -45,7 +45,7 @@ async def seed_spike(store: Store) -> None:
 
 async def queue_deliveries(store: Store, n: int) -> None:
     now = datetime.now(UTC)
-    async with store.transaction() as tx:
+    async with store.alerts.transaction() as tx:
         for i in range(n):
             alert = await tx.insert_alert(
                 make_new_alert(fingerprint=f"anomaly:queued{i}", operation_types=(f"queued{i}",))
@@ -54,7 +54,7 @@ async def queue_deliveries(store: Store, n: int) -> None:
 
 
 async def fetch(store: Store, sql: str, *args: object) -> list[dict]:
-    async with store.pool.acquire() as conn:
+    async with store.connector.pool.acquire() as conn:
         return [dict(r) for r in await conn.fetch(sql, *args)]
 
 
@@ -75,7 +75,7 @@ async def test_two_replicas_run_every_slot_and_send_every_delivery_once(
         await queue_deliveries(store, QUEUED)
 
         async def queue_empty() -> bool:
-            stats = await store.queue_stats(datetime.now(UTC))
+            stats = await store.deliveries.stats(datetime.now(UTC))
             return stats.pending == stats.sending == stats.dead == 0
 
         async def cycles_done() -> bool:

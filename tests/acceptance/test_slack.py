@@ -84,7 +84,7 @@ async def test_every_command_answers_through_the_response_url(live: LiveBot) -> 
         reply = await answer(user, sent)
         assert reply["response_type"] == response_type, (text, shown(reply))
         assert expected in shown(reply), (text, shown(reply))
-    stored = await live.bot.store.get_alert(commit)
+    stored = await live.bot.store.alerts.get(commit)
     assert stored is not None
     assert stored.status is AlertStatus.RESOLVED
     async with (
@@ -120,10 +120,10 @@ async def test_forged_and_stale_requests_are_refused_and_change_nothing(live: Li
     await asyncio.sleep(0.3)  # a reply, if one were (wrongly) coming, would have arrived
     assert user.replies(forged) == []
     assert user.replies(stale) == []
-    stored = await live.bot.store.get_alert(alert.id)
+    stored = await live.bot.store.alerts.get(alert.id)
     assert stored is not None
     assert stored.status is AlertStatus.OPEN
-    assert [e.action for e in await live.bot.store.alert_events(alert.id)] == ["fired"]
+    assert [e.action for e in await live.bot.store.alerts.events(alert.id)] == ["fired"]
 
 
 def _message_with_buttons(live: LiveBot, alert_id: int) -> dict[str, Any] | None:
@@ -177,10 +177,10 @@ async def test_acknowledge_button_changes_the_alert_everywhere(live: LiveBot) ->
     assert reply["replace_original"] is False
     assert f"Alert #{alert.id} acknowledged by alice" in reply["text"]
 
-    stored = await live.bot.store.get_alert(alert.id)
+    stored = await live.bot.store.alerts.get(alert.id)
     assert stored is not None
     assert stored.status is AlertStatus.ACKNOWLEDGED
-    [*_, event] = await live.bot.store.alert_events(alert.id)
+    [*_, event] = await live.bot.store.alerts.events(alert.id)
     assert (event.action, event.actor, event.source, event.details.get("user_id")) == (
         "acknowledged",
         "alice",
@@ -209,8 +209,8 @@ async def test_a_click_without_permission_is_refused_and_audited(live: LiveBot) 
     reply = await answer(mallory, sent)
     assert "you are not allowed to silence alerts" in reply["text"]
     assert reply["response_type"] == "ephemeral"
-    assert await live.bot.store.active_silences(live.bot.clock.now()) == []
-    [*_, event] = await live.bot.store.alert_events(alert.id)
+    assert await live.bot.store.alerts.active_silences(live.bot.clock.now()) == []
+    [*_, event] = await live.bot.store.alerts.events(alert.id)
     assert (event.action, event.actor, event.details["attempted"]) == (
         "refused",
         "mallory",

@@ -47,23 +47,23 @@ def service(store: Store, settings: Settings, clock: FrozenClock) -> AlertServic
 
 
 async def queued(store: Store, alert_id: int) -> list[tuple[str, str]]:
-    return [(d.channel, d.event) for d in await store.deliveries_for_alert(alert_id)]
+    return [(d.channel, d.event) for d in await store.deliveries.for_alert(alert_id)]
 
 
 async def test_anomaly_fires_once_then_updates(service: AlertService, store: Store) -> None:
-    [stored] = await store.insert_anomalies([make_anomaly()])
+    [stored] = await store.findings.add_anomalies([make_anomaly()])
     [alert] = await service.process_anomalies([stored], T0)
     assert alert.status is AlertStatus.OPEN
     assert alert.notified_channels == ("hook",)
     assert await queued(store, alert.id) == [("hook", "fired")]
-    assert (await store.anomalies_since(T0 - timedelta(hours=1)))[0].alert_id == alert.id
+    assert (await store.findings.anomalies_since(T0 - timedelta(hours=1)))[0].alert_id == alert.id
     [again] = await service.process_anomalies(
         [make_anomaly(detected_at=T0 + timedelta(minutes=1))], T0 + timedelta(minutes=1)
     )
     assert again.id == alert.id
     assert again.occurrences == 2
     assert await queued(store, alert.id) == [("hook", "fired"), ("hook", "updated")]
-    events = [e.action for e in await store.alert_events(alert.id)]
+    events = [e.action for e in await store.alerts.events(alert.id)]
     assert events == ["fired"]
 
 
@@ -75,7 +75,7 @@ async def test_ack_stops_escalation_and_is_audited(
     t = await service.act("ack", alert.id, ALICE, note="looking")
     assert t.alert.status is AlertStatus.ACKNOWLEDGED
     assert "acknowledged" in t.note
-    [*_, ack] = await store.alert_events(alert.id)
+    [*_, ack] = await store.alerts.events(alert.id)
     assert (ack.action, ack.actor, ack.source, ack.details.get("note")) == (
         "acknowledged",
         "alice",
@@ -98,7 +98,7 @@ async def test_unacknowledged_alert_escalates_after_the_step_delay(
     sent = await queued(store, alert.id)
     assert sent[0] == ("hook", "fired")
     assert any(channel == "pager" for channel, _ in sent)
-    [pager] = [d for d in await store.deliveries_for_alert(alert.id) if d.channel == "pager"]
+    [pager] = [d for d in await store.deliveries.for_alert(alert.id) if d.channel == "pager"]
     assert pager.mention == ("@oncall",)
 
 
@@ -106,10 +106,10 @@ async def test_refused_action_tells_why_and_is_audited(service: AlertService, st
     [alert] = await service.process_anomalies([make_anomaly()], T0)
     with pytest.raises(PermissionDenied, match=r"permissions\.resolve"):
         await service.act("resolve", alert.id, MALLORY)
-    refused = [e for e in await store.alert_events(alert.id) if e.action == "refused"]
+    refused = [e for e in await store.alerts.events(alert.id) if e.action == "refused"]
     assert refused[0].actor == "mallory"
     assert refused[0].details["attempted"] == "resolve"
-    assert (await store.get_alert(alert.id)).status is AlertStatus.OPEN  # type: ignore[union-attr]
+    assert (await store.alerts.get(alert.id)).status is AlertStatus.OPEN  # type: ignore[union-attr]
 
 
 async def test_unknown_alert(service: AlertService) -> None:
@@ -122,7 +122,7 @@ async def test_quiet_alert_auto_resolves_with_a_notice(service: AlertService, st
     await service.act("ack", alert.id, ALICE)
     assert await service.tick(T0 + timedelta(minutes=29)) == 0
     assert await service.tick(T0 + timedelta(minutes=31)) == 1
-    resolved = await store.get_alert(alert.id)
+    resolved = await store.alerts.get(alert.id)
     assert resolved is not None
     assert resolved.status is AlertStatus.RESOLVED
     assert ("hook", "resolved") in await queued(store, alert.id)
@@ -148,7 +148,7 @@ async def test_bottleneck_groups_the_anomaly_alerts_of_its_operations(
 ) -> None:
     ops = ("merge_base_find", "merge_branches", "merge_conflict_detect")
     children = await service.process_anomalies([make_anomaly(operation_type=op) for op in ops], T0)
-    corr = await store.insert_correlations(
+    corr = await store.findings.add_correlations(
         [make_correlation(ops[0], ops[1], 0.95), make_correlation(ops[1], ops[2], 0.92)]
     )
     [parent] = await service.process_correlations(corr, T0 + timedelta(minutes=1))
@@ -156,7 +156,8 @@ async def test_bottleneck_groups_the_anomaly_alerts_of_its_operations(
     assert set(parent.operation_types) == set(ops)
     assert parent.severity is Severity.CRITICAL
     for child in children:
-        stored = await store.get_alert(child.id)
+        stored = await store.alerts.get(child.id)
         assert stored is not None
         assert stored.parent_id == parent.id
-    assert (await store.correlations_since(T0 - timedelta(hours=1)))[0].alert_id == parent.id
+    pairs = await store.findings.correlations_since(T0 - timedelta(hours=1))
+    assert pairs[0].alert_id == parent.id

@@ -162,7 +162,7 @@ async def test_ack_unack_escalate_resolve(commands: Commands, store: Store, worl
     assert acked.text == f"Alert #{alert.id} acknowledged by alice"
     assert acked.in_channel
     assert "Note: looking into it" in text_of(acked)
-    [*_, event] = await store.alert_events(alert.id)
+    [*_, event] = await store.alerts.events(alert.id)
     assert (event.action, event.actor, event.source, event.details["note"]) == (
         "acknowledged",
         "alice",
@@ -179,7 +179,7 @@ async def test_ack_unack_escalate_resolve(commands: Commands, store: Store, worl
     assert not escalated.error, escalated.text
     resolved = await commands.run(f"resolve {alert.id} fixed by restart", ALICE)
     assert resolved.text == f"Alert #{alert.id} resolved by alice"
-    stored = await store.get_alert(alert.id)
+    stored = await store.alerts.get(alert.id)
     assert stored is not None
     assert stored.status is AlertStatus.RESOLVED
     assert (await commands.run("alerts resolved", ALICE)).text == "1 resolved alert"
@@ -193,9 +193,9 @@ async def test_refused_actions_say_why_and_are_audited(
     assert reply.error
     assert not reply.in_channel
     assert "you are not allowed to resolve alerts" in reply.text
-    [*_, event] = await store.alert_events(alert.id)
+    [*_, event] = await store.alerts.events(alert.id)
     assert (event.action, event.actor, event.details["attempted"]) == ("refused", "bob", "resolve")
-    stored = await store.get_alert(alert.id)
+    stored = await store.alerts.get(alert.id)
     assert stored is not None
     assert stored.status is AlertStatus.OPEN
     refused = await commands.run("silence commit 1h", BOB)
@@ -203,7 +203,7 @@ async def test_refused_actions_say_why_and_are_audited(
     assert refused.text == (
         "you are not allowed to silence alerts (ask an admin to add you to permissions.silence)"
     )
-    assert await store.active_silences(NOW) == []
+    assert await store.alerts.active_silences(NOW) == []
 
 
 async def test_a_refused_unack_names_the_ack_list(
@@ -223,7 +223,7 @@ async def test_silence_list_and_unsilence(commands: Commands, store: Store, worl
     reply = await commands.run("silence commit 2h deploying the fix", ALICE)
     assert not reply.error, reply.text
     assert reply.in_channel
-    [created] = await store.active_silences(NOW)
+    [created] = await store.alerts.active_silences(NOW)
     assert created.match.operation == "commit"
     assert created.reason == "deploying the fix"
     assert created.expires_at == NOW + timedelta(hours=2)
@@ -238,7 +238,7 @@ async def test_silence_list_and_unsilence(commands: Commands, store: Store, worl
     assert "operation commit" in text_of(listed)
     ended = await commands.run(f"unsilence {created.id}", ALICE)
     assert ended.text.startswith(f"Silence #{created.id} ended")
-    assert len(await store.active_silences(NOW)) == 2
+    assert len(await store.alerts.active_silences(NOW)) == 2
 
 
 async def test_bottlenecks_baselines_jobs_status_route(commands: Commands) -> None:
@@ -308,7 +308,7 @@ async def test_merges(commands: Commands, store: Store) -> None:
         )
         for i in range(3)
     ]
-    await store.insert_merges(slow)
+    await store.metrics.add_merges(slow)
     judged = await commands.run("merges --since 1h", ALICE)
     assert judged.text == "3 merges in the last 1h: 100% landed, p95 200 ms, SLA CRITICAL"
     assert "SLA: CRITICAL (p95 200 ms vs p99 96.4 ms the week before)" in text_of(judged)

@@ -73,7 +73,7 @@ async def queue(
     prefix: str = "op",
 ) -> list[int]:
     alert_ids = []
-    async with store.transaction() as tx:
+    async with store.alerts.transaction() as tx:
         for i in range(n):
             alert = await tx.insert_alert(
                 make_new_alert(fingerprint=f"anomaly:{prefix}{i}", severity=severity)
@@ -124,7 +124,7 @@ def start(w: DeliveryWorker, running: list) -> asyncio.Event:
 
 
 async def statuses(store: Store, alert_id: int) -> list[DeliveryStatus]:
-    return [d.status for d in await store.deliveries_for_alert(alert_id)]
+    return [d.status for d in await store.deliveries.for_alert(alert_id)]
 
 
 async def test_503_twice_then_200_is_delivered_on_attempt_3(store: Store, running: list) -> None:
@@ -132,10 +132,10 @@ async def test_503_twice_then_200_is_delivered_on_attempt_3(store: Store, runnin
     hook = ScriptedChannel("hook", script=[503, 503])
     start(worker(store, {"hook": hook}), running)
     await eventually(lambda: _all(store, alert_id, DeliveryStatus.SENT))
-    [d] = await store.deliveries_for_alert(alert_id)
+    [d] = await store.deliveries.for_alert(alert_id)
     assert d.attempts == 3
     assert len(hook.calls) == 3
-    assert await store.message_ref(alert_id, "hook") == {"id": f"msg-{alert_id}"}
+    assert await store.alerts.message_ref(alert_id, "hook") == {"id": f"msg-{alert_id}"}
 
 
 async def test_retry_after_is_honoured(store: Store, running: list) -> None:
@@ -151,7 +151,7 @@ async def test_permanent_failure_is_dead_and_visible(store: Store, running: list
     [alert_id] = await queue(store)
     start(worker(store, {"hook": ScriptedChannel("hook", script=[404])}), running)
     await eventually(lambda: _all(store, alert_id, DeliveryStatus.DEAD))
-    [dead] = await store.dead_deliveries()
+    [dead] = await store.deliveries.dead_letters()
     assert dead.attempts == 1
     assert dead.last_error is not None
     assert "permanent" in dead.last_error
@@ -167,13 +167,13 @@ async def test_critical_that_exhausts_its_attempts_goes_to_the_fallback(
     start(worker(store, {"hook": hook, "email": email}, settings), running)
 
     async def fallback_sent() -> bool:
-        rows = await store.deliveries_for_alert(alert_id)
+        rows = await store.deliveries.for_alert(alert_id)
         return any(d.channel == "email" and d.status is DeliveryStatus.SENT for d in rows) and any(
             d.channel == "hook" and d.status is DeliveryStatus.DEAD for d in rows
         )
 
     await eventually(fallback_sent)
-    [copy] = [d for d in await store.deliveries_for_alert(alert_id) if d.channel == "email"]
+    [copy] = [d for d in await store.deliveries.for_alert(alert_id) if d.channel == "email"]
     assert copy.is_fallback
     assert len(hook.calls) == FAST.max_attempts
 
@@ -182,7 +182,7 @@ async def test_unknown_channel_is_dead_not_dropped(store: Store, running: list) 
     [alert_id] = await queue(store, channel="gone")
     start(worker(store, {"hook": ScriptedChannel("hook")}), running)
     await eventually(lambda: _all(store, alert_id, DeliveryStatus.DEAD))
-    [d] = await store.deliveries_for_alert(alert_id)
+    [d] = await store.deliveries.for_alert(alert_id)
     assert d.last_error == "channel 'gone' is not configured"
 
 
@@ -191,12 +191,12 @@ async def test_a_delivery_interrupted_by_a_crash_is_sent_after_restart(
 ) -> None:
     [alert_id] = await queue(store)
     now = SystemClock().now()
-    claimed = await store.claim_deliveries("crashed-worker", now, 10, now + timedelta(seconds=1))
+    claimed = await store.deliveries.claim("crashed-worker", now, 10, now + timedelta(seconds=1))
     assert len(claimed) == 1  # claimed, then the process died without a word
     hook = ScriptedChannel("hook")
     start(worker(store, {"hook": hook}, name="restarted"), running)
     await eventually(lambda: _all(store, alert_id, DeliveryStatus.SENT))
-    [d] = await store.deliveries_for_alert(alert_id)
+    [d] = await store.deliveries.for_alert(alert_id)
     assert d.attempts == 2
     assert len(hook.calls) == 1
 
@@ -211,7 +211,7 @@ async def test_two_workers_share_the_queue_and_send_each_row_once(
     start(b, running)
 
     async def everything_sent() -> bool:
-        stats = await store.queue_stats(SystemClock().now())
+        stats = await store.deliveries.stats(SystemClock().now())
         return stats.pending == 0 and stats.sending == 0
 
     await eventually(everything_sent)
@@ -236,7 +236,7 @@ async def test_open_circuit_defers_without_using_attempts(store: Store, running:
     )
     start(worker(store, {"hook": hook}, settings), running)
     await eventually(lambda: _all(store, alert_id, DeliveryStatus.SENT))
-    [d] = await store.deliveries_for_alert(alert_id)
+    [d] = await store.deliveries.for_alert(alert_id)
     assert len(hook.calls) == 3
     assert d.attempts == 2  # the failure that opened the circuit did not count
 
@@ -246,7 +246,7 @@ async def test_429_storm_delays_but_never_kills(store: Store, running: list) -> 
     hook = ScriptedChannel("hook", script=[429] * 6, retry_after=0.1)
     start(worker(store, {"hook": hook}), running)
     await eventually(lambda: _all(store, alert_id, DeliveryStatus.SENT))
-    [d] = await store.deliveries_for_alert(alert_id)
+    [d] = await store.deliveries.for_alert(alert_id)
     assert len(hook.calls) == 7
     assert d.attempts == 1  # more 429s than max_attempts, yet delivered
 
@@ -277,7 +277,7 @@ async def test_over_real_http_503_twice_then_200_and_retry_after(
 
 async def _real_http_checks(store: Store, webhook_receiver: WebhookReceiver, first: int) -> None:
     await eventually(lambda: _all(store, first, DeliveryStatus.SENT))
-    [d] = await store.deliveries_for_alert(first)
+    [d] = await store.deliveries.for_alert(first)
     assert d.attempts == 3
     assert len(webhook_receiver.faulted) == 2
     assert len(webhook_receiver.calls) == 1

@@ -44,7 +44,7 @@ def jobs(store: Store) -> Jobs:
 async def test_a_spike_becomes_an_anomaly_and_an_alert(store: Store, jobs: Jobs) -> None:
     start = NOW - timedelta(hours=6)
     spike_from = datetime(2026, 11, 27, 11, 59, tzinfo=UTC)
-    await store.insert_metrics(
+    await store.metrics.add(
         history(
             "commit", start, NOW, 20, 5.0, seed=1, factor=lambda t: 6.0 if t >= spike_from else 1.0
         )
@@ -56,15 +56,15 @@ async def test_a_spike_becomes_an_anomaly_and_an_alert(store: Store, jobs: Jobs)
     assert spikes[0].severity >= Severity.WARNING
     assert spikes[0].window_end == datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     assert not [a for a in found if a.operation_type == "get_history"]
-    [alert] = await store.list_alerts([AlertStatus.OPEN])
+    [alert] = await store.alerts.with_status([AlertStatus.OPEN])
     assert alert.operation_types == ("commit",)
-    assert (await store.active_baselines()).keys() == {"commit", "get_history"}
+    assert (await store.findings.active_baselines()).keys() == {"commit", "get_history"}
     # The same minute is never scored twice.
     assert await jobs.detect_once(NOW + timedelta(seconds=10)) == []
 
 
 async def test_baselines_are_kept_unless_p99_moves(store: Store, jobs: Jobs) -> None:
-    await store.insert_metrics(history("commit", NOW - timedelta(days=2), NOW, 5, 5.0, seed=3))
+    await store.metrics.add(history("commit", NOW - timedelta(days=2), NOW, 5, 5.0, seed=3))
     first = await jobs.recalculate(NOW)
     assert [c.reason for _, c, _ in first] == ["first"]
     again = await jobs.recalculate(NOW + timedelta(minutes=1))
@@ -88,13 +88,15 @@ async def test_correlated_merge_slowdown_is_one_bottleneck_alert(store: Store, j
         for i, (op, ms) in enumerate(ops.items())
         for m in history(op, start, NOW, 10, ms, seed=10 + i, factor=slow)
     ]
-    await store.insert_metrics(metrics)
+    await store.metrics.add(metrics)
     await jobs.detect_once(NOW)
-    assert set(ops) <= await store.degraded_operations(NOW - timedelta(minutes=10))
+    assert set(ops) <= await store.findings.degraded_operations(NOW - timedelta(minutes=10))
     found = await jobs.correlate_once(NOW)
     assert found
     assert {c.bottleneck for c in found} == {"MERGE_PIPELINE_SATURATION"}
-    bottlenecks = [a for a in await store.list_alerts([AlertStatus.OPEN]) if a.kind == "bottleneck"]
+    bottlenecks = [
+        a for a in await store.alerts.with_status([AlertStatus.OPEN]) if a.kind == "bottleneck"
+    ]
     assert len(bottlenecks) == 1
     assert set(bottlenecks[0].operation_types) == set(ops)
 
@@ -111,7 +113,7 @@ async def test_cli_detect_correlate_and_baselines(store: Store, db_url: str) -> 
         await asyncio.sleep(wait)  # the last complete minute must be past detection.settle (5 s)
     now = datetime.now(UTC)
     spike_from = floor_minute(now) - timedelta(minutes=1)
-    await store.insert_metrics(
+    await store.metrics.add(
         history(
             "commit",
             floor_minute(now) - timedelta(hours=4),  # minute-aligned: the spike fills whole minutes

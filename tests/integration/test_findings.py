@@ -54,7 +54,7 @@ def baseline(op: str, p99: float) -> Baseline:
 
 
 async def test_anomalies_filter_by_time_operation_and_severity(store: Store) -> None:
-    stored = await store.insert_anomalies(
+    stored = await store.findings.add_anomalies(
         [
             anomaly("commit", Severity.CRITICAL, 5),
             anomaly("commit", Severity.WARNING, 50),
@@ -63,16 +63,16 @@ async def test_anomalies_filter_by_time_operation_and_severity(store: Store) -> 
     )
     assert all(a.id for a in stored)
     since = T0 - timedelta(hours=1)
-    assert [a.severity for a in await store.anomalies_since(since)] == [
+    assert [a.severity for a in await store.findings.anomalies_since(since)] == [
         "INFO",
         "CRITICAL",
         "WARNING",
     ]
-    assert len(await store.anomalies_since(since, operation="commit")) == 2
-    assert len(await store.anomalies_since(since, min_severity=Severity.CRITICAL)) == 1
-    assert await store.degraded_operations(since) == {"commit"}
+    assert len(await store.findings.anomalies_since(since, operation="commit")) == 2
+    assert len(await store.findings.anomalies_since(since, min_severity=Severity.CRITICAL)) == 1
+    assert await store.findings.degraded_operations(since) == {"commit"}
     [first] = stored[:1]
-    assert (await store.anomalies_since(since, operation="commit"))[0] == first
+    assert (await store.findings.anomalies_since(since, operation="commit"))[0] == first
 
 
 async def test_correlations_keep_the_latest_per_pair(store: Store) -> None:
@@ -92,8 +92,8 @@ async def test_correlations_keep_the_latest_per_pair(store: Store) -> None:
             analyzed_at=at,
         )
 
-    await store.insert_correlations([corr(0.8, 10), corr(0.95, 5)])
-    [latest] = await store.correlations_since(T0 - timedelta(hours=1))
+    await store.findings.add_correlations([corr(0.8, 10), corr(0.95, 5)])
+    [latest] = await store.findings.correlations_since(T0 - timedelta(hours=1))
     assert latest.r == 0.95
     assert latest.recommendations == ("Add merge workers",)
 
@@ -109,8 +109,8 @@ async def test_baselines_replace_and_keep_history(store: Store) -> None:
         replaced=True,
         reason="first",
     )
-    assert await store.save_baselines([(first, change, None)], T0) == 1
-    old = (await store.active_baselines())["commit"]
+    assert await store.findings.save_baselines([(first, change, None)], T0) == 1
+    old = (await store.findings.active_baselines())["commit"]
     kept = BaselineChange(
         operation_type="commit",
         old_p99_ms=40.0,
@@ -129,11 +129,11 @@ async def test_baselines_replace_and_keep_history(store: Store) -> None:
         replaced=True,
         reason="scheduled",
     )
-    assert await store.save_baselines([(baseline("commit", 41.0), kept, old)], T0) == 0
-    assert (await store.active_baselines())["commit"].p99_ms == 40.0
-    assert await store.save_baselines([(baseline("commit", 50.0), moved, old)], T0) == 1
-    assert (await store.active_baselines())["commit"].p99_ms == 50.0
-    history = await store.baseline_history("commit")
+    assert await store.findings.save_baselines([(baseline("commit", 41.0), kept, old)], T0) == 0
+    assert (await store.findings.active_baselines())["commit"].p99_ms == 40.0
+    assert await store.findings.save_baselines([(baseline("commit", 50.0), moved, old)], T0) == 1
+    assert (await store.findings.active_baselines())["commit"].p99_ms == 50.0
+    history = await store.findings.baseline_history("commit")
     assert sorted((h.reason, h.replaced) for h in history) == [
         ("first", True),
         ("scheduled", False),

@@ -22,7 +22,7 @@ async def client(store: Store) -> AsyncIterator[TestClient]:
 
 
 async def metric_count(store: Store) -> int:
-    async with store.pool.acquire() as conn:
+    async with store.connector.pool.acquire() as conn:
         return int(await conn.fetchval("SELECT count(*) FROM perfbot.metrics"))
 
 

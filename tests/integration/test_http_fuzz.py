@@ -224,7 +224,7 @@ def captured() -> Iterator[Captured]:
 
 
 async def row_counts(store: Store) -> dict[str, int]:
-    async with store.pool.acquire() as conn:
+    async with store.connector.pool.acquire() as conn:
         return {r["name"]: r["n"] for r in await conn.fetch(QUERIES["table_row_counts"])}
 
 

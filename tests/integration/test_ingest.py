@@ -26,17 +26,17 @@ def csv_text(rows: int, bad_at: int | None = None) -> str:
 
 
 async def count(store: Store, sql: str) -> int:
-    async with store.pool.acquire() as conn:
+    async with store.connector.pool.acquire() as conn:
         return int(await conn.fetchval(sql))
 
 
 async def test_csv_round_trip(store: Store) -> None:
     csv = MetricCsv(io.BytesIO(csv_text(500).encode()), now=NOW)
-    assert await store.copy_metrics_csv(csv) == 500
-    recent = await store.recent_metrics("commit", 3)
+    assert await store.metrics.copy_csv(csv) == 500
+    recent = await store.source.recent_metrics("commit", 3)
     assert len(recent) == 3
     assert recent[0].recorded_at.tzinfo is not None
-    async with store.pool.acquire() as conn:
+    async with store.connector.pool.acquire() as conn:
         row = await conn.fetchrow("SELECT range_from, range_to FROM perfbot.rollup_dirty")
     assert row is not None
     assert row["range_from"] == datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -46,7 +46,7 @@ async def test_csv_round_trip(store: Store) -> None:
 async def test_one_bad_row_in_the_middle_stores_nothing(store: Store) -> None:
     csv = MetricCsv(io.BytesIO(csv_text(20_000, bad_at=10_000).encode()), now=NOW)
     with pytest.raises(IngestError) as caught:
-        await store.copy_metrics_csv(csv)
+        await store.metrics.copy_csv(csv)
     assert caught.value.line == 10_002
     assert await count(store, "SELECT count(*) FROM perfbot.metrics") == 0
     assert await count(store, "SELECT count(*) FROM perfbot.rollup_dirty") == 0
@@ -57,7 +57,7 @@ async def test_json_metrics_and_merges_round_trip(store: Store) -> None:
         Metric(operation_type="merge", duration_ms=50.5, recorded_at=NOW - timedelta(minutes=i))
         for i in range(10)
     ]
-    assert await store.insert_metrics(metrics) == 10
+    assert await store.metrics.add(metrics) == 10
     merge = MergeRecord(
         source_branch="feature",
         target_branch="main",
@@ -67,8 +67,8 @@ async def test_json_metrics_and_merges_round_trip(store: Store) -> None:
         total_ms=120.0,
         started_at=NOW - timedelta(minutes=5),
     )
-    assert await store.insert_merges([merge]) == 1
-    got = await store.merges_between(NOW - timedelta(hours=1), NOW)
+    assert await store.metrics.add_merges([merge]) == 1
+    got = await store.source.merges(NOW - timedelta(hours=1), NOW)
     assert got == [merge]
 
 

@@ -40,11 +40,11 @@ def dense(rows: Rollups, i: int) -> np.ndarray:
 async def test_minute_and_hour_rollups_match_numpy(store: Store) -> None:
     start = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
     metrics = samples("commit", start, 90, 40, seed=1) + samples("merge", start, 90, 7, seed=2)
-    await store.insert_metrics(metrics)
-    await store.refresh_rollups(NOW, initial_backfill=WEEK)
+    await store.metrics.add(metrics)
+    await store.rollups.refresh(NOW, initial_backfill=WEEK)
 
-    minute = await store.rollups("minute", start, NOW)
-    hour = await store.rollups("hour", start, NOW)
+    minute = await store.rollups.between("minute", start, NOW)
+    hour = await store.rollups.between("hour", start, NOW)
     assert len(minute) == 180
     assert len(hour) == 4
     for rows, step in ((minute, timedelta(minutes=1)), (hour, timedelta(hours=1))):
@@ -69,18 +69,18 @@ async def test_minute_and_hour_rollups_match_numpy(store: Store) -> None:
 
 async def test_refresh_is_incremental_and_catches_backfills(store: Store) -> None:
     first = samples("commit", NOW - timedelta(minutes=30), 20, 10, seed=3)
-    await store.insert_metrics(first)
-    await store.refresh_rollups(NOW, initial_backfill=WEEK)
+    await store.metrics.add(first)
+    await store.rollups.refresh(NOW, initial_backfill=WEEK)
     later = NOW + timedelta(minutes=5)
     fresh = samples("commit", NOW, 5, 10, seed=4)
     old = samples("commit", NOW - timedelta(days=3), 10, 10, seed=5)  # a late CSV backfill
-    await store.insert_metrics(fresh)
-    await store.insert_metrics(old)
-    result = await store.refresh_rollups(later, initial_backfill=WEEK)
+    await store.metrics.add(fresh)
+    await store.metrics.add(old)
+    result = await store.rollups.refresh(later, initial_backfill=WEEK)
     assert result.streamed_from == floor_to(NOW - timedelta(seconds=60), timedelta(minutes=1))
-    rows = await store.rollups("hour", NOW - WEEK, later)
+    rows = await store.rollups.between("hour", NOW - WEEK, later)
     assert sum(rows.n) == len(first) + len(fresh) + len(old)
-    minutes = await store.rollups("minute", NOW - WEEK, later, histograms=False)
+    minutes = await store.rollups.between("minute", NOW - WEEK, later, histograms=False)
     assert sum(minutes.n) == len(first) + len(fresh) + len(old)
     assert len(minutes.hist_idx) == 0
 
@@ -89,17 +89,17 @@ async def test_a_backfill_reaching_back_centuries_rebuilds_only_from_oldest(stor
     """One metric from 1970 in a batch with current ones: the refresh rebuilds from `oldest` on
     (it would otherwise walk 56 years in 6-hour chunks, inside the transaction that holds the
     rollup lock, past the detect job's timeout, and again every cycle)."""
-    await store.refresh_rollups(NOW, initial_backfill=WEEK)
+    await store.rollups.refresh(NOW, initial_backfill=WEEK)
     ancient = datetime(1970, 1, 1, tzinfo=UTC)
     recent = samples("commit", NOW - timedelta(days=2), 5, 4, seed=6)
-    await store.insert_metrics(
+    await store.metrics.add(
         [*recent, Metric(operation_type="commit", duration_ms=1.0, recorded_at=ancient)]
     )
     later = NOW + timedelta(minutes=5)
     async with asyncio.timeout(10):
-        result = await store.refresh_rollups(
+        result = await store.rollups.refresh(
             later, initial_backfill=WEEK, oldest=later - timedelta(days=90)
         )
     assert result.backfilled[0][0] == floor_to(later - timedelta(days=90), timedelta(hours=1))
-    rows = await store.rollups("hour", NOW - WEEK, later)
+    rows = await store.rollups.between("hour", NOW - WEEK, later)
     assert sum(rows.n) == len(recent)

@@ -72,7 +72,7 @@ async def test_two_runners_run_each_slot_once(store: Store) -> None:
     outcomes = await asyncio.gather(a.run(spec), b.run(spec), a.run(spec))
     assert calls == ["run"]
     assert sorted(o.claimed for o in outcomes) == [False, False, True]
-    [run] = await store.recent_job_runs("detect")
+    [run] = await store.jobs.recent("detect")
     assert run.status is JobStatus.SUCCESS
     assert run.rows == 7
     assert run.duration_ms is not None
@@ -99,7 +99,7 @@ async def test_failures_and_timeouts_are_recorded(store: Store) -> None:
     assert timed_out.status is JobStatus.FAILED
     assert timed_out.error is not None
     assert "timed out" in timed_out.error
-    latest = {r.job: r for r in await store.latest_job_runs()}
+    latest = {r.job: r for r in await store.jobs.latest()}
     assert latest["broken"].error == "RuntimeError: boom"
     assert latest["slow"].status is JobStatus.FAILED
 

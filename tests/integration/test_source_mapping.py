@@ -45,15 +45,15 @@ VALUES (7, 1, 2000, 30000, 15000, 50000, 2, 2, 'SUCCESS', 'alice', '2026-11-27 1
 
 
 async def test_pggit_tables_are_read_in_place(store: Store) -> None:
-    async with store.pool.acquire() as conn:
+    async with store.connector.pool.acquire() as conn:
         await conn.execute(PGGIT_SCHEMA)
-    await store.apply_source(Settings.load(source={"preset": "pggit"}).source)
-    metrics = await store.recent_metrics(None, 10)
+    await store.source.apply(Settings.load(source={"preset": "pggit"}).source)
+    metrics = await store.source.recent_metrics(None, 10)
     assert [(m.operation_type, m.duration_ms) for m in metrics] == [
         ("get_history", 12.0),
         ("commit", 5.25),
     ]
-    merges = await store.merges_between(
+    merges = await store.source.merges(
         datetime(2026, 11, 27, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC)
     )
     assert len(merges) == 1
@@ -67,7 +67,7 @@ async def test_pggit_tables_are_read_in_place(store: Store) -> None:
 
 
 async def test_custom_column_names(store: Store) -> None:
-    async with store.pool.acquire() as conn:
+    async with store.connector.pool.acquire() as conn:
         await conn.execute(
             "CREATE TABLE public.timings (op text, ms real, at timestamptz);"
             "INSERT INTO public.timings VALUES ('commit', 4.5, '2026-11-27 10:00:00+00')"
@@ -78,8 +78,8 @@ async def test_custom_column_names(store: Store) -> None:
             "columns": {"operation_type": "op", "duration_ms": "ms", "recorded_at": "at"},
         }
     ).source
-    await store.apply_source(source)
-    [metric] = await store.recent_metrics("commit", 5)
+    await store.source.apply(source)
+    [metric] = await store.source.recent_metrics("commit", 5)
     assert metric.duration_ms == 4.5
 
 
@@ -94,5 +94,5 @@ async def test_missing_source_objects_are_config_errors(
     store: Store, source: dict, problem: str
 ) -> None:
     with pytest.raises(ConfigError) as caught:
-        await store.apply_source(Settings.load(source=source).source)
+        await store.source.apply(Settings.load(source=source).source)
     assert problem in caught.value.problems[0]

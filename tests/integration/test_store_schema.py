@@ -15,7 +15,7 @@ async def test_migrations_apply_from_zero_and_are_idempotent(pg_server: str) -> 
     try:
         store = await Store.open(url)
         try:
-            assert await migrate.current_version(store.pool) is None
+            assert await migrate.current_version(store.connector.pool) is None
             applied = await store.migrate()
             assert [m.version for m in applied] == [m.version for m in migrate.available()]
             assert await store.migrate() == []
@@ -29,7 +29,7 @@ async def test_migrations_apply_from_zero_and_are_idempotent(pg_server: str) -> 
 
 
 async def test_every_named_query_prepares(store: Store) -> None:
-    async with store.pool.acquire() as conn:
+    async with store.connector.pool.acquire() as conn:
         for name, sql in QUERIES.items():
             if ";" in sql.rstrip(";"):
                 continue  # multi-statement DDL runs with the simple protocol, not PREPARE

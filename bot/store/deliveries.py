@@ -1,6 +1,7 @@
-"""The delivery outbox in PostgreSQL: workers claim due rows with `FOR UPDATE SKIP LOCKED` under
-a lease, so replicas share the work and a crash loses nothing (an expired lease makes the row
-claimable again); `LISTEN perfbot_deliveries` wakes workers the moment a row is queued."""
+"""The deliveries repository, the outbox in PostgreSQL: workers claim due rows with
+`FOR UPDATE SKIP LOCKED` under a lease, so replicas share the work and a crash loses nothing (an
+expired lease makes the row claimable again); `LISTEN perfbot_deliveries` wakes workers the
+moment a row is queued. Rows are queued by `AlertTx.enqueue`, inside the alert's transaction."""
 
 import contextlib
 from collections.abc import Callable
@@ -12,12 +13,19 @@ import asyncpg
 
 from bot import errors
 from bot.models import Delivery
-from bot.store.alerts import delivery_from_row
-from bot.store.base import DISCONNECTED, StoreBase
+from bot.store.connector import DISCONNECTED, Connector
 from bot.store.pool import CONNECT_TIMEOUT_S
 from bot.store.queries import QUERIES
 
 CHANNEL = "perfbot_deliveries"  # the LISTEN channel: a constant, never user input
+
+
+def delivery_from_row(row: Any) -> Delivery:
+    data = dict(row)
+    for key in ("claimed_by", "claimed_until", "fallback_of"):
+        data.pop(key, None)
+    data["mention"] = tuple(data["mention"])
+    return Delivery.model_validate(data)
 
 
 @dataclass(frozen=True)
@@ -28,51 +36,54 @@ class QueueStats:
     oldest_s: float | None
 
 
-class OutboxMixin(StoreBase):
-    async def claim_deliveries(
+class DeliveryRepository:
+    """The outbox over one connector: queued by `AlertTx.enqueue`, drained by the worker."""
+
+    def __init__(self, connector: Connector) -> None:
+        self._db = connector
+
+    async def claim(
         self, worker: str, now: datetime, limit: int, until: datetime
     ) -> list[Delivery]:
         """Claim up to `limit` due deliveries for `worker` until `until` (the lease)."""
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["claim_deliveries"], worker, now, limit, until)
         return [delivery_from_row(r) for r in rows]
 
-    async def delivery_sent(self, delivery_id: int, now: datetime, status: int | None) -> None:
-        async with self.connection() as conn:
+    async def sent(self, delivery_id: int, now: datetime, status: int | None) -> None:
+        async with self._db.connection() as conn:
             await conn.execute(QUERIES["delivery_sent"], delivery_id, now, status)
 
-    async def delivery_retry(
-        self, delivery_id: int, at: datetime, error: str, status: int | None
-    ) -> None:
-        async with self.connection() as conn:
+    async def retry(self, delivery_id: int, at: datetime, error: str, status: int | None) -> None:
+        async with self._db.connection() as conn:
             await conn.execute(QUERIES["delivery_retry"], delivery_id, at, error[:2000], status)
 
-    async def delivery_defer(self, delivery_id: int, at: datetime, reason: str | None) -> None:
-        async with self.connection() as conn:
+    async def defer(self, delivery_id: int, at: datetime, reason: str | None) -> None:
+        async with self._db.connection() as conn:
             await conn.execute(QUERIES["delivery_defer"], delivery_id, at, reason)
 
     async def has_fallback(self, delivery_id: int) -> bool:
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             found: bool = await conn.fetchval(QUERIES["has_fallback"], delivery_id)
         return found
 
-    async def delivery_dead(self, delivery_id: int, error: str, status: int | None) -> None:
-        async with self.connection() as conn:
+    async def dead(self, delivery_id: int, error: str, status: int | None) -> None:
+        async with self._db.connection() as conn:
             await conn.execute(QUERIES["delivery_dead"], delivery_id, error[:2000], status)
 
-    async def release_deliveries(self, worker: str) -> int:
+    async def release(self, worker: str) -> int:
         """Hand back `worker`'s unsent claims (graceful shutdown); returns how many."""
-        async with self.connection() as conn:
+        async with self._db.connection() as conn:
             status = await conn.execute(QUERIES["release_deliveries"], worker)
         return int(status.split()[-1])
 
-    async def next_delivery_due(self) -> datetime | None:
-        async with self.connection() as conn:
+    async def next_due(self) -> datetime | None:
+        async with self._db.connection() as conn:
             due: datetime | None = await conn.fetchval(QUERIES["next_delivery_due"])
         return due
 
-    async def queue_stats(self, now: datetime) -> QueueStats:
-        async with self.connection() as conn:
+    async def stats(self, now: datetime) -> QueueStats:
+        async with self._db.connection() as conn:
             row = await conn.fetchrow(QUERIES["delivery_queue_stats"], now)
         assert row is not None
         oldest = row["oldest_s"]
@@ -83,15 +94,34 @@ class OutboxMixin(StoreBase):
             float(oldest) if oldest is not None else None,
         )
 
-    async def listen_deliveries(self, on_notify: Callable[[], None]) -> "DeliveryListener":
+    async def listen(self, on_notify: Callable[[], None]) -> "DeliveryListener":
         """Call `on_notify` whenever a delivery is queued, until the listener is closed."""
+        pool = self._db.pool
         try:
-            conn = await self._pool.acquire(timeout=CONNECT_TIMEOUT_S)
-            listener = DeliveryListener(self._pool, conn, on_notify)
+            conn = await pool.acquire(timeout=CONNECT_TIMEOUT_S)
+            listener = DeliveryListener(pool, conn, on_notify)
             await conn.add_listener(CHANNEL, listener.callback)
         except DISCONNECTED as exc:
             raise errors.DatabaseUnavailable(f"cannot listen for deliveries: {exc}") from exc
         return listener
+
+    async def for_alert(self, alert_id: int) -> list[Delivery]:
+        """Every delivery of one alert, whatever its status."""
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(QUERIES["deliveries_for_alert"], alert_id)
+        return [delivery_from_row(r) for r in rows]
+
+    async def dead_letters(self, limit: int = 50) -> list[Delivery]:
+        """Deliveries that gave up, newest first."""
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(QUERIES["dead_deliveries"], limit)
+        return [delivery_from_row(r) for r in rows]
+
+    async def prune(self, before: datetime) -> int:
+        """Delete sent and dead deliveries created before `before`; returns how many."""
+        async with self._db.connection() as conn:
+            status = await conn.execute(QUERIES["delete_deliveries_before"], before)
+        return int(status.split()[-1])
 
 
 class DeliveryListener:

@@ -1,0 +1,86 @@
+"""The connector: the one object that owns the asyncpg pool. Every repository of the store goes
+through it for a connection, so a lost or unreachable database becomes `DatabaseUnavailable`
+wherever it happens (acquiring, or mid-query) and callers above the store handle one error for
+"the database is down". It also holds session advisory locks (`exclusive`), transactions, and
+what `perfbot db status` shows of the connection (masked URL, embedded or not)."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bot import errors
+from bot.store import pool
+from bot.store.queries import QUERIES
+
+DISCONNECTED = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, crash shutdown, starting up
+    asyncpg.exceptions.InterfaceError,  # "connection is closed", "pool is closing"
+)
+"""Exceptions that mean the database went away, not that a query was wrong."""
+
+
+class Connector:
+    """The asyncpg pool of one database, and how the repositories use it."""
+
+    def __init__(self, db: "asyncpg.Pool[Any]", *, url: str = "", embedded: bool = False) -> None:
+        self.pool = db
+        self.embedded = embedded
+        self._url = url
+
+    @classmethod
+    async def open(
+        cls,
+        database_url: str | None,
+        data_dir: Path | None = None,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+    ) -> "Connector":
+        """Connect to `database_url`, or start the embedded server when it is None. Raises
+        DatabaseUnavailable."""
+        url, embedded = pool.resolve_url(database_url, data_dir)
+        db = await pool.create_pool(url, min_size=min_size, max_size=max_size)
+        return cls(db, url=url, embedded=embedded)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @property
+    def masked_url(self) -> str:
+        """The database URL with any password replaced by `***`."""
+        return pool.mask_url(self._url)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator["asyncpg.pool.PoolConnectionProxy[Any]"]:
+        """A pooled connection; losing the database becomes DatabaseUnavailable."""
+        try:
+            async with self.pool.acquire(timeout=pool.CONNECT_TIMEOUT_S) as conn:
+                yield conn
+        except DISCONNECTED as exc:
+            raise errors.DatabaseUnavailable(
+                f"database unavailable: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator["asyncpg.pool.PoolConnectionProxy[Any]"]:
+        """A pooled connection inside a transaction: commit on success, roll back on any
+        error."""
+        async with self.connection() as conn, conn.transaction():
+            yield conn
+
+    @asynccontextmanager
+    async def exclusive(self, key: int) -> AsyncIterator[None]:
+        """Hold a session advisory lock for the block: one holder at a time across processes
+        (a detection cycle started by the CLI while the bot runs one waits for it)."""
+        async with self.connection() as conn:
+            await conn.execute(QUERIES["advisory_lock"], key)
+            try:
+                yield
+            finally:
+                await conn.execute(QUERIES["advisory_unlock"], key)
