@@ -18,7 +18,6 @@ from bot.analysis.params import (
     DetectionParams,
 )
 from bot.analysis.rollups import Rollups, as_datetime64
-from bot.hourcache import HourCache
 from bot.models import Anomaly, AnomalyKind, Baseline, BaselineChange, Correlation
 from bot.scheduler import JobSpec
 from bot.settings import Settings
@@ -80,23 +79,19 @@ class Jobs:
         self._settings = settings
         self._alerts = alerts
         self._recorded_degradations: dict[str, tuple[str, datetime]] = {}
-        # A week of hourly rollups, read once an hour rather than every cycle.
-        self._hours = HourCache(
-            store, max(settings.degradation.lookback, settings.detection.lookback) + HOUR
-        )
+        # The span of hourly rollups detection reads each cycle (the store caches its complete
+        # hours, so a week is read once an hour rather than every cycle).
+        self._hours_span = max(settings.degradation.lookback, settings.detection.lookback) + HOUR
 
     # ---- detect ---------------------------------------------------------------------------------
 
     async def refresh(self, now: datetime) -> None:
         s = self._settings
-        done = await self._store.rollups.refresh(
+        await self._store.rollups.refresh(
             now,
             initial_backfill=max(s.baselines.lookback, s.degradation.lookback) + HOUR,
             oldest=now - s.retention.rollup_hour,
         )
-        for start, _ in done.backfilled:
-            self._hours.invalidate(start)
-        self._hours.invalidate(done.streamed_from)
 
     async def detect(self, now: datetime) -> int:
         """Score the complete minutes since the last cycle; store anomalies and alert."""
@@ -147,7 +142,7 @@ class Jobs:
             return []
         minutes_from = floor_to(start - RECENT_MINUTES, HOUR)
         lookback_from = floor_to(start - s.detection.lookback, HOUR)
-        hourly = await self._hours.get(end)
+        hourly = await self._store.rollups.recent_hours(end, self._hours_span)
         ref_hours = hourly.select(as_datetime64(lookback_from), as_datetime64(minutes_from))
         ref_minutes = await self._store.rollups.between("minute", minutes_from, start)
         operations = tuple(

@@ -3,7 +3,9 @@ incrementally.
 
 Each refresh rebuilds, from raw rows, only the minutes since the rollup watermark (less a grace
 for late commits) plus any backfill ranges that ingest recorded; hours are then merged from
-their minutes. Detection, baselines, correlation and trends read rollups, never raw history."""
+their minutes. Detection, baselines, correlation and trends read rollups, never raw history.
+The detection cycle's week of hourly rollups is cached here too, because only the refresh knows
+which hours it rebuilt and so when the cache must be forgotten."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,11 +54,33 @@ def _merge_ranges(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetim
     return merged
 
 
+class HourCache:
+    """Complete hours of hourly rollups, read once per hour: they do not change unless a refresh
+    rebuilds them (a backfill, a late commit), and then the refresh forgets them."""
+
+    def __init__(self) -> None:
+        self._complete: Rollups | None = None
+        self._key: tuple[datetime, timedelta] | None = None  # (end hour, span)
+
+    def invalidate(self, since: datetime) -> None:
+        """Forget the cached hours if a rebuild from `since` on touched any of them."""
+        if self._key is not None and since < self._key[0]:
+            self._complete = None
+
+    def get(self, hour: datetime, span: timedelta) -> Rollups | None:
+        """The cached hours of [hour - span, hour), or None when they must be read."""
+        return self._complete if self._key == (hour, span) else None
+
+    def put(self, hour: datetime, span: timedelta, complete: Rollups) -> None:
+        self._complete, self._key = complete, (hour, span)
+
+
 class RollupRepository:
-    """Minute and hour rollups over one connector."""
+    """Minute and hour rollups over one connector, and the cache of complete hours."""
 
     def __init__(self, connector: Connector) -> None:
         self._db = connector
+        self._hours = HourCache()
 
     async def refresh(
         self, now: datetime, *, initial_backfill: timedelta, oldest: datetime | None = None
@@ -92,6 +116,9 @@ class RollupRepository:
                     chunk = stop
             await _rebuild(conn, streamed_from, now, hist_args)
             await conn.execute(QUERIES["set_watermark"], ROLLUP_WATERMARK, now)
+        for start, _ in backfilled:
+            self._hours.invalidate(start)
+        self._hours.invalidate(streamed_from)
         return RollupRefresh(streamed_from, now, tuple(backfilled))
 
     async def between(
@@ -111,6 +138,18 @@ class RollupRepository:
         if not histograms:
             records = [{k: v for k, v in r.items() if not k.startswith("hist_")} for r in records]
         return Rollups.from_records(records, resolution_s=seconds)
+
+    async def recent_hours(self, end: datetime, span: timedelta) -> Rollups:
+        """Hourly rollups from `end - span` to the end of `end`'s hour, with histograms. The
+        complete hours come from the cache; only the current hour is read each time."""
+        hour = floor_to(end, HOUR)
+        complete = self._hours.get(hour, span)
+        if complete is None:
+            complete = await self.between("hour", hour - span, hour)
+            self._hours.put(hour, span, complete)
+        current = await self.between("hour", hour, hour + HOUR)
+        operations = tuple(sorted(set(complete.operations) | set(current.operations)))
+        return Rollups.concat([complete.recode(operations), current.recode(operations)])
 
     async def hours_of(self, operation: str, start: datetime, end: datetime) -> Rollups:
         """Hourly rollups of one operation with bucket in [start, end), with histograms."""

@@ -103,3 +103,24 @@ async def test_a_backfill_reaching_back_centuries_rebuilds_only_from_oldest(stor
     assert result.backfilled[0][0] == floor_to(later - timedelta(days=90), timedelta(hours=1))
     rows = await store.rollups.between("hour", NOW - WEEK, later)
     assert sum(rows.n) == len(recent)
+
+
+async def test_recent_hours_are_cached_until_a_refresh_rebuilds_them(store: Store) -> None:
+    """Detection's span of hourly rollups: complete hours are read once per hour (a change behind
+    the store's back stays unseen), and a refresh that rebuilds any of them (a backfill) makes
+    the next read go to the database again."""
+    span = timedelta(days=2)
+    first = samples("commit", NOW - timedelta(hours=5), 60, 4, seed=7)
+    await store.metrics.add(first)
+    await store.rollups.refresh(NOW, initial_backfill=WEEK)
+    assert sum((await store.rollups.recent_hours(NOW, span)).n) == len(first)
+
+    async with store.connector.pool.acquire() as conn:
+        await conn.execute("DELETE FROM perfbot.rollup_hour")
+    assert sum((await store.rollups.recent_hours(NOW, span)).n) == len(first)
+
+    old = samples("commit", NOW - timedelta(days=1), 10, 4, seed=8)  # a late CSV backfill
+    await store.metrics.add(old)
+    await store.rollups.refresh(NOW + timedelta(minutes=1), initial_backfill=WEEK)
+    # Re-read: only the backfilled hours were rebuilt, so the deleted ones stay gone.
+    assert sum((await store.rollups.recent_hours(NOW, span)).n) == len(old)
