@@ -1,6 +1,7 @@
-"""The composition root: builds the store, notifiers, alert service, scheduler, delivery worker
-and HTTP server from `Settings`, runs them together, and shuts them down in order on SIGTERM or
-SIGINT: stop taking work, let in-flight deliveries and jobs finish (bounded), release claims."""
+"""The composition root: builds the store, notifiers, alert service, scheduler, delivery worker,
+the `/perf` command registry and service, and the HTTP server with its chat front ends from
+`Settings`, runs them together, and shuts them down in order on SIGTERM or SIGINT: stop taking
+work, let in-flight deliveries and jobs finish (bounded), release claims."""
 
 import asyncio
 import contextlib
@@ -14,9 +15,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import chat, errors, server
+from bot import errors, server
 from bot.alerts import AlertService
+from bot.chat import mattermost, slack
 from bot.clock import Clock, SystemClock
+from bot.commands import Commands, build_registry
 from bot.delivery import DeliveryWorker
 from bot.jobs import Jobs
 from bot.metrics import Metrics
@@ -65,6 +68,7 @@ class Bot:
     runner: JobRunner
     name: str
     metrics: Metrics
+    commands: Commands
     routes: list[Callable[[web.Application, "Bot"], None]] = field(default_factory=list)
 
     @classmethod
@@ -88,8 +92,11 @@ class Bot:
             metrics=metrics,
             series=SeriesProvider(store, clock),
         )
-        scheduler = Scheduler(runner, jobs.specs(), speed=speed)
-        bot = cls(
+        specs = jobs.specs()
+        scheduler = Scheduler(runner, specs, speed=speed)
+        schedule = {spec.name: spec.expected_gap() for spec in specs}
+        commands = Commands(store, alerts, settings, clock, schedule, registry=build_registry())
+        return cls(
             settings,
             store,
             clock,
@@ -101,9 +108,8 @@ class Bot:
             runner,
             name,
             metrics,
+            commands,
         )
-        bot.routes.append(chat.mount)  # /slack/events, /mattermost/* when configured
-        return bot
 
     def http_app(self) -> web.Application:
         app = server.create_app(
@@ -112,9 +118,23 @@ class Bot:
         app[server.HEALTH_KEY]["scheduler"] = self._scheduler_health
         app[server.HEALTH_KEY]["channels"] = self._channel_health
         app.router.add_get("/metrics", self.metrics.handler(self._refresh_metrics))
+        self._mount_chat(app)
         for mount in self.routes:
             mount(app, self)
         return app
+
+    def _mount_chat(self, app: web.Application) -> None:
+        """The configured chat front ends (/slack/events, /mattermost/*) over `commands`."""
+        latency = self.metrics.slash_seconds
+        slack.mount(
+            app, self.commands, self.settings.slack, observe=latency.labels("slack").observe
+        )
+        mattermost.mount(
+            app,
+            self.commands,
+            self.settings.mattermost,
+            observe=latency.labels("mattermost").observe,
+        )
 
     async def _refresh_metrics(self) -> None:
         try:

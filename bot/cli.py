@@ -1,29 +1,21 @@
 """`perfbot …`: parse the command line, build Settings, call into the app. Exit codes: 0 done,
-1 the work failed (rejected input, unreachable database), 2 bad usage or configuration."""
+1 the work failed (rejected input, unreachable database), 2 bad usage or configuration.
+
+Each subcommand names its action as `module:function`; `main` imports that module only once the
+arguments are parsed, so `perfbot --help` loads nothing but argparse, the configuration tools
+(`bot.cli_config`) no database driver, and only the commands that need the database or the
+bot (`bot.cli_actions`) load the store, the analysis and the chat front ends."""
 
 import argparse
-import asyncio
+import importlib
 from pathlib import Path
+from typing import cast
 
 from bot import __version__, errors, logs
-from bot.cli_actions import (
-    EXIT_FAILED,
-    EXIT_USAGE,
-    Handler,
-    cmd_baselines_recalc,
-    cmd_chat,
-    cmd_config_check,
-    cmd_correlate,
-    cmd_db_migrate,
-    cmd_db_status,
-    cmd_demo,
-    cmd_detect,
-    cmd_ingest,
-    cmd_route_test,
-    cmd_run,
-    err_console,
-)
-from bot.settings import Settings
+from bot.terminal import EXIT_FAILED, EXIT_USAGE, Handler, err_console
+
+ACTIONS = "bot.cli_actions"
+CONFIG_TOOLS = "bot.cli_config"
 
 # ---- parser ---------------------------------------------------------------------------------
 
@@ -72,21 +64,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run unattended for --duration, then print a summary",
     )
-    demo.set_defaults(handler=cmd_demo)
+    demo.set_defaults(handler=f"{ACTIONS}:cmd_demo")
 
     run = sub.add_parser(
         "run", parents=[common], help="run the bot (HTTP server, jobs, delivery, chat)"
     )
-    run.set_defaults(handler=cmd_run)
+    run.set_defaults(handler=f"{ACTIONS}:cmd_run")
 
     db = sub.add_parser("db", parents=[common], help="database schema and status")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_sub.add_parser(
         "migrate", parents=[common], help="apply pending schema migrations"
-    ).set_defaults(handler=cmd_db_migrate)
+    ).set_defaults(handler=f"{ACTIONS}:cmd_db_migrate")
     db_sub.add_parser(
         "status", parents=[common], help="server, schema version and row counts"
-    ).set_defaults(handler=cmd_db_status)
+    ).set_defaults(handler=f"{ACTIONS}:cmd_db_status")
 
     ing = sub.add_parser(
         "ingest",
@@ -99,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("file", metavar="FILE", help="CSV file, or - for stdin")
     ing.add_argument("--merges", action="store_true", help="the file holds merge records")
     ing.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    ing.set_defaults(handler=cmd_ingest)
+    ing.set_defaults(handler=f"{ACTIONS}:cmd_ingest")
 
     detect = sub.add_parser(
         "detect",
@@ -112,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--once", action="store_true", help="one cycle (the only mode; for clarity in scripts)"
     )
     detect.add_argument("--json", action="store_true", help="print the anomalies as JSON")
-    detect.set_defaults(handler=cmd_detect)
+    detect.set_defaults(handler=f"{ACTIONS}:cmd_detect")
 
     correlate = sub.add_parser(
         "correlate",
@@ -121,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     correlate.add_argument("--once", action="store_true", help="one run (the only mode)")
     correlate.add_argument("--json", action="store_true", help="print the correlations as JSON")
-    correlate.set_defaults(handler=cmd_correlate)
+    correlate.set_defaults(handler=f"{ACTIONS}:cmd_correlate")
 
     baselines = sub.add_parser(
         "baselines", parents=[common], help="per-operation latency baselines"
@@ -136,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     recalc.add_argument("--force", action="store_true", help="replace every baseline")
     recalc.add_argument("--json", action="store_true", help="print the baselines as JSON")
-    recalc.set_defaults(handler=cmd_baselines_recalc)
+    recalc.set_defaults(handler=f"{ACTIONS}:cmd_baselines_recalc")
 
     route = sub.add_parser("route", parents=[common], help="routing tools")
     route_sub = route.add_subparsers(dest="route_command", metavar="ACTION", required=True)
@@ -164,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--bottleneck", metavar="B", help="bottleneck class, e.g. MERGE_PIPELINE_SATURATION"
     )
     test.add_argument("--json", action="store_true", help="print the decision as JSON")
-    test.set_defaults(handler=cmd_route_test)
+    test.set_defaults(handler=f"{CONFIG_TOOLS}:cmd_route_test")
 
     chat = sub.add_parser(
         "chat",
@@ -175,19 +167,30 @@ def build_parser() -> argparse.ArgumentParser:
         "line until EOF or quit. Exits 1 when a command was refused or failed.",
     )
     chat.add_argument("text", nargs="?", metavar="COMMAND", help='e.g. "/perf alerts"')
-    chat.set_defaults(handler=cmd_chat)
+    chat.set_defaults(handler=f"{ACTIONS}:cmd_chat")
 
     config = sub.add_parser("config", parents=[common], help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     config_sub.add_parser(
         "check", parents=[common], help="validate the configuration and list every problem"
-    ).set_defaults(handler=cmd_config_check)
+    ).set_defaults(handler=f"{CONFIG_TOOLS}:cmd_config_check")
     return parser
+
+
+def load(action: str) -> Handler:
+    """The action named `module:function`, importing its module now."""
+    module, _, name = action.partition(":")
+    return cast(Handler, getattr(importlib.import_module(module), name))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # imported once the arguments are parsed: --help and usage errors need neither
+    import asyncio
+
+    from bot.settings import Settings
+
     try:
         settings = Settings.load(args.config)
     except errors.ConfigError as exc:
@@ -196,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     long_running = args.command in ("run", "demo")
     level = "DEBUG" if args.verbose else settings.log_level if long_running else "WARNING"
     logs.configure(level, settings.log_format)
-    handler: Handler = args.handler
+    handler = load(args.handler)
     try:
         return asyncio.run(handler(args, settings))
     except errors.ConfigError as exc:

@@ -1,34 +1,22 @@
-"""What each `perfbot` subcommand does once its arguments are parsed (`bot.cli` parses them):
+"""What each `perfbot` subcommand that needs the database or the running bot does once its
+arguments are parsed (`bot.cli` parses them, and imports this module only for these commands):
 open the store, run the work, print the result for people or as JSON. Each returns the exit
-code."""
+code. The configuration tools are in `bot.cli_config`."""
 
 import argparse
 import sys
 import time
-from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import IO, Any
 
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from bot import app, errors, ingest
 from bot.clock import SystemClock
 from bot.settings import Settings
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
-
-
-def _out() -> Console:
-    return Console(highlight=False, soft_wrap=True)
-
-
-def err_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
+from bot.terminal import EXIT_OK, err_console
+from bot.terminal import out as _out
 
 # ---- db -------------------------------------------------------------------------------------
 
@@ -115,24 +103,6 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     elapsed = time.perf_counter() - started
     rate = f", {stored / elapsed:,.0f} rows/s" if elapsed > 0 and stored else ""
     _out().print(f"stored {stored:,} {what}{span} in {elapsed:.1f} s{rate}")
-    return EXIT_OK
-
-
-# ---- config ---------------------------------------------------------------------------------
-
-
-async def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
-    channels = settings.all_channels()
-    out = _out()
-    where = str(settings.config) if settings.config else "environment and defaults only"
-    out.print(f"configuration OK ({where})")
-    out.print(f"  channels: {', '.join(f'{n} ({c.type})' for n, c in channels.items())}")
-    routes = ", ".join(r.name for r in settings.routes) or "none (seed-compatible default routing)"
-    out.print(f"  routes:   {routes}")
-    out.print(f"  source:   {settings.source.table}, merges from {settings.source.merges_table}")
-    out.print(
-        f"  database: {'PERFBOT_DATABASE_URL' if settings.database_url else 'embedded PostgreSQL'}"
-    )
     return EXIT_OK
 
 
@@ -248,29 +218,6 @@ async def cmd_baselines_recalc(args: argparse.Namespace, settings: Settings) -> 
 
 def _num(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
-
-
-# ---- route test ---------------------------------------------------------------------------
-
-
-async def cmd_route_test(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.routing.rules import RouteQuery, Router, describe_steps
-
-    query = RouteQuery.parse(args.severity, args.kind, args.operation, args.bottleneck)
-    decision = Router.from_settings(settings).resolve(query)
-    if args.json:
-        _out().print_json(data=decision.model_dump(mode="json"))
-        return EXIT_OK
-    out = _out()
-    ops = ", ".join(query.operation_types)
-    out.print(f"[bold]{query.severity} {query.kind} on {ops}[/]")
-    out.print(f"  route:      {decision.route}")
-    out.print(f"  channels:   {', '.join(decision.channels) or 'none'}")
-    out.print(f"  escalation: {describe_steps(decision.plan.steps)}")
-    out.print("  why:")
-    for line in decision.explanation:
-        out.print(f"    {line}", markup=False)
-    return EXIT_OK
 
 
 # ---- chat -----------------------------------------------------------------------------------

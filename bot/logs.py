@@ -8,9 +8,6 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web import RequestPayloadError
-
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
@@ -48,6 +45,11 @@ class JsonFormatter(logging.Formatter):
 
 def _client_error(error: BaseException) -> bool:
     """A request aiohttp could not read: broken framing, an undecodable body."""
+    # Only aiohttp's server logs these, so aiohttp is loaded by then; importing it here keeps
+    # the command line, which configures logging too, from loading aiohttp for nothing.
+    from aiohttp.http_exceptions import HttpProcessingError
+    from aiohttp.web import RequestPayloadError
+
     if isinstance(error, HttpProcessingError):
         return 400 <= error.code < 500
     return isinstance(error, RequestPayloadError)

@@ -16,7 +16,7 @@ from rich.console import Console
 from bot.alerts import AlertService
 from bot.chat import console_reply
 from bot.clock import Clock, SystemClock
-from bot.commands import Commands
+from bot.commands import Commands, build_registry
 from bot.jobs import Jobs
 from bot.models import ActorSource
 from bot.routing.transition import Actor
@@ -98,18 +98,17 @@ async def stdin_lines(prompt: str = PROMPT) -> AsyncIterator[str]:
 def commands_for(store: Store, settings: Settings, clock: Clock) -> Commands:
     alerts = AlertService(store, settings, clock)
     schedule = {s.name: s.expected_gap() for s in Jobs(store, settings, alerts).specs()}
-    return Commands(store, alerts, settings, clock, schedule)
+    return Commands(store, alerts, settings, clock, schedule, registry=build_registry())
 
 
 async def repl(bot: "Bot", console: Console, lines: AsyncIterator[str] | None = None) -> None:
     """The demo's prompt: `/perf …` commands (from `lines`, default the terminal) against a
     running bot, as the local user, until EOF or quit; replies print on `console`."""
-    from bot.chat import commands_for as bot_commands
 
     def write(text: str) -> None:
         console.print(text, markup=False, highlight=False)
 
-    front = ConsoleFrontEnd(bot_commands(bot), local_user(), write)
+    front = ConsoleFrontEnd(bot.commands, local_user(), write)
     await front.repl(lines if lines is not None else stdin_lines())
 
 

@@ -7,7 +7,7 @@ from bot.alerts import AlertAction
 from bot.commands import format as fmt
 from bot.commands.args import alert_id, parse
 from bot.commands.context import CommandContext
-from bot.commands.registry import PREFIX, registry
+from bot.commands.registry import PREFIX, Registry, command
 from bot.commands.reply import Button, Buttons, Fields, Reply, table
 from bot.models import Alert, AlertStatus
 
@@ -44,7 +44,7 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-@registry.command(
+@command(
     "alerts",
     "alerts [open|acked|active|resolved|all]",
     "list alerts (default: open)",
@@ -109,7 +109,7 @@ async def _act(
     return Reply.of(t.note[:1].upper() + t.note[1:], Fields(tuple(facts)))
 
 
-@registry.command(
+@command(
     "ack",
     "ack <id> [note]",
     "acknowledge an alert: stops its escalation and reminders",
@@ -121,7 +121,7 @@ async def ack(ctx: CommandContext, args: list[str]) -> Reply:
     return await _act(ctx, "ack", args, takes_note=True)
 
 
-@registry.command(
+@command(
     "unack",
     "unack <id>",
     "take back an acknowledgement: the alert is open and escalates again",
@@ -132,7 +132,7 @@ async def unack(ctx: CommandContext, args: list[str]) -> Reply:
     return await _act(ctx, "unack", args, takes_note=False)
 
 
-@registry.command(
+@command(
     "escalate",
     "escalate <id> [reason]",
     "run the alert's next escalation step now",
@@ -142,7 +142,7 @@ async def escalate(ctx: CommandContext, args: list[str]) -> Reply:
     return await _act(ctx, "escalate", args, takes_note=True)
 
 
-@registry.command(
+@command(
     "resolve",
     "resolve <id> [note]",
     "mark an alert resolved; a new detection fires a new alert",
@@ -150,3 +150,8 @@ async def escalate(ctx: CommandContext, args: list[str]) -> Reply:
 )
 async def resolve(ctx: CommandContext, args: list[str]) -> Reply:
     return await _act(ctx, "resolve", args, takes_note=True)
+
+
+def register(registry: Registry) -> None:
+    """Add the alert commands (alerts, ack, unack, escalate, resolve) to `registry`."""
+    registry.add(list_alerts, ack, unack, escalate, resolve)

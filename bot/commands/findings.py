@@ -10,7 +10,7 @@ from bot.commands import format as fmt
 from bot.commands.args import known_operations, operation, parse, unknown_operation_text, window
 from bot.commands.args import severity as parse_severity
 from bot.commands.context import CommandContext
-from bot.commands.registry import registry
+from bot.commands.registry import Registry, command
 from bot.commands.reply import Fields, Paragraph, Reply, table
 from bot.models import AlertStatus, Anomaly, Severity
 
@@ -30,7 +30,7 @@ def _score(a: Anomaly) -> str:
     return "–"
 
 
-@registry.command(
+@command(
     "anomalies",
     "anomalies [op] [--since 24h] [--severity S]",
     "recent anomalies, newest first, with their alerts",
@@ -100,7 +100,7 @@ async def anomalies(ctx: CommandContext, args: list[str]) -> Reply:
     )
 
 
-@registry.command(
+@command(
     "bottlenecks",
     "bottlenecks [--since 24h]",
     "operations slowing down together: pairs, r, bottleneck class, what to do",
@@ -139,7 +139,7 @@ async def bottlenecks(ctx: CommandContext, args: list[str]) -> Reply:
     )
 
 
-@registry.command(
+@command(
     "baselines",
     "baselines [op]",
     "the latency baselines anomalies are measured against",
@@ -205,3 +205,8 @@ async def baselines(ctx: CommandContext, args: list[str]) -> Reply:
         if changes
         else None,
     )
+
+
+def register(registry: Registry) -> None:
+    """Add anomalies, bottlenecks and baselines to `registry`."""
+    registry.add(anomalies, bottlenecks, baselines)

@@ -3,7 +3,7 @@
 from bot import errors
 from bot.commands.args import parse
 from bot.commands.context import CommandContext
-from bot.commands.registry import PREFIX, registry
+from bot.commands.registry import PREFIX, Registry
 from bot.commands.reply import Paragraph, Reply, table
 
 ORDER = [
@@ -13,14 +13,8 @@ ORDER = [
 ]
 
 
-@registry.command(
-    "help",
-    "help [command]",
-    "list the commands, or explain one",
-    details="Every command also explains itself with --help, e.g. /perf silence --help.",
-    aliases=("?",),
-)
-async def help_(ctx: CommandContext, args: list[str]) -> Reply:
+def explain(registry: Registry, args: list[str]) -> Reply:
+    """The list of the commands in `registry`, or the help of the one `args` name."""
     words = parse(args, max_positional=2).positional
     if words:
         name = " ".join(words).lower()
@@ -36,3 +30,17 @@ async def help_(ctx: CommandContext, args: list[str]) -> Reply:
         table(("command", "what it does"), rows),
         Paragraph(f"{PREFIX} help <command> explains one command and its options."),
     )
+
+
+def register(registry: Registry) -> None:
+    """Add help to `registry`; it lists and explains the commands of that same registry."""
+
+    @registry.command(
+        "help",
+        "help [command]",
+        "list the commands, or explain one",
+        details="Every command also explains itself with --help, e.g. /perf silence --help.",
+        aliases=("?",),
+    )
+    async def help_(ctx: CommandContext, args: list[str]) -> Reply:
+        return explain(registry, args)

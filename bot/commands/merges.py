@@ -11,7 +11,7 @@ from bot.analysis.merges import merge_stats
 from bot.commands import format as fmt
 from bot.commands.args import parse, window
 from bot.commands.context import CommandContext
-from bot.commands.registry import registry
+from bot.commands.registry import Registry, command
 from bot.commands.reply import Fields, Reply, table
 
 DEFAULT_WINDOW = timedelta(hours=24)
@@ -24,7 +24,7 @@ def _rate(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
-@registry.command(
+@command(
     "merges",
     "merges [--since 24h]",
     "merge analytics: success, durations, slowest phase, conflict hot spots, SLA",
@@ -92,3 +92,8 @@ async def merges(ctx: CommandContext, args: list[str]) -> Reply:
         if rows
         else None,
     )
+
+
+def register(registry: Registry) -> None:
+    """Add merges to `registry`."""
+    registry.add(merges)

@@ -1,8 +1,9 @@
-"""The `/perf` command registry, shared by every front end. Commands register once with
-`@registry.command(...)` and return a `Reply`; `dispatch` turns any text into a reply and never
-raises: bad arguments, unknown commands and ids become a clear, user-safe `CommandError` text
-(with the usage where it helps), and anything unexpected is logged with its traceback while
-the user sees a generic line."""
+"""The `/perf` command registry, shared by every front end. Each command module declares its
+commands with `@command(...)` (each returns a `Reply`) and adds them in its `register(registry)`;
+`bot.commands.catalog.build_registry` builds the registry of them all. `dispatch` turns any text
+into a reply and never raises: bad arguments, unknown commands and ids become a clear, user-safe
+`CommandError` text (with the usage where it helps), and anything unexpected is logged with its
+traceback while the user sees a generic line."""
 
 import asyncio
 import difflib
@@ -59,10 +60,37 @@ def split(text: str) -> list[str]:
     return words
 
 
+def command(
+    name: str,
+    usage: str,
+    summary: str,
+    *,
+    mutating: bool = False,
+    details: str = "",
+    aliases: tuple[str, ...] = (),
+) -> Callable[[Handler], Command]:
+    """Declare the decorated coroutine as `/perf <name>`; a module's `register` adds it."""
+
+    def declare(handler: Handler) -> Command:
+        return Command(name, usage, summary, handler, mutating, details, tuple(aliases))
+
+    return declare
+
+
 class Registry:
     def __init__(self) -> None:
         self._commands: dict[str, Command] = {}
         self._aliases: dict[str, str] = {}
+
+    def add(self, *commands: Command) -> None:
+        """Register each of `commands`, in order; a name or alias taken twice is a ValueError."""
+        for declared in commands:
+            for key in (declared.name, *declared.aliases):
+                if key in self._commands or key in self._aliases:
+                    raise ValueError(f"command {key!r} is registered twice")
+            self._commands[declared.name] = declared
+            for alias in declared.aliases:
+                self._aliases[alias] = declared.name
 
     def command(
         self,
@@ -77,14 +105,11 @@ class Registry:
         """Register the decorated coroutine as `/perf <name>`."""
 
         def register(handler: Handler) -> Handler:
-            for key in (name, *aliases):
-                if key in self._commands or key in self._aliases:
-                    raise ValueError(f"command {key!r} is registered twice")
-            self._commands[name] = Command(
-                name, usage, summary, handler, mutating, details, tuple(aliases)
+            self.add(
+                command(name, usage, summary, mutating=mutating, details=details, aliases=aliases)(
+                    handler
+                )
             )
-            for alias in aliases:
-                self._aliases[alias] = name
             return handler
 
         return register
@@ -197,7 +222,3 @@ def _error(message: str) -> Reply:
 
 def _name(command: Command | None) -> str:
     return command.name if command is not None else "-"
-
-
-registry = Registry()
-"""The registry of perfbot's commands; `bot.commands` registers them all on import."""

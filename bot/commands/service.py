@@ -1,6 +1,6 @@
 """`Commands`: the one object every front end holds. It builds a `CommandContext` for the user
-who asked and runs the command text through the registry; it never raises (except on
-cancellation), so a front end always has a `Reply` to render."""
+who asked and runs the command text through the registry it was given; it never raises (except
+on cancellation), so a front end always has a `Reply` to render."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -9,7 +9,7 @@ from datetime import timedelta
 from bot.alerts import AlertService
 from bot.clock import Clock
 from bot.commands.context import CommandContext
-from bot.commands.registry import Registry, registry
+from bot.commands.registry import Registry
 from bot.commands.reply import Reply
 from bot.routing.transition import Actor
 from bot.settings import Settings
@@ -23,7 +23,7 @@ class Commands:
     settings: Settings
     clock: Clock
     schedule: Mapping[str, timedelta] = field(default_factory=dict)
-    registry: Registry = registry
+    registry: Registry = field(kw_only=True)  # bot.commands.build_registry()
 
     def context(self, user: Actor, *, images: bool = False) -> CommandContext:
         return CommandContext(

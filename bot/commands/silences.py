@@ -9,7 +9,7 @@ from bot.commands import format as fmt
 from bot.commands.args import alert_id, operation, parse, window
 from bot.commands.args import severity as parse_severity
 from bot.commands.context import CommandContext
-from bot.commands.registry import PREFIX, registry
+from bot.commands.registry import PREFIX, Registry, command
 from bot.commands.reply import Fields, Reply, table
 from bot.durations import parse_duration
 from bot.models import BottleneckType, SilenceMatch
@@ -85,7 +85,7 @@ async def _value(ctx: CommandContext, name: str, value: str) -> Any:
     return await operation(ctx, value)
 
 
-@registry.command(
+@command(
     "silence",
     "silence <op|kind=…|severity=…|bottleneck=…|alert=ID> <duration> [reason]",
     "mute matching alerts for a while (at most 30 days)",
@@ -119,7 +119,7 @@ async def silence(ctx: CommandContext, args: list[str]) -> Reply:
     return Reply.of(note[:1].upper() + note[1:], Fields(tuple(facts)))
 
 
-@registry.command("silences", "silences", "list the active silences")
+@command("silences", "silences", "list the active silences")
 async def silences(ctx: CommandContext, args: list[str]) -> Reply:
     parse(args, max_positional=0)
     now = ctx.now
@@ -142,7 +142,7 @@ async def silences(ctx: CommandContext, args: list[str]) -> Reply:
     )
 
 
-@registry.command(
+@command(
     "unsilence",
     "unsilence <id>",
     "end a silence now; the alerts it muted page again if still open",
@@ -154,3 +154,8 @@ async def unsilence(ctx: CommandContext, args: list[str]) -> Reply:
         raise errors.BadArguments(f"which silence? give its id, e.g. {PREFIX} unsilence 7")
     note = await ctx.alerts.unsilence(alert_id(words[0], "a silence"), ctx.user)
     return Reply(text=note[:1].upper() + note[1:])
+
+
+def register(registry: Registry) -> None:
+    """Add silence, silences and unsilence to `registry`."""
+    registry.add(silence, silences, unsilence)

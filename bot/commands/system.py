@@ -8,7 +8,7 @@ from bot import __version__, errors
 from bot.commands import format as fmt
 from bot.commands.args import parse
 from bot.commands.context import CommandContext
-from bot.commands.registry import PREFIX, registry
+from bot.commands.registry import PREFIX, Registry, command
 from bot.commands.reply import Fields, Paragraph, Reply, table
 from bot.models import AlertStatus, JobRun, JobStatus, Severity
 from bot.routing.rules import RouteQuery, describe_steps
@@ -66,7 +66,7 @@ def _job_row(j: JobState, now: datetime) -> tuple[str, ...]:
     )
 
 
-@registry.command("jobs", "jobs", "scheduled jobs: last runs, failures in 24h, overdue")
+@command("jobs", "jobs", "scheduled jobs: last runs, failures in 24h, overdue")
 async def jobs(ctx: CommandContext, args: list[str]) -> Reply:
     parse(args, max_positional=0)
     states = await job_states(ctx)
@@ -91,7 +91,7 @@ async def jobs(ctx: CommandContext, args: list[str]) -> Reply:
     )
 
 
-@registry.command("status", "status", "perfbot's health: database, alerts, deliveries, jobs")
+@command("status", "status", "perfbot's health: database, alerts, deliveries, jobs")
 async def status(ctx: CommandContext, args: list[str]) -> Reply:
     parse(args, max_positional=0)
     now = ctx.now
@@ -142,7 +142,7 @@ ROUTE_KEYS = {
 }
 
 
-@registry.command(
+@command(
     "route test",
     "route test severity=S [kind=K] op=OP [op=OP2] [bottleneck=B]",
     "dry run: which route, which channels, which escalation, and why",
@@ -192,3 +192,8 @@ async def route_test(ctx: CommandContext, args: list[str]) -> Reply:
         if decision.explanation
         else None,
     )
+
+
+def register(registry: Registry) -> None:
+    """Add jobs, status and route test to `registry`."""
+    registry.add(jobs, status, route_test)

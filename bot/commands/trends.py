@@ -18,7 +18,7 @@ from bot.analysis.trends import Trend, trends
 from bot.commands import format as fmt
 from bot.commands.args import operation, parse, whole_number
 from bot.commands.context import CommandContext
-from bot.commands.registry import PREFIX, registry
+from bot.commands.registry import PREFIX, Registry, command
 from bot.commands.reply import Fields, Image, Paragraph, Reply, table
 from bot.store.rollups import floor_to
 
@@ -94,7 +94,7 @@ async def _chart(series: Series, days: int) -> Image | None:
     )
 
 
-@registry.command(
+@command(
     "trends",
     "trends <op> [--days 7]",
     "an operation's p50/p95/p99 over the last days, against its baseline",
@@ -174,3 +174,8 @@ async def trends_(ctx: CommandContext, args: list[str]) -> Reply:
         else None,
         image=image,
     )
+
+
+def register(registry: Registry) -> None:
+    """Add trends to `registry`."""
+    registry.add(trends_)

@@ -19,7 +19,6 @@ import numpy as np
 from rich.console import Console
 
 from bot.app import Bot
-from bot.chat import commands_for
 from bot.chat.console import ConsoleFrontEnd, repl
 from bot.clock import ScaledClock
 from bot.demo import script
@@ -194,7 +193,7 @@ async def scripted_session(
     acknowledge the commit alert, look at the bottleneck, the commit trend and the merges."""
     end = start + timedelta(seconds=duration * clock.speed)
     front = ConsoleFrontEnd(
-        commands_for(bot), Actor(user_name="demo", source=ActorSource.CONSOLE), _printer(console)
+        bot.commands, Actor(user_name="demo", source=ActorSource.CONSOLE), _printer(console)
     )
 
     async def at(moment: datetime) -> bool:

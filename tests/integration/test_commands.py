@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot.alerts import AlertService
 from bot.clock import FrozenClock
-from bot.commands import Commands, Reply
+from bot.commands import Commands, Reply, build_registry
 from bot.commands.reply import Buttons, Fields, Paragraph, Table
 from bot.models import ActorSource, AlertStatus, MergeRecord, MergeStatus
 from bot.routing.transition import Actor
@@ -50,7 +50,7 @@ async def world(store: Store, service: AlertService) -> World:
 def commands(
     store: Store, service: AlertService, settings: Settings, clock: FrozenClock, world: World
 ) -> Commands:
-    return Commands(store, service, settings, clock, SCHEDULE)
+    return Commands(store, service, settings, clock, SCHEDULE, registry=build_registry())
 
 
 def text_of(reply: Reply) -> str:
@@ -210,7 +210,9 @@ async def test_a_refused_unack_names_the_ack_list(
     store: Store, clock: FrozenClock, world: World
 ) -> None:
     strict = Settings.load(permissions={"ack": ["alice"]})
-    commands = Commands(store, AlertService(store, strict, clock), strict, clock)
+    commands = Commands(
+        store, AlertService(store, strict, clock), strict, clock, registry=build_registry()
+    )
     alert = world.alerts["commit"]
     assert not (await commands.run(f"ack {alert.id}", ALICE)).error
     refused = await commands.run(f"unack {alert.id}", BOB)

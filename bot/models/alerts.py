@@ -1,0 +1,111 @@
+"""Alerts: what one is about, its status, the escalation plan frozen into it when it fires,
+and the append-only audit trail of what happened to it."""
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, Field
+
+from bot.durations import Duration
+from bot.models.common import ActorSource, Frozen, Severity
+from bot.models.findings import BottleneckType
+
+
+class AlertKind(StrEnum):
+    """What an alert is about. The first four mirror `AnomalyKind`; `anomaly` in a route's
+    `kind` matcher stands for the statistical, threshold and combined kinds together."""
+
+    STATISTICAL = "statistical"
+    THRESHOLD = "threshold"
+    COMBINED = "combined"
+    DEGRADATION = "degradation"
+    BOTTLENECK = "bottleneck"
+    MERGE = "merge"
+
+    @property
+    def family(self) -> str:
+        """The de-duplication family: spikes of one operation (statistical, threshold,
+        combined) share one open alert, `anomaly`; the others are their own family."""
+        if self in (AlertKind.STATISTICAL, AlertKind.THRESHOLD, AlertKind.COMBINED):
+            return "anomaly"
+        return self.value
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class EscalationStep(Frozen):
+    """After `after` without acknowledgement, notify `notify` (channel names) and mention
+    `mention` (chat handles) in the alert's messages."""
+
+    after: Duration = timedelta(0)
+    notify: tuple[str, ...] = ()
+    mention: tuple[str, ...] = ()
+
+
+class EscalationPlan(Frozen):
+    """Frozen into an alert when it fires: which route matched, where it was first sent, and the
+    escalation steps. Editing config later cannot change a running escalation."""
+
+    route: str
+    channels: tuple[str, ...]
+    steps: tuple[EscalationStep, ...] = ()
+    repeat_every: Duration | None = None
+
+
+class NewAlert(Frozen):
+    """An alert decided on but not stored yet; `stored(id)` gives the `Alert`."""
+
+    fingerprint: str
+    kind: AlertKind
+    severity: Severity
+    status: AlertStatus = AlertStatus.OPEN
+    operation_types: tuple[str, ...]
+    bottleneck: BottleneckType | None = None
+    title: str
+    summary: str
+    details: dict[str, Any] = Field(default_factory=dict)
+    first_seen: AwareDatetime
+    last_seen: AwareDatetime
+    occurrences: int = 1
+    parent_id: int | None = None
+    silence_id: int | None = None
+    plan: EscalationPlan
+    escalation_step: int = 0  # how many of `plan.steps` have run
+    next_escalation_at: AwareDatetime | None = None
+    # Channels that were sent a message about this alert, in first-sent order; later events
+    # (acknowledged, escalated, resolved) go to these so messages are edited in place.
+    notified_channels: tuple[str, ...] = ()
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+    def stored(self, alert_id: int) -> "Alert":
+        return Alert(id=alert_id, **self.model_dump())
+
+
+class Alert(NewAlert):
+    """One open (or past) problem that on-call is told about; repeats update it in place."""
+
+    id: int
+    acknowledged_by: str | None = None
+    acknowledged_at: AwareDatetime | None = None
+    ack_severity: Severity | None = None
+    resolved_at: AwareDatetime | None = None
+    resolved_by: str | None = None
+    version: int = 1
+
+
+class AlertEvent(Frozen):
+    """One row of the append-only audit trail."""
+
+    id: int | None = None
+    alert_id: int | None
+    at: AwareDatetime
+    actor: str
+    source: ActorSource
+    action: str
+    details: dict[str, Any] = Field(default_factory=dict)
