@@ -21,7 +21,7 @@ def _refuse_resolved(alert: Alert) -> None:
 
 def acknowledge(alert: Alert, actor: Actor, now: datetime) -> Transition:
     """Stop escalation and reminders; remember the severity at ack time so that a worsening
-    re-pages (see `lifecycle`)."""
+    re-pages (see `update`)."""
     _refuse_resolved(alert)
     if alert.status is AlertStatus.ACKNOWLEDGED:
         raise errors.InvalidTransition(
@@ -56,15 +56,7 @@ def unacknowledge(alert: Alert, actor: Actor, now: datetime) -> Transition:
     next_at = escalation.resume_at(reopened, now) if escalation.escalates(reopened) else None
     if alert.silence_id is not None and alert.parent_id is None:
         next_at = now  # the next tick re-checks the silence and sleeps until it ends
-    opened = transition.evolve(
-        alert,
-        now,
-        status=AlertStatus.OPEN,
-        acknowledged_by=None,
-        acknowledged_at=None,
-        ack_severity=None,
-        next_escalation_at=next_at,
-    )
+    opened = transition.reopened(alert, now, next_escalation_at=next_at)
     return Transition(
         alert=opened,
         events=(
@@ -98,14 +90,7 @@ def resolve(alert: Alert, actor: Actor, now: datetime, note: str | None = None) 
     """Resolved by a person; the resolved notice goes where the alert was sent (for a muted
     alert, where it would have been). A new detection later fires a new alert."""
     _refuse_resolved(alert)
-    resolved = transition.evolve(
-        alert,
-        now,
-        status=AlertStatus.RESOLVED,
-        resolved_at=now,
-        resolved_by=actor.label,
-        next_escalation_at=None,
-    )
+    resolved = transition.resolved(alert, now, actor.label)
     details = {"note": note} if note else {}
     return Transition(
         alert=resolved,

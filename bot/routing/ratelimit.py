@@ -4,7 +4,8 @@ second per channel; PagerDuty about 120 events a minute per key).
 Buckets are immutable values with time passed in: `take(now)` returns the new bucket and the
 seconds to wait before sending (0: send now, a token was taken; otherwise nothing was taken,
 try again then). A destination that answered 429 with `Retry-After` is `block`ed until then.
-`RateLimiter` keeps one bucket per destination for one process."""
+`RateLimiter` holds one bucket per destination for one process; the delivery policy
+(`bot.routing.attempt`) decides on the buckets and the worker keeps what it decided."""
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -52,18 +53,16 @@ class TokenBucket:
 
 @dataclass
 class RateLimiter:
-    """One bucket per destination, created on first use with `rate` and `burst`."""
+    """One bucket per destination, created full on first use with `rate` and `burst`."""
 
     rate: float
     burst: int
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
 
-    def take(self, destination: str, now: datetime) -> float:
-        """Seconds to wait before sending to `destination` (0.0: send now)."""
-        bucket = self.buckets.get(destination) or TokenBucket(self.rate, self.burst)
-        self.buckets[destination], wait = bucket.take(now)
-        return wait
+    def bucket(self, destination: str) -> TokenBucket:
+        """`destination`'s bucket as it stands (a new, full one on first use)."""
+        return self.buckets.get(destination) or TokenBucket(self.rate, self.burst)
 
-    def block(self, destination: str, now: datetime, seconds: float) -> None:
-        bucket = self.buckets.get(destination) or TokenBucket(self.rate, self.burst)
-        self.buckets[destination] = bucket.block(now, seconds)
+    def keep(self, destination: str, bucket: TokenBucket) -> None:
+        """`bucket` is `destination`'s from now on (after a `take` or a `block`)."""
+        self.buckets[destination] = bucket

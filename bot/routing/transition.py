@@ -18,6 +18,7 @@ from bot.models import (
     ActorSource,
     Alert,
     AlertEvent,
+    AlertStatus,
     Frozen,
 )
 
@@ -81,6 +82,31 @@ def evolve(alert: Alert, now: datetime, **changes: Any) -> Alert:
     data = alert.model_dump()
     data.update(changes, version=alert.version + 1, updated_at=now)
     return Alert.model_validate(data)
+
+
+def reopened(alert: Alert, now: datetime, **changes: Any) -> Alert:
+    """`alert` open again with its acknowledgement cleared (and `changes`), via `evolve`."""
+    return evolve(
+        alert,
+        now,
+        status=AlertStatus.OPEN,
+        acknowledged_by=None,
+        acknowledged_at=None,
+        ack_severity=None,
+        **changes,
+    )
+
+
+def resolved(alert: Alert, now: datetime, by: str) -> Alert:
+    """`alert` resolved by `by` at `now`, its escalation stopped, via `evolve`."""
+    return evolve(
+        alert,
+        now,
+        status=AlertStatus.RESOLVED,
+        resolved_at=now,
+        resolved_by=by,
+        next_escalation_at=None,
+    )
 
 
 def sends(

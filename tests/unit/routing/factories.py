@@ -1,4 +1,5 @@
-"""Factories for routing tests: alerts, anomalies, correlations, silences, channels, routes."""
+"""Factories for routing tests: alerts, anomalies, correlations, silences, channels, routes,
+deliveries."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +13,8 @@ from bot.models import (
     AnomalyKind,
     BottleneckType,
     Correlation,
+    Delivery,
+    DeliveryStatus,
     EscalationPlan,
     EscalationStep,
     Severity,
@@ -157,3 +160,21 @@ def make_silence(id: int = 3, expires_in: float = 60, **match: Any) -> Silence:
         created_at=NOW - minutes(10),
         expires_at=NOW + minutes(expires_in),
     )
+
+
+def make_delivery(**overrides: Any) -> Delivery:
+    """A WARNING `fired` delivery of alert #42 to `hook`, claimed for its first attempt."""
+    data: dict[str, Any] = {
+        "id": 9,
+        "alert_id": 42,
+        "channel": "hook",
+        "event": "fired",
+        "severity": Severity.WARNING,
+        "status": DeliveryStatus.SENDING,
+        "attempts": 1,
+        "max_attempts": 5,
+        "next_attempt_at": NOW,
+        "created_at": NOW,
+    }
+    data.update(overrides)
+    return Delivery.model_validate(data)

@@ -49,12 +49,18 @@ def test_invalid_bucket(rate: float, burst: int) -> None:
         TokenBucket(rate=rate, burst=burst)
 
 
+def take(limiter: RateLimiter, destination: str, offset: float) -> float:
+    bucket, wait = limiter.bucket(destination).take(NOW + seconds(offset))
+    limiter.keep(destination, bucket)
+    return wait
+
+
 def test_limiter_keeps_one_bucket_per_destination() -> None:
     limiter = RateLimiter(rate=1.0, burst=1)
     assert [
-        limiter.take("slack:#a", NOW),
-        limiter.take("slack:#a", NOW),
-        limiter.take("slack:#b", NOW),
+        take(limiter, "slack:#a", 0),
+        take(limiter, "slack:#a", 0),
+        take(limiter, "slack:#b", 0),
     ] == [0.0, 1.0, 0.0]
-    limiter.block("slack:#b", NOW, 10.0)
-    assert limiter.take("slack:#b", NOW + seconds(1)) == pytest.approx(9.0)
+    limiter.keep("slack:#b", limiter.bucket("slack:#b").block(NOW, 10.0))
+    assert take(limiter, "slack:#b", 1) == pytest.approx(9.0)

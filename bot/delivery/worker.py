@@ -1,0 +1,271 @@
+"""The delivery loop: claims due deliveries in batches (woken by NOTIFY, the next due time or a
+poll), fetches what the batch needs in one round trip each, sends each delivery through its
+channel's `Notifier` under a bound, and hands every outcome to the delivery policy
+(`bot.routing.attempt`) and the `Recorder`. On stop it finishes in-flight sends (bounded) and
+hands back unsent claims."""
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot import errors
+from bot.clock import Clock
+from bot.delivery.destinations import Destinations
+from bot.delivery.recorder import Recorder
+from bot.metrics import Metrics
+from bot.models import Alert, Delivery
+from bot.notify import LatencySeries, MessageRef, Notification, Notifier
+from bot.routing import attempt, backoff
+from bot.settings import DeliverySettings
+from bot.store import Store
+
+# Every delivery log line keeps the logger name it had when the worker was one module.
+logger = logging.getLogger("bot.delivery")
+
+SeriesProvider = Callable[[Alert], Awaitable[LatencySeries | None]]
+IDLE_POLL_S = 5.0
+SERIES_CHANNELS = frozenset({"slack", "mattermost", "email", "console"})  # show sparkline/chart
+BLOCKED_POLL_S = 0.25
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What a delivery needs from the database, fetched for the whole claimed batch at once."""
+
+    alert: Alert | None
+    ref: MessageRef | None
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        store: Store,
+        notifiers: Mapping[str, Notifier],
+        channel_types: Mapping[str, str],
+        settings: DeliverySettings,
+        clock: Clock,
+        worker_id: str,
+        *,
+        rng: random.Random | None = None,
+        series: SeriesProvider | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._store = store
+        self._notifiers = notifiers
+        self._types = channel_types
+        self._settings = settings
+        self._clock = clock
+        self.worker_id = worker_id
+        self._rng = rng or random.Random()
+        self._series = series
+        self._policy = backoff.RetryPolicy.from_settings(settings)
+        self._destinations = Destinations(
+            channel_types,
+            settings.rate_limits,
+            settings.burst,
+            settings.breaker_failures,
+            settings.breaker_cooldown,
+        )
+        self._recorder = Recorder(store, clock, settings.max_attempts, metrics)
+        self.outcomes = self._recorder.outcomes  # (channel, outcome) → count
+        self._wake = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    # ---- loop -------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; then finish in-flight sends (bounded) and hand back
+        unsent claims."""
+        listener = None
+        try:
+            while not stop.is_set():
+                if listener is not None and not listener.is_alive():
+                    await listener.close()
+                    listener = None
+                if listener is None:
+                    listener = await self._listen()
+                try:
+                    worked = await self.run_once()
+                except errors.DatabaseUnavailable as exc:
+                    logger.warning(
+                        "outbox unavailable",
+                        extra={"action": "delivery_db_unavailable", "error": exc.message},
+                    )
+                    worked = False
+                if not worked:
+                    await self._idle(stop)
+        finally:
+            await self.drain()
+            if listener is not None:
+                await listener.close()
+            try:
+                released = await self._store.deliveries.release(self.worker_id)
+                if released:
+                    logger.info(
+                        "claims released", extra={"action": "delivery_released", "count": released}
+                    )
+            except errors.DatabaseUnavailable:
+                logger.warning(
+                    "claims not released; their leases will expire",
+                    extra={"action": "delivery_release_failed"},
+                )
+
+    async def _listen(self) -> Any:
+        try:
+            return await self._store.deliveries.listen(self._wake.set)
+        except errors.DatabaseUnavailable:
+            return None
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Sleep until woken by NOTIFY, the next due delivery, or the poll interval."""
+        timeout = IDLE_POLL_S
+        try:
+            due = await self._store.deliveries.next_due()
+        except errors.DatabaseUnavailable:
+            due = None
+        if due is not None:
+            ahead = (due - self._clock.now()).total_seconds()
+            # A row already due but not claimable waits behind an earlier message of its alert;
+            # our own sends wake us when they finish, another worker's within BLOCKED_POLL_S.
+            timeout = min(timeout, ahead if ahead > 0 else BLOCKED_POLL_S)
+        stopping = asyncio.ensure_future(stop.wait())
+        waking = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait(
+                {stopping, waking}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stopping.cancel()
+            waking.cancel()
+
+    async def run_once(self) -> bool:
+        """Claim one batch and start sending it; True if anything was claimed (or all send
+        slots are busy)."""
+        self._wake.clear()  # completions and NOTIFYs from here on wake the next idle wait
+        free = self._settings.concurrency - len(self._inflight)
+        if free <= 0:
+            await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
+            return True
+        now = self._clock.now()
+        batch = await self._store.deliveries.claim(
+            self.worker_id, now, free, now + self._settings.lease
+        )
+        if not batch:
+            return False
+        # One round trip each for the whole batch's alerts and message references.
+        alert_ids = list({d.alert_id for d in batch})
+        alerts = await self._store.alerts.snapshot(alert_ids)
+        refs = await self._store.alerts.message_refs(alert_ids)
+        for delivery in batch:
+            prepared = _Prepared(
+                alerts.get(delivery.alert_id), refs.get((delivery.alert_id, delivery.channel))
+            )
+            task = asyncio.create_task(self._deliver(delivery, prepared))
+            self._inflight.add(task)
+            task.add_done_callback(self._finished)
+        return True
+
+    def _finished(self, task: "asyncio.Task[None]") -> None:
+        self._inflight.discard(task)
+        self._wake.set()  # the next message of that alert may be claimable now
+
+    async def drain(self, grace: float = 10.0) -> None:
+        """Wait up to `grace` seconds for in-flight sends."""
+        if self._inflight:
+            _, pending = await asyncio.wait(set(self._inflight), timeout=grace)
+            for task in pending:
+                task.cancel()
+
+    # ---- one delivery -------------------------------------------------------------------------
+
+    async def _deliver(self, delivery: Delivery, prepared: "_Prepared") -> None:
+        try:
+            await self._attempt(delivery, prepared)
+        except errors.DatabaseUnavailable:
+            logger.warning(
+                "outcome not recorded; the lease will expire and it is retried",
+                extra={"action": "delivery_unrecorded", "delivery_id": delivery.id},
+            )
+        except Exception:
+            logger.exception(
+                "delivery crashed", extra={"action": "delivery_crashed", "delivery_id": delivery.id}
+            )
+            await self._settle(delivery, attempt.CRASHED)
+
+    async def _attempt(self, delivery: Delivery, prepared: "_Prepared") -> None:
+        channel = delivery.channel
+        notifier = self._notifiers.get(channel)
+        alert = prepared.alert
+        now = self._clock.now()
+        gate = attempt.admit(
+            delivery,
+            configured=notifier is not None,
+            alert_exists=alert is not None,
+            breaker=self._destinations.breaker(channel),
+            bucket=self._destinations.bucket(channel),
+            fallback=self._settings.fallback,
+            now=now,
+        )
+        self._destinations.keep(channel, gate.breaker, gate.bucket)
+        if not isinstance(gate, attempt.Admitted):
+            await self._recorder.record(delivery, gate, now)
+            return
+        assert notifier is not None  # admitted: its channel is configured
+        assert alert is not None  # and its alert exists
+        notification = Notification(
+            event=delivery.event,
+            alert=alert,
+            previous=prepared.ref,
+            mention=delivery.mention,
+            children=tuple(await self._children(alert)),
+            series=await self._series(alert)
+            if self._series and self._types.get(channel) in SERIES_CHANNELS
+            else None,
+            is_fallback=delivery.is_fallback,
+            extra={"delivery_id": delivery.id},
+        )
+        try:
+            async with asyncio.timeout(self._settings.timeout.total_seconds() * 3):
+                ref = await notifier.send(notification)
+        except errors.NotifyError as exc:
+            await self._settle(delivery, attempt.Failed.of(exc))
+            return
+        except TimeoutError:
+            await self._settle(delivery, attempt.TIMED_OUT)
+            return
+        await self._settle(delivery, attempt.DELIVERED, ref)
+
+    async def _children(self, alert: Alert) -> list[Alert]:
+        if alert.kind != "bottleneck":
+            return []
+        async with self._store.alerts.transaction() as tx:
+            return await tx.children(alert.id)
+
+    async def _settle(
+        self,
+        delivery: Delivery,
+        result: attempt.Delivered | attempt.Failed,
+        ref: MessageRef | None = None,
+    ) -> None:
+        """Decide what `result` leads to, keep the destination's new state, record it."""
+        channel = delivery.channel
+        now = self._clock.now()
+        decision = attempt.decide(
+            result,
+            delivery,
+            breaker=self._destinations.breaker(channel),
+            bucket=self._destinations.bucket(channel),
+            policy=self._policy,
+            fallback=self._settings.fallback,
+            rng=self._rng,
+            now=now,
+        )
+        self._destinations.keep(channel, decision.breaker, decision.bucket)
+        await self._recorder.record(delivery, decision, now, ref)
+
+    def health(self) -> dict[str, Any]:
+        """Circuit state per channel, for /healthz."""
+        return self._destinations.health(self._clock.now())
