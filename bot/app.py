@@ -17,6 +17,7 @@ from aiohttp import web
 from bot import chat, errors, server
 from bot.alerts import AlertService
 from bot.clock import Clock, SystemClock
+from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.jobs import Jobs
 from bot.metrics import Metrics
@@ -24,7 +25,6 @@ from bot.notify import Notifier
 from bot.notify.registry import build_notifiers, close_all
 from bot.scheduler import JobRunner, Scheduler
 from bot.series import SeriesProvider
-from bot.settings import Settings
 from bot.store import Store
 
 logger = logging.getLogger(__name__)

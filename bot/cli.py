@@ -23,7 +23,7 @@ from bot.cli_actions import (
     cmd_run,
     err_console,
 )
-from bot.settings import Settings
+from bot.config import Settings
 
 # ---- parser ---------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from bot import app, errors, ingest
 from bot.clock import SystemClock
-from bot.settings import Settings
+from bot.config import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -254,10 +254,11 @@ def _num(value: float | None, digits: int = 1) -> str:
 
 
 async def cmd_route_test(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.routing.rules import RouteQuery, Router, describe_steps
+    from bot.config import build
+    from bot.routing.rules import RouteQuery, describe_steps
 
     query = RouteQuery.parse(args.severity, args.kind, args.operation, args.bottleneck)
-    decision = Router.from_settings(settings).resolve(query)
+    decision = build.router(settings).resolve(query)
     if args.json:
         _out().print_json(data=decision.model_dump(mode="json"))
         return EXIT_OK

@@ -21,13 +21,13 @@ from typing import Any
 
 from bot import errors
 from bot.clock import Clock
+from bot.config import DeliverySettings, build
 from bot.metrics import Metrics
 from bot.models import Alert, Delivery, Severity
 from bot.notify import LatencySeries, MessageRef, Notification, Notifier
 from bot.routing import backoff
 from bot.routing.breaker import Breaker
 from bot.routing.ratelimit import RateLimiter
-from bot.settings import DeliverySettings
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class DeliveryWorker:
         self._rng = rng or random.Random()
         self._series = series
         self._metrics = metrics
-        self._policy = backoff.RetryPolicy.from_settings(settings)
+        self._policy = build.retry_policy(settings)
         self._limiters = {
             kind: RateLimiter(rate, settings.burst)
             for kind, rate in settings.rate_limits.items()

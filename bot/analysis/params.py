@@ -1,8 +1,11 @@
 """Tunable thresholds of the analysis engine, as frozen dataclasses with perfbot's defaults.
 
-The jobs layer maps the YAML sections (`detection`, `degradation`, `correlation`, `baselines`)
-onto these; the analysis code never reads settings itself. Fields that the YAML does not (yet)
-expose keep the defaults chosen here and measured by `bench/detection_quality.py`."""
+These are the one source of the defaults: the YAML sections (`detection`, `degradation`,
+`correlation`, `baselines` in `bot.config.detection`) take theirs from here, and
+`bot.config.params.params` builds these from a section, field by field name. The checks in
+`__post_init__` also validate the YAML. The analysis code never reads settings itself. Fields
+that the YAML does not (yet) expose keep the defaults chosen here and measured by
+`bench/detection_quality.py`."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -39,8 +42,10 @@ class DetectionParams:
     critical_p99_factor: float = 5.0
 
     def __post_init__(self) -> None:
-        if self.z_critical < self.z_warning or self.robust_critical < self.robust_warning:
-            raise ValueError("critical thresholds must be at least the warning thresholds")
+        if self.z_critical < self.z_warning:
+            raise ValueError("z_critical must be at least z_warning")
+        if self.robust_critical < self.robust_warning:
+            raise ValueError("robust_critical must be at least robust_warning")
         if self.min_samples < 1 or not self.windows_min or min(self.windows_min) < 1:
             raise ValueError("min_samples and every window must be at least 1")
 

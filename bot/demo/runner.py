@@ -22,11 +22,11 @@ from bot.app import Bot
 from bot.chat import commands_for
 from bot.chat.console import ConsoleFrontEnd, repl
 from bot.clock import ScaledClock
+from bot.config import Settings
 from bot.demo import script
 from bot.demo.workload import Samples, Workload
 from bot.models import ActorSource, AlertStatus
 from bot.routing.transition import Actor
-from bot.settings import Settings
 from bot.store import Store
 
 logger = logging.getLogger(__name__)

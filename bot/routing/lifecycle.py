@@ -24,7 +24,7 @@ Rules (each decision lists its audit events and the deliveries to enqueue):
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.models import (
     Alert,
@@ -42,9 +42,6 @@ from bot.routing.candidate import AlertCandidate
 from bot.routing.rules import RouteDecision, Router, unique
 from bot.routing.transition import Send, Transition
 
-if TYPE_CHECKING:
-    from bot.settings import AlertSettings
-
 
 class LifecyclePolicy(Frozen):
     """The `alerts:` settings the lifecycle needs."""
@@ -53,15 +50,6 @@ class LifecyclePolicy(Frozen):
     recurrence: int = 3
     recurrence_window: timedelta = timedelta(hours=1)
     min_severity: Severity = Severity.WARNING
-
-    @classmethod
-    def from_settings(cls, alerts: "AlertSettings") -> "LifecyclePolicy":
-        return cls(
-            resolve_after=alerts.resolve_after,
-            recurrence=alerts.recurrence,
-            recurrence_window=alerts.recurrence_window,
-            min_severity=Severity(alerts.min_severity),
-        )
 
 
 class Fire(Frozen):

@@ -6,7 +6,7 @@ perfbot then reads in place without copying.
 View definitions contain identifiers, which cannot be bound as parameters; they come only from
 `SourceSettings`, whose validators accept plain identifiers, and are quoted here as well."""
 
-from bot.settings import SourceSettings
+from bot.config import SourceSettings
 
 METRICS_VIEW = "perfbot.source_metrics"
 MERGES_VIEW = "perfbot.source_merges"
