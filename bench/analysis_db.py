@@ -21,9 +21,9 @@ from common import drop_database, fresh_database, server
 
 from bot.alerts import AlertService
 from bot.clock import FrozenClock
+from bot.config import Settings
 from bot.demo.workload import Samples, Workload
 from bot.jobs import Jobs
-from bot.settings import Settings
 from bot.store import Store
 
 CHUNK = 500_000

@@ -24,9 +24,9 @@ from common import Timer, drop_database, emit, fresh_database, server
 
 from bot.alerts import AlertService
 from bot.clock import SystemClock
+from bot.config import Settings
 from bot.ingest import MetricCsv
 from bot.models import Anomaly, AnomalyKind, Severity
-from bot.settings import Settings
 from bot.store import Store
 from tests.acceptance.slack_user import SIGNING_SECRET, SlackUser, signed_headers
 from tests.fakes.server import free_port, serve_in_thread

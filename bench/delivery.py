@@ -17,10 +17,10 @@ from common import drop_database, emit, fresh_database, server
 
 from bot.alerts import AlertService
 from bot.clock import SystemClock
+from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.models import AnomalyKind, Severity
 from bot.notify.registry import build_notifiers, close_all
-from bot.settings import Settings
 from bot.store import Store
 from tests.factories import make_anomaly, make_new_alert
 from tests.fakes.webhook import WebhookReceiver

@@ -9,11 +9,11 @@ from typing import Literal
 
 from bot import errors
 from bot.clock import Clock
+from bot.config import Settings, build
 from bot.models import Alert, AlertEvent, AlertStatus, Anomaly, Correlation, Silence, SilenceMatch
 from bot.routing import actions, candidate, escalation, grouping, lifecycle, permission
-from bot.routing.rules import RouteDecision, RouteQuery, Router
+from bot.routing.rules import RouteDecision, RouteQuery
 from bot.routing.transition import Actor, Send, Transition
-from bot.settings import Settings
 from bot.store import Store
 from bot.store.alerts import AlertTx
 
@@ -27,8 +27,9 @@ class AlertService:
         self._store = store
         self._settings = settings
         self._clock = clock
-        self.router = Router.from_settings(settings)
-        self.policy = lifecycle.LifecyclePolicy.from_settings(settings.alerts)
+        self.router = build.router(settings)
+        self.policy = build.lifecycle_policy(settings.alerts)
+        self.permissions = settings.permissions.to_permissions()
 
     # ---- detection → alerts ------------------------------------------------------------------
 
@@ -270,7 +271,7 @@ class AlertService:
         self, action: permission.Action, alert_id: int | None, actor: Actor, now: datetime
     ) -> None:
         """Raise PermissionDenied, after auditing the refusal, unless `actor` may `action`."""
-        if permission.permitted(action, actor.user_id, actor.user_name, self._settings.permissions):
+        if permission.permitted(action, actor.user_id, actor.user_name, self.permissions):
             return
         setting = (
             "ack"

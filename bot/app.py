@@ -20,6 +20,7 @@ from bot.alerts import AlertService
 from bot.chat import mattermost, slack
 from bot.clock import Clock, SystemClock
 from bot.commands import Commands, build_registry
+from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.jobs import Jobs
 from bot.metrics import Metrics
@@ -27,7 +28,6 @@ from bot.notify import Notifier
 from bot.notify.registry import build_notifiers, close_all
 from bot.scheduler import JobRunner, Scheduler
 from bot.series import SeriesProvider
-from bot.settings import Settings
 from bot.store import Store
 
 logger = logging.getLogger(__name__)

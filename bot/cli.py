@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     # imported once the arguments are parsed: --help and usage errors need neither
     import asyncio
 
-    from bot.settings import Settings
+    from bot.config import Settings
 
     try:
         settings = Settings.load(args.config)

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from bot import app, errors, ingest
 from bot.clock import SystemClock
-from bot.settings import Settings
+from bot.config import Settings
 from bot.terminal import EXIT_OK, err_console
 from bot.terminal import out as _out
 

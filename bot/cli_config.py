@@ -1,32 +1,34 @@
 """`perfbot config check` and `perfbot route test`: what the configuration says, read without a
-database, so they start quickly."""
+database, so they start quickly. `config check` prints plain lines (rich and the routing core
+would double its start-up time); `route test` imports the routing core when it runs."""
 
 import argparse
 
-from bot.routing.rules import RouteQuery, Router, describe_steps
-from bot.settings import Settings
+from bot.config import Settings
 from bot.terminal import EXIT_OK
 from bot.terminal import out as _out
 
 
 async def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
     channels = settings.all_channels()
-    out = _out()
     where = str(settings.config) if settings.config else "environment and defaults only"
-    out.print(f"configuration OK ({where})")
-    out.print(f"  channels: {', '.join(f'{n} ({c.type})' for n, c in channels.items())}")
+    print(f"configuration OK ({where})")
+    print(f"  channels: {', '.join(f'{n} ({c.type})' for n, c in channels.items())}")
     routes = ", ".join(r.name for r in settings.routes) or "none (seed-compatible default routing)"
-    out.print(f"  routes:   {routes}")
-    out.print(f"  source:   {settings.source.table}, merges from {settings.source.merges_table}")
-    out.print(
+    print(f"  routes:   {routes}")
+    print(f"  source:   {settings.source.table}, merges from {settings.source.merges_table}")
+    print(
         f"  database: {'PERFBOT_DATABASE_URL' if settings.database_url else 'embedded PostgreSQL'}"
     )
     return EXIT_OK
 
 
 async def cmd_route_test(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.config import build
+    from bot.routing.rules import RouteQuery, describe_steps
+
     query = RouteQuery.parse(args.severity, args.kind, args.operation, args.bottleneck)
-    decision = Router.from_settings(settings).resolve(query)
+    decision = build.router(settings).resolve(query)
     if args.json:
         _out().print_json(data=decision.model_dump(mode="json"))
         return EXIT_OK

@@ -18,9 +18,10 @@ from bot.analysis.params import (
     DetectionParams,
 )
 from bot.analysis.rollups import Rollups, as_datetime64
+from bot.config import Settings
+from bot.config.params import params
 from bot.models import Anomaly, AnomalyKind, Baseline, BaselineChange, Correlation
 from bot.scheduler import JobSpec
-from bot.settings import Settings
 from bot.store import Store
 from bot.store.rollups import HOUR, MINUTE, floor_to
 
@@ -35,42 +36,6 @@ RECENT_MINUTES = timedelta(minutes=16)  # the robust detector's longest window, 
 # A standing degradation is re-recorded this often (at most a third of alerts.resolve_after, so
 # that its alert stays open while it lasts).
 DEGRADATION_REPEAT = timedelta(minutes=15)
-
-
-def detection_params(s: Settings) -> DetectionParams:
-    d = s.detection
-    return DetectionParams(
-        lookback=d.lookback,
-        z_warning=d.z_warning,
-        z_critical=d.z_critical,
-        min_samples=d.min_samples,
-        detector=d.detector,
-    )
-
-
-def degradation_params(s: Settings) -> DegradationParams:
-    d = s.degradation
-    return DegradationParams(
-        lookback=d.lookback,
-        info_pct=d.info_pct,
-        warning_pct=d.warning_pct,
-        critical_pct=d.critical_pct,
-        min_samples=d.min_samples,
-    )
-
-
-def correlation_params(s: Settings) -> CorrelationParams:
-    c = s.correlation
-    return CorrelationParams(
-        lookback=c.lookback, threshold=c.threshold, critical=c.critical, min_buckets=c.min_buckets
-    )
-
-
-def baseline_params(s: Settings) -> BaselineParams:
-    b = s.baselines
-    return BaselineParams(
-        lookback=b.lookback, min_samples=b.min_samples, min_change_pct=b.min_change_pct
-    )
 
 
 class Jobs:
@@ -154,9 +119,9 @@ class Jobs:
             reference,
             hourly,
             active,
-            detection_params(s),
+            params(DetectionParams, s.detection),
             end,
-            degradation_params(s),
+            params(DegradationParams, s.degradation),
         )
 
     def _throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
@@ -194,7 +159,9 @@ class Jobs:
         minutes = await self._store.rollups.between(
             "minute", now - s.correlation.lookback, now, histograms=False
         )
-        found = correlation.correlate(minutes, degraded, correlation_params(s), now)
+        found = correlation.correlate(
+            minutes, degraded, params(CorrelationParams, s.correlation), now
+        )
         stored = await self._store.findings.add_correlations(found)
         if alert and stored:
             await self._alerts.process_correlations(stored, now)
@@ -222,7 +189,7 @@ class Jobs:
         s = self._settings
         await self.refresh(now)
         hourly = await self._store.rollups.between("hour", now - s.baselines.lookback, now + HOUR)
-        fresh = baselines_.compute_baselines(hourly, baseline_params(s), now)
+        fresh = baselines_.compute_baselines(hourly, params(BaselineParams, s.baselines), now)
         active = await self._store.findings.active_baselines()
         decisions = baselines_.decide_all(
             active, fresh, force=force, manual=manual, min_change_pct=s.baselines.min_change_pct

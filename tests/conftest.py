@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from bot.settings import SourceSettings
+from bot.config import SourceSettings
 from bot.store import Store, migrate
 from bot.store.pool import create_pool
 from tests import database

@@ -17,10 +17,10 @@ from bot.alerts import AlertService
 from bot.chat import console_reply
 from bot.clock import Clock, SystemClock
 from bot.commands import Commands, build_registry
+from bot.config import Settings
 from bot.jobs import Jobs
 from bot.models import ActorSource
 from bot.routing.transition import Actor
-from bot.settings import Settings
 from bot.store import Store
 
 if TYPE_CHECKING:

@@ -21,10 +21,10 @@ from aiohttp import web
 
 from bot.chat import mattermost_reply
 from bot.commands import Commands
+from bot.config import MattermostSettings
 from bot.models import ActorSource
 from bot.notify.mattermost_sign import actions_secret, verify_context
 from bot.routing.transition import Actor
-from bot.settings import MattermostSettings
 
 logger = logging.getLogger(__name__)
 

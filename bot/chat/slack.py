@@ -38,10 +38,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat import slack_reply, slack_request
 from bot.commands import Commands, Reply
+from bot.config import SlackSettings
 from bot.models import ActorSource
 from bot.notify import slack_render
 from bot.routing.transition import Actor
-from bot.settings import SlackSettings
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from bot.alerts import AlertService
 from bot.clock import Clock
+from bot.config import Settings
 from bot.routing.transition import Actor
-from bot.settings import Settings
 from bot.store import Store
 
 

@@ -11,8 +11,8 @@ from bot.clock import Clock
 from bot.commands.context import CommandContext
 from bot.commands.registry import Registry
 from bot.commands.reply import Reply
+from bot.config import Settings
 from bot.routing.transition import Actor
-from bot.settings import Settings
 from bot.store import Store
 
 

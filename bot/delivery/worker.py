@@ -13,13 +13,13 @@ from typing import Any
 
 from bot import errors
 from bot.clock import Clock
+from bot.config import DeliverySettings, build
 from bot.delivery.destinations import Destinations
 from bot.delivery.recorder import Recorder
 from bot.metrics import Metrics
 from bot.models import Alert, Delivery
 from bot.notify import LatencySeries, MessageRef, Notification, Notifier
-from bot.routing import attempt, backoff
-from bot.settings import DeliverySettings
+from bot.routing import attempt
 from bot.store import Store
 
 # Every delivery log line keeps the logger name it had when the worker was one module.
@@ -61,7 +61,7 @@ class DeliveryWorker:
         self.worker_id = worker_id
         self._rng = rng or random.Random()
         self._series = series
-        self._policy = backoff.RetryPolicy.from_settings(settings)
+        self._policy = build.retry_policy(settings)
         self._destinations = Destinations(
             channel_types,
             settings.rate_limits,

@@ -21,11 +21,11 @@ from rich.console import Console
 from bot.app import Bot
 from bot.chat.console import ConsoleFrontEnd, repl
 from bot.clock import ScaledClock
+from bot.config import Settings
 from bot.demo import script
 from bot.demo.workload import Samples, Workload
 from bot.models import ActorSource, AlertStatus
 from bot.routing.transition import Actor
-from bot.settings import Settings
 from bot.store import Store
 
 logger = logging.getLogger(__name__)

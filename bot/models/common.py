@@ -13,9 +13,11 @@ MessageRef = dict[str, Any]
 
 
 class Frozen(BaseModel):
-    """The base of every domain model: immutable, and unknown fields are refused."""
+    """The base of every domain model: immutable, and unknown fields are refused. Validators are
+    built on first use (`defer_build`), so importing the models, as `perfbot config check` does
+    for their enums, costs no schema building."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 def _no_nul(value: str) -> str:

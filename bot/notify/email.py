@@ -13,8 +13,8 @@ import ssl
 import aiosmtplib
 
 from bot import errors
+from bot.config import EmailSettings
 from bot.notify import MessageRef, Notification, email_render
-from bot.settings import EmailSettings
 
 logger = logging.getLogger(__name__)
 

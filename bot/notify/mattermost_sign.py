@@ -9,7 +9,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from bot.settings import MattermostSettings
+from bot.config import MattermostSettings
 
 ACTIONS = ("ack", "unack", "escalate", "silence1h")
 """The button ids; Mattermost requires them alphanumeric (an `_` makes clicks 404)."""

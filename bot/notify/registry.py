@@ -6,16 +6,7 @@ import ssl
 
 from rich.console import Console
 
-from bot.errors import ConfigError
-from bot.notify import Notifier
-from bot.notify.console import ConsoleNotifier
-from bot.notify.email import EmailNotifier
-from bot.notify.mattermost import MattermostNotifier
-from bot.notify.mattermost_sign import actions_secret
-from bot.notify.pagerduty import PagerDutyNotifier
-from bot.notify.slack import SlackNotifier
-from bot.notify.webhook import WebhookNotifier
-from bot.settings import (
+from bot.config import (
     ChannelConfig,
     ConsoleChannel,
     EmailChannel,
@@ -25,6 +16,15 @@ from bot.settings import (
     SlackChannel,
     WebhookChannel,
 )
+from bot.errors import ConfigError
+from bot.notify import Notifier
+from bot.notify.console import ConsoleNotifier
+from bot.notify.email import EmailNotifier
+from bot.notify.mattermost import MattermostNotifier
+from bot.notify.mattermost_sign import actions_secret
+from bot.notify.pagerduty import PagerDutyNotifier
+from bot.notify.slack import SlackNotifier
+from bot.notify.webhook import WebhookNotifier
 
 
 def build_notifiers(

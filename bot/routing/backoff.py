@@ -15,10 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bot.settings import DeliverySettings
 
 
 class Outcome(StrEnum):
@@ -41,10 +37,6 @@ class RetryPolicy:
     base: timedelta = timedelta(seconds=5)
     cap: timedelta = timedelta(minutes=5)
     max_attempts: int = 5
-
-    @classmethod
-    def from_settings(cls, delivery: "DeliverySettings") -> "RetryPolicy":
-        return cls(delivery.backoff_base, delivery.backoff_max, delivery.max_attempts)
 
 
 def backoff_seconds(

@@ -12,7 +12,6 @@ since the problem is still seen. The rules of firing and updating are in `fire` 
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from bot.models import Alert, AlertStatus, Frozen, Severity, Silence
 from bot.routing import fire, transition, update
@@ -21,9 +20,6 @@ from bot.routing.fire import Fire, recurrence_counts
 from bot.routing.rules import Router
 from bot.routing.transition import Transition
 from bot.routing.update import Update
-
-if TYPE_CHECKING:
-    from bot.settings import AlertSettings
 
 __all__ = [
     "Decision",
@@ -44,15 +40,6 @@ class LifecyclePolicy(Frozen):
     recurrence: int = 3
     recurrence_window: timedelta = timedelta(hours=1)
     min_severity: Severity = Severity.WARNING
-
-    @classmethod
-    def from_settings(cls, alerts: "AlertSettings") -> "LifecyclePolicy":
-        return cls(
-            resolve_after=alerts.resolve_after,
-            recurrence=alerts.recurrence,
-            recurrence_window=alerts.recurrence_window,
-            min_severity=Severity(alerts.min_severity),
-        )
 
 
 class Record(Frozen):

@@ -1,55 +1,28 @@
-"""Routes as written in the YAML `routes:` list, and route resolution: which rules match an alert,
-which channels it goes to, and the escalation plan frozen into it when it fires.
+"""Route resolution: which rules match an alert, which channels it goes to, and the escalation
+plan frozen into it when it fires.
 
-Routes are tried in order; the first match wins unless it says `continue: true`, in which case
-later matches add their channels and the first matching route with an escalation supplies it.
-When nothing matches, the seed-compatible default in `bot.routing.fallback` applies. Every
-decision carries an explanation, one line per rule tried, for `perfbot route test`."""
+Rules are tried in order; the first match wins unless it says `continue_`, in which case later
+matches add their channels and the first matching rule with an escalation supplies it. When
+nothing matches, the seed-compatible default in `bot.routing.fallback` applies. Every decision
+carries an explanation, one line per rule tried, for `perfbot route test`.
+
+`Rule` and `Match` are plain values; the YAML `routes:` schema that builds them (shorthands,
+validation) is `bot.config.routes`."""
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Annotated, Protocol
+from typing import Protocol
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict
 
 from bot import errors
 from bot.durations import format_duration
 from bot.models import AlertKind, BottleneckType, EscalationPlan, EscalationStep, Severity
 from bot.routing import fallback
 
-if TYPE_CHECKING:
-    from bot.settings import Settings
-
-
-def _listify(value: object) -> object:
-    """Let `severity: CRITICAL` stand for `severity: [CRITICAL]`."""
-    if isinstance(value, str):
-        return [value]
-    return value
-
-
-def _severities(value: object) -> object:
-    value = _listify(value)
-    if isinstance(value, list):
-        return [Severity.parse(v) if isinstance(v, str) else v for v in value]
-    return value
-
-
 KINDS = ("anomaly", "statistical", "threshold", "combined", "degradation", "bottleneck", "merge")
-
-
-def _kinds(value: object) -> object:
-    value = _listify(value)
-    if isinstance(value, list):
-        result = []
-        for v in value:
-            if isinstance(v, str) and v.strip().lower() not in KINDS:
-                raise ValueError(f"unknown kind {v!r}; expected one of {', '.join(KINDS)}")
-            result.append(v.strip().lower() if isinstance(v, str) else v)
-        return result
-    return value
 
 
 def kind_matches(kind: AlertKind, wanted: str) -> bool:
@@ -76,18 +49,16 @@ class Routable(Protocol):
     def bottleneck(self) -> BottleneckType | None: ...
 
 
-class RouteMatch(BaseModel):
-    """Every given matcher must match; an empty match matches everything. `operation` holds
-    shell-style globs (`merge*`, `get_?istory`)."""
+@dataclass(frozen=True)
+class Match:
+    """Every given matcher must match; an empty match matches everything. `kind` holds `KINDS`
+    names (`anomaly` stands for a family, see `kind_matches`); `operation` holds shell-style
+    globs (`merge*`, `get_?istory`)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    severity: Annotated[list[Severity], BeforeValidator(_severities)] = Field(default_factory=list)
-    kind: Annotated[list[str], BeforeValidator(_kinds)] = Field(default_factory=list)
-    operation: Annotated[list[str], BeforeValidator(_listify)] = Field(default_factory=list)
-    bottleneck: Annotated[list[BottleneckType], BeforeValidator(_listify)] = Field(
-        default_factory=list
-    )
+    severity: tuple[Severity, ...] = ()
+    kind: tuple[str, ...] = ()
+    operation: tuple[str, ...] = ()
+    bottleneck: tuple[BottleneckType, ...] = ()
 
     def check(self, subject: Routable) -> tuple[bool, list[str]]:
         """Whether `subject` matches, and one reason per matcher present (why it did or not)."""
@@ -120,24 +91,17 @@ def _list(values: Iterable[str]) -> str:
     return "[" + ", ".join(values) + "]"
 
 
-class Route(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+@dataclass(frozen=True)
+class Rule:
+    """One routing rule: when `match` matches, page `notify` (channel names, in order) and
+    escalate by `escalation` (steps in order of `after`, time since firing); `continue_` lets
+    later rules match too."""
 
-    name: str = Field(min_length=1)
-    match: RouteMatch = Field(default_factory=RouteMatch)
-    notify: list[str] = Field(default_factory=list)
-    escalation: list[EscalationStep] = Field(default_factory=list)
-    continue_: bool = Field(default=False, alias="continue")
-
-    @model_validator(mode="after")
-    def _steps_in_order(self) -> "Route":
-        # `after` is measured from the first page, so steps must not go back in time.
-        afters = [step.after for step in self.escalation]
-        if any(a < timedelta(0) for a in afters):
-            raise ValueError("escalation `after` must not be negative")
-        if afters != sorted(afters):
-            raise ValueError("escalation steps must be in order of `after` (time since firing)")
-        return self
+    name: str
+    match: Match = Match()
+    notify: tuple[str, ...] = ()
+    escalation: tuple[EscalationStep, ...] = ()
+    continue_: bool = False
 
 
 class RouteDecision(BaseModel):
@@ -165,16 +129,16 @@ def unique(values: Iterable[str]) -> tuple[str, ...]:
 
 def resolve(
     subject: Routable,
-    routes: Sequence[Route],
+    rules: Sequence[Rule],
     channels: Mapping[str, HasType],
     *,
     repeat_every: timedelta | None = None,
 ) -> RouteDecision:
-    """Resolve `subject` against `routes` (in order), falling back to the seed default over the
+    """Resolve `subject` against `rules` (in order), falling back to the seed default over the
     configured `channels` (name → config with a `type`). Deterministic; never raises."""
     explanation: list[str] = []
-    matched: list[Route] = []
-    for index, route in enumerate(routes, start=1):
+    matched: list[Rule] = []
+    for index, route in enumerate(rules, start=1):
         label = f"route {route.name!r} (#{index})"
         if matched and not matched[-1].continue_:
             explanation.append(f"{label}: not tried (an earlier route matched without continue)")
@@ -282,21 +246,14 @@ class RouteQuery:
 
 @dataclass(frozen=True)
 class Router:
-    """Routes, the configured channels and the repeat interval, bound together so that the
-    lifecycle can re-resolve a candidate at whatever severity it ends up with."""
+    """Rules, the configured channels and the repeat interval, bound together so that the
+    lifecycle can re-resolve a candidate at whatever severity it ends up with. Built from
+    configuration by `bot.config.build.router`."""
 
-    routes: tuple[Route, ...]
+    rules: tuple[Rule, ...]
     channels: Mapping[str, HasType]
     repeat_every: timedelta | None = None
 
-    @classmethod
-    def from_settings(cls, settings: "Settings") -> "Router":
-        return cls(
-            routes=tuple(settings.routes),
-            channels=settings.all_channels(),
-            repeat_every=settings.alerts.repeat_every,
-        )
-
     def resolve(self, subject: Routable) -> RouteDecision:
         """See `resolve`."""
-        return resolve(subject, self.routes, self.channels, repeat_every=self.repeat_every)
+        return resolve(subject, self.rules, self.channels, repeat_every=self.repeat_every)

@@ -12,8 +12,8 @@ from datetime import datetime
 import asyncpg
 
 from bot import errors
+from bot.config import SourceSettings
 from bot.models import MergeRecord, Metric
-from bot.settings import SourceSettings
 from bot.store import migrate
 from bot.store.connector import Connector
 from bot.store.queries import QUERIES

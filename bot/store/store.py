@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from bot import errors
-from bot.settings import SourceSettings
+from bot.config import SourceSettings
 from bot.store import migrate
 from bot.store.alerts import AlertRepository
 from bot.store.connector import Connector

@@ -10,7 +10,7 @@ import pytest
 
 from bot.app import Bot
 from bot.clock import SystemClock
-from bot.settings import Settings
+from bot.config import Settings
 from bot.store import Store
 from tests.acceptance.slack_user import SIGNING_SECRET, SlackUser
 from tests.fakes import mattermost, slack

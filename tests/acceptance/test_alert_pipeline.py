@@ -11,9 +11,9 @@ from pathlib import Path
 
 from bot.alerts import AlertService
 from bot.clock import SystemClock
+from bot.config import Settings
 from bot.models import ActorSource, AlertStatus, Metric
 from bot.routing.transition import Actor
-from bot.settings import Settings
 from bot.store import Store
 from tests.acceptance.harness import PerfbotProcess
 from tests.factories import latency_history

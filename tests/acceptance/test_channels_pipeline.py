@@ -9,9 +9,9 @@ from pathlib import Path
 
 from bot.alerts import AlertService
 from bot.clock import SystemClock
+from bot.config import Settings
 from bot.models import ActorSource, AlertStatus
 from bot.routing.transition import Actor
-from bot.settings import Settings
 from bot.store import Store
 from tests.acceptance.harness import PerfbotProcess
 from tests.acceptance.test_alert_pipeline import metrics

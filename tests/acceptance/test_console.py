@@ -16,8 +16,8 @@ from bot.alerts import AlertService
 from bot.app import Bot
 from bot.chat.console import repl
 from bot.clock import SystemClock
+from bot.config import Settings
 from bot.models import ActorSource, AlertStatus
-from bot.settings import Settings
 from bot.store import Store
 from tests.seed import seed
 

@@ -7,10 +7,10 @@ import pytest
 
 from bot.alerts import AlertService
 from bot.clock import FrozenClock
+from bot.config import Settings
 from bot.errors import InvalidTransition, NotFound, PermissionDenied
 from bot.models import ActorSource, AlertStatus, Severity, SilenceMatch
 from bot.routing.transition import Actor
-from bot.settings import Settings
 from bot.store import Store
 from tests.factories import T0, make_anomaly, make_correlation
 

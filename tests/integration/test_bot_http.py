@@ -6,7 +6,7 @@ import aiohttp
 
 from bot.app import Bot
 from bot.clock import SystemClock
-from bot.settings import Settings
+from bot.config import Settings
 from bot.store import Store
 from tests.fakes.server import free_port
 

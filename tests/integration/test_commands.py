@@ -12,9 +12,9 @@ from bot.alerts import AlertService
 from bot.clock import FrozenClock
 from bot.commands import Commands, Reply, build_registry
 from bot.commands.reply import Buttons, Fields, Paragraph, Table
+from bot.config import Settings
 from bot.models import ActorSource, AlertStatus, MergeRecord, MergeStatus
 from bot.routing.transition import Actor
-from bot.settings import Settings
 from bot.store import Store
 from tests.seed import World, seed
 

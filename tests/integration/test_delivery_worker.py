@@ -12,11 +12,11 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import SystemClock
+from bot.config import DeliverySettings
 from bot.delivery import DeliveryWorker
 from bot.errors import NotifyError
 from bot.models import DeliveryStatus, Severity
 from bot.notify import MessageRef, Notification
-from bot.settings import DeliverySettings
 from bot.store import Store
 from tests.factories import make_new_alert
 from tests.fakes.webhook import WebhookReceiver

@@ -12,9 +12,9 @@ import pytest
 
 from bot.alerts import AlertService
 from bot.clock import FrozenClock
+from bot.config import Settings
 from bot.jobs import Jobs
 from bot.models import AlertStatus, Metric, Severity
-from bot.settings import Settings
 from bot.store import Store
 from tests.factories import latency_history
 

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from bot.app import Bot
 from bot.clock import SystemClock
+from bot.config import Settings
 from bot.logs import NoLibraryTracebacks, TextFormatter
-from bot.settings import Settings
 from bot.store import Store
 from bot.store.queries import QUERIES
 from tests.fakes.slack import SlackFake

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.config import Settings
 from bot.errors import ConfigError
-from bot.settings import Settings
 from bot.store import Store
 
 PGGIT_SCHEMA = """

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from bot.config import Settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "perfbot.example.yml"
 

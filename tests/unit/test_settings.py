@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
 from bot.errors import ConfigError
-from bot.settings import Settings
 
 FULL = """
 source:

@@ -9,7 +9,7 @@ from bot.analysis.rollups import Rollups
 from bot.models import BottleneckType, Severity
 from tests.unit.analysis.factories import NOW, rollups, stamps
 
-PARAMS = CorrelationParams()
+PARAMS = CorrelationParams(lookback=timedelta(hours=24))  # the tests build up to 500 minutes
 
 
 def _pair_with_r(r: float, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

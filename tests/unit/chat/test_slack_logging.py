@@ -5,7 +5,7 @@ import logging
 from pydantic import SecretStr
 
 from bot.chat.slack import RedactSecrets, bolt_logger
-from bot.settings import SlackSettings
+from bot.config import SlackSettings
 
 
 def test_filter_masks_secrets_tokens_and_form_fields() -> None:

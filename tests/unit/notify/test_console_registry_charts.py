@@ -7,6 +7,7 @@ import pytest
 from rich.console import Console
 
 from bot.charts import ChartError, latency_png
+from bot.config import Settings
 from bot.errors import ConfigError
 from bot.notify import LatencySeries
 from bot.notify.console import ConsoleNotifier
@@ -16,7 +17,6 @@ from bot.notify.pagerduty import PagerDutyNotifier
 from bot.notify.registry import build_notifiers, close_all
 from bot.notify.slack import SlackNotifier
 from bot.notify.webhook import WebhookNotifier
-from bot.settings import Settings
 from tests.unit.notify.factories import T0, make_notification, make_series
 
 

@@ -4,11 +4,11 @@ from typing import Any
 
 import pytest
 
+from bot.config import EmailSettings
 from bot.errors import NotifyError
 from bot.models import AlertStatus
 from bot.notify import email_render
 from bot.notify.email import EmailNotifier
-from bot.settings import EmailSettings
 from tests.fakes.server import free_port
 from tests.fakes.smtp import SmtpServer, TlsFiles
 from tests.unit.notify.factories import make_alert, make_notification

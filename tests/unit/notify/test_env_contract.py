@@ -1,8 +1,8 @@
 """The acceptance-test contract: `perfbot_env(...)` pointed at the stand-ins, read by Settings
 from the environment, gives notifiers that reach every stand-in."""
 
+from bot.config import Settings
 from bot.notify.registry import build_notifiers, close_all
-from bot.settings import Settings
 from tests.fakes.fixtures import perfbot_env
 from tests.unit.notify.factories import make_notification
 

@@ -14,6 +14,7 @@ import pytest
 from rich.console import Console
 
 from bot import humanize
+from bot.config import MattermostSettings
 from bot.models import AlertStatus, Severity
 from bot.notify import (
     console_render,
@@ -25,7 +26,6 @@ from bot.notify import (
     webhook_render,
 )
 from bot.notify.mattermost_sign import actions_secret, sign_action, verify_context
-from bot.settings import MattermostSettings
 from tests.unit.notify.factories import (
     T0,
     make_alert,

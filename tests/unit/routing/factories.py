@@ -4,6 +4,15 @@ deliveries."""
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.config import (
+    ConsoleChannel,
+    EmailChannel,
+    MattermostChannel,
+    PagerDutyChannel,
+    Route,
+    SlackChannel,
+    WebhookChannel,
+)
 from bot.models import (
     ActorSource,
     Alert,
@@ -22,16 +31,8 @@ from bot.models import (
     SilenceMatch,
 )
 from bot.routing.candidate import AlertCandidate
-from bot.routing.rules import Route, Router
+from bot.routing.rules import Router, Rule
 from bot.routing.transition import Actor
-from bot.settings import (
-    ConsoleChannel,
-    EmailChannel,
-    MattermostChannel,
-    PagerDutyChannel,
-    SlackChannel,
-    WebhookChannel,
-)
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 ALICE = Actor(user_id="U024BE7LH", user_name="alice", source=ActorSource.SLACK)
@@ -52,12 +53,12 @@ def minutes(n: float) -> timedelta:
     return timedelta(minutes=n)
 
 
-def route(name: str, **data: Any) -> Route:
-    return Route.model_validate({"name": name, **data})
+def route(name: str, **data: Any) -> Rule:
+    return Route.model_validate({"name": name, **data}).to_rule()
 
 
 def router(
-    routes: list[Route] | None = None,
+    routes: list[Rule] | None = None,
     channels: dict[str, Any] | None = None,
     repeat: timedelta | None = None,
 ) -> Router:

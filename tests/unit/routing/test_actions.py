@@ -3,11 +3,11 @@ from collections.abc import Callable
 import pytest
 
 from bot import errors
+from bot.config import PermissionSettings
 from bot.models import ActorSource, Alert, AlertStatus, SilenceMatch
 from bot.routing import actions
-from bot.routing.permission import Action, permitted
+from bot.routing.permission import Action, Permissions, permitted
 from bot.routing.transition import Actor, Transition
-from bot.settings import PermissionSettings
 from tests.unit.routing.factories import ALICE, NOW, make_alert, make_silence, minutes, plan, step
 
 NOTIFIED = ("oncall-mm", "oncall-slack")
@@ -173,7 +173,7 @@ def test_unsilence_lifts_or_moves_to_another_silence() -> None:
         actions.unsilence(ended, ALICE, NOW)
 
 
-PERMS = PermissionSettings(ack=["*"], escalate=["U024BE7LH", "@Bob"], silence=["alice"], resolve=[])
+PERMS = Permissions(ack=("*",), escalate=("U024BE7LH", "@Bob"), silence=("alice",), resolve=())
 
 
 @pytest.mark.parametrize(
@@ -200,4 +200,4 @@ def test_permissions(
 
 
 def test_default_permissions_allow_everyone() -> None:
-    assert permitted("resolve", None, "anyone", PermissionSettings())
+    assert permitted("resolve", None, "anyone", PermissionSettings().to_permissions())

@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.config import DeliverySettings, build
 from bot.routing.backoff import (
     Outcome,
     RetryPolicy,
@@ -11,7 +12,6 @@ from bot.routing.backoff import (
     classify,
     parse_retry_after,
 )
-from bot.settings import DeliverySettings
 from tests.unit.routing.factories import NOW
 
 POLICY = RetryPolicy(base=timedelta(seconds=5), cap=timedelta(minutes=5), max_attempts=5)
@@ -99,7 +99,7 @@ def test_after_failure_honours_retry_after() -> None:
 
 
 def test_policy_from_settings() -> None:
-    assert RetryPolicy.from_settings(DeliverySettings()) == POLICY
+    assert build.retry_policy(DeliverySettings()) == POLICY
 
 
 @pytest.mark.parametrize(

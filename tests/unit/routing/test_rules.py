@@ -4,9 +4,9 @@ import pytest
 from pydantic import ValidationError
 
 from bot import errors
+from bot.config import Settings, build
 from bot.models import AlertKind, BottleneckType, EscalationStep, Severity
-from bot.routing.rules import RouteQuery, Router, resolve
-from bot.settings import Settings
+from bot.routing.rules import RouteQuery, resolve
 from tests.unit.routing.factories import ALL_CHANNELS, make_candidate, minutes, route
 
 CRIT, WARN, INFO = Severity.CRITICAL, Severity.WARNING, Severity.INFO
@@ -280,12 +280,12 @@ def test_router_from_settings_uses_all_channels_and_repeat() -> None:
             "alerts": {"repeat_every": "20m"},
         }
     )
-    router = Router.from_settings(settings)
+    router = build.router(settings)
     assert router.resolve(query(ops=("merge",))).channels == ("pd",)
     fallback = router.resolve(query(WARN))
     assert (fallback.channels, fallback.plan.repeat_every) == (("mm",), minutes(20))
 
 
 def test_no_channels_at_all_falls_back_to_the_implicit_console() -> None:
-    router = Router.from_settings(Settings.model_validate({}))
+    router = build.router(Settings.model_validate({}))
     assert router.resolve(query(CRIT)).channels == ("console",)

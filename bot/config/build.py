@@ -1,0 +1,37 @@
+"""The routing core's policy objects, built from configuration.
+
+The routing core (`bot.routing`) never imports configuration; whoever needs a `Router`, a
+`LifecyclePolicy` or a `RetryPolicy` gets it here. Permissions are built by
+`PermissionSettings.to_permissions()`, analysis parameters by `bot.config.params.params`."""
+
+from bot.config.alerts import AlertSettings
+from bot.config.delivery import DeliverySettings
+from bot.config.settings import Settings
+from bot.models import Severity
+from bot.routing.backoff import RetryPolicy
+from bot.routing.lifecycle import LifecyclePolicy
+from bot.routing.rules import Router
+
+
+def router(settings: Settings) -> Router:
+    """The routes, every channel (implicit ones included) and `alerts.repeat_every`."""
+    return Router(
+        rules=tuple(route.to_rule() for route in settings.routes),
+        channels=settings.all_channels(),
+        repeat_every=settings.alerts.repeat_every,
+    )
+
+
+def lifecycle_policy(alerts: AlertSettings) -> LifecyclePolicy:
+    """The `alerts:` settings the lifecycle needs."""
+    return LifecyclePolicy(
+        resolve_after=alerts.resolve_after,
+        recurrence=alerts.recurrence,
+        recurrence_window=alerts.recurrence_window,
+        min_severity=Severity(alerts.min_severity),
+    )
+
+
+def retry_policy(delivery: DeliverySettings) -> RetryPolicy:
+    """Backoff base and cap, and the attempts before a delivery is dead."""
+    return RetryPolicy(delivery.backoff_base, delivery.backoff_max, delivery.max_attempts)

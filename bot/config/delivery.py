@@ -1,0 +1,27 @@
+"""The `delivery:` section: retries, timeouts, rate limits and circuit breakers of the delivery
+worker (`bot.config.build.retry_policy` turns the retry part into a `RetryPolicy`)."""
+
+from datetime import timedelta
+
+from pydantic import Field
+
+from bot.config.section import Section
+from bot.durations import Duration
+
+
+class DeliverySettings(Section):
+    max_attempts: int = Field(default=5, ge=1)
+    backoff_base: Duration = timedelta(seconds=5)
+    backoff_max: Duration = timedelta(minutes=5)
+    fallback: str | None = None
+    timeout: Duration = timedelta(seconds=10)
+    lease: Duration = timedelta(seconds=60)
+    concurrency: int = Field(default=16, ge=1)
+    # Messages per second per destination, by channel type; a type not listed is not limited.
+    # Slack allows about 1 message/s per channel, PagerDuty about 120 events/min per key.
+    rate_limits: dict[str, float] = Field(
+        default_factory=lambda: {"slack": 1.0, "mattermost": 10.0, "pagerduty": 2.0, "email": 5.0}
+    )
+    burst: int = Field(default=3, ge=1)
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_cooldown: Duration = timedelta(seconds=60)

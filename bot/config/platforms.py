@@ -1,0 +1,70 @@
+"""Platform settings: credentials and defaults for Slack, Mattermost, email and PagerDuty, and
+perfbot's own HTTP server. These usually come from the environment (`PERFBOT_SLACK__BOT_TOKEN`)
+rather than the YAML file; secrets are `SecretStr` and never printed."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ConfigDict, Field, SecretStr, field_validator
+
+from bot.config.section import Section
+
+
+class HttpSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=3000, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    public_url: str | None = None  # how chat platforms reach this server, for links
+
+
+class SlackSettings(Section):
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_token: SecretStr | None = None
+    api_url: str = "https://slack.com/api/"
+    channel: str | None = None  # default alert channel when no slack channel is configured
+
+
+class MattermostSettings(Section):
+    url: str | None = None
+    token: SecretStr | None = None
+    command_token: SecretStr | None = None
+    actions_url: str | None = None
+    actions_secret: SecretStr | None = None  # HMAC key for button contexts; default: the bot token
+    channel_id: str | None = None
+
+
+class EmailSettings(Section):
+    host: str | None = None
+    port: int = Field(default=25, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    from_: str = Field(default="perfbot@localhost", alias="from")
+    starttls: bool = False
+    use_tls: bool = False
+    to: list[str] = Field(default_factory=list)
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+
+class PagerDutySettings(Section):
+    routing_key: SecretStr | None = None
+    events_url: str = "https://events.pagerduty.com/v2/enqueue"
+
+
+@dataclass(frozen=True)
+class Platforms:
+    """The four notification platforms' settings together, as the cross-checks and the implicit
+    channels need them (`Settings.platforms`)."""
+
+    slack: SlackSettings
+    mattermost: MattermostSettings
+    email: EmailSettings
+    pagerduty: PagerDutySettings
