@@ -114,6 +114,7 @@ class Jobs:
             sorted(set(new.operations) | set(ref_hours.operations) | set(ref_minutes.operations))
         )
         reference = Rollups.concat([ref_hours.recode(operations), ref_minutes.recode(operations)])
+        spikes = await self._store.findings.spike_hours(end - s.degradation.lookback)
         return detection.detect(
             new.recode(operations),
             reference,
@@ -122,6 +123,7 @@ class Jobs:
             params(DetectionParams, s.detection),
             end,
             params(DegradationParams, s.degradation),
+            spikes,
         )
 
     def _throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:

@@ -9,8 +9,14 @@ min(1, average samples per day / 50).
 
 Unlike the original, each half needs `min_samples` samples: a p99 of a handful of requests is
 just the slowest of them, so with no minimum one slow request in a quiet half reads as a 100 %+
-"degradation" (the seed would page CRITICAL on 2 samples)."""
+"degradation" (the seed would page CRITICAL on 2 samples).
 
+A degradation is judged without the hours in which a spike was detected (`spike_hours`): a p99
+over three and a half days moves as soon as 1 % of its samples are slow, which a 50-minute
+spike is, so with them a spike would be reported as its own "degradation" (and every spike
+during it as `combined`)."""
+
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,13 +52,18 @@ class Degradation:
 
 
 def assess_degradation(
-    hourly: Rollups, params: DegradationParams, now: datetime
+    hourly: Rollups,
+    params: DegradationParams,
+    now: datetime,
+    spike_hours: Mapping[str, Collection[datetime]] | None = None,
 ) -> dict[str, Degradation]:
     """Degradations per operation over [now - lookback, now), only those at or above
-    `params.info_pct` with at least `params.min_samples` samples in each half."""
+    `params.info_pct` with at least `params.min_samples` samples in each half. `spike_hours`:
+    per operation, the starts of the hours (UTC) in which a spike was detected; their rows are
+    left out."""
     start = now - params.lookback
     mid = start + params.lookback / 2
-    rows = hourly.select(as_datetime64(start), as_datetime64(now))
+    rows = hourly.select(as_datetime64(start), as_datetime64(now)).without(spike_hours or {})
     if len(rows) == 0:
         return {}
     k = len(rows.operations)

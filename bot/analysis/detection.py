@@ -16,7 +16,7 @@ ONE spike-type anomaly and at most one degradation anomaly:
 Anything that depends only on the hourly rollups is computed by `prepare` into an
 `HourlyContext`; callers that run many cycles within one hour may reuse it with `detect_with`."""
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,14 +53,17 @@ def prepare(
     now: datetime,
     params: DetectionParams,
     degradation: DegradationParams,
+    spike_hours: Mapping[str, Collection[datetime]] | None = None,
 ) -> HourlyContext:
     """The hourly context at `now`: seasonality from the last 7 days (robust detector only)
-    and degradations over `degradation.lookback`."""
+    and degradations over `degradation.lookback`, judged without each operation's
+    `spike_hours` (see `bot.analysis.degradation`)."""
     offsets: FloatArray = np.zeros((len(hourly.operations), 24))
     if params.detector == "robust" and params.seasonality and len(hourly):
         week = hourly.select(as_datetime64(now - SEASONALITY_DAYS), as_datetime64(now))
         offsets = hour_of_day_offsets(week, hourly.operations)
-    return HourlyContext(hourly.operations, offsets, assess_degradation(hourly, degradation, now))
+    degradations = assess_degradation(hourly, degradation, now, spike_hours)
+    return HourlyContext(hourly.operations, offsets, degradations)
 
 
 def detect(
@@ -71,6 +74,7 @@ def detect(
     params: DetectionParams,
     now: datetime,
     degradation: DegradationParams | None = None,
+    spike_hours: Mapping[str, Collection[datetime]] | None = None,
 ) -> list[Anomaly]:
     """Run one detection cycle at `now` (UTC). Returns the anomalies, sorted by operation, at
     most one spike-type and one degradation anomaly per operation. Durations in ms.
@@ -78,9 +82,10 @@ def detect(
     `new`: minute rollups of the window being scored (normally the last minute, [now - 1 min,
     now)); `reference`: minute rollups of [now - params.lookback, start of `new`), which must not
     contain the new window's rows; `hourly`: hourly rollups of at least the last 7 days (the
-    degradation lookback); `baselines`: the active baselines by operation. All with histograms,
-    ideally ordered by bucket (selection is then O(log n))."""
-    context = prepare(hourly, now, params, degradation or DegradationParams())
+    degradation lookback); `baselines`: the active baselines by operation; `spike_hours`: per
+    operation, the hours in which earlier cycles found spikes, left out of the degradation check.
+    All with histograms, ideally ordered by bucket (selection is then O(log n))."""
+    context = prepare(hourly, now, params, degradation or DegradationParams(), spike_hours)
     return detect_with(context, new, reference, baselines, params, now)
 
 

@@ -8,7 +8,7 @@ over through `Rollups.from_records`; tests, benchmarks and `score_series` build 
 samples with `Rollups.from_values`. Rows merge exactly: moments by Chan's parallel formula,
 histograms by adding counts."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -296,6 +296,17 @@ class Rollups:
     def exclude(self, start: np.datetime64, end: np.datetime64) -> "Rollups":
         """Rows whose bucket does not start in [start, end): a reference minus a new window."""
         return self._masked((self.bucket < start) | (self.bucket >= end))
+
+    def without(self, cells: Mapping[str, Collection[datetime]]) -> "Rollups":
+        """Rows except those of the given (operation, bucket start) cells; operations this
+        rollup does not know are ignored."""
+        drop = np.zeros(len(self), dtype=np.bool_)
+        codes = {name: code for code, name in enumerate(self.operations)}
+        for name, buckets in cells.items():
+            if name in codes and buckets:
+                starts = np.array([as_datetime64(b) for b in buckets], dtype=self.bucket.dtype)
+                drop |= (self.op == codes[name]) & np.isin(self.bucket, starts)
+        return self._masked(~drop) if drop.any() else self
 
     def recode(self, operations: Sequence[str]) -> "Rollups":
         """The same rows with op codes indexing `operations`; rows of other operations drop."""

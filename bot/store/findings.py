@@ -85,6 +85,16 @@ class FindingRepository:
             rows = await conn.fetch(QUERIES["operations_with_anomalies_since"], since)
         return {r["operation_type"] for r in rows}
 
+    async def spike_hours(self, since: datetime) -> dict[str, set[datetime]]:
+        """Per operation, the starts of the hours (UTC) touched by the windows of the spikes
+        (statistical, threshold, combined anomalies) detected since `since`."""
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(QUERIES["spike_hours_since"], since)
+        hours: dict[str, set[datetime]] = {}
+        for row in rows:
+            hours.setdefault(row["operation_type"], set()).add(row["hour"])
+        return hours
+
     async def add_correlations(self, correlations: Sequence[Correlation]) -> list[Correlation]:
         stored = []
         async with self._db.connection() as conn, conn.transaction():

@@ -460,6 +460,17 @@ SELECT * FROM perfbot.anomalies
 SELECT DISTINCT operation_type FROM perfbot.anomalies
  WHERE detected_at >= $1 AND severity IN ('WARNING', 'CRITICAL')
 
+-- spike_hours_since --
+-- Per operation, the starts of the hours (UTC: sessions run in UTC) that the window of a spike
+-- (statistical, threshold or combined anomaly) detected since $1 touched. Degradation is judged
+-- without them, so a spike is never its own degradation.
+SELECT DISTINCT a.operation_type, h.hour
+  FROM perfbot.anomalies a
+ CROSS JOIN LATERAL generate_series(date_trunc('hour', a.window_start),
+                                    date_trunc('hour', a.window_end - interval '1 microsecond'),
+                                    interval '1 hour') AS h(hour)
+ WHERE a.detected_at >= $1 AND a.kind IN ('statistical', 'threshold', 'combined')
+
 -- delete_anomalies_before --
 DELETE FROM perfbot.anomalies WHERE detected_at < $1
 

@@ -139,3 +139,38 @@ async def test_baselines_replace_and_keep_history(store: Store) -> None:
         ("scheduled", False),
         ("scheduled", True),
     ]
+
+
+async def test_spike_hours_are_the_hours_spike_windows_touched(store: Store) -> None:
+    hour = T0.replace(minute=0, second=0, microsecond=0)
+
+    def found(op: str, kind: AnomalyKind, start: timedelta, end: timedelta, ago: int) -> Anomaly:
+        return anomaly(op, Severity.WARNING, ago).model_copy(
+            update={"kind": kind, "window_start": hour + start, "window_end": hour + end}
+        )
+
+    await store.findings.add_anomalies(
+        [
+            # 15 minutes across an hour boundary: both hours
+            found(
+                "commit", AnomalyKind.STATISTICAL, timedelta(minutes=-5), timedelta(minutes=10), 1
+            ),
+            # ending exactly on the hour: only the hour before
+            found("merge", AnomalyKind.THRESHOLD, timedelta(minutes=-15), timedelta(0), 2),
+            found("merge", AnomalyKind.COMBINED, timedelta(minutes=-15), timedelta(0), 3),
+            # not spikes, or detected before the cut-off
+            found("get_history", AnomalyKind.DEGRADATION, timedelta(days=-7), timedelta(0), 4),
+            found(
+                "rollback",
+                AnomalyKind.STATISTICAL,
+                timedelta(minutes=-90),
+                timedelta(minutes=-80),
+                300,
+            ),
+        ]
+    )
+    hours = await store.findings.spike_hours(T0 - timedelta(hours=1))
+    assert hours == {
+        "commit": {hour - timedelta(hours=1), hour},
+        "merge": {hour - timedelta(hours=1)},
+    }

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -83,3 +83,58 @@ def test_least_squares_slope_skips_missing_points(row, slope):
 
 def test_no_rows_no_degradation():
     assert assess_degradation(Rollups.empty(("commit",), 3600), PARAMS, NOW) == {}
+
+
+def _steady_week_with_a_spike(spike_ms: float = 80.0) -> tuple[Rollups, datetime]:
+    """A steady week of 10 ms at 20 samples an hour, except one hour of the second half in which
+    every one of 60 samples took `spike_ms`: enough to make that half's p99 the spike's.
+    Returns the rollups and the start of the spike's hour."""
+    start = NOW - timedelta(days=7)
+    hours = np.arange(7 * 24)
+    seconds = (hours[:, None] * 3600 + np.linspace(30, 3570, 20)[None, :]).ravel()
+    values = np.full(len(seconds), 10.0)
+    spike_hour = start + timedelta(hours=150)
+    spike_seconds = 150 * 3600 + np.linspace(30, 3570, 60)
+    return (
+        rollups(
+            {
+                "commit": (
+                    stamps(start, np.concatenate([seconds, spike_seconds])),
+                    np.concatenate([values, np.full(60, spike_ms)]),
+                )
+            },
+            3600,
+        ),
+        spike_hour,
+    )
+
+
+@pytest.mark.parametrize(
+    ("spike_hours", "reported"),
+    [
+        (None, True),  # the hour of spike samples alone reads as a degradation
+        ({"commit": set()}, True),
+        ({"get_history": {"spike"}}, True),  # another operation's spike hides nothing here
+        ({"commit": {"spike"}}, False),
+        ({"commit": {"spike", "hour before"}}, False),
+    ],
+)
+def test_a_spike_is_not_its_own_degradation(spike_hours, reported):
+    hourly, spike_hour = _steady_week_with_a_spike()
+    named = {"spike": spike_hour, "hour before": spike_hour - timedelta(hours=1)}
+    hours = (
+        None
+        if spike_hours is None
+        else {op: {named[h] for h in hs} for op, hs in spike_hours.items()}
+    )
+    found = assess_degradation(hourly, PARAMS, NOW, hours)
+    assert ("commit" in found) is reported
+    if reported:
+        assert found["commit"].p99_after_ms > 2 * found["commit"].p99_before_ms
+
+
+def test_a_degradation_outside_the_spike_hours_is_still_reported():
+    found = assess_degradation(
+        _halves(10.0, 20.0), PARAMS, NOW, {"commit": {NOW - timedelta(hours=2)}}
+    )
+    assert found["commit"].severity is Severity.CRITICAL
