@@ -6,8 +6,10 @@ code. The configuration tools are in `bot.cli_config`."""
 import argparse
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -18,25 +20,33 @@ from bot.config import Settings
 from bot.terminal import EXIT_OK, err_console
 from bot.terminal import out as _out
 
+if TYPE_CHECKING:
+    from bot.jobs import Jobs
+    from bot.store import Store
+
 # ---- db -------------------------------------------------------------------------------------
 
 
-async def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
+@asynccontextmanager
+async def _store(settings: Settings) -> AsyncIterator["Store"]:
+    """The store, open (and migrated) for the block, closed after it."""
     store = await app.open_store(settings)
     try:
-        status = await store.status()
+        yield store
     finally:
         await store.close()
+
+
+async def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    async with _store(settings) as store:
+        status = await store.status()
     _out().print(f"schema at version {status.schema_version} ({status.url})")
     return EXIT_OK
 
 
 async def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
-    store = await app.open_store(settings)
-    try:
+    async with _store(settings) as store:
         status = await store.status()
-    finally:
-        await store.close()
     out = _out()
     out.print(f"[bold]database[/]  {status.url}{'  (embedded)' if status.embedded else ''}")
     out.print(f"[bold]server[/]    {status.server_version}")
@@ -109,21 +119,19 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 # ---- detect, correlate, baselines --------------------------------------------------------------
 
 
-async def _jobs(settings: Settings) -> tuple["Any", "Any"]:
+@asynccontextmanager
+async def _jobs(settings: Settings) -> AsyncIterator["Jobs"]:
+    """The jobs over an open store, for the block."""
     from bot.alerts import AlertService
     from bot.jobs import Jobs
 
-    store = await app.open_store(settings)
-    clock = SystemClock()
-    return store, Jobs(store, settings, AlertService(store, settings, clock))
+    async with _store(settings) as store:
+        yield Jobs(store, settings, AlertService(store, settings, SystemClock()))
 
 
 async def cmd_detect(args: argparse.Namespace, settings: Settings) -> int:
-    store, jobs = await _jobs(settings)
-    try:
+    async with _jobs(settings) as jobs:
         found = await jobs.detect_once(SystemClock().now())
-    finally:
-        await store.close()
     if args.json:
         _out().print_json(data=[a.model_dump(mode="json") for a in found])
         return EXIT_OK
@@ -158,11 +166,8 @@ async def cmd_detect(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_correlate(args: argparse.Namespace, settings: Settings) -> int:
-    store, jobs = await _jobs(settings)
-    try:
+    async with _jobs(settings) as jobs:
         found = await jobs.correlate_once(SystemClock().now())
-    finally:
-        await store.close()
     if args.json:
         _out().print_json(
             data=[c.model_dump(mode="json", exclude={"id", "alert_id"}) for c in found]
@@ -182,13 +187,10 @@ async def cmd_correlate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_baselines_recalc(args: argparse.Namespace, settings: Settings) -> int:
-    store, jobs = await _jobs(settings)
-    try:
+    async with _jobs(settings) as jobs:
         changes = await jobs.recalculate(
             SystemClock().now(), force=args.force, manual=not args.force
         )
-    finally:
-        await store.close()
     if args.json:
         _out().print_json(
             data=[
@@ -226,11 +228,8 @@ def _num(value: float | None, digits: int = 1) -> str:
 async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.chat import console
 
-    store = await app.open_store(settings)
-    try:
+    async with _store(settings) as store:
         return await console.main(settings, store, args.text, _out().out)
-    finally:
-        await store.close()
 
 
 # ---- run ------------------------------------------------------------------------------------

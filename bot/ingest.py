@@ -37,12 +37,6 @@ class IngestSummary:
     last: datetime | None = None
     columns: tuple[str, ...] = field(default_factory=tuple)
 
-    def see(self, when: datetime) -> None:
-        if self.first is None or when < self.first:
-            self.first = when
-        if self.last is None or when > self.last:
-            self.last = when
-
 
 def parse_timestamp(text: str) -> datetime:
     """ISO 8601 with an offset (`Z` allowed); a timestamp without one is taken as UTC."""

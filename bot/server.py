@@ -6,7 +6,7 @@ Bad input gets a 4xx JSON body `{"error": "…"}` that says what is wrong; nothi
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -22,6 +22,7 @@ HEALTH_KEY = web.AppKey("health", dict)
 MAX_BODY_KEY = web.AppKey("max_body_bytes", int)
 
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
+T = TypeVar("T")
 
 
 def error_response(status: int, message: str) -> web.Response:
@@ -54,29 +55,42 @@ def rejected(exc: errors.IngestError) -> web.Response:
 
 
 async def post_metrics(request: web.Request) -> web.Response:
-    body = await read_json_body(request)
-    now = request.app[CLOCK_KEY].now()
-    try:
-        metrics = ingest.metrics_from_json(body, now=now)
-    except errors.IngestError as exc:
-        return rejected(exc)
-    stored = await request.app[STORE_KEY].metrics.add(metrics)
-    logger.info(
-        "metrics ingested", extra={"action": "metrics_ingested", "rows": stored, "via": "api"}
+    return await _ingest(
+        request,
+        lambda body: ingest.metrics_from_json(body, now=request.app[CLOCK_KEY].now()),
+        request.app[STORE_KEY].metrics.add,
+        message="metrics ingested",
+        action="metrics_ingested",
     )
-    return web.json_response({"stored": stored}, status=201)
 
 
 async def post_merges(request: web.Request) -> web.Response:
+    return await _ingest(
+        request,
+        ingest.merges_from_json,
+        request.app[STORE_KEY].metrics.add_merges,
+        message="merges ingested",
+        action="merges_ingested",
+    )
+
+
+async def _ingest(
+    request: web.Request,
+    parse: Callable[[bytes], T],
+    add: Callable[[T], Awaitable[int]],
+    *,
+    message: str,
+    action: str,
+) -> web.Response:
+    """Read one JSON batch, `parse` it and `add` it to the store: 201 `{"stored": rows}`, logged
+    with `message` and `action`; or a 4xx (`rejected`) with nothing stored."""
     body = await read_json_body(request)
     try:
-        merges = ingest.merges_from_json(body)
+        batch = parse(body)
     except errors.IngestError as exc:
         return rejected(exc)
-    stored = await request.app[STORE_KEY].metrics.add_merges(merges)
-    logger.info(
-        "merges ingested", extra={"action": "merges_ingested", "rows": stored, "via": "api"}
-    )
+    stored = await add(batch)
+    logger.info(message, extra={"action": action, "rows": stored, "via": "api"})
     return web.json_response({"stored": stored}, status=201)
 
 

@@ -10,7 +10,8 @@ Modules: `settings` (the root `Settings`), one module per section's schema (`sou
 `detection`, `alerts`, `schedule`, `delivery`, `channels`, `platforms`, `routes`,
 `permissions`), `loader` (YAML file, environment, error lines), `checks` (cross-field checks),
 `implicit` (channels that exist without a YAML entry), `params` (sections → analysis
-parameters) and `build` (the routing core's `Router`, `LifecyclePolicy`, `RetryPolicy`)."""
+parameters and the lifecycle policy) and `build` (the routing core's `Router`,
+`LifecyclePolicy`, `RetryPolicy`)."""
 
 from bot.config.alerts import AlertSettings
 from bot.config.channels import (

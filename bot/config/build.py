@@ -6,8 +6,8 @@ The routing core (`bot.routing`) never imports configuration; whoever needs a `R
 
 from bot.config.alerts import AlertSettings
 from bot.config.delivery import DeliverySettings
+from bot.config.params import params
 from bot.config.settings import Settings
-from bot.models import Severity
 from bot.routing.backoff import RetryPolicy
 from bot.routing.lifecycle import LifecyclePolicy
 from bot.routing.rules import Router
@@ -23,13 +23,8 @@ def router(settings: Settings) -> Router:
 
 
 def lifecycle_policy(alerts: AlertSettings) -> LifecyclePolicy:
-    """The `alerts:` settings the lifecycle needs."""
-    return LifecyclePolicy(
-        resolve_after=alerts.resolve_after,
-        recurrence=alerts.recurrence,
-        recurrence_window=alerts.recurrence_window,
-        min_severity=Severity(alerts.min_severity),
-    )
+    """The `alerts:` settings the lifecycle needs, by field name."""
+    return params(LifecyclePolicy, alerts)
 
 
 def retry_policy(delivery: DeliverySettings) -> RetryPolicy:

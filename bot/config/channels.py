@@ -46,6 +46,11 @@ class PagerDutyChannel(Section):
     type: Literal["pagerduty"]
     routing_key: SecretStr | None = None  # default: PERFBOT_PAGERDUTY__ROUTING_KEY
 
+    def key(self, default: SecretStr | None) -> SecretStr | None:
+        """The routing key events go out with: this channel's, else (also when it is empty)
+        `default`, the platform's `PERFBOT_PAGERDUTY__ROUTING_KEY`."""
+        return self.routing_key or default
+
 
 class WebhookChannel(Section):
     type: Literal["webhook"]

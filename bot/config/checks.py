@@ -56,7 +56,8 @@ def _route_problems(routes: Sequence[Route], known: Collection[str]) -> list[tup
 
 
 def platform_gap(channel: ChannelConfig, platforms: Platforms) -> str | None:
-    """Why `channel` cannot be used with these platform settings, or None."""
+    """Why `channel` cannot be used with these platform settings, or None. The notifiers'
+    registry (`bot.notify.registry`) refuses a channel for the same reason."""
     if isinstance(channel, SlackChannel) and platforms.slack.bot_token is None:
         return "a slack channel needs PERFBOT_SLACK__BOT_TOKEN"
     mattermost = platforms.mattermost
@@ -68,8 +69,7 @@ def platform_gap(channel: ChannelConfig, platforms: Platforms) -> str | None:
         return "an email channel needs PERFBOT_EMAIL__HOST"
     if (
         isinstance(channel, PagerDutyChannel)
-        and channel.routing_key is None
-        and platforms.pagerduty.routing_key is None
+        and channel.key(platforms.pagerduty.routing_key) is None
     ):
         return "a pagerduty channel needs a routing_key or PERFBOT_PAGERDUTY__ROUTING_KEY"
     return None

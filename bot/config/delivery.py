@@ -1,5 +1,7 @@
 """The `delivery:` section: retries, timeouts, rate limits and circuit breakers of the delivery
-worker (`bot.config.build.retry_policy` turns the retry part into a `RetryPolicy`)."""
+worker (`bot.config.build.retry_policy` turns the retry part into a `RetryPolicy`). The retry
+and breaker defaults come from the routing core's `RetryPolicy` and `Breaker`, so they are
+written once."""
 
 from datetime import timedelta
 
@@ -7,12 +9,14 @@ from pydantic import Field
 
 from bot.config.section import Section
 from bot.durations import Duration
+from bot.routing.backoff import RetryPolicy
+from bot.routing.breaker import Breaker
 
 
 class DeliverySettings(Section):
-    max_attempts: int = Field(default=5, ge=1)
-    backoff_base: Duration = timedelta(seconds=5)
-    backoff_max: Duration = timedelta(minutes=5)
+    max_attempts: int = Field(default=RetryPolicy.max_attempts, ge=1)
+    backoff_base: Duration = RetryPolicy.base
+    backoff_max: Duration = RetryPolicy.cap
     fallback: str | None = None
     timeout: Duration = timedelta(seconds=10)
     lease: Duration = timedelta(seconds=60)
@@ -23,5 +27,5 @@ class DeliverySettings(Section):
         default_factory=lambda: {"slack": 1.0, "mattermost": 10.0, "pagerduty": 2.0, "email": 5.0}
     )
     burst: int = Field(default=3, ge=1)
-    breaker_failures: int = Field(default=5, ge=1)
-    breaker_cooldown: Duration = timedelta(seconds=60)
+    breaker_failures: int = Field(default=Breaker.failures_to_open, ge=1)
+    breaker_cooldown: Duration = Breaker.cooldown

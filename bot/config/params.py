@@ -1,4 +1,5 @@
-"""The one mapping from a configuration section to the analysis engine's parameter object.
+"""The one mapping from a configuration section to the parameter object of a pure layer (the
+analysis engine's `*Params`, the routing core's `LifecyclePolicy`).
 
 `params(DetectionParams, settings.detection)` passes every field of the dataclass that the
 section also has, by name; the rest keep the dataclass's defaults. So adding a YAML key with a

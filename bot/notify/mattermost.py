@@ -5,11 +5,11 @@ mattermostdriver 7.3.2 is synchronous (requests), so every call runs in a worker
 so an abandoned thread ends too. The driver logs in lazily, once (`GET /users/me` with the bot
 token).
 
-`fired` creates the post (`POST /api/v4/posts`) with the alert as an attachment and buttons,
-then, with a latency series, uploads a chart (`POST /api/v4/files`) and posts it in the thread;
-a failed chart is logged, never fails the alert. Later events patch the post in place
-(`PUT /api/v4/posts/{id}/patch`); repeats and escalations also reply in the thread (`root_id`).
-A post that is gone (404 on patch) is posted anew. The reference is `{"post_id"}`.
+Events post, edit and reply as `bot.notify.chat_message` says: a new post is
+`POST /api/v4/posts` with the alert as an attachment and buttons, an edit in place
+`PUT /api/v4/posts/{id}/patch` (the post is gone on a 404), a thread reply a post with
+`root_id`, and the chart an upload (`POST /api/v4/files`) posted in the thread; a failed chart
+is logged, never fails the alert. The reference is `{"post_id"}`.
 
 Errors: connection failures, timeouts, 5xx and 429 (honouring `X-Ratelimit-Reset`) are
 retryable; 400/401/403/404 and other 4xx are permanent."""
@@ -26,14 +26,12 @@ from mattermostdriver import Driver
 from mattermostdriver import exceptions as mm_errors
 
 from bot import charts, errors
-from bot.notify import MessageRef, Notification, mattermost_render
+from bot.notify import MessageRef, Notification, chat_message, mattermost_render
 from bot.notify.http import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-THREADED_EVENTS = ("repeat", "escalated")
 
 # mattermostdriver raises these for 400/401/403/404/405/413/501 without the response
 DRIVER_ERRORS: tuple[tuple[type[requests.HTTPError], int], ...] = (
@@ -95,36 +93,50 @@ class MattermostNotifier:
         return self._channel
 
     async def send(self, notification: Notification) -> MessageRef | None:
-        """Create or patch the alert's post; return `{"post_id"}`. Raises NotifyError."""
+        """Create or patch the alert's post (`bot.notify.chat_message.deliver` says which);
+        return `{"post_id"}`. Raises NotifyError."""
         await self._login()
         post = mattermost_render.render(
             notification, actions_url=self._actions_url, secret=self._secret
         )
-        previous = notification.previous or {}
-        post_id = previous.get("post_id")
-        if isinstance(post_id, str) and post_id:
-            try:
-                await self._run("patch post", self._driver.posts.patch_post, post_id, options=post)
-            except errors.NotifyError as exc:
-                if exc.status != 404:
-                    raise
-                logger.warning(
-                    "alert post gone, posting anew",
-                    extra={
-                        "action": "mattermost_post_gone",
-                        "channel": self._channel,
-                        "alert_id": notification.alert.id,
-                    },
-                )
-            else:
-                if notification.event in THREADED_EVENTS:
-                    reply = {
-                        "channel_id": self._channel_id,
-                        "root_id": post_id,
-                        "message": mattermost_render.thread_reply(notification),
-                    }
-                    await self._run("reply", self._driver.posts.create_post, options=reply)
-                return {"post_id": post_id}
+        previous = (notification.previous or {}).get("post_id")
+        post_id = await chat_message.deliver(
+            notification,
+            previous if isinstance(previous, str) and previous else None,
+            edit=lambda post_id: self._patch(notification, post_id, post),
+            reply=lambda post_id: self._reply(notification, post_id),
+            post=lambda: self._create(notification, post),
+            chart=functools.partial(self._post_chart, notification) if self._charts else None,
+        )
+        return {"post_id": post_id}
+
+    async def _patch(self, notification: Notification, post_id: str, post: dict[str, Any]) -> bool:
+        """Edit the post in place; False when it is gone."""
+        try:
+            await self._run("patch post", self._driver.posts.patch_post, post_id, options=post)
+        except errors.NotifyError as exc:
+            if exc.status != 404:
+                raise
+            logger.warning(
+                "alert post gone, posting anew",
+                extra={
+                    "action": "mattermost_post_gone",
+                    "channel": self._channel,
+                    "alert_id": notification.alert.id,
+                },
+            )
+            return False
+        return True
+
+    async def _reply(self, notification: Notification, post_id: str) -> None:
+        reply = {
+            "channel_id": self._channel_id,
+            "root_id": post_id,
+            "message": mattermost_render.thread_reply(notification),
+        }
+        await self._run("reply", self._driver.posts.create_post, options=reply)
+
+    async def _create(self, notification: Notification, post: dict[str, Any]) -> str:
         created = await self._run(
             "create post",
             self._driver.posts.create_post,
@@ -139,9 +151,7 @@ class MattermostNotifier:
                 "alert_id": notification.alert.id,
             },
         )
-        if notification.event == "fired" and notification.series is not None and self._charts:
-            await self._post_chart(notification, notification.series, new_id)
-        return {"post_id": new_id}
+        return new_id
 
     async def _login(self) -> None:
         async with self._login_lock:
@@ -150,7 +160,7 @@ class MattermostNotifier:
                 self._logged_in = True
 
     async def _post_chart(
-        self, notification: Notification, series: charts.Series, root_id: str
+        self, notification: Notification, root_id: str, series: charts.Series
     ) -> None:
         alert = notification.alert
         try:

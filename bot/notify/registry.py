@@ -3,6 +3,7 @@ platform settings and its channel entry. Nothing connects here: sessions and log
 first use, so building is cheap and cannot fail on a destination that is down."""
 
 import ssl
+from typing import TypeVar
 
 from rich.console import Console
 
@@ -16,6 +17,7 @@ from bot.config import (
     SlackChannel,
     WebhookChannel,
 )
+from bot.config.checks import platform_gap
 from bot.errors import ConfigError
 from bot.notify import Notifier
 from bot.notify.console import ConsoleNotifier
@@ -25,6 +27,8 @@ from bot.notify.mattermost_sign import actions_secret
 from bot.notify.pagerduty import PagerDutyNotifier
 from bot.notify.slack import SlackNotifier
 from bot.notify.webhook import WebhookNotifier
+
+T = TypeVar("T")
 
 
 def build_notifiers(
@@ -67,44 +71,36 @@ def build_notifier(
     console: Console | None = None,
     email_tls_context: ssl.SSLContext | None = None,
 ) -> Notifier:
-    """One channel's notifier. Raises ValueError when its platform settings are missing."""
+    """One channel's notifier. Raises ValueError when its platform settings are missing
+    (`bot.config.checks.platform_gap` says which)."""
+    gap = platform_gap(config, settings.platforms)
+    if gap is not None:
+        raise ValueError(gap)
     if isinstance(config, SlackChannel):
-        if settings.slack.bot_token is None:
-            raise ValueError("a slack channel needs PERFBOT_SLACK__BOT_TOKEN")
         return SlackNotifier(
             name,
             config.channel,
-            token=settings.slack.bot_token.get_secret_value(),
+            token=_checked(settings.slack.bot_token).get_secret_value(),
             api_url=settings.slack.api_url,
             timeout=timeout,
         )
     if isinstance(config, MattermostChannel):
         mm = settings.mattermost
-        if mm.url is None or mm.token is None:
-            raise ValueError(
-                "a mattermost channel needs PERFBOT_MATTERMOST__URL and PERFBOT_MATTERMOST__TOKEN"
-            )
         return MattermostNotifier(
             name,
             config.channel_id,
-            url=mm.url,
-            token=mm.token.get_secret_value(),
+            url=_checked(mm.url),
+            token=_checked(mm.token).get_secret_value(),
             actions_url=mm.actions_url,
             actions_secret=actions_secret(mm),
             timeout=timeout,
         )
     if isinstance(config, EmailChannel):
-        if settings.email.host is None:
-            raise ValueError("an email channel needs PERFBOT_EMAIL__HOST")
         return EmailNotifier(
             name, settings.email, config.to, timeout=timeout, tls_context=email_tls_context
         )
     if isinstance(config, PagerDutyChannel):
-        key = config.routing_key or settings.pagerduty.routing_key
-        if key is None:
-            raise ValueError(
-                "a pagerduty channel needs a routing_key or PERFBOT_PAGERDUTY__ROUTING_KEY"
-            )
+        key = _checked(config.key(settings.pagerduty.routing_key))
         return PagerDutyNotifier(
             name,
             routing_key=key.get_secret_value(),
@@ -117,6 +113,12 @@ def build_notifier(
     if isinstance(config, ConsoleChannel):
         return ConsoleNotifier(name, console)
     raise ValueError(f"unknown channel type {type(config).__name__}")
+
+
+def _checked(value: T | None) -> T:
+    """A platform setting that `platform_gap` has found present."""
+    assert value is not None
+    return value
 
 
 async def close_all(notifiers: dict[str, Notifier]) -> None:

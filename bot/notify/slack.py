@@ -1,10 +1,11 @@
 """The `slack` channel: alert messages through slack-sdk's `AsyncWebClient`.
 
-`fired` posts the message (`chat.postMessage`) and, when a latency series is at hand, uploads a
-chart into its thread (`files_upload_v2`); a failed chart is logged, never fails or repeats the
-alert. Later events edit that message in place (`chat.update`); repeats and escalations also
-reply in its thread, with the mentions. An event without a stored reference, or whose message
-is gone, posts a new message. The reference is `{"channel": <channel id>, "ts": <message ts>}`.
+Events post, edit and reply as `bot.notify.chat_message` says: a new message is
+`chat.postMessage`, an edit in place `chat.update` (the message is gone when Slack answers
+`message_not_found`, `cant_update_message` or `edit_window_closed`), a thread reply
+`chat.postMessage` with `thread_ts`, and the chart `files_upload_v2` into the thread; a failed
+chart is logged, never fails or repeats the alert. The reference is
+`{"channel": <channel id>, "ts": <message ts>}`.
 
 Errors: HTTP 429 carries `Retry-After`; 5xx, timeouts and connection failures are retryable;
 `ok: false` answers (`invalid_auth`, `channel_not_found`, …) are permanent, except Slack's own
@@ -12,6 +13,7 @@ transient ones. The client keeps only slack-sdk's connection-error retry (one im
 rate limits and server errors go back to the delivery worker, which owns backoff."""
 
 import asyncio
+import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -25,7 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot import charts, errors
-from bot.notify import MessageRef, Notification, slack_render
+from bot.notify import MessageRef, Notification, chat_message, slack_render
 from bot.notify.http import retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -34,7 +36,6 @@ TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
 MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
-THREADED_EVENTS = ("repeat", "escalated")
 
 
 class SlackNotifier:
@@ -71,39 +72,54 @@ class SlackNotifier:
         return self._channel
 
     async def send(self, notification: Notification) -> MessageRef | None:
-        """Post or edit the alert's message; return `{"channel", "ts"}`. Raises NotifyError."""
-        previous = _ref(notification.previous)
+        """Post or edit the alert's message (`bot.notify.chat_message.deliver` says which);
+        return `{"channel", "ts"}`. Raises NotifyError."""
         message = slack_render.render(notification)
-        if previous is not None:
-            try:
-                await self._call(
-                    "chat.update",
-                    self._client.chat_update,
-                    channel=previous["channel"],
-                    ts=previous["ts"],
-                    **message,
-                )
-            except errors.NotifyError as exc:
-                if not (exc.__cause__ and _api_error(exc.__cause__) in MESSAGE_GONE):
-                    raise
-                logger.warning(
-                    "alert message gone, posting anew",
-                    extra={
-                        "action": "slack_message_gone",
-                        "channel": self._channel,
-                        "alert_id": notification.alert.id,
-                    },
-                )
-            else:
-                if notification.event in THREADED_EVENTS:
-                    await self._call(
-                        "chat.postMessage",
-                        self._client.chat_postMessage,
-                        channel=previous["channel"],
-                        thread_ts=previous["ts"],
-                        **slack_render.thread_reply(notification),
-                    )
-                return previous
+        return await chat_message.deliver(
+            notification,
+            _ref(notification.previous),
+            edit=lambda ref: self._update(notification, ref, message),
+            reply=lambda ref: self._reply(notification, ref),
+            post=lambda: self._post(notification, message),
+            chart=functools.partial(self._post_chart, notification) if self._charts else None,
+        )
+
+    async def _update(
+        self, notification: Notification, ref: dict[str, str], message: dict[str, Any]
+    ) -> bool:
+        """Edit the message in place; False when it is gone."""
+        try:
+            await self._call(
+                "chat.update",
+                self._client.chat_update,
+                channel=ref["channel"],
+                ts=ref["ts"],
+                **message,
+            )
+        except errors.NotifyError as exc:
+            if not (exc.__cause__ and _api_error(exc.__cause__) in MESSAGE_GONE):
+                raise
+            logger.warning(
+                "alert message gone, posting anew",
+                extra={
+                    "action": "slack_message_gone",
+                    "channel": self._channel,
+                    "alert_id": notification.alert.id,
+                },
+            )
+            return False
+        return True
+
+    async def _reply(self, notification: Notification, ref: dict[str, str]) -> None:
+        await self._call(
+            "chat.postMessage",
+            self._client.chat_postMessage,
+            channel=ref["channel"],
+            thread_ts=ref["ts"],
+            **slack_render.thread_reply(notification),
+        )
+
+    async def _post(self, notification: Notification, message: dict[str, Any]) -> dict[str, str]:
         response = await self._call(
             "chat.postMessage",
             self._client.chat_postMessage,
@@ -121,12 +137,10 @@ class SlackNotifier:
                 "alert_id": notification.alert.id,
             },
         )
-        if notification.event == "fired" and notification.series is not None and self._charts:
-            await self._post_chart(notification, notification.series, ref)
         return ref
 
     async def _post_chart(
-        self, notification: Notification, series: charts.Series, ref: dict[str, str]
+        self, notification: Notification, ref: dict[str, str], series: charts.Series
     ) -> None:
         """Upload the latency chart into the alert's thread; log, never raise, on failure."""
         alert = notification.alert

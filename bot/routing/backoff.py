@@ -34,6 +34,9 @@ def classify(status: int | None) -> Outcome:
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """Backoff base and cap, and the attempts before a delivery is dead. These defaults are the
+    `delivery:` section's (`bot.config.delivery`)."""
+
     base: timedelta = timedelta(seconds=5)
     cap: timedelta = timedelta(minutes=5)
     max_attempts: int = 5

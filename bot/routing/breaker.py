@@ -21,6 +21,7 @@ class BreakerState(StrEnum):
 
 @dataclass(frozen=True)
 class Breaker:
+    # these two defaults are the `delivery:` section's (`breaker_failures`, `breaker_cooldown`)
     failures_to_open: int = 5
     cooldown: timedelta = timedelta(seconds=60)
     state: BreakerState = BreakerState.CLOSED

@@ -11,6 +11,7 @@ since the problem is still seen. The rules of firing and updating are in `fire` 
 """
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.models import Alert, AlertStatus, Frozen, Severity, Silence
@@ -33,8 +34,10 @@ __all__ = [
 ]
 
 
-class LifecyclePolicy(Frozen):
-    """The `alerts:` settings the lifecycle needs."""
+@dataclass(frozen=True)
+class LifecyclePolicy:
+    """The `alerts:` settings the lifecycle needs, with perfbot's defaults: the one source of
+    them (`bot.config.alerts` takes its defaults from here)."""
 
     resolve_after: timedelta = timedelta(minutes=30)
     recurrence: int = 3

@@ -1,5 +1,6 @@
 """The console notifier, the notifier factory and the latency chart."""
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -8,13 +9,14 @@ from rich.console import Console
 
 from bot.charts import ChartError, latency_png
 from bot.config import Settings
+from bot.config.checks import platform_gap
 from bot.errors import ConfigError
 from bot.notify import LatencySeries
 from bot.notify.console import ConsoleNotifier
 from bot.notify.email import EmailNotifier
 from bot.notify.mattermost import MattermostNotifier
 from bot.notify.pagerduty import PagerDutyNotifier
-from bot.notify.registry import build_notifiers, close_all
+from bot.notify.registry import build_notifier, build_notifiers, close_all
 from bot.notify.slack import SlackNotifier
 from bot.notify.webhook import WebhookNotifier
 from tests.unit.notify.factories import T0, make_notification, make_series
@@ -82,6 +84,56 @@ def test_build_notifiers_reports_missing_platform_settings():
         "channels.a: a slack channel needs PERFBOT_SLACK__BOT_TOKEN",
         "channels.b: a pagerduty channel needs a routing_key or PERFBOT_PAGERDUTY__ROUTING_KEY",
     ]
+
+
+@pytest.mark.parametrize(
+    ("platforms", "channel", "refusal"),
+    [
+        ({}, {"type": "slack", "channel": "#x"}, "a slack channel needs PERFBOT_SLACK__BOT_TOKEN"),
+        ({"slack": {"bot_token": "xoxb-1"}}, {"type": "slack", "channel": "#x"}, None),
+        (
+            {"mattermost": {"url": "http://127.0.0.1:2"}},
+            {"type": "mattermost", "channel_id": "c"},
+            "a mattermost channel needs PERFBOT_MATTERMOST__URL and PERFBOT_MATTERMOST__TOKEN",
+        ),
+        (
+            {"mattermost": {"url": "http://127.0.0.1:2", "token": "mm"}},
+            {"type": "mattermost", "channel_id": "c"},
+            None,
+        ),
+        (
+            {},
+            {"type": "email", "to": ["a@example.com"]},
+            "an email channel needs PERFBOT_EMAIL__HOST",
+        ),
+        ({"email": {"host": "127.0.0.1"}}, {"type": "email", "to": ["a@example.com"]}, None),
+        (
+            {},
+            {"type": "pagerduty"},
+            "a pagerduty channel needs a routing_key or PERFBOT_PAGERDUTY__ROUTING_KEY",
+        ),
+        (
+            {},
+            {"type": "pagerduty", "routing_key": ""},
+            "a pagerduty channel needs a routing_key or PERFBOT_PAGERDUTY__ROUTING_KEY",
+        ),
+        ({}, {"type": "pagerduty", "routing_key": "k"}, None),
+        ({"pagerduty": {"routing_key": "k"}}, {"type": "pagerduty", "routing_key": ""}, None),
+        ({}, {"type": "webhook", "url": "https://example.com/hook"}, None),
+        ({}, {"type": "console"}, None),
+    ],
+)
+def test_build_notifier_refuses_a_channel_exactly_when_the_config_check_does(
+    platforms: dict[str, Any], channel: dict[str, Any], refusal: str | None
+) -> None:
+    settings = Settings.model_validate({**platforms, "channels": {"c": channel}})
+    config = settings.channels["c"]
+    assert platform_gap(config, settings.platforms) == refusal
+    if refusal is None:
+        assert build_notifier("c", config, settings, timeout=1.0).channel == "c"
+    else:
+        with pytest.raises(ValueError, match=re.escape(refusal)):
+            build_notifier("c", config, settings, timeout=1.0)
 
 
 def test_chart_is_a_png():

@@ -1,5 +1,6 @@
 from datetime import datetime, timedelta
 
+from bot.config import DeliverySettings
 from bot.routing.breaker import Breaker, BreakerState
 from tests.unit.routing.factories import NOW
 
@@ -54,3 +55,9 @@ def test_status_for_healthz() -> None:
     assert breaker.status(at(0)) == {"state": "closed", "failures": 0, "retry_in_s": 0.0}
     opened = breaker.failure(at(0)).failure(at(1))
     assert opened.status(at(11)) == {"state": "open", "failures": 2, "retry_in_s": 50.0}
+
+
+def test_delivery_settings_default_to_the_breaker_defaults() -> None:
+    settings = DeliverySettings()
+    assert (settings.breaker_failures, settings.breaker_cooldown) == (5, timedelta(seconds=60))
+    assert Breaker(settings.breaker_failures, settings.breaker_cooldown) == Breaker()

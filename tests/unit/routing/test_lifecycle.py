@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.config import AlertSettings, build
 from bot.models import Alert, AlertKind, AlertStatus, Severity, Silence
 from bot.routing import actions
 from bot.routing.candidate import AlertCandidate
@@ -398,3 +399,23 @@ def test_a_growing_bottleneck_stays_one_alert(
     assert set(decision.alert.operation_types) == set(open_ops) | set(candidate_ops)
     assert "operations" in decision.changes
     assert decision.children == (8,)
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ({}, LifecyclePolicy(minutes(30), 3, timedelta(hours=1), WARN)),
+        (
+            {
+                "resolve_after": "10m",
+                "recurrence": 5,
+                "recurrence_window": "2h",
+                "repeat_every": "1h",
+                "min_severity": "INFO",
+            },
+            LifecyclePolicy(minutes(10), 5, timedelta(hours=2), INFO),
+        ),
+    ],
+)
+def test_policy_from_settings(section: dict[str, object], expected: LifecyclePolicy) -> None:
+    assert build.lifecycle_policy(AlertSettings.model_validate(section)) == expected
