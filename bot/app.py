@@ -10,7 +10,7 @@ import os
 import signal
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -69,7 +69,6 @@ class Bot:
     name: str
     metrics: Metrics
     commands: Commands
-    routes: list[Callable[[web.Application, "Bot"], None]] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -119,8 +118,6 @@ class Bot:
         app[server.HEALTH_KEY]["channels"] = self._channel_health
         app.router.add_get("/metrics", self.metrics.handler(self._refresh_metrics))
         self._mount_chat(app)
-        for mount in self.routes:
-            mount(app, self)
         return app
 
     def _mount_chat(self, app: web.Application) -> None:
