@@ -35,20 +35,6 @@ logger = logging.getLogger(__name__)
 SHUTDOWN_GRACE_S = 10.0
 
 
-async def open_store(settings: Settings) -> Store:
-    """Connect (starting the embedded server if no URL is configured), migrate, map the source."""
-    store = await Store.open(
-        settings.database_url.get_secret_value() if settings.database_url else None,
-        settings.data_dir,
-    )
-    try:
-        await store.migrate(settings.source)
-    except BaseException:
-        await store.close()
-        raise
-    return store
-
-
 def replica_name(settings: Settings) -> str:
     return settings.replica or f"{socket.gethostname()}:{os.getpid()}"
 
@@ -189,7 +175,7 @@ class Bot:
 async def run(settings: Settings, *, clock: Clock | None = None) -> None:
     """Run the bot until SIGTERM or SIGINT."""
     clock = clock or SystemClock()
-    store = await open_store(settings)
+    store = await Store.connect(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

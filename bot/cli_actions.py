@@ -14,23 +14,23 @@ from typing import IO, TYPE_CHECKING
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from bot import app, errors, ingest
+from bot import errors, ingest
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.store import Store
 from bot.terminal import EXIT_OK, err_console
 from bot.terminal import out as _out
 
 if TYPE_CHECKING:
     from bot.jobs import Jobs
-    from bot.store import Store
 
 # ---- db -------------------------------------------------------------------------------------
 
 
 @asynccontextmanager
-async def _store(settings: Settings) -> AsyncIterator["Store"]:
+async def _store(settings: Settings) -> AsyncIterator[Store]:
     """The store, open (and migrated) for the block, closed after it."""
-    store = await app.open_store(settings)
+    store = await Store.connect(settings)
     try:
         yield store
     finally:
@@ -74,7 +74,7 @@ def _open_input(path: str) -> tuple[IO[bytes], int | None]:
 async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     stream, size = _open_input(args.file)
     started = time.perf_counter()
-    store = await app.open_store(settings)
+    store = await Store.connect(settings)
     try:
         if args.merges:
             records = ingest.merge_records_from_csv(stream)
@@ -236,6 +236,8 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import app
+
     await app.run(settings)
     return EXIT_OK
 

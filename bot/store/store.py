@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from bot import errors
-from bot.config import SourceSettings
+from bot.config import Settings, SourceSettings
 from bot.store import migrate
 from bot.store.alerts import AlertRepository
 from bot.store.connector import Connector
@@ -63,6 +63,21 @@ class Store:
         return cls(
             await Connector.open(database_url, data_dir, min_size=min_size, max_size=max_size)
         )
+
+    @classmethod
+    async def connect(cls, settings: Settings) -> "Store":
+        """The store as configured: connect to `database_url` (the embedded server in
+        `data_dir` when there is none), apply pending migrations and map the source."""
+        store = await cls.open(
+            settings.database_url.get_secret_value() if settings.database_url else None,
+            settings.data_dir,
+        )
+        try:
+            await store.migrate(settings.source)
+        except BaseException:
+            await store.close()
+            raise
+        return store
 
     async def close(self) -> None:
         await self.connector.close()

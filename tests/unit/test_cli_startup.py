@@ -1,7 +1,8 @@
 """The command line starts light: `import bot.cli` loads no chat SDK, database driver, numpy,
 scheduler, plotting or rich, and pydantic only once a command runs; `perfbot config check`
-loads none of the heavy ones either, nor rich. Checked in a fresh interpreter through `sys.modules`,
-not by timing. Every subcommand's `module:function` names a coroutine function."""
+loads none of the heavy ones either, nor rich; the database commands (db, ingest, detect, …)
+load the store but no chat SDK. Checked in a fresh interpreter through `sys.modules`, not by
+timing. Every subcommand's `module:function` names a coroutine function."""
 
 import argparse
 import inspect
@@ -19,7 +20,10 @@ HEAVY = (
     *("aiohttp", "apscheduler", "matplotlib", "aiosmtplib", "pgserver", "prometheus_client"),
 )
 
+CHAT = ("slack_bolt", "slack_sdk", "mattermostdriver", "requests", "aiosmtplib", "matplotlib")
+
 IMPORT_CLI = "import bot.cli"
+DATABASE_COMMANDS = "import bot.cli_actions"  # db, ingest, detect, …: the store, not the bot
 CONFIG_CHECK = "from bot.cli import main; main(['config', 'check'])"
 
 
@@ -39,8 +43,9 @@ def loaded_by(code: str) -> set[str]:
     [
         (IMPORT_CLI, (*HEAVY, "rich", "pydantic", "pydantic_settings", "yaml")),
         (CONFIG_CHECK, (*HEAVY, "rich")),
+        (DATABASE_COMMANDS, CHAT),
     ],
-    ids=["import bot.cli", "config check"],
+    ids=["import bot.cli", "config check", "database commands"],
 )
 def test_start_up_loads_only_what_the_command_needs(code: str, absent: tuple[str, ...]) -> None:
     assert sorted(loaded_by(code) & set(absent)) == []
