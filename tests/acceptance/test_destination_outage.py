@@ -27,6 +27,8 @@ FAST_DELIVERY = {
 
 
 async def queue(store: Store, alerts: int, severity: Severity) -> list[int]:
+    """`alerts` open alerts seen just now (inside the auto-resolve window, so the running bot's
+    escalate tick leaves them open), each with fired, updated and acknowledged queued for Slack."""
     ids = []
     now = datetime.now(UTC)
     async with store.alerts.transaction() as tx:
@@ -36,6 +38,10 @@ async def queue(store: Store, alerts: int, severity: Severity) -> list[int]:
                     fingerprint=f"anomaly:{severity}{i}",
                     operation_types=(f"op{i}",),
                     severity=severity,
+                    first_seen=now,
+                    last_seen=now,
+                    created_at=now,
+                    updated_at=now,
                 )
             )
             ids.append(alert.id)
@@ -74,7 +80,7 @@ async def test_slack_outage_then_recovery(
     assert len(slack_fake.calls_to("chat.update")) == 2 * (len(critical) + len(warning))
     subjects = [m.message["Subject"] for m in smtp_server.received]
     assert len(subjects) >= len(critical)
-    assert all("[CRITICAL]" in s for s in subjects)
+    assert all("[CRITICAL]" in s for s in subjects), subjects
     for alert_id in critical + warning:
         rows = [d for d in deliveries if d.alert_id == alert_id and d.channel == "slack"]
         sent_order = [
