@@ -10,17 +10,17 @@ import os
 import signal
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from bot import errors, server
+from bot import errors, listener, server
 from bot.alerts import AlertService
 from bot.chat import mattermost, slack
 from bot.clock import Clock, SystemClock
 from bot.commands import Commands, build_registry
-from bot.config import Settings
+from bot.config import HttpSettings, Settings
 from bot.delivery import DeliveryWorker
 from bot.jobs import Jobs
 from bot.metrics import Metrics
@@ -39,6 +39,21 @@ def replica_name(settings: Settings) -> str:
     return settings.replica or f"{socket.gethostname()}:{os.getpid()}"
 
 
+def http_access(http: HttpSettings, *, internal: bool) -> server.Access:
+    """What a listener serves: the internal one the ingest API, /metrics and the full /healthz;
+    the public one the chat endpoints and a status-only /healthz when there is an internal one,
+    else everything, with /metrics and the /healthz details behind a token unless it is bound
+    to loopback."""
+    split = http.internal is not None
+    return server.Access(
+        api=internal or not split,
+        ingest=http.ingest,
+        trusted=internal or (not split and http.public_is_private),
+        tokens=http.token_bytes(),
+        body_timeout=http.body_timeout,
+    )
+
+
 @dataclass
 class Bot:
     """Everything one perfbot process runs, wired together."""
@@ -55,6 +70,7 @@ class Bot:
     name: str
     metrics: Metrics
     commands: Commands
+    listening: dict[str, str] = field(default_factory=dict)  # listener → URL, once serving
 
     @classmethod
     def build(
@@ -96,14 +112,21 @@ class Bot:
             commands,
         )
 
-    def http_app(self) -> web.Application:
+    def http_app(self, *, internal: bool = False) -> web.Application:
+        """The public listener's app (chat front ends included), or the internal one's."""
+        access = http_access(self.settings.http, internal=internal)
         app = server.create_app(
-            self.store, self.clock, max_body_bytes=self.settings.http.max_body_bytes
+            self.store, self.clock, max_body_bytes=self.settings.http.max_body_bytes, access=access
         )
         app[server.HEALTH_KEY]["scheduler"] = self._scheduler_health
         app[server.HEALTH_KEY]["channels"] = self._channel_health
-        app.router.add_get("/metrics", self.metrics.handler(self._refresh_metrics))
-        self._mount_chat(app)
+        if access.api:
+            metrics = self.metrics.handler(self._refresh_metrics)
+            app.router.add_get(
+                "/metrics", metrics if access.trusted else server.protect(app, metrics)
+            )
+        if not internal:
+            self._mount_chat(app)
         return app
 
     def _mount_chat(self, app: web.Application) -> None:
@@ -140,12 +163,26 @@ class Bot:
         self, stop: asyncio.Event, on_ready: Callable[[], Awaitable[None]] | None = None
     ) -> None:
         """Run until `stop` is set."""
-        runner = web.AppRunner(self.http_app(), access_log=None)
-        await runner.setup()
+        http = self.settings.http
+        wanted = [("public", http.host, http.port)]
+        if http.internal is not None:
+            wanted.append(("internal", http.internal.host, http.internal.port))
+        cap = listener.connection_cap(http.max_connections, len(wanted), listener.raise_fd_limit())
+        runners: list[web.AppRunner] = []
         worker_stop = asyncio.Event()
+        accept_errors = listener.AcceptErrors(asyncio.get_running_loop())
         try:
-            site = web.TCPSite(runner, self.settings.http.host, self.settings.http.port)
-            await site.start()
+            accept_errors.install()
+            for name, host, port in wanted:
+                # An idle keep-alive connection must send its next request head in time, too.
+                app = self.http_app(internal=name == "internal")
+                runner = web.AppRunner(app, access_log=None, keepalive_timeout=http.header_timeout)
+                await runner.setup()
+                runners.append(runner)
+                guard = listener.Guard(name, cap, http.header_timeout)
+                site = listener.GuardedSite(runner, host, port, guard)
+                await site.start()
+                self.listening[name] = site.name
             self.scheduler.start()
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self.worker.run(worker_stop))
@@ -154,7 +191,9 @@ class Bot:
                     extra={
                         "action": "started",
                         "replica": self.name,
-                        "http": f"{self.settings.http.host}:{self.settings.http.port}",
+                        "http": self.listening,
+                        "ingest": _ingest_mode(http),
+                        "max_connections": cap,
                         "database": self.store.connector.masked_url,
                         "channels": sorted(self.notifiers),
                     },
@@ -168,8 +207,16 @@ class Bot:
         finally:
             worker_stop.set()
             await self.scheduler.stop(grace=0)
-            await runner.cleanup()
+            for runner in runners:
+                await runner.cleanup()
+            accept_errors.uninstall()
             await close_all(self.notifiers)
+
+
+def _ingest_mode(http: HttpSettings) -> str:
+    if not http.ingest:
+        return "off"
+    return "bearer token" if http.ingest_tokens else "open (loopback or internal listener only)"
 
 
 async def run(settings: Settings, *, clock: Clock | None = None) -> None:

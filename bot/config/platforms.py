@@ -7,14 +7,8 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
+from bot.config.http import HttpSettings as HttpSettings  # re-exported: it was defined here
 from bot.config.section import Section
-
-
-class HttpSettings(Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=3000, ge=0, le=65535)
-    max_body_bytes: int = Field(default=1_048_576, ge=1024)
-    public_url: str | None = None  # how chat platforms reach this server, for links
 
 
 class SlackSettings(Section):
