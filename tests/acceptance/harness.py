@@ -1,9 +1,11 @@
 """`perfbot run` as a real subprocess for acceptance tests: started with an environment and a
 YAML config, ready when /healthz answers, stopped with SIGTERM (or killed with SIGKILL); its
-output is kept for assertions and failure messages."""
+output is kept for assertions and failure messages. Ingest needs `AUTH` (the bot is given
+`INGEST_TOKEN` unless the environment passed says otherwise)."""
 
 import asyncio
 import os
+import resource
 import signal
 import sys
 from pathlib import Path
@@ -15,6 +17,8 @@ import yaml
 from tests.fakes.server import free_port
 
 READY_WITHIN_S = 60.0
+INGEST_TOKEN = "acceptance-ingest-token-5ecret-0123456789"
+AUTH = {"Authorization": f"Bearer {INGEST_TOKEN}"}
 
 
 class PerfbotProcess:
@@ -26,7 +30,9 @@ class PerfbotProcess:
         env: dict[str, str] | None = None,
         *,
         name: str = "perfbot",
+        nofile: int | None = None,
     ) -> None:
+        """`nofile`: start the bot with this soft open-file limit (its hard limit unchanged)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config_path = tmp / f"{name}.yml"
@@ -38,8 +44,10 @@ class PerfbotProcess:
             "PERFBOT_HTTP__PORT": str(self.port),
             "PERFBOT_CONFIG": str(self.config_path),
             "PERFBOT_REPLICA": name,
+            "PERFBOT_HTTP__INGEST_TOKENS": INGEST_TOKEN,
             **(env or {}),
         }
+        self.nofile = nofile
         self.process: asyncio.subprocess.Process | None = None
         self._log: Any = None
 
@@ -53,9 +61,15 @@ class PerfbotProcess:
             env=self.env,
             stdout=self._log,
             stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=self._limit_files if self.nofile is not None else None,
         )
         await self.wait_ready()
         return self
+
+    def _limit_files(self) -> None:  # in the child, before exec
+        assert self.nofile is not None
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, hard))
 
     async def wait_ready(self) -> None:
         async with aiohttp.ClientSession() as session:

@@ -23,7 +23,7 @@ import pytest
 
 from bot.store import Store
 from bot.store.queries import QUERIES
-from tests.acceptance.harness import PerfbotProcess
+from tests.acceptance.harness import AUTH, INGEST_TOKEN, PerfbotProcess
 from tests.acceptance.slack_user import SlackUser
 from tests.fakes import mattermost
 from tests.fakes.fixtures import perfbot_env
@@ -48,6 +48,7 @@ SECRETS = (
     SMTP_PASSWORD,
     SLACK_BOT_TOKEN,
     MM_BOT_TOKEN,
+    INGEST_TOKEN,
 )
 LIMIT = 64 * 1024  # http.max_body_bytes
 GOOD_METRIC = {
@@ -91,6 +92,9 @@ def mm_click(context: Any) -> bytes:
     ).encode()
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 def as_json(value: Any) -> dict:
     return {"body": json.dumps(value).encode(), "headers": {"Content-Type": "application/json"}}
 
@@ -106,6 +110,7 @@ class Case:
     status: int = 400
     says: str = ""
     method: str = "POST"
+    auth: bool = True  # send the ingest token (to /api/v1/* only)
 
 
 def slack_cases() -> list[Case]:
@@ -234,6 +239,10 @@ def ingest_cases() -> list[Case]:
             Case(f"{path}: form body", path, b"operation_type=commit", {"Content-Type": "application/x-www-form-urlencoded"}, 415, "application/json"),
             Case(f"{path}: oversized", path, b"[" + b"1," * LIMIT + b"1]", {"Content-Type": "application/json"}, 413, "larger than"),
             Case(f"{path}: GET", path, method="GET", status=405),
+            Case(f"{path}: no token", path, **as_json([GOOD_METRIC]), status=401, says="Bearer", auth=False),
+            Case(f"{path}: wrong token", path, as_json([GOOD_METRIC])["body"], {**JSON, "Authorization": "Bearer " + "x" * 41}, 401, "Bearer", auth=False),
+            Case(f"{path}: token as Basic", path, as_json([GOOD_METRIC])["body"], {**JSON, "Authorization": f"Basic {INGEST_TOKEN}"}, 401, "Bearer", auth=False),
+            Case(f"{path}: a Slack signature instead", path, as_json([GOOD_METRIC])["body"], {**JSON, **slack_sign(b"[]")}, 401, "Bearer", auth=False),
         ]  # fmt: skip
     return out
 
@@ -300,8 +309,9 @@ async def row_counts(store: Store) -> dict[str, int]:
 
 
 async def send(session: aiohttp.ClientSession, base: str, case: Case) -> tuple[int, str]:
+    auth = AUTH if case.auth and case.path.startswith("/api/v1/") else {}
     async with session.request(
-        case.method, base + case.path, data=case.body or None, headers=case.headers
+        case.method, base + case.path, data=case.body or None, headers=case.headers | auth
     ) as response:
         return response.status, await response.text()
 
