@@ -33,6 +33,7 @@ from bot.store import Store
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 10.0
+LINGER_S = 2.0  # after an early answer (401, 408, 413), unread body is discarded this long
 
 
 def replica_name(settings: Settings) -> str:
@@ -176,7 +177,12 @@ class Bot:
             for name, host, port in wanted:
                 # An idle keep-alive connection must send its next request head in time, too.
                 app = self.http_app(internal=name == "internal")
-                runner = web.AppRunner(app, access_log=None, keepalive_timeout=http.header_timeout)
+                runner = web.AppRunner(
+                    app,
+                    access_log=None,
+                    keepalive_timeout=http.header_timeout,
+                    lingering_time=LINGER_S,
+                )
                 await runner.setup()
                 runners.append(runner)
                 guard = listener.Guard(name, cap, http.header_timeout)

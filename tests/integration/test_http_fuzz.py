@@ -1,8 +1,9 @@
 """Fuzzing perfbot's HTTP app in-process (`Bot.http_app()` on a real store, Slack and Mattermost
 front ends mounted): random methods, paths, content types, headers and bodies, some shaped
-like each endpoint's real input. Whatever arrives, the answer is below 500; requests without
-the secrets change nothing, and the ingest API stores exactly what it says it stored; no
-configured secret reaches the log."""
+like each endpoint's real input, and random, malformed or nearly right `Authorization` headers
+for the ingest API's bearer token. Whatever arrives, the answer is below 500; requests without
+the secrets change nothing (an ingest POST without the token is a 401), and the ingest API
+stores exactly what it says it stored; no configured secret reaches the log."""
 
 import json
 import logging
@@ -28,7 +29,8 @@ from tests.fakes.slack import SlackFake
 SIGNING_SECRET = "fuzz-signing-5ecret"
 COMMAND_TOKEN = "fuzz-command-5ecret"
 MM_TOKEN = "fuzz-mm-bot-5ecret"
-SECRETS = (SIGNING_SECRET, COMMAND_TOKEN, MM_TOKEN)
+INGEST_TOKEN = "fuzz-ingest-5ecret-0123456789"
+SECRETS = (SIGNING_SECRET, COMMAND_TOKEN, MM_TOKEN, INGEST_TOKEN)
 PATHS = [
     "/slack/events",
     "/mattermost/command",
@@ -123,25 +125,49 @@ any_content_type = st.one_of(
     ),
     header_text,
 )
+near_tokens = st.one_of(
+    st.just(INGEST_TOKEN),
+    st.integers(1, len(INGEST_TOKEN) - 1).map(lambda n: INGEST_TOKEN[:n]),
+    header_text.map(lambda t: INGEST_TOKEN + t),
+    header_text.map(lambda t: t + INGEST_TOKEN),
+    st.just(INGEST_TOKEN.upper()),
+    st.just(INGEST_TOKEN[::-1]),
+    header_text,
+)
+bearer = st.one_of(
+    st.tuples(
+        st.sampled_from(["Bearer", "bearer", "BEARER", "Basic", "Token", "Bearer:", ""]),
+        st.sampled_from([" ", "  ", "\t", ""]),
+        near_tokens,
+    ).map("".join),
+    header_text,
+)
 optional_headers = {
     "X-Slack-Request-Timestamp": st.one_of(header_text, st.integers().map(str)),
     "X-Slack-Signature": st.one_of(
         header_text, st.text("0123456789abcdef", min_size=64, max_size=64).map(lambda h: f"v0={h}")
     ),
-    "Authorization": st.one_of(header_text, header_text.map(lambda t: f"Token {t}")),
+    "Authorization": st.one_of(header_text, header_text.map(lambda t: f"Token {t}"), bearer),
 }
 encoding = {"Content-Encoding": st.sampled_from(["gzip", "deflate", "br", "identity"])}
 
 
-def aimed(path: str, content_type: str, body: st.SearchStrategy[bytes]) -> st.SearchStrategy:
-    """Requests meant for one endpoint: mostly its method, content type and body shape."""
+def aimed(
+    path: str, content_type: str, body: st.SearchStrategy[bytes], *, token: bool = False
+) -> st.SearchStrategy:
+    """Requests meant for one endpoint: mostly its method, content type and body shape (and,
+    with `token`, mostly the right bearer token, so that the payload checks behind it are
+    fuzzed too)."""
+    required = {"Content-Type": st.one_of(st.just(content_type), any_content_type)}
+    optional = optional_headers
+    if token:
+        right = st.just(f"Bearer {INGEST_TOKEN}")
+        required["Authorization"] = st.one_of(right, right, right, bearer)
+        optional = {k: v for k, v in optional_headers.items() if k != "Authorization"}
     return st.tuples(
         st.sampled_from(["POST"] * 9 + ["GET"]),
         st.just(path),
-        st.fixed_dictionaries(
-            {"Content-Type": st.one_of(st.just(content_type), any_content_type)},
-            optional=optional_headers,
-        ),
+        st.fixed_dictionaries(required, optional=optional),
         st.one_of(body, body, body, any_body),
     )
 
@@ -152,8 +178,8 @@ def as_json(strategy: st.SearchStrategy) -> st.SearchStrategy[bytes]:
 
 FORM, JSON = "application/x-www-form-urlencoded", "application/json"
 requests = st.one_of(
-    aimed("/api/v1/metrics", JSON, as_json(st.lists(metric, max_size=4))),
-    aimed("/api/v1/merges", JSON, as_json(st.lists(merge, max_size=3))),
+    aimed("/api/v1/metrics", JSON, as_json(st.lists(metric, max_size=4)), token=True),
+    aimed("/api/v1/merges", JSON, as_json(st.lists(merge, max_size=3)), token=True),
     aimed("/slack/events", FORM, slack_form.map(lambda f: urlencode(f).encode())),
     aimed("/mattermost/command", FORM, slack_form.map(lambda f: urlencode(f).encode())),
     aimed("/mattermost/actions", JSON, as_json(click)),
@@ -204,7 +230,7 @@ async def client(store: Store, slack_fake: SlackFake) -> AsyncIterator[TestClien
             "command_token": COMMAND_TOKEN,
             "actions_url": "http://127.0.0.1:9/mattermost/actions",
         },
-        http={"max_body_bytes": 4096},
+        http={"max_body_bytes": 4096, "ingest_tokens": [INGEST_TOKEN]},
     )
     bot = Bot.build(settings, store, SystemClock(), timeout=2.0)
     async with TestClient(TestServer(bot.http_app())) as c:
@@ -260,6 +286,10 @@ async def test_any_request_gets_an_answer_below_500_and_changes_nothing_unauthen
         assert status < 500, (status, text[:300])
     after = await row_counts(store)
     changed = {k: after[k] - before[k] for k in after if after[k] != before[k]}
+    if path in TABLE_OF_INGEST and method == "POST" and status != 405:
+        credentials = headers_.get("Authorization", "")
+        if INGEST_TOKEN not in credentials or not credentials.lower().startswith("bearer"):
+            assert status == 401, (credentials, status, text[:200])
     if status == 201 and path in TABLE_OF_INGEST:
         stored = json.loads(text)["stored"]
         assert changed == ({TABLE_OF_INGEST[path]: stored} if stored else {})
