@@ -17,6 +17,7 @@ async def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
     routes = ", ".join(r.name for r in settings.routes) or "none (seed-compatible default routing)"
     print(f"  routes:   {routes}")
     print(f"  source:   {settings.source.table}, merges from {settings.source.merges_table}")
+    print(f"  http:     {settings.http.describe()}")
     print(
         f"  database: {'PERFBOT_DATABASE_URL' if settings.database_url else 'embedded PostgreSQL'}"
     )

@@ -120,6 +120,30 @@ class HttpSettings(Section):
             and not self.public_is_private
         )
 
+    def describe(self) -> str:
+        """What is served where, for `perfbot config check`."""
+        api = "/api/v1/*, " if self.ingest else ""
+        ingest = (
+            "ingest off"
+            if not self.ingest
+            else f"ingest needs one of {len(self.ingest_tokens)} bearer token(s)"
+            if self.ingest_tokens
+            else "ingest open without a token"
+        )
+        if self.internal is not None:
+            where = (
+                f"public {self.host}:{self.port} (chat, status-only /healthz); internal "
+                f"{self.internal.host}:{self.internal.port} ({api}/metrics, /healthz)"
+            )
+        elif self.public_is_private:
+            where = f"{self.host}:{self.port} (chat, {api}/metrics, /healthz)"
+        else:
+            where = (
+                f"{self.host}:{self.port} (chat, {api}/healthz; /metrics and health details "
+                "need a token)"
+            )
+        return f"{where}; {ingest}"
+
     def token_bytes(self) -> tuple[bytes, ...]:
         """The ingest tokens as bytes, for constant-time comparison."""
         return tuple(t.get_secret_value().encode() for t in self.ingest_tokens)

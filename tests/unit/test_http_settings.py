@@ -200,3 +200,25 @@ def test_throttled_logs_the_first_event_then_one_line_a_minute(
     assert len(records) == len(logged)
     assert all(r.__dict__["action"] == "flood" for r in records)
     assert throttled.total == len(times)
+
+
+@pytest.mark.parametrize(
+    ("http", "says"),
+    [
+        ({}, "127.0.0.1:3000 (chat, /api/v1/*, /metrics, /healthz); ingest open without a token"),
+        (
+            {"host": "0.0.0.0", "ingest_tokens": [TOKEN, OTHER]},
+            "0.0.0.0:3000 (chat, /api/v1/*, /healthz; /metrics and health details need a "
+            "token); ingest needs one of 2 bearer token(s)",
+        ),
+        (
+            {"host": "0.0.0.0", "internal": {"port": 3001}},
+            "public 0.0.0.0:3000 (chat, status-only /healthz); internal 127.0.0.1:3001 "
+            "(/api/v1/*, /metrics, /healthz); ingest open without a token",
+        ),
+        ({"host": "0.0.0.0", "ingest": False}, "(chat, /healthz; /metrics and health details"),
+        ({"ingest": False}, "; ingest off"),
+    ],
+)
+def test_config_check_says_what_is_served_where(http: dict, says: str) -> None:
+    assert says in Settings.load(http=http).http.describe()
