@@ -170,6 +170,7 @@ class Bot:
             wanted.append(("internal", http.internal.host, http.internal.port))
         cap = listener.connection_cap(http.max_connections, len(wanted), listener.raise_fd_limit())
         runners: list[web.AppRunner] = []
+        guards: list[listener.Guard] = []
         worker_stop = asyncio.Event()
         accept_errors = listener.AcceptErrors(asyncio.get_running_loop())
         try:
@@ -189,6 +190,7 @@ class Bot:
                 site = listener.GuardedSite(runner, host, port, guard)
                 await site.start()
                 self.listening[name] = site.name
+                guards.append(guard)
             self.scheduler.start()
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self.worker.run(worker_stop))
@@ -216,6 +218,10 @@ class Bot:
             for runner in runners:
                 await runner.cleanup()
             accept_errors.uninstall()
+            accept_errors.throttled.flush()
+            for guard in guards:
+                guard.flush()
+            server.flush_logs()
             await close_all(self.notifiers)
 
 

@@ -59,6 +59,16 @@ class Throttled:
         self._last = now
         return True
 
+    def flush(self, **facts: Any) -> None:
+        """Log the events counted since the last line, if any (at shutdown)."""
+        if self._pending:
+            logger.log(
+                self.level,
+                self.message,
+                extra={"action": self.action, "count": self._pending, "total": self.total, **facts},
+            )
+            self._pending = 0
+
 
 @dataclass
 class Guard:
@@ -78,6 +88,10 @@ class Guard:
         self.timed_out = Throttled(
             "connection closed: request head not received in time", "http_header_timeout"
         )
+
+    def flush(self) -> None:
+        self.refused.flush(listener=self.name, limit=self.max_connections)
+        self.timed_out.flush(listener=self.name, timeout_s=self.header_timeout)
 
 
 class _Guarded(asyncio.Protocol):

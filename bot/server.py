@@ -74,6 +74,12 @@ def authorized(request: web.Request) -> bool:
     return bearer_matches(request.headers.get("Authorization"), request.app[ACCESS_KEY].tokens)
 
 
+def flush_logs() -> None:
+    """Log the refusals counted since the last throttled line (at shutdown)."""
+    _refused.flush()
+    _slow_body.flush()
+
+
 def protect(app: web.Application, handler: Handler) -> Handler:
     """Mark `handler` as needing a bearer token on this app (the `bearer_auth` middleware)."""
     app[PROTECTED_KEY].add(handler)
