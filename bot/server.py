@@ -91,8 +91,9 @@ def error_response(status: int, message: str) -> web.Response:
 
 
 async def read_json_body(request: web.Request) -> bytes:
-    """The raw body of a JSON request; 415/413 responses for a non-JSON content type or a body
-    over the limit. (The ingest functions parse and validate it in one pass.)"""
+    """The raw body of a JSON request; a 415 response for a non-JSON content type (a body over
+    the limit or too slow was answered by `body_deadline`). (The ingest functions parse and
+    validate it in one pass.)"""
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(
             text=json.dumps({"error": "send Content-Type: application/json"}),
