@@ -6,6 +6,7 @@ Bad input gets a 4xx JSON body `{"error": "…"}` that says what is wrong; nothi
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -20,6 +21,7 @@ STORE_KEY = web.AppKey("store", Store)
 CLOCK_KEY = web.AppKey("clock", Clock)
 HEALTH_KEY = web.AppKey("health", dict)
 MAX_BODY_KEY = web.AppKey("max_body_bytes", int)
+LOOKBACK_KEY = web.AppKey("lookback", timedelta)  # older input is refused (history: the CLI)
 
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
 T = TypeVar("T")
@@ -57,7 +59,9 @@ def rejected(exc: errors.IngestError) -> web.Response:
 async def post_metrics(request: web.Request) -> web.Response:
     return await _ingest(
         request,
-        lambda body: ingest.metrics_from_json(body, now=request.app[CLOCK_KEY].now()),
+        lambda body: ingest.metrics_from_json(
+            body, now=request.app[CLOCK_KEY].now(), lookback=request.app[LOOKBACK_KEY]
+        ),
         request.app[STORE_KEY].metrics.add,
         message="metrics ingested",
         action="metrics_ingested",
@@ -67,7 +71,9 @@ async def post_metrics(request: web.Request) -> web.Response:
 async def post_merges(request: web.Request) -> web.Response:
     return await _ingest(
         request,
-        ingest.merges_from_json,
+        lambda body: ingest.merges_from_json(
+            body, now=request.app[CLOCK_KEY].now(), lookback=request.app[LOOKBACK_KEY]
+        ),
         request.app[STORE_KEY].metrics.add_merges,
         message="merges ingested",
         action="merges_ingested",
@@ -86,10 +92,9 @@ async def _ingest(
     with `message` and `action`; or a 4xx (`rejected`) with nothing stored."""
     body = await read_json_body(request)
     try:
-        batch = parse(body)
+        stored = await add(parse(body))
     except errors.IngestError as exc:
         return rejected(exc)
-    stored = await add(batch)
     logger.info(message, extra={"action": action, "rows": stored, "via": "api"})
     return web.json_response({"stored": stored}, status=201)
 
@@ -138,12 +143,16 @@ async def json_errors(
         return error_response(500, "internal error; see the perfbot log")
 
 
-def create_app(store: Store, clock: Clock, *, max_body_bytes: int) -> web.Application:
-    """The aiohttp application with the ingest API and health check mounted."""
+def create_app(
+    store: Store, clock: Clock, *, max_body_bytes: int, lookback: timedelta
+) -> web.Application:
+    """The aiohttp application with the ingest API and health check mounted; the API refuses
+    input older than `lookback` (the detection lookback)."""
     app = web.Application(client_max_size=max_body_bytes, middlewares=[json_errors])
     app[STORE_KEY] = store
     app[CLOCK_KEY] = clock
     app[MAX_BODY_KEY] = max_body_bytes
+    app[LOOKBACK_KEY] = lookback
     app[HEALTH_KEY] = {"database": store.health}
     app.router.add_post("/api/v1/metrics", post_metrics)
     app.router.add_post("/api/v1/merges", post_merges)
