@@ -121,10 +121,10 @@ class RollupRepository:
                     await admit(conn, chunk, stop, chunk, skips)
                     await _rebuild(conn, chunk, stop, hist_args)
                     chunk = stop
-            # Rows before the old watermark were counted by the refresh that first saw them.
-            await admit(
-                conn, streamed_from, now, max(watermark or streamed_from, streamed_from), skips
-            )
+            # Skipped rows are counted once: those before the old watermark were counted by the
+            # refresh that saw them first, and on the first run the backfill counted them all.
+            fresh = max(watermark, streamed_from) if watermark is not None else now
+            await admit(conn, streamed_from, now, fresh, skips)
             await _rebuild(conn, streamed_from, now, hist_args)
             await conn.execute(QUERIES["set_watermark"], ROLLUP_WATERMARK, now)
         await self._operations.record_skips(skips)
