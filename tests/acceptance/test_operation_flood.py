@@ -105,7 +105,10 @@ async def test_fifty_thousand_new_operations_are_refused_and_harmless(
             per_minute=10, seed=seed,
         )  # fmt: skip
     await store.metrics.add(history)
-    config = {"detection": {"interval": "2s", "settle": "1s"}, "schedules": {"escalate": "1h"}}
+    config: dict[str, Any] = {
+        "detection": {"interval": "2s", "settle": "1s"},
+        "schedules": {"escalate": "1h"},
+    }
     # One cycle here first (rollups of the history, baselines), so that the bot's are all the
     # steady-state kind.
     settings = Settings.load(**config)
@@ -144,16 +147,10 @@ async def test_fifty_thousand_new_operations_are_refused_and_harmless(
         assert "known operations are still accepted" in body["error"]
     assert "action=operations_refused" in output
     async with store.connector.pool.acquire() as conn:
-        assert (
-            await conn.fetchval("SELECT count(*) FROM perfbot.operations")
-            == HOURLY_CAP
-        )
-        assert (
-            await conn.fetchval(
-                "SELECT count(*) FROM perfbot.metrics WHERE operation_type LIKE 'flood.%'"
-            )
-            == HOURLY_CAP - len(WORKLOAD)
-        )
+        assert await conn.fetchval("SELECT count(*) FROM perfbot.operations") == HOURLY_CAP
+        assert await conn.fetchval(
+            "SELECT count(*) FROM perfbot.metrics WHERE operation_type LIKE 'flood.%'"
+        ) == HOURLY_CAP - len(WORKLOAD)
 
     idle_ms, flooded_ms = statistics.median(idle), statistics.median(flooded)
     report = f"idle {sorted(idle)} ms, after the flood {sorted(flooded)} ms, peak RSS {peak} kB"
