@@ -1,5 +1,6 @@
 """50,000 made-up operation names sent to a real `perfbot run` through the ingest API: the new
-names past the cap are refused with clear 422s, and afterwards the detection cycle stays under
+names past the cap are refused with clear 422s (and so are back-filled history older than the
+detection lookback and a name that is chat markup), and afterwards the detection cycle stays under
 twice its idle time and the process under 500 MB of memory (without the cap the names would all
 be rolled up and scored: the issue measured the cycle going from 50 ms to 56 s and 6 GB).
 
@@ -121,6 +122,16 @@ async def test_fifty_thousand_new_operations_are_refused_and_harmless(
         at = datetime.now(UTC)
         answers = []
         async with aiohttp.ClientSession(trust_env=False) as session:
+            # Spike-level history back-filled into the reference, and a name that is markup.
+            old = (at - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            backfill = [{"operation_type": "commit", "duration_ms": 900.0, "recorded_at": old}]
+            refused_early = [
+                await post_ingest(session, bot, "/api/v1/metrics", backfill),
+                await post_ingest(session, bot, "/api/v1/metrics", [
+                    {"operation_type": "<!channel> prod DB is down", "duration_ms": 1.0,
+                     "recorded_at": f"{at:%Y-%m-%dT%H:%M:%SZ}"}
+                ]),
+            ]  # fmt: skip
             # A first request fills the hourly cap; every later one brings new names past it.
             fill = items(range(HOURLY_CAP - len(WORKLOAD)), at)  # the workload's names are new too
             answers.append(await post_ingest(session, bot, "/api/v1/metrics", fill))
@@ -134,6 +145,12 @@ async def test_fifty_thousand_new_operations_are_refused_and_harmless(
     idle_ms, flooded_ms = statistics.median(idle), statistics.median(flooded)
     report = f"idle {sorted(idle)} ms, after the flood {sorted(flooded)} ms, peak RSS {peak} kB"
     print(report)
+    (status, backfilled), (status2, markup) = refused_early
+    assert status == 422
+    assert backfilled["error"].startswith("item 0: recorded_at is older than detection.lookback")
+    assert "perfbot ingest" in backfilled["error"]
+    assert status2 == 422
+    assert markup["error"].startswith("item 0: operation_type: has character U+003C at position 1")
     assert answers[0] == (201, {"stored": HOURLY_CAP - len(WORKLOAD)})
     refusals = answers[1:]
     assert len(refusals) == 5
