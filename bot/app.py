@@ -117,7 +117,11 @@ class Bot:
         """The public listener's app (chat front ends included), or the internal one's."""
         access = http_access(self.settings.http, internal=internal)
         app = server.create_app(
-            self.store, self.clock, max_body_bytes=self.settings.http.max_body_bytes, access=access
+            self.store,
+            self.clock,
+            max_body_bytes=self.settings.http.max_body_bytes,
+            lookback=self.settings.detection.lookback,
+            access=access,
         )
         app[server.HEALTH_KEY]["scheduler"] = self._scheduler_health
         app[server.HEALTH_KEY]["channels"] = self._channel_health
@@ -146,12 +150,17 @@ class Bot:
     async def _refresh_metrics(self) -> None:
         try:
             stats = await self.store.deliveries.stats(self.clock.now())
+            known, _ = await self.store.operations.counts()
+            skipped = await self.store.operations.skipped()
         except errors.DatabaseUnavailable:
             return  # keep the last values; /healthz says the database is down
         self.metrics.queue_depth.labels("pending").set(stats.pending)
         self.metrics.queue_depth.labels("sending").set(stats.sending)
         self.metrics.queue_depth.labels("dead").set(stats.dead)
         self.metrics.oldest_pending.set(stats.oldest_s or 0.0)
+        self.metrics.operations.set(known)
+        for reason, rows in skipped.items():
+            self.metrics.skipped_rows.labels(reason).set(rows)
 
     async def _scheduler_health(self) -> dict[str, Any]:
         return {"ok": self.scheduler.running()}

@@ -2,7 +2,13 @@
 
 A CSV is validated row by row while it streams into PostgreSQL's COPY, so a large file is read
 once and validation overlaps the server's work. The first bad row stops everything: the error
-names its line and reason, and the surrounding transaction stores nothing."""
+names its line and reason, and the surrounding transaction stores nothing. Operation names must
+match `bot.models.operations.OPERATION_NAME_PATTERN`; a CSV's new names are also counted against
+the room the caps leave (`NewOperations`), and the store admits them before it commits.
+
+The JSON API takes recent data only: with `lookback` (the detection lookback), an item older
+than that is refused, so that nobody can rewrite the reference a live incident is scored
+against; `perfbot ingest` (a CSV) is the way to load history."""
 
 import csv
 import io
@@ -14,8 +20,9 @@ from typing import IO, Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from bot.durations import format_duration
 from bot.errors import IngestError, MalformedJson
-from bot.models import EARLIEST, MergeRecord, Metric
+from bot.models import EARLIEST, Admission, MergeRecord, Metric, operation_name_problem
 
 METRIC_COLUMNS = ("operation_type", "duration_ms", "recorded_at", "branch", "user_name")
 METRIC_REQUIRED = ("operation_type", "duration_ms", "recorded_at")
@@ -24,8 +31,24 @@ MERGE_REQUIRED = tuple(n for n, f in MergeRecord.model_fields.items() if f.is_re
 
 T = TypeVar("T")
 CHUNK_BYTES = 1 << 20
-MAX_OPERATION_LENGTH = 200
 FUTURE_TOLERANCE = timedelta(days=1)
+
+
+@dataclass
+class NewOperations:
+    """The operation names of a streamed input that are not `known`, with the line each first
+    appeared on; the row that brings one more than `room.room` of them is refused."""
+
+    known: frozenset[str]
+    room: Admission
+    first_line: dict[str, int] = field(default_factory=dict)
+
+    def see(self, name: str, line: int) -> None:
+        if name in self.known or name in self.first_line:
+            return
+        if len(self.first_line) >= self.room.room:
+            raise IngestError(line, self.room.refusal([name]))
+        self.first_line[name] = line
 
 
 @dataclass
@@ -112,6 +135,13 @@ class MetricCsv:
         except (csv.Error, UnicodeDecodeError) as exc:
             raise IngestError(1, f"not a CSV header: {exc}") from None
         self.summary.columns = parse_header(header, METRIC_COLUMNS, METRIC_REQUIRED)
+        self._new: NewOperations | None = None
+
+    def watch_operations(self, known: frozenset[str], room: Admission) -> dict[str, int]:
+        """Count new operation names while streaming (refusing the row past `room`); returns
+        the live map of each new name to the line it first appeared on."""
+        self._new = NewOperations(known, room)
+        return self._new.first_line
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Validated raw CSV, header first; raises IngestError at the first bad row."""
@@ -122,6 +152,7 @@ class MetricCsv:
             i_ms=columns.index("duration_ms"),
             i_at=columns.index("recorded_at"),
             latest=self._now + FUTURE_TOLERANCE,
+            new=self._new,
         )
         summary = self.summary
         recorder = self._recorder
@@ -161,6 +192,7 @@ class _RowCheck:
     i_ms: int
     i_at: int
     latest: datetime
+    new: NewOperations | None = None
 
     def __call__(self, row: list[str], line: int) -> datetime:
         if len(row) != self.width:
@@ -168,12 +200,9 @@ class _RowCheck:
                 line, f"expected {self.width} fields, found {len(row)}" if row else "empty line"
             )
         op = row[self.i_op]
-        if not op.strip():
-            raise IngestError(line, "operation_type is empty")
-        if len(op) > MAX_OPERATION_LENGTH:
-            raise IngestError(
-                line, f"operation_type is longer than {MAX_OPERATION_LENGTH} characters"
-            )
+        problem = operation_name_problem(op)
+        if problem is not None:
+            raise IngestError(line, f"operation_type {problem}")
         try:
             duration = float(row[self.i_ms])
         except ValueError:
@@ -192,6 +221,8 @@ class _RowCheck:
             )
         if when < EARLIEST:
             raise IngestError(line, f"recorded_at {row[self.i_at]!r} is before 1970")
+        if self.new is not None:
+            self.new.see(op, line)
         return when
 
 
@@ -243,7 +274,13 @@ def describe(exc: ValidationError, prefix: str = "") -> str:
     """The first validation problem as `field: reason` (input values are not echoed)."""
     first = exc.errors(include_input=False, include_url=False)[0]
     loc = ".".join(str(p) for p in first["loc"])
-    return f"{prefix}{loc}: {first['msg']}" if loc else f"{prefix}{first['msg']}"
+    msg = _message(first["msg"])
+    return f"{prefix}{loc}: {msg}" if loc else f"{prefix}{msg}"
+
+
+def _message(msg: str) -> str:
+    """A pydantic message without the "Value error, " of our own validators' reasons."""
+    return msg.removeprefix("Value error, ")
 
 
 def _json_array(adapter: TypeAdapter[list[T]], body: bytes | str, what: str) -> list[T]:
@@ -260,22 +297,44 @@ def _json_array(adapter: TypeAdapter[list[T]], body: bytes | str, what: str) -> 
         index, *rest = first["loc"]
         where = ".".join(str(p) for p in rest)
         raise IngestError(
-            None, f"item {index}: {where + ': ' if where else ''}{first['msg']}"
+            None, f"item {index}: {where + ': ' if where else ''}{_message(first['msg'])}"
         ) from None
 
 
-def metrics_from_json(body: bytes | str, *, now: datetime) -> list[Metric]:
+def _too_old(i: int, key: str, now: datetime, lookback: timedelta) -> IngestError:
+    return IngestError(
+        None,
+        f"item {i}: {key} is older than detection.lookback ({format_duration(lookback)}, "
+        f"before {now - lookback:%Y-%m-%dT%H:%M:%SZ}); the API takes recent data only, "
+        "load history with `perfbot ingest FILE.csv`",
+    )
+
+
+def metrics_from_json(
+    body: bytes | str, *, now: datetime, lookback: timedelta | None = None
+) -> list[Metric]:
     """A JSON array of metric objects (the raw body), validated; raises MalformedJson if it is
-    not JSON, IngestError naming the first bad item otherwise."""
+    not JSON, IngestError naming the first bad item otherwise (one recorded more than
+    `lookback` before `now` too)."""
     metrics = _json_array(_METRICS, body, "metric")
     latest = now + FUTURE_TOLERANCE
     for i, metric in enumerate(metrics):
         if metric.recorded_at > latest:
             raise IngestError(None, f"item {i}: recorded_at is more than a day in the future")
+        if lookback is not None and metric.recorded_at < now - lookback:
+            raise _too_old(i, "recorded_at", now, lookback)
     return metrics
 
 
-def merges_from_json(body: bytes | str) -> list[MergeRecord]:
+def merges_from_json(
+    body: bytes | str, *, now: datetime | None = None, lookback: timedelta | None = None
+) -> list[MergeRecord]:
     """A JSON array of merge records (the raw body), validated; raises MalformedJson if it is
-    not JSON, IngestError naming the first bad item otherwise."""
-    return _json_array(_MERGES, body, "merge")
+    not JSON, IngestError naming the first bad item otherwise (with `now` and `lookback`, one
+    started more than `lookback` before `now` too)."""
+    merges = _json_array(_MERGES, body, "merge")
+    if now is not None and lookback is not None:
+        for i, merge in enumerate(merges):
+            if merge.started_at < now - lookback:
+                raise _too_old(i, "started_at", now, lookback)
+    return merges

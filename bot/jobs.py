@@ -218,11 +218,12 @@ class Jobs:
         return await self._alerts.tick(now)
 
     async def cleanup(self, now: datetime) -> int:
-        """Delete what is past its retention: anomalies, correlations, rollups, job runs, and
-        delivered or dead deliveries."""
+        """Delete what is past its retention: anomalies, correlations, rollups (and the
+        operations left without any), job runs, and delivered or dead deliveries."""
         keep = self._settings.retention
         removed = await self._store.findings.prune(now - keep.anomalies, now - keep.correlations)
         removed += await self._store.rollups.prune(now - keep.rollup_minute, now - keep.rollup_hour)
+        removed += await self._store.operations.prune(now - keep.rollup_hour)
         removed += await self._store.jobs.prune(now - keep.job_runs)
         removed += await self._store.deliveries.prune(now - keep.deliveries)
         return removed

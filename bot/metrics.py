@@ -1,7 +1,7 @@
 """Prometheus metrics for `GET /metrics`: deliveries by channel and outcome, queue depth and the
 age of the oldest unsent delivery, job runs and durations (the detect job's is the detection
-cycle time), and slash-command latency. One registry per process; gauges that live in the
-database are read at scrape time."""
+cycle time), slash-command latency, known operations and the source rows skipped for their
+names. One registry per process; values that live in the database are read at scrape time."""
 
 from collections.abc import Awaitable, Callable
 
@@ -41,6 +41,19 @@ class Metrics:
             "Job run durations; job=detect is the detection cycle time.",
             ["job"],
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+            registry=self.registry,
+        )
+        self.operations = Gauge(
+            "perfbot_operations",
+            "Known operation names (capped by detection.max_operations).",
+            registry=self.registry,
+        )
+        self.skipped_rows = Gauge(
+            "perfbot_source_rows_skipped",
+            "Source-table rows the rollups skipped since the database was created, by reason: "
+            "invalid_name (outside the operation-name character set) or operation_cap (a new "
+            "name past detection.max_operations or max_new_operations_per_hour). Only grows.",
+            ["reason"],
             registry=self.registry,
         )
         self.slash_seconds = Histogram(

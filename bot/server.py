@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -31,6 +32,7 @@ CLOCK_KEY = web.AppKey("clock", Clock)
 HEALTH_KEY = web.AppKey("health", dict)
 MAX_BODY_KEY = web.AppKey("max_body_bytes", int)
 PROTECTED_KEY = web.AppKey("protected", set)
+LOOKBACK_KEY = web.AppKey("lookback", timedelta)  # older input is refused (history: the CLI)
 
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -110,7 +112,9 @@ def rejected(exc: errors.IngestError) -> web.Response:
 async def post_metrics(request: web.Request) -> web.Response:
     return await _ingest(
         request,
-        lambda body: ingest.metrics_from_json(body, now=request.app[CLOCK_KEY].now()),
+        lambda body: ingest.metrics_from_json(
+            body, now=request.app[CLOCK_KEY].now(), lookback=request.app[LOOKBACK_KEY]
+        ),
         request.app[STORE_KEY].metrics.add,
         message="metrics ingested",
         action="metrics_ingested",
@@ -120,7 +124,9 @@ async def post_metrics(request: web.Request) -> web.Response:
 async def post_merges(request: web.Request) -> web.Response:
     return await _ingest(
         request,
-        ingest.merges_from_json,
+        lambda body: ingest.merges_from_json(
+            body, now=request.app[CLOCK_KEY].now(), lookback=request.app[LOOKBACK_KEY]
+        ),
         request.app[STORE_KEY].metrics.add_merges,
         message="merges ingested",
         action="merges_ingested",
@@ -139,10 +145,9 @@ async def _ingest(
     with `message` and `action`; or a 4xx (`rejected`) with nothing stored."""
     body = await read_json_body(request)
     try:
-        batch = parse(body)
+        stored = await add(parse(body))
     except errors.IngestError as exc:
         return rejected(exc)
-    stored = await add(batch)
     logger.info(message, extra={"action": action, "rows": stored, "via": "api"})
     return web.json_response({"stored": stored}, status=201)
 
@@ -229,10 +234,15 @@ async def body_deadline(request: web.Request, handler: Handler) -> web.StreamRes
 
 
 def create_app(
-    store: Store, clock: Clock, *, max_body_bytes: int, access: Access | None = None
+    store: Store,
+    clock: Clock,
+    *,
+    max_body_bytes: int,
+    lookback: timedelta,
+    access: Access | None = None,
 ) -> web.Application:
     """The aiohttp application with the ingest API (where `access` serves it) and the health
-    check mounted."""
+    check mounted; the API refuses input older than `lookback` (the detection lookback)."""
     access = access or Access()
     app = web.Application(
         client_max_size=max_body_bytes, middlewares=[json_errors, bearer_auth, body_deadline]
@@ -240,6 +250,7 @@ def create_app(
     app[STORE_KEY] = store
     app[CLOCK_KEY] = clock
     app[MAX_BODY_KEY] = max_body_bytes
+    app[LOOKBACK_KEY] = lookback
     app[ACCESS_KEY] = access
     app[PROTECTED_KEY] = set()
     app[HEALTH_KEY] = {"database": store.health}

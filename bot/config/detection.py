@@ -20,10 +20,12 @@ from bot.analysis.params import (
 from bot.config.params import params
 from bot.config.section import Section
 from bot.durations import Duration
+from bot.models.operations import OperationLimits
 
 
 class DetectionSettings(Section):
-    """Spike detection every `interval`, on the minutes that are at least `settle` old."""
+    """Spike detection every `interval`, on the minutes that are at least `settle` old; the
+    operation-name caps of `OperationLimits` (new names past them are refused at ingest)."""
 
     interval: Duration = timedelta(seconds=60)
     lookback: Duration = DetectionParams.lookback
@@ -32,6 +34,10 @@ class DetectionSettings(Section):
     min_samples: int = Field(default=DetectionParams.min_samples, ge=2)
     detector: Detector = DetectionParams.detector
     settle: Duration = timedelta(seconds=5)
+    max_operations: int = Field(default=OperationLimits.max_operations, ge=1)
+    max_new_operations_per_hour: int = Field(
+        default=OperationLimits.max_new_operations_per_hour, ge=0
+    )
 
     @model_validator(mode="after")
     def _valid(self) -> "DetectionSettings":

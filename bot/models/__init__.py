@@ -32,11 +32,21 @@ from bot.models.findings import (
 )
 from bot.models.jobs import JobRun, JobStatus
 from bot.models.metrics import MergeRecord, MergeStatus, Metric
+from bot.models.operations import (
+    OPERATION_NAME_PATTERN,
+    Admission,
+    OperationLimits,
+    OperationName,
+    admission,
+    operation_name_problem,
+)
 from bot.models.silences import NewSilence, Silence, SilenceMatch
 
 __all__ = [
     "EARLIEST",
+    "OPERATION_NAME_PATTERN",
     "ActorSource",
+    "Admission",
     "Alert",
     "AlertEvent",
     "AlertKind",
@@ -60,9 +70,13 @@ __all__ = [
     "Metric",
     "NewAlert",
     "NewSilence",
+    "OperationLimits",
+    "OperationName",
     "Severity",
     "Silence",
     "SilenceMatch",
     "Text",
     "Timestamp",
+    "admission",
+    "operation_name_problem",
 ]

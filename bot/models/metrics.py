@@ -5,6 +5,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from bot.models.common import Frozen, Text, Timestamp
+from bot.models.operations import OperationName
 
 
 class MergeStatus(StrEnum):
@@ -18,7 +19,7 @@ class MergeStatus(StrEnum):
 class Metric(Frozen):
     """One timed operation."""
 
-    operation_type: Text = Field(min_length=1, max_length=200)
+    operation_type: OperationName
     duration_ms: float = Field(ge=0, allow_inf_nan=False)
     recorded_at: Timestamp
     branch: Text | None = None

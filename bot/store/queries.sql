@@ -48,6 +48,7 @@ SELECT 'metrics' AS name, count(*) AS n FROM perfbot.metrics
 UNION ALL SELECT 'merges', count(*) FROM perfbot.merges
 UNION ALL SELECT 'rollup_minute', count(*) FROM perfbot.rollup_minute
 UNION ALL SELECT 'rollup_hour', count(*) FROM perfbot.rollup_hour
+UNION ALL SELECT 'operations', count(*) FROM perfbot.operations
 UNION ALL SELECT 'baselines', count(*) FROM perfbot.baselines
 UNION ALL SELECT 'anomalies', count(*) FROM perfbot.anomalies
 UNION ALL SELECT 'correlations', count(*) FROM perfbot.correlations
@@ -62,10 +63,11 @@ UNION ALL SELECT 'job_runs', count(*) FROM perfbot.job_runs
 INSERT INTO perfbot.rollup_dirty (range_from, range_to) VALUES ($1, $2)
 
 -- recent_metrics --
--- The newest metrics of one operation (all operations when $1 is null), newest first.
+-- The newest metrics of one operation (all operations when $1 is null), newest first; names
+-- outside the operation-name pattern $3 are left out.
 SELECT operation_type, duration_ms, recorded_at
   FROM perfbot.source_metrics
- WHERE ($1::text IS NULL OR operation_type = $1)
+ WHERE ($1::text IS NULL OR operation_type = $1) AND operation_type ~ $3
  ORDER BY recorded_at DESC
  LIMIT $2
 
@@ -98,7 +100,8 @@ DELETE FROM perfbot.rollup_minute WHERE bucket >= $1 AND bucket < $2
 -- build_rollup_minute --
 -- Per-minute rollups of source metrics with recorded_at in [$1, $2): moments in ms and ln(ms),
 -- extremes and the sparse log-bucket histogram. $3 = histogram MIN_MS, $4 = SCALE,
--- $5 = N_BUCKETS (see bot.analysis.histogram).
+-- $5 = N_BUCKETS (see bot.analysis.histogram). Only rows of known operations (perfbot.operations,
+-- where the refresh admitted them first): invalid or capped names are skipped.
 WITH samples AS (
     SELECT operation_type,
            date_trunc('minute', recorded_at) AS bucket,
@@ -107,6 +110,7 @@ WITH samples AS (
            least($5::int - 1, floor(ln(greatest(duration_ms, $3::float8) / $3::float8) * $4::float8))::smallint AS idx
       FROM perfbot.source_metrics
      WHERE recorded_at >= $1 AND recorded_at < $2
+       AND EXISTS (SELECT 1 FROM perfbot.operations o WHERE o.name = operation_type)
 ), moments AS (
     SELECT operation_type, bucket, count(*)::int AS n, sum(d) AS sum_ms,
            var_pop(d) * count(*) AS m2_ms, sum(l) AS sum_log, var_pop(l) * count(*) AS m2_log,
@@ -523,3 +527,53 @@ SELECT operation_type, old_p99_ms, new_p99_ms, change_pct, sample_count, replace
  WHERE ($1::text IS NULL OR operation_type = $1)
  ORDER BY created_at DESC
  LIMIT $2
+
+-- known_operation_names --
+-- Which of the names $1 (text[]) are known operations.
+SELECT name FROM perfbot.operations WHERE name = ANY($1::text[])
+
+-- all_operation_names --
+-- Every known operation name (at most about detection.max_operations of them).
+SELECT name FROM perfbot.operations
+
+-- operation_counts --
+-- How many operations are known, and how many of them were first seen in the last hour (by
+-- the database's clock, the same one that stamps first_seen).
+SELECT count(*)::int AS known,
+       (count(*) FILTER (WHERE first_seen > now() - interval '1 hour'))::int AS new_last_hour
+  FROM perfbot.operations
+
+-- add_operations --
+-- Admit the names $1 (text[]), first seen now; names already known stay as they were.
+INSERT INTO perfbot.operations (name)
+SELECT DISTINCT unnest($1::text[])
+ON CONFLICT (name) DO NOTHING
+
+-- unknown_source_operations --
+-- Operation names of source rows with recorded_at in [$1, $2) that are not known operations,
+-- with how many rows each has and how many of those are at or after $3 (not counted by an
+-- earlier refresh); valid says whether the name matches the operation-name pattern $4.
+SELECT operation_type AS name, operation_type ~ $4 AS valid, count(*)::bigint AS n,
+       (count(*) FILTER (WHERE recorded_at >= $3))::bigint AS fresh
+  FROM perfbot.source_metrics
+ WHERE recorded_at >= $1 AND recorded_at < $2
+   AND NOT EXISTS (SELECT 1 FROM perfbot.operations o WHERE o.name = operation_type)
+ GROUP BY operation_type
+ ORDER BY count(*) DESC, operation_type
+
+-- add_skipped_source_rows --
+-- Count $2 more source rows skipped for reason $1.
+INSERT INTO perfbot.skipped_source_rows (reason, rows) VALUES ($1, $2)
+ON CONFLICT (reason) DO UPDATE
+   SET rows = perfbot.skipped_source_rows.rows + EXCLUDED.rows, last_at = now()
+
+-- skipped_source_rows --
+-- Source rows skipped so far, by reason.
+SELECT reason, rows FROM perfbot.skipped_source_rows
+
+-- delete_idle_operations --
+-- Forget operations first seen before $1 that have no hourly rollups left (after the rollup
+-- retention prune), so that max_operations counts the names in use, not every name ever seen.
+DELETE FROM perfbot.operations o
+ WHERE o.first_seen < $1
+   AND NOT EXISTS (SELECT 1 FROM perfbot.rollup_hour r WHERE r.operation_type = o.name)

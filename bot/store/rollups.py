@@ -5,7 +5,9 @@ Each refresh rebuilds, from raw rows, only the minutes since the rollup watermar
 for late commits) plus any backfill ranges that ingest recorded; hours are then merged from
 their minutes. Detection, baselines, correlation and trends read rollups, never raw history.
 The detection cycle's week of hourly rollups is cached here too, because only the refresh knows
-which hours it rebuilt and so when the cache must be forgotten."""
+which hours it rebuilt and so when the cache must be forgotten. Only rows of known operations are
+rolled up: before each rebuild the refresh admits the range's new valid names while the caps
+allow (`operations.py`), and counts and logs the rows it skips."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +18,7 @@ import asyncpg
 from bot.analysis import histogram
 from bot.analysis.rollups import Rollups
 from bot.store.connector import Connector
+from bot.store.operations import OperationRepository, SourceSkips
 from bot.store.queries import QUERIES
 
 ROLLUP_WATERMARK = "rollup"
@@ -78,8 +81,9 @@ class HourCache:
 class RollupRepository:
     """Minute and hour rollups over one connector, and the cache of complete hours."""
 
-    def __init__(self, connector: Connector) -> None:
+    def __init__(self, connector: Connector, operations: OperationRepository) -> None:
         self._db = connector
+        self._operations = operations
         self._hours = HourCache()
 
     async def refresh(
@@ -90,6 +94,7 @@ class RollupRepository:
         ranges are rebuilt from `oldest` (default: MAX_BACKFILL ago) on at most: one ancient
         metric in a batch must not mean rebuilding centuries, 6 hours at a time."""
         hist_args = (histogram.MIN_MS, histogram.SCALE, histogram.N_BUCKETS)
+        skips = SourceSkips()
         async with self._db.transaction() as conn:
             await conn.execute(QUERIES["advisory_xact_lock"], ROLLUP_LOCK_KEY)
             watermark: datetime | None = await conn.fetchval(
@@ -108,14 +113,21 @@ class RollupRepository:
             if watermark is None:
                 ranges.append((now - initial_backfill, now))
             backfilled = _merge_ranges(ranges)
+            admit = self._operations.admit_source
             for start, end in backfilled:
                 chunk = start
                 while chunk < end:
                     stop = min(chunk + BACKFILL_CHUNK, end)
+                    await admit(conn, chunk, stop, chunk, skips)
                     await _rebuild(conn, chunk, stop, hist_args)
                     chunk = stop
+            # Skipped rows are counted once: those before the old watermark were counted by the
+            # refresh that saw them first, and on the first run the backfill counted them all.
+            fresh = max(watermark, streamed_from) if watermark is not None else now
+            await admit(conn, streamed_from, now, fresh, skips)
             await _rebuild(conn, streamed_from, now, hist_args)
             await conn.execute(QUERIES["set_watermark"], ROLLUP_WATERMARK, now)
+        await self._operations.record_skips(skips)
         for start, _ in backfilled:
             self._hours.invalidate(start)
         self._hours.invalidate(streamed_from)

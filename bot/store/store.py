@@ -1,6 +1,6 @@
 """`Store`: the only place perfbot talks SQL, as one facade over one `Connector`. Each aggregate
 has its repository (`store.alerts`, `store.deliveries`, `store.findings`, `store.rollups`,
-`store.jobs`, `store.metrics`, `store.source`), in the module named for it; this module opens
+`store.jobs`, `store.metrics`, `store.operations`, `store.source`), in the module named for it; this module opens
 and closes the connection, applies migrations and answers for the database as a whole (status,
 health)."""
 
@@ -13,6 +13,8 @@ import asyncpg
 
 from bot import errors
 from bot.config import Settings, SourceSettings
+from bot.config.params import params
+from bot.models import OperationLimits
 from bot.store import migrate
 from bot.store.alerts import AlertRepository
 from bot.store.connector import Connector
@@ -20,6 +22,7 @@ from bot.store.deliveries import DeliveryRepository
 from bot.store.findings import FindingRepository
 from bot.store.jobruns import JobRunRepository
 from bot.store.metrics import MetricRepository
+from bot.store.operations import OperationRepository
 from bot.store.queries import QUERIES
 from bot.store.rollups import RollupRepository
 from bot.store.source import SourceRepository
@@ -40,14 +43,15 @@ class DatabaseStatus:
 class Store:
     """The repositories of one database, sharing its connector."""
 
-    def __init__(self, connector: Connector) -> None:
+    def __init__(self, connector: Connector, limits: OperationLimits | None = None) -> None:
         self.connector = connector
+        self.operations = OperationRepository(connector, limits)
         self.alerts = AlertRepository(connector)
         self.deliveries = DeliveryRepository(connector)
         self.findings = FindingRepository(connector)
-        self.rollups = RollupRepository(connector)
+        self.rollups = RollupRepository(connector, self.operations)
         self.jobs = JobRunRepository(connector)
-        self.metrics = MetricRepository(connector)
+        self.metrics = MetricRepository(connector, self.operations)
         self.source = SourceRepository(connector)
 
     @classmethod
@@ -67,11 +71,13 @@ class Store:
     @classmethod
     async def connect(cls, settings: Settings) -> "Store":
         """The store as configured: connect to `database_url` (the embedded server in
-        `data_dir` when there is none), apply pending migrations and map the source."""
+        `data_dir` when there is none), apply pending migrations and map the source; the
+        operation caps are `detection:`'s."""
         store = await cls.open(
             settings.database_url.get_secret_value() if settings.database_url else None,
             settings.data_dir,
         )
+        store.operations.limits = params(OperationLimits, settings.detection)
         try:
             await store.migrate(settings.source)
         except BaseException:

@@ -213,7 +213,7 @@ def ingest_cases() -> list[Case]:
         ("timestamp year 1", [{**metric, "recorded_at": "0001-01-01T00:00:00Z"}], 422, "before 1970"),
         ("timestamp year 10000", [{**metric, "recorded_at": "10000-01-01T00:00:00Z"}], 422, "recorded_at"),
         ("unknown field", [{**metric, "host": "db1"}], 422, "host"),
-        ("operation SQL", [{**metric, "operation_type": "x'); DROP TABLE perfbot.metrics; --", "duration_ms": "NaN"}], 422, "duration_ms"),
+        ("operation SQL", [{**metric, "operation_type": "x'); DROP TABLE perfbot.metrics; --", "duration_ms": "NaN"}], 422, "operation_type"),
         ("array of arrays", [[metric]], 422, "item 0"),
         ("a string", "commit,5,2026-01-01", 422, "JSON array"),
         ("null", None, 422, "JSON array"),

@@ -15,6 +15,11 @@ async def test_healthz_and_metrics(store: Store) -> None:
     port = free_port()
     settings = Settings.load(http={"port": port}, schedules={"escalate": "1s"})
     bot = Bot.build(settings, store, SystemClock())
+    async with store.connector.pool.acquire() as conn:  # as a refresh that skipped rows leaves it
+        await conn.execute("INSERT INTO perfbot.operations (name) VALUES ('commit'), ('merge')")
+        await conn.execute(
+            "INSERT INTO perfbot.skipped_source_rows (reason, rows) VALUES ('invalid_name', 3)"
+        )
     stop = asyncio.Event()
     ready = asyncio.Event()
 
@@ -36,6 +41,9 @@ async def test_healthz_and_metrics(store: Store) -> None:
         assert "perfbot_delivery_queue_depth" in text
         assert 'perfbot_job_runs_total{job="escalate",status="success"}' in text
         assert "perfbot_job_duration_seconds_bucket" in text
+        assert 'perfbot_source_rows_skipped{reason="invalid_name"} 3.0' in text
+        assert 'perfbot_source_rows_skipped{reason="operation_cap"} 0.0' in text
+        assert "perfbot_operations 2.0" in text
     finally:
         stop.set()
         await asyncio.wait_for(task, 20)

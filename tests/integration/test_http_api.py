@@ -1,7 +1,7 @@
 """The JSON ingest API and /healthz over real HTTP."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -16,7 +16,7 @@ GOOD = {"operation_type": "commit", "duration_ms": 5.5, "recorded_at": "2026-11-
 
 @pytest.fixture
 async def client(store: Store) -> AsyncIterator[TestClient]:
-    app = create_app(store, FrozenClock(NOW), max_body_bytes=4096)
+    app = create_app(store, FrozenClock(NOW), max_body_bytes=4096, lookback=timedelta(hours=24))
     async with TestClient(TestServer(app)) as c:
         yield c
 

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import aiohttp
 import pytest
@@ -139,7 +140,13 @@ async def test_an_exposed_listener_shows_details_only_with_the_token(exposed: Te
 
 
 async def test_a_body_that_stops_arriving_gets_a_408(store: Store) -> None:
-    app = create_app(store, SystemClock(), max_body_bytes=4096, access=Access(body_timeout=0.3))
+    app = create_app(
+        store,
+        SystemClock(),
+        max_body_bytes=4096,
+        lookback=timedelta(hours=24),
+        access=Access(body_timeout=0.3),
+    )
     async with TestServer(app) as server:
         reader, writer = await connect(
             server.port or 0,
