@@ -15,6 +15,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.excerpt import excerpt
+
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 # C0 and C1 controls, DEL, the Unicode line and paragraph separators and the bidi controls
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -113,10 +115,22 @@ class NoLibraryTracebacks(logging.Filter):
         record.exc_info = None
 
 
+class LibraryAnswers(logging.Filter):
+    """mattermostdriver logs the text of every error answer from the server as an ERROR of its
+    own (perfbot's delivery lines carry the same failure): keep only its `excerpt`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("mattermostdriver"):
+            record.msg = excerpt(record.getMessage())
+            record.args = None
+        return True
+
+
 def configure(level: str = "INFO", fmt: str = "text") -> None:
     """Send perfbot's logs to stderr in the chosen format; quieten chatty libraries."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(NoLibraryTracebacks())
+    handler.addFilter(LibraryAnswers())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

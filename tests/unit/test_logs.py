@@ -100,3 +100,21 @@ def test_the_configured_handler_writes_one_line_per_record(
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1
     assert "CRITICAL bot.alerts: all clear" in lines[0]  # there, but inside the one record
+
+
+def test_a_library_logging_a_server_answer_keeps_only_an_excerpt(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        logs.configure("INFO", "text")
+        # what mattermostdriver does with the text of every error answer
+        logging.getLogger("mattermostdriver.websocket").error(FORGED + "\x1b[2J" + "A" * 50_000)
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    [line] = capsys.readouterr().err.splitlines()
+    message = line.partition("mattermostdriver.websocket: ")[2]
+    assert len(message) == 200
+    assert message.startswith("commit 2026-11-27T06:00:00.000Z CRITICAL bot.alerts: all clear")
