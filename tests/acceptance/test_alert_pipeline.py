@@ -7,6 +7,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.alerts import AlertService
 from bot.clock import SystemClock
 from bot.config import Settings
@@ -84,11 +86,16 @@ async def test_spike_fires_once_and_ack_stops_escalation(
             return any(e == "fired" for e, _ in events(webhook_receiver, "/hook"))
 
         await eventually(fired, within=60)
-        perfbot_delivery, _ = readme_recipe()
+        perfbot_delivery, rejected = readme_recipe()
         seen: set[str] = set()
         for call in webhook_receiver.calls:  # each verifies as the README's recipe checks it
             perfbot_delivery(SECRET, call.headers, call.body, seen, now=call.at)
         assert seen == {c.headers["X-Perfbot-Delivery"] for c in webhook_receiver.calls}
+        first = webhook_receiver.calls[0]
+        # replayed a minute later: verifies, but is recognised as handled; 5 minutes later: refused
+        assert perfbot_delivery(SECRET, first.headers, first.body, seen, now=first.at + 60) is None
+        with pytest.raises(rejected):
+            perfbot_delivery(SECRET, first.headers, first.body, set(), now=first.at + 301)
         [alert] = [
             a
             for a in await store.alerts.with_status([AlertStatus.OPEN])

@@ -1,7 +1,8 @@
-"""A bad or unreachable `PERFBOT_DATABASE_URL` through the real command line: every command that
-reads it answers with one clean line showing the URL as `user:***@host`, never a traceback and
-never a piece of the password (`pa/ss` used to surface as the port `pa` in asyncpg's
-traceback; a password with `@` was half-masked)."""
+"""Secrets through the real command line. A bad or unreachable `PERFBOT_DATABASE_URL`: every
+command that reads it answers with one clean line showing the URL as `user:***@host`, never a
+traceback and never a piece of the password (`pa/ss` used to surface as the port `pa` in
+asyncpg's traceback; a password with `@` was half-masked). An empty secret: `perfbot run` and
+`perfbot config check` refuse to start, naming it (it used to pass)."""
 
 import os
 import subprocess
@@ -16,9 +17,12 @@ MISREAD = "postgresql://u:pa/ss@localhost/db"
 COMMANDS = [["db", "migrate"], ["detect", "--once"], ["run"], ["config", "check"]]
 
 
-def perfbot(args: list[str], url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def perfbot(
+    args: list[str], url: str, cwd: Path, **variables: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERFBOT_")}
     env["PERFBOT_DATABASE_URL"] = url
+    env.update(variables)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         env=env,
@@ -77,3 +81,19 @@ def test_an_unreachable_server_is_a_clean_masked_error(args: list[str], tmp_path
     output = assert_clean(done, "s3cr")
     assert done.returncode == 1
     assert f"cannot connect to postgresql://u:***@127.0.0.1:{port}/db" in output
+
+
+@pytest.mark.parametrize("args", [["run"], ["config", "check"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "variable", ["PERFBOT_SLACK__SIGNING_SECRET", "PERFBOT_MATTERMOST__ACTIONS_SECRET"]
+)
+def test_an_empty_secret_stops_the_bot_from_starting(
+    args: list[str], variable: str, tmp_path: Path
+) -> None:
+    port = free_port()  # nothing listens: a start that got past the check would fail to connect
+    done = perfbot(args, f"postgresql://u:pw@127.0.0.1:{port}/db", tmp_path, **{variable: ""})
+    output = assert_clean(done)
+    assert done.returncode == 2
+    key = variable.removeprefix("PERFBOT_").replace("__", ".").lower()
+    assert f"{key}: is set but empty" in output
+    assert variable in output
