@@ -6,7 +6,8 @@ timeout or connection failure is retryable.
 
 Redirects are never followed: a 3xx is a failed, permanent attempt naming only the host it
 pointed to, so a receiver (or whoever took over its DNS) cannot bounce perfbot's signed POST to
-an internal address. Of a response body at most `excerpt.READ_BYTES` are read, and only its
+an internal address. `no_redirects` is the same refusal for the aiohttp sessions slack-sdk
+drives (`bot.notify.slack`). Of a response body at most `excerpt.READ_BYTES` are read, and only its
 `excerpt` goes into errors. URLs are never logged or put into errors whole: webhook URLs often
 embed a token."""
 
