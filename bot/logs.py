@@ -40,9 +40,7 @@ def _escaped(value: Any) -> Any:
 
 def _facts(record: logging.LogRecord) -> dict[str, Any]:
     return {
-        escape_controls(k): _escaped(v)
-        for k, v in record.__dict__.items()
-        if k not in _STANDARD and not k.startswith("_")
+        k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")
     }
 
 
@@ -54,7 +52,9 @@ def _traceback(text: str) -> str:
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         when = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
-        facts = " ".join(f"{k}={escape_controls(str(v))}" for k, v in _facts(record).items())
+        facts = " ".join(
+            f"{escape_controls(k)}={escape_controls(str(v))}" for k, v in _facts(record).items()
+        )
         message = escape_controls(record.getMessage())
         line = f"{when}Z {record.levelname:<7} {record.name}: {message}"
         if facts:
@@ -71,7 +71,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": escape_controls(record.getMessage()),
-            **_facts(record),
+            **_escaped(_facts(record)),
         }
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)  # JSON escapes newlines
