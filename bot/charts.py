@@ -44,8 +44,9 @@ class Series(Protocol):
 
 
 def latency_png(series: Series, *, title: str | None = None) -> bytes:
-    """The chart of `series` as PNG bytes (800 x 360 px). Raises ChartError for an empty or
-    inconsistent series."""
+    """The chart of `series` as PNG bytes (800 x 360 px); the title (default: the operation's
+    name) is drawn literally, `$` included. Raises ChartError for an empty or inconsistent
+    series."""
     n = len(series.timestamps)
     if n == 0:
         raise ChartError("no data points to draw")
@@ -96,7 +97,13 @@ def latency_png(series: Series, *, title: str | None = None) -> bytes:
     axes.xaxis.set_major_formatter(DateFormatter("%H:%M", tz=zone))  # type: ignore[no-untyped-call]
     axes.grid(True, alpha=0.3)
     axes.legend(loc="upper left", fontsize="small", ncols=3)
-    axes.set_title(title or f"{series.operation_type} latency (UTC)", fontsize="medium")
+    # names are data: never mathtext (`$_$` would raise) nor LaTeX, whatever matplotlibrc says
+    axes.set_title(
+        title or f"{series.operation_type} latency (UTC)",
+        fontsize="medium",
+        usetex=False,
+        parse_math=False,
+    )
     figure.tight_layout()
     out = io.BytesIO()
     figure.savefig(out, format="png")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import cast
 
 from bot import __version__, errors, logs
-from bot.terminal import EXIT_FAILED, EXIT_USAGE, Handler, err_console
+from bot.terminal import EXIT_FAILED, EXIT_USAGE, Handler, error
 
 ACTIONS = "bot.cli_actions"
 CONFIG_TOOLS = "bot.cli_config"
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.load(args.config)
     except errors.ConfigError as exc:
-        err_console().print(f"[red]{exc.message}[/]")
+        error(exc.message)
         return EXIT_USAGE
     long_running = args.command in ("run", "demo")
     level = "DEBUG" if args.verbose else settings.log_level if long_running else "WARNING"
@@ -203,16 +203,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(handler(args, settings))
     except errors.ConfigError as exc:
-        err_console().print(f"[red]{exc.message}[/]")
+        error(exc.message)
         return EXIT_USAGE
     except errors.IngestError as exc:
-        err_console().print(f"[red]rejected, nothing stored: {exc.message}[/]")
+        error(f"rejected, nothing stored: {exc.message}")
         return EXIT_FAILED
     except errors.CommandError as exc:
-        err_console().print(f"[red]{exc.message}[/]")
+        error(exc.message)
         return EXIT_USAGE
     except errors.BotError as exc:
-        err_console().print(f"[red]{exc.message}[/]")
+        error(exc.message)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

@@ -13,12 +13,13 @@ from typing import IO, TYPE_CHECKING
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from bot import errors, ingest
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.store import Store
-from bot.terminal import EXIT_OK, err_console
+from bot.terminal import EXIT_OK, err_console, literal
 from bot.terminal import out as _out
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ async def _store(settings: Settings) -> AsyncIterator[Store]:
 async def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
     async with _store(settings) as store:
         status = await store.status()
-    _out().print(f"schema at version {status.schema_version} ({status.url})")
+    _out().print(f"schema at version {status.schema_version} ({status.url})", markup=False)
     return EXIT_OK
 
 
@@ -48,12 +49,13 @@ async def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
     async with _store(settings) as store:
         status = await store.status()
     out = _out()
-    out.print(f"[bold]database[/]  {status.url}{'  (embedded)' if status.embedded else ''}")
-    out.print(f"[bold]server[/]    {status.server_version}")
+    embedded = "  (embedded)" if status.embedded else ""
+    out.print(f"[bold]database[/]  {literal(status.url)}{embedded}")
+    out.print(f"[bold]server[/]    {literal(status.server_version)}")
     out.print(f"[bold]schema[/]    version {status.schema_version} of {status.latest_version}")
     table = Table("table", "rows", box=None, pad_edge=False)
     for name, n in status.row_counts.items():
-        table.add_row(name, f"{n:,}")
+        table.add_row(Text(name), f"{n:,}")
     out.print(table)
     return EXIT_OK
 
@@ -112,7 +114,7 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             stream.close()
     elapsed = time.perf_counter() - started
     rate = f", {stored / elapsed:,.0f} rows/s" if elapsed > 0 and stored else ""
-    _out().print(f"stored {stored:,} {what}{span} in {elapsed:.1f} s{rate}")
+    _out().print(f"stored {stored:,} {what}{span} in {elapsed:.1f} s{rate}", markup=False)
     return EXIT_OK
 
 
@@ -152,7 +154,7 @@ async def cmd_detect(args: argparse.Namespace, settings: Settings) -> int:
     )
     for a in found:
         table.add_row(
-            a.operation_type,
+            Text(a.operation_type),
             a.kind.value,
             a.severity.value,
             _num(a.value_ms),
@@ -179,7 +181,8 @@ async def cmd_correlate(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     for c in found:
         out.print(
-            f"[bold]{c.operation_a} ~ {c.operation_b}[/]  r={c.r:.2f} n={c.n} {c.severity.value} {c.bottleneck.value}"
+            f"[bold]{literal(c.operation_a)} ~ {literal(c.operation_b)}[/]  "
+            f"r={c.r:.2f} n={c.n} {c.severity.value} {c.bottleneck.value}"
         )
         for line in c.recommendations:
             out.print(f"    - {line}", markup=False)
@@ -205,7 +208,7 @@ async def cmd_baselines_recalc(args: argparse.Namespace, settings: Settings) -> 
     for b, c, _ in changes:
         change = "new" if c.change_pct is None else f"{c.change_pct:+.1f}%"
         table.add_row(
-            b.operation_type,
+            Text(b.operation_type),
             f"{b.sample_count:,}",
             _num(b.p50_ms),
             _num(b.p95_ms),

@@ -5,7 +5,7 @@ would double its start-up time); `route test` imports the routing core when it r
 import argparse
 
 from bot.config import Settings
-from bot.terminal import EXIT_OK
+from bot.terminal import EXIT_OK, literal
 from bot.terminal import out as _out
 
 
@@ -35,10 +35,10 @@ async def cmd_route_test(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     out = _out()
     ops = ", ".join(query.operation_types)
-    out.print(f"[bold]{query.severity} {query.kind} on {ops}[/]")
-    out.print(f"  route:      {decision.route}")
-    out.print(f"  channels:   {', '.join(decision.channels) or 'none'}")
-    out.print(f"  escalation: {describe_steps(decision.plan.steps)}")
+    out.print(f"[bold]{literal(f'{query.severity} {query.kind} on {ops}')}[/]")
+    out.print(f"  route:      {decision.route}", markup=False)
+    out.print(f"  channels:   {', '.join(decision.channels) or 'none'}", markup=False)
+    out.print(f"  escalation: {describe_steps(decision.plan.steps)}", markup=False)
     out.print("  why:")
     for line in decision.explanation:
         out.print(f"    {line}", markup=False)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 
+from bot.config.secrets import Secret
 from bot.config.section import Section
 
 CHANNEL_TYPES = ("slack", "mattermost", "email", "pagerduty", "webhook", "console")
@@ -44,18 +45,18 @@ class EmailChannel(Section):
 
 class PagerDutyChannel(Section):
     type: Literal["pagerduty"]
-    routing_key: SecretStr | None = None  # default: PERFBOT_PAGERDUTY__ROUTING_KEY
+    routing_key: Secret | None = None  # default: PERFBOT_PAGERDUTY__ROUTING_KEY
 
     def key(self, default: SecretStr | None) -> SecretStr | None:
-        """The routing key events go out with: this channel's, else (also when it is empty)
-        `default`, the platform's `PERFBOT_PAGERDUTY__ROUTING_KEY`."""
+        """The routing key events go out with: this channel's, else `default`, the platform's
+        `PERFBOT_PAGERDUTY__ROUTING_KEY`."""
         return self.routing_key or default
 
 
 class WebhookChannel(Section):
     type: Literal["webhook"]
     url: AnyHttpUrl
-    secret: SecretStr | None = None
+    secret: Secret | None = None  # signs each request (README: the verify recipe)
 
 
 class ConsoleChannel(Section):

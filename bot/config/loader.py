@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from bot.config.channels import CHANNEL_TYPES
+from bot.config.secrets import EMPTY_DATABASE_URL, EMPTY_SECRET
 from bot.errors import ConfigError
 
 S = TypeVar("S", bound=BaseSettings)
@@ -98,8 +99,18 @@ def describe_errors(exc: ValidationError) -> list[str]:
     lines = []
     for error in exc.errors(include_input=False, include_url=False):
         message = error["msg"].removeprefix("Value error, ")
+        if message in (EMPTY_SECRET, EMPTY_DATABASE_URL) and _environment_name(error["loc"]):
+            message += f" (from the YAML file or {_environment_name(error['loc'])})"
         lines.append(f"{_yaml_path(error['loc']) or '(top level)'}: {message}")
     return lines
+
+
+def _environment_name(loc: tuple[int | str, ...]) -> str | None:
+    """`PERFBOT_SLACK__SIGNING_SECRET` for `("slack", "signing_secret")`; None for keys that
+    live in lists or named entries (channels, routes), which are set in the YAML file."""
+    if not loc or loc[0] in ("channels", "routes") or any(isinstance(p, int) for p in loc):
+        return None
+    return "PERFBOT_" + "__".join(str(p).upper() for p in loc)
 
 
 def _yaml_path(loc: tuple[int | str, ...]) -> str:

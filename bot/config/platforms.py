@@ -1,30 +1,32 @@
 """Platform settings: credentials and defaults for Slack, Mattermost, email and PagerDuty, and
 perfbot's own HTTP server. These usually come from the environment (`PERFBOT_SLACK__BOT_TOKEN`)
-rather than the YAML file; secrets are `SecretStr` and never printed."""
+rather than the YAML file; secrets are `SecretStr` and never printed, and a secret that is set
+must not be empty (`bot.config.secrets.Secret`)."""
 
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from bot.config.http import HttpSettings as HttpSettings  # re-exported: it was defined here
+from bot.config.secrets import Secret
 from bot.config.section import Section
 
 
 class SlackSettings(Section):
-    bot_token: SecretStr | None = None
-    signing_secret: SecretStr | None = None
-    app_token: SecretStr | None = None
+    bot_token: Secret | None = None
+    signing_secret: Secret | None = None
+    app_token: Secret | None = None
     api_url: str = "https://slack.com/api/"
     channel: str | None = None  # default alert channel when no slack channel is configured
 
 
 class MattermostSettings(Section):
     url: str | None = None
-    token: SecretStr | None = None
-    command_token: SecretStr | None = None
+    token: Secret | None = None
+    command_token: Secret | None = None
     actions_url: str | None = None
-    actions_secret: SecretStr | None = None  # HMAC key for button contexts; default: the bot token
+    actions_secret: Secret | None = None  # HMAC key for button contexts; default: the bot token
     channel_id: str | None = None
 
 
@@ -32,7 +34,7 @@ class EmailSettings(Section):
     host: str | None = None
     port: int = Field(default=25, ge=1, le=65535)
     username: str | None = None
-    password: SecretStr | None = None
+    password: Secret | None = None
     from_: str = Field(default="perfbot@localhost", alias="from")
     starttls: bool = False
     use_tls: bool = False
@@ -49,7 +51,7 @@ class EmailSettings(Section):
 
 
 class PagerDutySettings(Section):
-    routing_key: SecretStr | None = None
+    routing_key: Secret | None = None
     events_url: str = "https://events.pagerduty.com/v2/enqueue"
 
 

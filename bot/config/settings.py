@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.config import channels as channels_
-from bot.config import checks, implicit, loader
+from bot.config import checks, implicit, loader, secrets
 from bot.config.alerts import AlertSettings
 from bot.config.channels import ChannelConfig
 from bot.config.delivery import DeliverySettings
@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     permissions: PermissionSettings = Field(default_factory=PermissionSettings)
 
     _channel_names = field_validator("channels")(channels_.check_names)
+    _database_url = field_validator("database_url")(secrets.check_database_url)
 
     @classmethod
     def settings_customise_sources(

@@ -27,6 +27,7 @@ from bot.demo.workload import Samples, Workload
 from bot.models import ActorSource, AlertStatus
 from bot.routing.transition import Actor
 from bot.store import Store
+from bot.terminal import literal
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ async def run(options: DemoOptions, base: Settings, console: Console) -> int:
     temporary = options.data_dir is None
     root = options.data_dir or Path(tempfile.mkdtemp(prefix="perfbot-demo-"))
     settings = demo_settings(base)
-    console.print(f"[bold]perfbot demo[/] — embedded PostgreSQL in {root}")
+    console.print(f"[bold]perfbot demo[/] — embedded PostgreSQL in {literal(root)}")
     store = await Store.open(None, root)
     try:
         await store.migrate(settings.source)
@@ -204,7 +205,7 @@ async def scripted_session(
         return True
 
     async def say(text: str) -> None:
-        console.print(f"[bold cyan]perf> {text}[/]")
+        console.print(f"[bold cyan]perf> {literal(text)}[/]")
         await front.run_one(text)
 
     if await at(start + timedelta(minutes=9)):

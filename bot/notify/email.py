@@ -4,8 +4,9 @@ say `starttls` and never otherwise, implicit TLS when `use_tls`; AUTH only with 
 
 Errors: a 4xx reply, a timeout or a dropped connection is retryable; a 5xx refusal of the
 sender or of every recipient, failed authentication, or a server lacking a needed extension is
-permanent. Mails thread by their `Message-ID` headers (see `email_render`); the reference is
-the first mail's id, `{"message_id"}`."""
+permanent; the server's reply text is kept only as an `excerpt`. Mails thread by their
+`Message-ID` headers (see `email_render`); the reference is the first mail's id,
+`{"message_id"}`."""
 
 import logging
 import ssl
@@ -14,6 +15,7 @@ import aiosmtplib
 
 from bot import errors
 from bot.config import EmailSettings
+from bot.excerpt import excerpt
 from bot.notify import MessageRef, Notification, email_render
 
 logger = logging.getLogger(__name__)
@@ -64,7 +66,8 @@ class EmailNotifier:
         except OSError as exc:
             raise errors.NotifyError(
                 self._channel,
-                f"cannot reach SMTP server {self._host}:{settings.port}: {exc.strerror or exc}",
+                f"cannot reach SMTP server {self._host}:{settings.port}: "
+                f"{excerpt(exc.strerror or str(exc))}",
             ) from exc
         if refused:
             logger.warning(
@@ -90,7 +93,7 @@ class EmailNotifier:
         if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
             return errors.NotifyError(
                 self._channel,
-                f"SMTP authentication failed at {where} for user {self._settings.username!r}: {exc.code} {exc.message}",
+                f"SMTP authentication failed at {where} for user {self._settings.username!r}: {exc.code} {excerpt(exc.message)}",
                 permanent=True,
                 status=exc.code,
             )
@@ -99,7 +102,7 @@ class EmailNotifier:
             who = ", ".join(r.recipient for r in exc.recipients)
             return errors.NotifyError(
                 self._channel,
-                f"SMTP server {where} refused every recipient ({who}): {exc.recipients[0].message}",
+                f"SMTP server {where} refused every recipient ({who}): {excerpt(exc.recipients[0].message)}",
                 permanent=all(code >= 500 for code in codes),
                 status=codes[0] if codes else None,
             )
@@ -110,19 +113,19 @@ class EmailNotifier:
         if isinstance(exc, aiosmtplib.SMTPResponseException):
             return errors.NotifyError(
                 self._channel,
-                f"SMTP server {where} answered {exc.code} {exc.message}",
+                f"SMTP server {where} answered {exc.code} {excerpt(exc.message)}",
                 permanent=exc.code >= 500,
                 status=exc.code,
             )
         if isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPServerDisconnected):
             return errors.NotifyError(
-                self._channel, f"cannot reach SMTP server {where}: {exc.message}"
+                self._channel, f"cannot reach SMTP server {where}: {excerpt(exc.message)}"
             )
         if isinstance(exc, aiosmtplib.SMTPNotSupported):
             return errors.NotifyError(
-                self._channel, f"SMTP server {where}: {exc.message}", permanent=True
+                self._channel, f"SMTP server {where}: {excerpt(exc.message)}", permanent=True
             )
-        return errors.NotifyError(self._channel, f"SMTP failure at {where}: {exc.message}")
+        return errors.NotifyError(self._channel, f"SMTP failure at {where}: {excerpt(exc.message)}")
 
     async def aclose(self) -> None:
         return None

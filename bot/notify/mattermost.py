@@ -12,7 +12,10 @@ Events post, edit and reply as `bot.notify.chat_message` says: a new post is
 is logged, never fails the alert. The reference is `{"post_id"}`.
 
 Errors: connection failures, timeouts, 5xx and 429 (honouring `X-Ratelimit-Reset`) are
-retryable; 400/401/403/404 and other 4xx are permanent."""
+retryable; 400/401/403/404 and other 4xx are permanent. A redirect is never followed (a
+permanent error naming its host): the driver is given a requests `auth` that sends the bot token
+and refuses a 3xx before requests would follow it. Mattermost's error text is kept only as an
+`excerpt`."""
 
 import asyncio
 import functools
@@ -22,12 +25,14 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
+import requests.auth
 from mattermostdriver import Driver
 from mattermostdriver import exceptions as mm_errors
 
 from bot import charts, errors
+from bot.excerpt import excerpt
 from bot.notify import MessageRef, Notification, chat_message, mattermost_render
-from bot.notify.http import retry_after_seconds
+from bot.notify.http import redirect_reason, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +50,38 @@ DRIVER_ERRORS: tuple[tuple[type[requests.HTTPError], int], ...] = (
 )
 
 
+class RedirectRefused(requests.RequestException):
+    """Mattermost answered with a redirect; it was not followed."""
+
+    def __init__(self, status: int, location: str | None) -> None:
+        self.status = status
+        super().__init__(redirect_reason(status, location))
+
+
+def _refuse_redirect(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """A requests response hook: runs before requests follows a redirect."""
+    if 300 <= response.status_code < 400:
+        response.close()
+        raise RedirectRefused(response.status_code, response.headers.get("Location"))
+
+
+class BearerNoRedirects(requests.auth.AuthBase):
+    """The bot token as `Authorization: Bearer` (mattermostdriver sends no header of its own
+    when it is given an `auth`) and the hook that refuses redirects."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        request.register_hook("response", _refuse_redirect)  # type: ignore[no-untyped-call]
+        return request
+
+
 def driver_options(url: str, token: str, timeout: float) -> dict[str, Any]:
     """mattermostdriver's options from a server URL (`https://chat.example.com[:port][/base]`):
-    host, scheme, port (default 443/80), `basepath` (the URL's path + `/api/v4`), token and the
-    request timeout in seconds."""
+    host, scheme, port (default 443/80), `basepath` (the URL's path + `/api/v4`), token, the
+    request timeout in seconds and the redirect-refusing `auth`."""
     parts = urlsplit(url if "://" in url else f"https://{url}")
     if not parts.hostname:
         raise ValueError(f"not a Mattermost server URL: {url!r}")
@@ -62,6 +95,7 @@ def driver_options(url: str, token: str, timeout: float) -> dict[str, Any]:
         "timeout": timeout,
         "request_timeout": timeout,
         "verify": True,
+        "auth": functools.partial(BearerNoRedirects, token),
     }
 
 
@@ -200,7 +234,7 @@ class MattermostNotifier:
                     "action": "mattermost_chart_failed",
                     "channel": self._channel,
                     "alert_id": alert.id,
-                    "error": f"{type(exc).__name__}: {exc}",
+                    "error": f"{type(exc).__name__}: {excerpt(str(exc))}",
                 },
             )
 
@@ -214,6 +248,10 @@ class MattermostNotifier:
             # destination did not answer in time
             raise errors.NotifyError(
                 self._channel, f"{what}: no answer within {self._timeout:g} s"
+            ) from exc
+        except RedirectRefused as exc:
+            raise errors.NotifyError(
+                self._channel, f"{what}: {exc}", permanent=True, status=exc.status
             ) from exc
         except requests.HTTPError as exc:  # mattermostdriver's errors subclass it
             raise self._http_failure(what, exc) from exc
@@ -229,7 +267,7 @@ class MattermostNotifier:
         status = next((code for kind, code in DRIVER_ERRORS if isinstance(exc, kind)), None)
         if status is None and response is not None:
             status = response.status_code
-        body = response.text.strip()[:300] if response is not None else str(exc)[:300]
+        body = excerpt(response.text if response is not None else str(exc))
         reason = f"{what}: HTTP {status} {body}".rstrip()
         if status == 429:
             headers = response.headers if response is not None else {}

@@ -10,13 +10,16 @@ chart is logged, never fails or repeats the alert. The reference is
 Errors: HTTP 429 carries `Retry-After`; 5xx, timeouts and connection failures are retryable;
 `ok: false` answers (`invalid_auth`, `channel_not_found`, …) are permanent, except Slack's own
 transient ones. The client keeps only slack-sdk's connection-error retry (one immediate retry):
-rate limits and server errors go back to the delivery worker, which owns backoff."""
+rate limits and server errors go back to the delivery worker, which owns backoff. A redirect
+is never followed (a permanent error naming its host), and Slack's error text is kept only as
+an `excerpt`."""
 
 import asyncio
 import functools
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -27,8 +30,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot import charts, errors
+from bot.excerpt import excerpt
 from bot.notify import MessageRef, Notification, chat_message, slack_render
-from bot.notify.http import retry_after_seconds
+from bot.notify.http import RedirectRefused, no_redirects, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -55,17 +59,29 @@ class SlackNotifier:
         self._destination = destination
         self._timeout = timeout
         self._charts = charts_enabled
-        self._client = AsyncWebClient(
-            token=token,
-            base_url=api_url,
-            timeout=max(1, math.ceil(timeout)),
-            # one quick retry of a dropped connection; no 429/5xx retries (see module doc)
-            retry_handlers=[
-                AsyncConnectionErrorRetryHandler(
-                    interval_calculator=FixedValueRetryIntervalCalculator(0.25)
-                )
-            ],
-        )
+        self._token = token
+        self._api_url = api_url
+
+    @asynccontextmanager
+    async def _web(self) -> AsyncIterator[AsyncWebClient]:
+        """A Web API client over a session of its own (as slack-sdk would open per call) that
+        refuses redirects: slack-sdk cannot be told `allow_redirects=False`."""
+        async with aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=max(1, math.ceil(self._timeout))),
+            trace_configs=[no_redirects()],
+        ) as session:
+            yield AsyncWebClient(
+                token=self._token,
+                base_url=self._api_url,
+                timeout=max(1, math.ceil(self._timeout)),
+                session=session,
+                # one quick retry of a dropped connection; no 429/5xx retries (see module doc)
+                retry_handlers=[
+                    AsyncConnectionErrorRetryHandler(
+                        interval_calculator=FixedValueRetryIntervalCalculator(0.25)
+                    )
+                ],
+            )
 
     @property
     def channel(self) -> str:
@@ -91,10 +107,7 @@ class SlackNotifier:
         try:
             await self._call(
                 "chat.update",
-                self._client.chat_update,
-                channel=ref["channel"],
-                ts=ref["ts"],
-                **message,
+                lambda web: web.chat_update(channel=ref["channel"], ts=ref["ts"], **message),
             )
         except errors.NotifyError as exc:
             if not (exc.__cause__ and _api_error(exc.__cause__) in MESSAGE_GONE):
@@ -113,20 +126,19 @@ class SlackNotifier:
     async def _reply(self, notification: Notification, ref: dict[str, str]) -> None:
         await self._call(
             "chat.postMessage",
-            self._client.chat_postMessage,
-            channel=ref["channel"],
-            thread_ts=ref["ts"],
-            **slack_render.thread_reply(notification),
+            lambda web: web.chat_postMessage(
+                channel=ref["channel"],
+                thread_ts=ref["ts"],
+                **slack_render.thread_reply(notification),
+            ),
         )
 
     async def _post(self, notification: Notification, message: dict[str, Any]) -> dict[str, str]:
         response = await self._call(
             "chat.postMessage",
-            self._client.chat_postMessage,
-            channel=self._destination,
-            unfurl_links=False,
-            unfurl_media=False,
-            **message,
+            lambda web: web.chat_postMessage(
+                channel=self._destination, unfurl_links=False, unfurl_media=False, **message
+            ),
         )
         ref = {"channel": str(response["channel"]), "ts": str(response["ts"])}
         logger.info(
@@ -148,17 +160,18 @@ class SlackNotifier:
             png = await asyncio.wait_for(
                 asyncio.to_thread(charts.latency_png, series), self._timeout
             )
-            await asyncio.wait_for(
-                self._client.files_upload_v2(
-                    channel=ref["channel"],
-                    thread_ts=ref["ts"],
-                    content=png,
-                    filename=f"perfbot-alert-{alert.id}.png",
-                    title=f"{series.operation_type} latency vs baseline",
-                ),
-                # three requests: get the upload URL, upload, complete
-                3 * self._timeout,
-            )
+            async with self._web() as web:
+                await asyncio.wait_for(
+                    web.files_upload_v2(
+                        channel=ref["channel"],
+                        thread_ts=ref["ts"],
+                        content=png,
+                        filename=f"perfbot-alert-{alert.id}.png",
+                        title=f"{series.operation_type} latency vs baseline",
+                    ),
+                    # three requests: get the upload URL, upload, complete
+                    3 * self._timeout,
+                )
         except (
             SlackClientError,
             aiohttp.ClientError,
@@ -173,32 +186,39 @@ class SlackNotifier:
                     "action": "slack_chart_failed",
                     "channel": self._channel,
                     "alert_id": alert.id,
-                    "error": f"{type(exc).__name__}: {_api_error(exc) or exc}",
+                    "error": f"{type(exc).__name__}: {excerpt(_api_error(exc) or str(exc))}",
                 },
             )
 
     async def _call(
-        self, method: str, func: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any
+        self, method: str, call: Callable[[AsyncWebClient], Awaitable[AsyncSlackResponse]]
     ) -> AsyncSlackResponse:
         """Run one Web API call under the timeout; translate every failure into NotifyError."""
         try:
-            return await asyncio.wait_for(func(**kwargs), self._timeout)
+            async with self._web() as web:
+                return await asyncio.wait_for(call(web), self._timeout)
         except SlackApiError as exc:
             raise self._api_failure(method, exc) from exc
         except TimeoutError as exc:
             raise errors.NotifyError(
                 self._channel, f"{method}: no answer within {self._timeout:g} s"
             ) from exc
+        except RedirectRefused as exc:
+            raise errors.NotifyError(
+                self._channel, f"{method}: {exc}", permanent=True, status=exc.status
+            ) from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise errors.NotifyError(
                 self._channel, f"{method}: cannot reach Slack: {type(exc).__name__}"
             ) from exc
         except SlackClientError as exc:
-            raise errors.NotifyError(self._channel, f"{method}: {exc}", permanent=True) from exc
+            raise errors.NotifyError(
+                self._channel, f"{method}: {excerpt(str(exc))}", permanent=True
+            ) from exc
 
     def _api_failure(self, method: str, exc: SlackApiError) -> errors.NotifyError:
         status = int(exc.response.status_code)
-        code = _api_error(exc) or f"HTTP {status}"
+        code = excerpt(_api_error(exc)) or f"HTTP {status}"
         reason = f"{method}: {code}"
         if status == 429:
             headers = exc.response.headers
@@ -209,7 +229,7 @@ class SlackNotifier:
         return errors.NotifyError(self._channel, reason, permanent=True, status=status)
 
     async def aclose(self) -> None:
-        """Nothing to release: slack-sdk opens and closes a session per call."""
+        """Nothing to release: each call opens and closes its own session."""
         return
 
 

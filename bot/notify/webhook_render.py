@@ -1,7 +1,10 @@
-"""The webhook contract (ARCHITECTURE.md): a JSON body `{"event", "alert": {...}}` and the
-headers `X-Perfbot-Event`, `X-Perfbot-Delivery` (the outbox delivery id, when the worker passes
-one in `Notification.extra["delivery_id"]`) and `X-Perfbot-Signature: sha256=<hex>`, an
-HMAC-SHA256 of the exact body bytes keyed with the channel's secret (absent without a secret).
+"""The webhook contract (ARCHITECTURE.md): a JSON body `{"event", "delivery_id", "alert": {...}}`
+and the headers `X-Perfbot-Event`, `X-Perfbot-Delivery` (the delivery id again: the outbox row
+id, the same on every retry of one delivery, so receivers de-duplicate by it) and, with a
+secret, `X-Perfbot-Signature: t=<unix seconds>,v1=<hex>`: an HMAC-SHA256, keyed with the
+channel's secret, of `"<t>.<delivery id>."` followed by the exact body bytes. The timestamp lets
+a receiver refuse a replayed request (the README's verify recipe allows 5 minutes), the
+delivery id a repeated one.
 
 The contract names five events; `repeat` is sent as `updated` and `unacknowledged` as
 `updated` too (the alert's `status` says `open` again)."""
@@ -14,17 +17,20 @@ from typing import Any
 from bot.notify import Notification
 
 CONTRACT_EVENTS = {"repeat": "updated", "unacknowledged": "updated"}
+SIGNATURE_HEADER = "X-Perfbot-Signature"
+DELIVERY_HEADER = "X-Perfbot-Delivery"
 
 
 def event_name(notification: Notification) -> str:
     return CONTRACT_EVENTS.get(notification.event, notification.event)
 
 
-def body(notification: Notification) -> bytes:
+def body(notification: Notification, delivery_id: str) -> bytes:
     """The JSON body as sent (UTF-8, compact, keys in a fixed order)."""
     alert = notification.alert
     payload: dict[str, Any] = {
         "event": event_name(notification),
+        "delivery_id": delivery_id,
         "alert": {
             "id": alert.id,
             "fingerprint": alert.fingerprint,
@@ -51,25 +57,28 @@ def body(notification: Notification) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
-def signature(secret: str, raw_body: bytes) -> str:
-    """`sha256=<hex HMAC-SHA256 of raw_body keyed with secret>`."""
-    return "sha256=" + hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest()
+def signature(secret: str, timestamp: int, delivery_id: str, raw_body: bytes) -> str:
+    """The `X-Perfbot-Signature` value: `t=<timestamp>,v1=<hex HMAC-SHA256 keyed with secret
+    of "<timestamp>.<delivery_id>." + raw_body>`; `timestamp` in Unix seconds."""
+    signed = f"{timestamp}.{delivery_id}.".encode() + raw_body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
 
 
-def verify(secret: str, raw_body: bytes, header: str) -> bool:
-    """Whether an `X-Perfbot-Signature` header matches the body (constant-time)."""
-    return hmac.compare_digest(signature(secret, raw_body), header)
-
-
-def headers(notification: Notification, raw_body: bytes, secret: str | None) -> dict[str, str]:
+def headers(
+    notification: Notification,
+    raw_body: bytes,
+    delivery_id: str,
+    secret: str | None,
+    timestamp: int,
+) -> dict[str, str]:
+    """The request headers; signed (at `timestamp`, Unix seconds) when there is a secret."""
     out = {
         "Content-Type": "application/json",
         "User-Agent": "perfbot",
         "X-Perfbot-Event": event_name(notification),
+        DELIVERY_HEADER: delivery_id,
     }
-    delivery = notification.extra.get("delivery_id")
-    if delivery is not None:
-        out["X-Perfbot-Delivery"] = str(delivery)
     if secret:
-        out["X-Perfbot-Signature"] = signature(secret, raw_body)
+        out[SIGNATURE_HEADER] = signature(secret, timestamp, delivery_id, raw_body)
     return out

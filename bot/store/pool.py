@@ -1,15 +1,18 @@
-"""Connections: resolve the database URL (configured, or the embedded server), open an asyncpg
-pool whose sessions run in UTC with JSON codecs, and mask passwords for display."""
+"""Connections: resolve the database URL (configured, or the embedded server) and open an asyncpg
+pool whose sessions run in UTC with JSON codecs. Every failure to read or reach the URL is an
+error that shows it masked (`bot.config.secrets.mask_url`), never a traceback: a URL the
+driver misreads puts pieces of the password into its own error messages."""
 
 import json
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from bot import errors
+from bot.config.secrets import URL_HINT, mask_url
+from bot.excerpt import excerpt
 from bot.store import embedded
 
 logger = logging.getLogger(__name__)
@@ -25,14 +28,16 @@ def resolve_url(database_url: str | None, data_dir: Path | None) -> tuple[str, b
     return embedded.start(data_dir), True
 
 
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by `***`."""
-    masked = re.sub(
-        r"(?<=://)([^:/@]*):([^@]*)@",
-        lambda m: f"{m.group(1)}:***@" if m.group(2) else m.group(0),
-        url,
-    )
-    return re.sub(r"(?i)(password=)[^&\s]+", r"\1***", masked)
+__all__ = ["create_pool", "mask_url", "resolve_url"]
+
+
+def _scrubbed(message: str, url: str) -> str:
+    """A driver's error message without the URL or its password in it, as an excerpt."""
+    password = url.partition("://")[2].rpartition("@")[0].partition(":")[2]
+    message = message.replace(url, mask_url(url))
+    if password:
+        message = message.replace(password, "***")
+    return excerpt(message)
 
 
 async def _init_connection(conn: "asyncpg.Connection[Any]") -> None:
@@ -49,7 +54,8 @@ async def _keep_session(conn: "asyncpg.Connection[Any]") -> None:
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> "asyncpg.Pool[Any]":
-    """An asyncpg pool for `url`. Raises DatabaseUnavailable with the masked URL."""
+    """An asyncpg pool for `url`. Raises ConfigError when the driver cannot read the URL and
+    DatabaseUnavailable when the server cannot be reached, both with the URL masked."""
     try:
         pool: asyncpg.Pool[Any] = await asyncpg.create_pool(
             url,
@@ -68,6 +74,16 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> "as
                 "plan_cache_mode": "force_custom_plan",
             },
         )
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        raise errors.DatabaseUnavailable(f"cannot connect to {mask_url(url)}: {exc}") from exc
+    # `from None` in both: the driver's own exception text may quote pieces of the password,
+    # and a chained cause would print it with any traceback
+    except (ValueError, OverflowError) as exc:  # asyncpg's ClientConfigurationError too
+        raise errors.ConfigError(
+            [
+                f"database_url: {mask_url(url)} is refused by the driver "
+                f"({_scrubbed(str(exc), url) or type(exc).__name__}); {URL_HINT}"
+            ]
+        ) from None
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+        reason = _scrubbed(str(exc), url) or type(exc).__name__
+        raise errors.DatabaseUnavailable(f"cannot connect to {mask_url(url)}: {reason}") from None
     return pool

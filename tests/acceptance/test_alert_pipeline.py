@@ -1,13 +1,13 @@
 """The whole alert path in a real `perfbot run`: metrics with an injected spike → detection →
-one alert → a signed webhook `fired` event per fingerprint; an acknowledgement → one
-`acknowledged` event, and no escalation afterwards."""
+one alert → a webhook `fired` event per fingerprint, signed as the README's recipe verifies;
+an acknowledgement → one `acknowledged` event, and no escalation afterwards."""
 
 import asyncio
-import hashlib
-import hmac
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.alerts import AlertService
 from bot.clock import SystemClock
@@ -17,7 +17,7 @@ from bot.routing.transition import Actor
 from bot.store import Store
 from tests.acceptance.harness import PerfbotProcess
 from tests.factories import latency_history
-from tests.fakes.webhook import WebhookReceiver
+from tests.fakes.webhook import WebhookReceiver, readme_recipe
 from tests.polling import eventually
 
 SECRET = "hook-secret"
@@ -86,9 +86,16 @@ async def test_spike_fires_once_and_ack_stops_escalation(
             return any(e == "fired" for e, _ in events(webhook_receiver, "/hook"))
 
         await eventually(fired, within=60)
-        for call in webhook_receiver.calls:
-            expected = "sha256=" + hmac.new(SECRET.encode(), call.body, hashlib.sha256).hexdigest()
-            assert call.headers["X-Perfbot-Signature"] == expected
+        perfbot_delivery, rejected = readme_recipe()
+        seen: set[str] = set()
+        for call in webhook_receiver.calls:  # each verifies as the README's recipe checks it
+            perfbot_delivery(SECRET, call.headers, call.body, seen, now=call.at)
+        assert seen == {c.headers["X-Perfbot-Delivery"] for c in webhook_receiver.calls}
+        first = webhook_receiver.calls[0]
+        # replayed a minute later: verifies, but is recognised as handled; 5 minutes later: refused
+        assert perfbot_delivery(SECRET, first.headers, first.body, seen, now=first.at + 60) is None
+        with pytest.raises(rejected):
+            perfbot_delivery(SECRET, first.headers, first.body, set(), now=first.at + 301)
         [alert] = [
             a
             for a in await store.alerts.with_status([AlertStatus.OPEN])

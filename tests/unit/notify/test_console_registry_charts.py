@@ -112,13 +112,8 @@ def test_build_notifiers_reports_missing_platform_settings():
             {"type": "pagerduty"},
             "a pagerduty channel needs a routing_key or PERFBOT_PAGERDUTY__ROUTING_KEY",
         ),
-        (
-            {},
-            {"type": "pagerduty", "routing_key": ""},
-            "a pagerduty channel needs a routing_key or PERFBOT_PAGERDUTY__ROUTING_KEY",
-        ),
         ({}, {"type": "pagerduty", "routing_key": "k"}, None),
-        ({"pagerduty": {"routing_key": "k"}}, {"type": "pagerduty", "routing_key": ""}, None),
+        ({"pagerduty": {"routing_key": "k"}}, {"type": "pagerduty"}, None),
         ({}, {"type": "webhook", "url": "https://example.com/hook"}, None),
         ({}, {"type": "console"}, None),
     ],
@@ -157,3 +152,17 @@ def test_chart_of_a_single_point_without_baseline():
 def test_chart_refuses_bad_series(series):
     with pytest.raises(ChartError):
         latency_png(series)
+
+
+@pytest.mark.parametrize("name", ["$_$", "$^^$", "op$\\frac{$x", "$a$", "\\$"])
+@pytest.mark.parametrize("titled", [False, True], ids=["default title", "trends title"])
+def test_chart_titles_are_never_math_text(name: str, titled: bool):
+    series = LatencySeries(
+        operation_type=name,
+        timestamps=(T0, T0 + timedelta(minutes=1)),
+        p50_ms=(1.0, 2.0),
+        p95_ms=(2.0, 3.0),
+        p99_ms=(3.0, 4.0),
+    )
+    title = f"{name}: last 7d (UTC)" if titled else None
+    assert latency_png(series, title=title).startswith(b"\x89PNG")

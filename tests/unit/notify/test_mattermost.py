@@ -9,7 +9,7 @@ from aiohttp import web
 
 from bot.errors import NotifyError
 from bot.models import AlertStatus
-from bot.notify.mattermost import MattermostNotifier, driver_options
+from bot.notify.mattermost import BearerNoRedirects, MattermostNotifier, driver_options
 from bot.notify.mattermost_sign import verify_context
 from tests.fakes.mattermost import CHANNEL_ID, MattermostFake
 from tests.fakes.server import FakeServer
@@ -38,7 +38,9 @@ def notifier(
 
 
 def test_driver_options_from_url():
-    assert driver_options("http://127.0.0.1:8065", "t", 3.0) | {"token": "t"} == {
+    options = driver_options("http://127.0.0.1:8065", "t", 3.0)
+    assert isinstance(options.pop("auth")(), BearerNoRedirects)
+    assert options == {
         "url": "127.0.0.1",
         "scheme": "http",
         "port": 8065,

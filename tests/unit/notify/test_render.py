@@ -442,14 +442,16 @@ def test_webhook_body_and_signature():
         make_alert(status=AlertStatus.ACKNOWLEDGED, acknowledged_by="alice"),
         extra={"delivery_id": 77},
     )
-    raw = webhook_render.body(n)
-    headers = webhook_render.headers(n, raw, "hook-secret")
-    expected = "sha256=" + hmac.new(b"hook-secret", raw, hashlib.sha256).hexdigest()
-    assert headers["X-Perfbot-Signature"] == expected
+    raw = webhook_render.body(n, "77")
+    headers = webhook_render.headers(n, raw, "77", "hook-secret", 1_800_000_000)
+    signed = b"1800000000.77." + raw
+    expected = hmac.new(b"hook-secret", signed, hashlib.sha256).hexdigest()
+    assert headers["X-Perfbot-Signature"] == f"t=1800000000,v1={expected}"
     assert headers["X-Perfbot-Event"] == "acknowledged"
     assert headers["X-Perfbot-Delivery"] == "77"
     body = json.loads(raw)
     assert body["event"] == "acknowledged"
+    assert body["delivery_id"] == "77"
     assert set(body["alert"]) >= {
         "id",
         "fingerprint",
@@ -476,10 +478,10 @@ def test_webhook_body_and_signature():
 
 def test_webhook_without_secret_has_no_signature_and_maps_events():
     n = make_notification("repeat")
-    raw = webhook_render.body(n)
-    headers = webhook_render.headers(n, raw, None)
+    raw = webhook_render.body(n, "5")
+    headers = webhook_render.headers(n, raw, "5", None, 1_800_000_000)
     assert "X-Perfbot-Signature" not in headers
-    assert "X-Perfbot-Delivery" not in headers
+    assert headers["X-Perfbot-Delivery"] == "5"
     assert json.loads(raw)["event"] == "updated"
 
 
