@@ -10,18 +10,48 @@ A silence matches when every field it gives matches:
 
 A silenced alert still exists and is updated; it sends nothing and does not escalate, and its
 resolved notice is still sent. While muted, its `next_escalation_at` is the silence's expiry,
-so the escalation tick wakes it up and re-checks when the silence ends."""
+so the escalation tick wakes it up and re-checks when the silence ends.
+
+A *broad* silence (`is_broad`) can mute CRITICAL alerts of every operation: no alert id, no
+operation pattern narrower than `*`, and no severity below CRITICAL. It needs
+`permissions.silence_all` and lasts at most `silences.max_broad` (`broad_problem`)."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot import errors
-from bot.models import Alert, AlertStatus, NewSilence, Silence, SilenceMatch
+from bot.durations import format_duration
+from bot.models import Alert, AlertStatus, NewSilence, Severity, Silence, SilenceMatch
 from bot.routing import transition
 from bot.routing.rules import KINDS, Routable, kind_matches, operations_match
 from bot.routing.transition import Actor, Transition
 
 MAX_DURATION = timedelta(days=30)
+MAX_BROAD = timedelta(hours=4)
+
+
+def is_broad(match: SilenceMatch) -> bool:
+    """Whether a silence with `match` can mute CRITICAL alerts of any operation: it names no
+    alert, its operation pattern (if any) is only `*`, and its severity (if any) is CRITICAL
+    (`severity=critical` mutes CRITICAL and everything below it). Kind and bottleneck filters
+    do not narrow it: every operation's CRITICAL degradations are still muted."""
+    if match.alert_id is not None:
+        return False
+    if match.operation is not None and match.operation.strip().strip("*"):
+        return False
+    return match.severity in (None, Severity.CRITICAL)
+
+
+def broad_problem(match: SilenceMatch, duration: timedelta, max_broad: timedelta) -> str | None:
+    """Why a silence for `duration` is too long for its match (a broad one is capped at
+    `max_broad`), user-safe; None if it is not."""
+    if not is_broad(match) or duration <= max_broad:
+        return None
+    return (
+        f"a silence that mutes CRITICAL alerts of every operation lasts at most "
+        f"{format_duration(max_broad)} (silences.max_broad); name an operation, an alert "
+        f"(alert=ID) or severity=warning to silence for longer"
+    )
 
 
 def validate_match(match: SilenceMatch) -> SilenceMatch:
