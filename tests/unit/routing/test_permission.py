@@ -131,7 +131,8 @@ def test_entry_problem(entry: str, problem: str | None) -> None:
     if problem is None:
         assert found is None
     else:
-        assert found is not None and problem in found
+        assert found is not None
+        assert problem in found
 
 
 def test_groups_expand_to_their_members() -> None:
@@ -194,7 +195,8 @@ def test_broad_silences(match: SilenceMatch, broad: bool) -> None:
 
 def test_the_broad_cap_is_named_in_the_refusal() -> None:
     problem = broad_problem(SilenceMatch(operation="*"), timedelta(hours=5), timedelta(hours=2))
-    assert problem is not None and "at most 2h (silences.max_broad)" in problem
+    assert problem is not None
+    assert "at most 2h (silences.max_broad)" in problem
 
 
 def test_unacking_another_persons_ack_says_so_with_both_identities() -> None:
