@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.alerts import AlertService
 from bot.clock import SystemClock
 from bot.config import Settings
@@ -129,3 +131,20 @@ async def test_broad_silences_need_silence_all_and_are_capped(
         assert "Silenced operation *" in short, short
     [silence] = await store.alerts.active_silences(datetime.now(UTC))
     assert silence.created_by == "alice (slack:U0ALICE)"
+
+
+async def test_a_name_based_list_stops_perfbot_run_with_the_form_to_write(
+    db_url: str, tmp_path: Path, slack_fake: SlackFake
+) -> None:
+    # Before issue 12 this list let Mallory in by naming herself u0alice.
+    permissions = {"silence": ["U0ALICE"], "resolve": ["alice"]}
+    env = perfbot_env(slack_fake=slack_fake) | {"PERFBOT_SLACK__SIGNING_SECRET": SIGNING_SECRET}
+    bot = PerfbotProcess(db_url, tmp_path, {"permissions": permissions}, env)
+    try:
+        with pytest.raises(AssertionError, match="exited early"):
+            await bot.start()
+    finally:
+        await bot.stop()
+    output = bot.output()
+    assert "permissions.silence[0]: 'U0ALICE' is a bare user id; write slack:U0ALICE" in output
+    assert "permissions.resolve[0]: 'alice' looks like a user name" in output
