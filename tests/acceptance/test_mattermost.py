@@ -139,7 +139,10 @@ async def test_signed_button_clicks_act_and_forged_ones_change_nothing(live: Liv
     clicked = await live.mattermost.click(post["id"], "ack")
     assert clicked.status == 200
     assert clicked.answer is not None
-    assert clicked.answer["ephemeral_text"] == f"Alert #{alert.id} acknowledged by alice (mattermost:{mattermost.ALICE_ID})"
+    assert (
+        clicked.answer["ephemeral_text"]
+        == f"Alert #{alert.id} acknowledged by alice (mattermost:{mattermost.ALICE_ID})"
+    )
     stored = await live.bot.store.alerts.get(alert.id)
     assert stored is not None
     assert stored.status is AlertStatus.ACKNOWLEDGED
