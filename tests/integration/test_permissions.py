@@ -44,7 +44,9 @@ def clock() -> FrozenClock:
 async def commands_with(
     store: Store, clock: FrozenClock, permissions: dict[str, Any] | None
 ) -> tuple[Commands, World]:
-    settings = Settings.load(**({"permissions": permissions} if permissions is not None else {}))
+    settings = (
+        Settings.load(permissions=permissions) if permissions is not None else Settings.load()
+    )
     service = AlertService(store, settings, clock)
     world = await seed(store, service, NOW)
     return Commands(store, service, settings, clock, registry=build_registry()), world
