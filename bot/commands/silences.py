@@ -113,7 +113,9 @@ async def _value(ctx: CommandContext, name: str, value: str) -> Any:
     details=(
         "Examples: silence commit 2h deploying · silence merge* 30m · "
         "silence kind=degradation severity=warning 1d · silence alert=42 1h. "
-        "severity=warning mutes WARNING and INFO; an alert that turns CRITICAL still pages."
+        "severity=warning mutes WARNING and INFO; an alert that turns CRITICAL still pages. "
+        "Muting CRITICAL alerts of every operation (*, severity=critical) needs "
+        "permissions.silence_all and lasts at most silences.max_broad."
     ),
 )
 async def silence(ctx: CommandContext, args: list[str]) -> Reply:

@@ -127,6 +127,8 @@ async def test_defaults_let_anyone_ack_and_escalate_but_nobody_silence_or_resolv
         (BOB, "silence * 30d", "you are not allowed to silence CRITICAL alerts of every operation"),
         (BOB, "silence severity=critical 1h", "permissions.silence_all"),
         (BOB, "silence kind=degradation 1h", "permissions.silence_all"),
+        (BOB, "silence ?* 30d", "permissions.silence_all"),
+        (BOB, "silence [a-z]* 1h", "permissions.silence_all"),
         (CONSOLE, "silence * 1h", "ask an admin to add console to permissions.silence_all"),
         (ALICE, "silence * 30d", "lasts at most 4h (silences.max_broad)"),
         (ALICE, "silence severity=critical 5h", "lasts at most 4h (silences.max_broad)"),

@@ -176,6 +176,13 @@ def test_owner_of_a_name_only_label_is_none() -> None:
     [
         (SilenceMatch(operation="*"), True),
         (SilenceMatch(operation="**"), True),
+        (SilenceMatch(operation="?*"), True),
+        (SilenceMatch(operation="[a-z]*"), True),
+        (SilenceMatch(operation="*_*"), True),
+        (SilenceMatch(operation="*e?*"), True),
+        (SilenceMatch(operation="*mit"), False),
+        (SilenceMatch(operation="ab"), False),  # one operation, not a pattern
+        (SilenceMatch(operation="[ab"), False),  # no closing bracket: literal characters
         (SilenceMatch(severity=Severity.CRITICAL), True),
         (SilenceMatch(kind="degradation"), True),
         (SilenceMatch(operation="*", severity=Severity.CRITICAL), True),
