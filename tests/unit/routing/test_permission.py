@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.models import ActorSource, Severity, SilenceMatch
 from bot.routing import actions
@@ -221,3 +223,14 @@ def test_unacking_another_persons_ack_says_so_with_both_identities() -> None:
     own = actions.unacknowledge(acked, slack("U0ALICE", "alice"), NOW)
     assert own.note == f"alert #{acked.id} is open again"
     assert own.events[0].details["others_ack"] is False
+
+
+@given(
+    name=st.text(max_size=80),
+    user_id=st.from_regex(r"U[A-Z0-9]{1,10}", fullmatch=True),
+)
+def test_no_name_changes_who_someone_is(name: str, user_id: str) -> None:
+    actor = slack(user_id, name)
+    assert permitted("silence", actor.ident, PERMS) is (user_id == "U0ALICE")
+    assert owner(actor.label) == f"slack:{user_id}"
+    assert "\n" not in actor.label
