@@ -10,8 +10,9 @@ from typing import Literal
 from bot import errors
 from bot.clock import Clock
 from bot.config import Settings, build
-from bot.models import Alert, AlertEvent, AlertStatus, Anomaly, Correlation, Silence, SilenceMatch
-from bot.routing import actions, candidate, escalation, grouping, lifecycle, permission
+from bot.models import Alert, AlertStatus, Anomaly, Correlation, Silence, SilenceMatch
+from bot.routing import actions, candidate, escalation, grouping, lifecycle, permission, transition
+from bot.routing import silence as silence_
 from bot.routing.rules import RouteDecision, RouteQuery
 from bot.routing.transition import Actor, Send, Transition
 from bot.store import Store
@@ -184,11 +185,13 @@ class AlertService:
         self, action: AlertAction, alert_id: int, actor: Actor, note: str | None = None
     ) -> Transition:
         """Run `action` (ack, unack, escalate, resolve) on an alert for `actor`. Raises
-        PermissionDenied (audited), NotFound or InvalidTransition with a user-safe message."""
+        PermissionDenied (audited), NotFound or InvalidTransition with a user-safe message.
+        Permission is checked before the alert is looked up, so a refused user learns nothing
+        about which alerts exist."""
         now = self._clock.now()
+        await self._check_permission(action, alert_id, actor, now)
         if await self._store.alerts.get(alert_id) is None:
             raise errors.NotFound(f"there is no alert #{alert_id}")
-        await self._check_permission(action, alert_id, actor, now)
         async with self._store.alerts.transaction() as tx:
             await tx.lock()
             alert = await tx.lock_alert(alert_id)
@@ -224,11 +227,17 @@ class AlertService:
     async def silence(
         self, match: SilenceMatch, duration: timedelta, reason: str | None, actor: Actor
     ) -> tuple[Silence, str]:
-        """Create a silence and mute the open alerts it matches; returns it and a note."""
+        """Create a silence and mute the open alerts it matches; returns it and a note. A broad
+        one (`silence.is_broad`) needs `permissions.silence_all` and `silences.max_broad`."""
         now = self._clock.now()
+        await self.require("silence", actor, match.alert_id)
+        if silence_.is_broad(match):
+            await self.require("silence_all", actor, None)
+        problem = silence_.broad_problem(match, duration, self._settings.silences.max_broad)
+        if problem is not None:
+            raise errors.BadArguments(problem)
         if match.alert_id is not None and await self._store.alerts.get(match.alert_id) is None:
             raise errors.NotFound(f"there is no alert #{match.alert_id}")
-        await self._check_permission("silence", match.alert_id, actor, now)
         async with self._store.alerts.transaction() as tx:
             await tx.lock()
             if match.alert_id is not None:
@@ -250,10 +259,10 @@ class AlertService:
 
     async def unsilence(self, silence_id: int, actor: Actor) -> str:
         now = self._clock.now()
+        await self.require("unsilence", actor, None)
         existing = await self._store.alerts.silence(silence_id)
         if existing is None:
             raise errors.NotFound(f"there is no silence #{silence_id}")
-        await self._check_permission("unsilence", existing.match.alert_id, actor, now)
         async with self._store.alerts.transaction() as tx:
             await tx.lock()
             ended, event = actions.unsilence(existing, actor, now)
@@ -267,52 +276,72 @@ class AlertService:
             f"; {len(lifted)} alert(s) unmuted" if lifted else ""
         )
 
+    async def require(
+        self, action: permission.Action, actor: Actor, alert_id: int | None = None
+    ) -> None:
+        """Raise PermissionDenied, after auditing the refusal, unless `actor` may `action`
+        (commands call it before they look anything up)."""
+        await self._check_permission(action, alert_id, actor, self._clock.now())
+
     async def _check_permission(
         self, action: permission.Action, alert_id: int | None, actor: Actor, now: datetime
     ) -> None:
-        """Raise PermissionDenied, after auditing the refusal, unless `actor` may `action`."""
-        if permission.permitted(action, actor.user_id, actor.user_name, self.permissions):
+        """Raise PermissionDenied, after auditing the refusal, unless `actor` may `action`.
+        Anyone may take back their own acknowledgement. The refusal reads the same whether or
+        not alert `alert_id` exists."""
+        if permission.permitted(action, actor.ident, self.permissions):
             return
-        setting = (
-            "ack"
-            if action in ("ack", "unack")
-            else "silence"
-            if action in ("silence", "unsilence")
-            else action
-        )
-        reason = f"{actor.label} is not in permissions.{setting}"
+        alert = await self._store.alerts.get(alert_id) if alert_id is not None else None
+        if (
+            action == "unack"
+            and alert is not None
+            and actor.ident is not None
+            and permission.owner(alert.acknowledged_by) == actor.ident
+        ):
+            return
+        setting = permission.setting(action)
+        if actor.ident is None:
+            reason = f"{actor.label} has no user id"
+            message = "perfbot could not tell who you are (no user id), so nothing was changed"
+        else:
+            reason = f"{actor.label} is not in permissions.{setting}"
+            message = (
+                f"you are not allowed to {_VERB[action]} (ask an admin to add "
+                f"{actor.ident} to permissions.{setting})"
+            )
         async with self._store.alerts.transaction() as audit:
             await audit.add_event(
-                AlertEvent(
-                    alert_id=alert_id,
-                    at=now,
-                    actor=actor.label,
-                    source=actor.source,
-                    action="refused",
-                    details={
-                        "attempted": action,
-                        "reason": reason,
-                        **({"user_id": actor.user_id} if actor.user_id else {}),
-                    },
+                transition.event(
+                    alert.id if alert is not None else None,
+                    "refused",
+                    now,
+                    actor,
+                    attempted=action,
+                    reason=reason,
+                    **({"alert": alert_id} if alert_id is not None and alert is None else {}),
                 )
             )
         logger.warning(
             "action refused",
-            extra={"action": "action_refused", "attempted": action, "actor": actor.label},
+            extra={
+                "action": "action_refused",
+                "attempted": action,
+                "actor": actor.label,
+                "reason": reason,
+            },
         )
-        raise errors.PermissionDenied(
-            f"you are not allowed to {_VERB[action]} alerts (ask an admin to add you to permissions.{setting})"
-        )
+        raise errors.PermissionDenied(message)
 
     def route_test(self, query: RouteQuery) -> RouteDecision:
         return self.router.resolve(query)
 
 
-_VERB = {
-    "ack": "acknowledge",
-    "unack": "unacknowledge",
-    "escalate": "escalate",
-    "resolve": "resolve",
-    "silence": "silence",
-    "unsilence": "unsilence",
+_VERB: dict[permission.Action, str] = {
+    "ack": "acknowledge alerts",
+    "unack": "unacknowledge alerts",
+    "escalate": "escalate alerts",
+    "resolve": "resolve alerts",
+    "silence": "silence alerts",
+    "silence_all": "silence CRITICAL alerts of every operation",
+    "unsilence": "unsilence alerts",
 }

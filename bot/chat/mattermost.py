@@ -40,6 +40,8 @@ CLICKS = {
 
 
 def _actor(user_id: Any, user_name: Any) -> Actor:
+    """Who asked: identified by `user_id` of the command form or of the click's action request; the name is only shown beside the id
+    (`Actor.ident`; a missing or malformed id is refused by `Commands.run`)."""
     return Actor(
         user_id=str(user_id) if user_id else None,
         user_name=str(user_name) if user_name else None,

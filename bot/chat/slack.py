@@ -112,6 +112,8 @@ def bolt_logger(settings: SlackSettings) -> logging.Logger:
 
 
 def _actor(user_id: Any, user_name: Any) -> Actor:
+    """Who asked: identified by the signed body's `user_id` (slash command) or `user.id` (click); the name is only shown beside the id
+    (`Actor.ident`; a missing or malformed id is refused by `Commands.run`)."""
     return Actor(
         user_id=str(user_id) if user_id else None,
         user_name=str(user_name) if user_name else None,

@@ -1,7 +1,9 @@
 """`Commands`: the one object every front end holds. It builds a `CommandContext` for the user
 who asked and runs the command text through the registry it was given; it never raises (except
-on cancellation), so a front end always has a `Reply` to render."""
+on cancellation), so a front end always has a `Reply` to render. A chat request that carries no
+well-formed user id is refused before anything runs: identity is the user id, never a name."""
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,6 +16,12 @@ from bot.commands.reply import Reply
 from bot.config import Settings
 from bot.routing.transition import Actor
 from bot.store import Store
+
+logger = logging.getLogger(__name__)
+
+NO_USER_ID = (
+    "perfbot could not tell who sent this: the request has no valid user id, so nothing was run"
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,12 @@ class Commands:
 
     async def run(self, text: str, user: Actor, *, images: bool = False) -> Reply:
         """The reply to `text` (with or without a leading `/perf`) for `user`."""
+        if user.ident is None:
+            logger.warning(
+                "chat request without a user id refused",
+                extra={"action": "request_refused", "reason": "no user id", "actor": user.label},
+            )
+            return Reply(text=NO_USER_ID, error=True)
         return await self.registry.dispatch(text, self.context(user, images=images))
 
     def is_mutating(self, text: str) -> bool:

@@ -1,6 +1,8 @@
 """Silence commands: mute alerts by operation, kind, severity, bottleneck or alert id for a
-while; list the active silences; end one early. The alert service checks permissions and
-mutes or unmutes the matching open alerts at once."""
+while; list the active silences; end one early. The alert service checks permissions (before
+anything is looked up) and mutes or unmutes the matching open alerts at once; a silence that
+mutes CRITICAL alerts of every operation needs `permissions.silence_all` and is capped at
+`silences.max_broad`."""
 
 from typing import Any
 
@@ -27,6 +29,24 @@ KEYS = {
     "alert": "alert_id",
     "id": "alert_id",
 }
+
+
+def _named_alert(words: list[str]) -> int | None:
+    """The alert id a silence's words name (`alert=42`, `id=42`, `#42`), if any, to file a
+    refusal under; None when there is none or it is malformed (parsing reports that later)."""
+    for word in words:
+        key, has_value, value = word.partition("=")
+        if has_value and KEYS.get(key.strip().lower()) == "alert_id":
+            named = value
+        elif not has_value and word.startswith("#"):
+            named = word
+        else:
+            continue
+        try:
+            return alert_id(named)
+        except errors.BadArguments:
+            return None
+    return None
 
 
 def _is_duration(word: str) -> bool:
@@ -93,10 +113,14 @@ async def _value(ctx: CommandContext, name: str, value: str) -> Any:
     details=(
         "Examples: silence commit 2h deploying · silence merge* 30m · "
         "silence kind=degradation severity=warning 1d · silence alert=42 1h. "
-        "severity=warning mutes WARNING and INFO; an alert that turns CRITICAL still pages."
+        "severity=warning mutes WARNING and INFO; an alert that turns CRITICAL still pages. "
+        "Muting CRITICAL alerts of every operation (*, severity=critical) needs "
+        "permissions.silence_all and lasts at most silences.max_broad."
     ),
 )
 async def silence(ctx: CommandContext, args: list[str]) -> Reply:
+    # permission first: a refused user learns nothing about which operations or alerts exist
+    await ctx.alerts.require("silence", ctx.user, _named_alert(args))
     index = next((i for i, word in enumerate(args) if _is_duration(word)), None)
     if index is None:
         raise errors.BadArguments("for how long? add a duration such as 30m, 2h or 1d")

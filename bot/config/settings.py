@@ -33,6 +33,7 @@ from bot.config.platforms import (
 )
 from bot.config.routes import Route
 from bot.config.schedule import RetentionSettings, ScheduleSettings
+from bot.config.silences import SilenceSettings
 from bot.config.source import SourceSettings
 from bot.errors import ConfigError
 
@@ -73,6 +74,7 @@ class Settings(BaseSettings):
     routes: list[Route] = Field(default_factory=list)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     permissions: PermissionSettings = Field(default_factory=PermissionSettings)
+    silences: SilenceSettings = Field(default_factory=SilenceSettings)
 
     _channel_names = field_validator("channels")(channels_.check_names)
     _database_url = field_validator("database_url")(secrets.check_database_url)
@@ -93,8 +95,11 @@ class Settings(BaseSettings):
         """Build Settings from the environment and the YAML file (`config_file`, else
         `PERFBOT_CONFIG`). Raises ConfigError listing every problem with its YAML path."""
         settings = loader.build(cls, config_file, overrides)
-        problems = checks.reference_problems(
-            settings.routes, settings.channels, settings.delivery.fallback, settings.platforms
+        problems = (
+            checks.reference_problems(
+                settings.routes, settings.channels, settings.delivery.fallback, settings.platforms
+            )
+            + settings.permissions.problems()
         )
         if problems:
             raise ConfigError([f"{where}: {why}" for where, why in problems])

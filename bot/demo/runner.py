@@ -47,7 +47,8 @@ class DemoOptions:
 
 def demo_settings(base: Settings) -> Settings:
     """The user's settings with the demo's routing: everything to the terminal, plus Slack and
-    Mattermost when their settings are present."""
+    Mattermost when their settings are present; the person at the terminal (`console`) may also
+    silence and resolve, which nobody may out of the box."""
     channels = {**base.channels, "terminal": {"type": "console"}}
     merged = Settings.load(
         base.config,
@@ -60,11 +61,15 @@ def demo_settings(base: Settings) -> Settings:
         # Nothing needs to reach the demo's HTTP server unless the user set it up (Slack or
         # Mattermost in HTTP mode); a free port keeps the demo from failing on a busy :3000.
         extra["http"] = {"port": 0}
+    permissions = base.permissions.model_dump()
+    for key in ("silence", "resolve"):
+        permissions[key] = list(dict.fromkeys([*permissions[key], "console"]))
     return Settings.load(
         base.config,
         channels={n: c if isinstance(c, dict) else c.model_dump() for n, c in channels.items()},
         routes=[{"name": "demo", "notify": everything}],
         alerts={"resolve_after": "15m"},
+        permissions=permissions,
         **extra,
     )
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from bot import errors
 from bot.models import Alert, AlertEvent, AlertStatus, Frozen, NewSilence, Silence, SilenceMatch
-from bot.routing import escalation, transition
+from bot.routing import escalation, permission, transition
 from bot.routing import silence as silences_
 from bot.routing.transition import Actor, Transition
 
@@ -49,7 +49,9 @@ def acknowledge(alert: Alert, actor: Actor, now: datetime) -> Transition:
 
 
 def unacknowledge(alert: Alert, actor: Actor, now: datetime) -> Transition:
-    """Back to open; escalation resumes from the step it had reached (the wait restarts)."""
+    """Back to open; escalation resumes from the step it had reached (the wait restarts).
+    Taking back someone else's acknowledgement is said so in the note and the audit event,
+    with both identities."""
     if alert.status is not AlertStatus.ACKNOWLEDGED:
         raise errors.InvalidTransition(f"{transition.ref(alert)} is not acknowledged")
     reopened = alert.model_copy(update={"status": AlertStatus.OPEN})
@@ -57,17 +59,28 @@ def unacknowledge(alert: Alert, actor: Actor, now: datetime) -> Transition:
     if alert.silence_id is not None and alert.parent_id is None:
         next_at = now  # the next tick re-checks the silence and sleeps until it ends
     opened = transition.reopened(alert, now, next_escalation_at=next_at)
+    acker = permission.owner(alert.acknowledged_by)
+    others = acker is None or acker != actor.ident
+    note = f"{transition.ref(alert)} is open again"
+    if others:
+        note += f": {actor.label} unacked {alert.acknowledged_by or 'someone'}'s ack"
     return Transition(
         alert=opened,
         events=(
             transition.event(
-                alert.id, "unacknowledged", now, actor, acknowledged_by=alert.acknowledged_by
+                alert.id,
+                "unacknowledged",
+                now,
+                actor,
+                acknowledged_by=alert.acknowledged_by,
+                acknowledged_by_id=acker,
+                others_ack=others,
             ),
         ),
         sends=transition.sends(
             transition.notice_channels(alert), "unacknowledged", alert_id=alert.id
         ),
-        note=f"{transition.ref(alert)} is open again",
+        note=note,
     )
 
 

@@ -10,18 +10,71 @@ A silence matches when every field it gives matches:
 
 A silenced alert still exists and is updated; it sends nothing and does not escalate, and its
 resolved notice is still sent. While muted, its `next_escalation_at` is the silence's expiry,
-so the escalation tick wakes it up and re-checks when the silence ends."""
+so the escalation tick wakes it up and re-checks when the silence ends.
+
+A *broad* silence (`is_broad`) can mute CRITICAL alerts of every operation: no alert id, no
+operation pattern narrower than a glob of fewer than 3 literal characters (`*`, `?*`), and no
+severity below CRITICAL. It needs
+`permissions.silence_all` and lasts at most `silences.max_broad` (`broad_problem`)."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot import errors
-from bot.models import Alert, AlertStatus, NewSilence, Silence, SilenceMatch
+from bot.durations import format_duration
+from bot.models import Alert, AlertStatus, NewSilence, Severity, Silence, SilenceMatch
 from bot.routing import transition
 from bot.routing.rules import KINDS, Routable, kind_matches, operations_match
 from bot.routing.transition import Actor, Transition
 
 MAX_DURATION = timedelta(days=30)
+MAX_BROAD = timedelta(hours=4)
+MIN_LITERAL = 3
+GLOB = frozenset("*?[")
+
+
+def is_broad(match: SilenceMatch) -> bool:
+    """Whether a silence with `match` can mute CRITICAL alerts of any operation: it names no
+    alert, its operation pattern (if any) is a glob with fewer than 3 literal characters (`*`,
+    `?*`, `[a-z]*`, `*_*`), and its severity (if any) is CRITICAL (`severity=critical` mutes
+    CRITICAL and everything below it). Kind and bottleneck filters do not narrow it: every
+    operation's CRITICAL degradations are still muted."""
+    if match.alert_id is not None:
+        return False
+    if match.operation is not None and not _matches_nearly_anything(match.operation.strip()):
+        return False
+    return match.severity in (None, Severity.CRITICAL)
+
+
+def _matches_nearly_anything(pattern: str) -> bool:
+    """A glob with fewer than `MIN_LITERAL` literal characters outside `*`, `?` and `[…]`; a
+    name without glob characters is one operation, never broad."""
+    if not GLOB & set(pattern):
+        return False
+    literal, i = 0, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "[":
+            end = pattern.find("]", i + 2)
+            if end != -1:
+                i = end + 1
+                continue
+        if char not in "*?":
+            literal += 1
+        i += 1
+    return literal < MIN_LITERAL
+
+
+def broad_problem(match: SilenceMatch, duration: timedelta, max_broad: timedelta) -> str | None:
+    """Why a silence for `duration` is too long for its match (a broad one is capped at
+    `max_broad`), user-safe; None if it is not."""
+    if not is_broad(match) or duration <= max_broad:
+        return None
+    return (
+        f"a silence that mutes CRITICAL alerts of every operation lasts at most "
+        f"{format_duration(max_broad)} (silences.max_broad); name an operation, an alert "
+        f"(alert=ID) or severity=warning to silence for longer"
+    )
 
 
 def validate_match(match: SilenceMatch) -> SilenceMatch:

@@ -21,6 +21,7 @@ from bot.models import (
     AlertStatus,
     Frozen,
 )
+from bot.routing import permission
 
 DeliveryEvent = Literal[
     "fired", "updated", "acknowledged", "unacknowledged", "escalated", "resolved", "repeat"
@@ -38,16 +39,28 @@ class Send(Frozen):
 
 
 class Actor(Frozen):
-    """A person (chat user id and/or name) or perfbot itself, and where the action came from."""
+    """A person (chat user id and display name) or perfbot itself, and where the action came
+    from. Who they are is `ident`, the platform-qualified id (`slack:U024BE7LH`, `console`);
+    the name is only shown beside it."""
 
     user_id: str | None = None
     user_name: str | None = None
     source: ActorSource = ActorSource.SYSTEM
 
     @property
+    def ident(self) -> str | None:
+        """The qualified identity that permissions are checked against, or None (perfbot itself,
+        or a chat request without a well-formed user id)."""
+        if self.source in (ActorSource.CONSOLE, ActorSource.CLI):
+            return permission.CONSOLE
+        if self.source in (ActorSource.SLACK, ActorSource.MATTERMOST):
+            return permission.identity(self.source.value, self.user_id)
+        return None
+
+    @property
     def label(self) -> str:
-        """The name to show and to store as the audit `actor`."""
-        return self.user_name or self.user_id or "unknown"
+        """`alice (slack:U024BE7LH)`: what the audit trail stores as the actor and notes show."""
+        return permission.label(self.ident, self.user_name)
 
 
 SYSTEM = Actor(user_name="perfbot", source=ActorSource.SYSTEM)
@@ -73,8 +86,15 @@ def event(
         actor=actor.label,
         source=actor.source,
         action=action,
-        details={**({"user_id": actor.user_id} if actor.user_id else {}), **details},
+        details={**_who(actor), **details},
     )
+
+
+def _who(actor: Actor) -> dict[str, str]:
+    """The audit details that say who acted: the qualified id and the name given with it."""
+    who = {"user_id": actor.ident} if actor.ident else {}
+    name = permission.display_name(actor.user_name)
+    return who | ({"user_name": name} if name and actor.ident else {})
 
 
 def evolve(alert: Alert, now: datetime, **changes: Any) -> Alert:

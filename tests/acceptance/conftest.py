@@ -45,8 +45,8 @@ def chat_settings(
         "permissions": {
             "ack": ["*"],
             "escalate": ["*"],
-            "silence": ["alice"],
-            "resolve": ["alice"],
+            "silence": ["slack:U2147483697", f"mattermost:{mattermost.ALICE_ID}"],
+            "resolve": ["slack:U2147483697", f"mattermost:{mattermost.ALICE_ID}"],
         },
         "delivery": {"rate_limits": {}, "backoff_base": "50ms", "backoff_max": "200ms"},
     }

@@ -173,8 +173,11 @@ def mattermost_cases() -> list[Case]:
         Case("mm command: multipart without boundary", "/mattermost/command", b"--x--",
              {**auth, "Content-Type": "multipart/form-data"}, 400, "form"),
         # aiohttp decodes a form leniently (U+FFFD for bytes that are not UTF-8).
-        Case("mm command: form not UTF-8", "/mattermost/command", b"text=%FF%FE&command=/perf",
+        Case("mm command: form not UTF-8", "/mattermost/command",
+             b"text=%FF%FE&command=/perf&user_id=" + mattermost.ALICE_ID.encode(),
              {**auth, **form}, 200, "unknown command"),
+        Case("mm command: no user id", "/mattermost/command", b"text=alerts&command=/perf",
+             {**auth, **form}, 200, "no valid user id"),
         Case("mm command: oversized", "/mattermost/command", b"text=" + b"a" * (LIMIT + 1),
              {**auth, **form}, 413, "body"),
         Case("mm click: not JSON", "/mattermost/actions", b"{context",

@@ -56,7 +56,7 @@ async def test_one_command_prints_the_reply(db_url: str, store: Store) -> None:
     assert stored is not None
     assert stored.status is AlertStatus.ACKNOWLEDGED
     [*_, event] = await store.alerts.events(alert.id)
-    assert (event.actor, event.source) == ("carol", ActorSource.CONSOLE)
+    assert (event.actor, event.source) == ("carol (console)", ActorSource.CONSOLE)
 
     refused = chat(db_url, "/perf ack 4242")
     assert refused.returncode == 1

@@ -71,7 +71,7 @@ async def test_slash_command_answers_in_mattermost_format(live: LiveBot) -> None
     assert (event.action, event.source, event.details.get("user_id")) == (
         "acknowledged",
         ActorSource.MATTERMOST,
-        mattermost.ALICE_ID,
+        f"mattermost:{mattermost.ALICE_ID}",
     )
 
     status, body = await command(live, "alerts", header=f"Token {MM_COMMAND_TOKEN}")
@@ -139,7 +139,10 @@ async def test_signed_button_clicks_act_and_forged_ones_change_nothing(live: Liv
     clicked = await live.mattermost.click(post["id"], "ack")
     assert clicked.status == 200
     assert clicked.answer is not None
-    assert clicked.answer["ephemeral_text"] == f"Alert #{alert.id} acknowledged by alice"
+    assert (
+        clicked.answer["ephemeral_text"]
+        == f"Alert #{alert.id} acknowledged by alice (mattermost:{mattermost.ALICE_ID})"
+    )
     stored = await live.bot.store.alerts.get(alert.id)
     assert stored is not None
     assert stored.status is AlertStatus.ACKNOWLEDGED
@@ -151,7 +154,7 @@ async def test_signed_button_clicks_act_and_forged_ones_change_nothing(live: Liv
     await eventually(edited)  # the outbox patched the post
 
     denied = await live.mattermost.click(
-        post["id"], "silence1h", user_id="u0mallory", user_name="mallory"
+        post["id"], "silence1h", user_id="ma11oryma11oryma11oryma11o", user_name="mallory"
     )
     assert denied.answer is not None
     assert denied.answer["ephemeral_text"].startswith(

@@ -183,9 +183,9 @@ async def test_acknowledge_button_changes_the_alert_everywhere(live: LiveBot) ->
     [*_, event] = await live.bot.store.alerts.events(alert.id)
     assert (event.action, event.actor, event.source, event.details.get("user_id")) == (
         "acknowledged",
-        "alice",
+        "alice (slack:U2147483697)",
         ActorSource.SLACK,
-        "U2147483697",
+        "slack:U2147483697",
     )
 
     async def edited_everywhere() -> bool:
@@ -213,7 +213,7 @@ async def test_a_click_without_permission_is_refused_and_audited(live: LiveBot) 
     [*_, event] = await live.bot.store.alerts.events(alert.id)
     assert (event.action, event.actor, event.details["attempted"]) == (
         "refused",
-        "mallory",
+        "mallory (slack:U0MALLORY)",
         "silence",
     )
 

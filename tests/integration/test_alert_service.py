@@ -15,7 +15,8 @@ from bot.store import Store
 from tests.factories import T0, make_anomaly, make_correlation
 
 ALICE = Actor(user_id="U1", user_name="alice", source=ActorSource.SLACK)
-MALLORY = Actor(user_id="U9", user_name="mallory", source=ActorSource.MATTERMOST)
+MALLORY_ID = "ma11oryma11oryma11oryma11o"
+MALLORY = Actor(user_id=MALLORY_ID, user_name="mallory", source=ActorSource.MATTERMOST)
 
 
 @pytest.fixture
@@ -37,7 +38,12 @@ def settings() -> Settings:
                 "escalation": [{"after": "10m", "notify": ["pager"], "mention": ["@oncall"]}],
             }
         ],
-        permissions={"ack": ["*"], "escalate": ["*"], "silence": ["alice"], "resolve": ["alice"]},
+        permissions={
+            "ack": ["*"],
+            "escalate": ["*"],
+            "silence": ["slack:U1"],
+            "resolve": ["slack:U1"],
+        },
     )
 
 
@@ -78,7 +84,7 @@ async def test_ack_stops_escalation_and_is_audited(
     [*_, ack] = await store.alerts.events(alert.id)
     assert (ack.action, ack.actor, ack.source, ack.details.get("note")) == (
         "acknowledged",
-        "alice",
+        "alice (slack:U1)",
         ActorSource.SLACK,
         "looking",
     )
@@ -107,7 +113,8 @@ async def test_refused_action_tells_why_and_is_audited(service: AlertService, st
     with pytest.raises(PermissionDenied, match=r"permissions\.resolve"):
         await service.act("resolve", alert.id, MALLORY)
     refused = [e for e in await store.alerts.events(alert.id) if e.action == "refused"]
-    assert refused[0].actor == "mallory"
+    assert refused[0].actor == f"mallory (mattermost:{MALLORY_ID})"
+    assert refused[0].details["user_id"] == f"mattermost:{MALLORY_ID}"
     assert refused[0].details["attempted"] == "resolve"
     assert (await store.alerts.get(alert.id)).status is AlertStatus.OPEN  # type: ignore[union-attr]
 

@@ -20,14 +20,20 @@ from tests.seed import World, seed
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 ALICE = Actor(user_id="U1", user_name="alice", source=ActorSource.SLACK)
-BOB = Actor(user_id="U2", user_name="bob", source=ActorSource.MATTERMOST)
+BOB_ID = "b0bb0bb0bb0bb0bb0bb0bb0bb0"
+BOB = Actor(user_id=BOB_ID, user_name="bob", source=ActorSource.MATTERMOST)
 SCHEDULE = {"escalate": timedelta(seconds=15), "cleanup": timedelta(days=1)}
 
 
 @pytest.fixture
 def settings() -> Settings:
     return Settings.load(
-        permissions={"ack": ["*"], "escalate": ["*"], "silence": ["alice"], "resolve": ["alice"]}
+        permissions={
+            "ack": ["*"],
+            "escalate": ["*"],
+            "silence": ["slack:U1"],
+            "resolve": ["slack:U1"],
+        }
     )
 
 
@@ -159,13 +165,13 @@ async def test_ack_unack_escalate_resolve(commands: Commands, store: Store, worl
 
     acked = await commands.run(f"ack #{alert.id} looking into it", ALICE)
     assert not acked.error, acked.text
-    assert acked.text == f"Alert #{alert.id} acknowledged by alice"
+    assert acked.text == f"Alert #{alert.id} acknowledged by alice (slack:U1)"
     assert acked.in_channel
     assert "Note: looking into it" in text_of(acked)
     [*_, event] = await store.alerts.events(alert.id)
     assert (event.action, event.actor, event.source, event.details["note"]) == (
         "acknowledged",
-        "alice",
+        "alice (slack:U1)",
         ActorSource.SLACK,
         "looking into it",
     )
@@ -178,7 +184,7 @@ async def test_ack_unack_escalate_resolve(commands: Commands, store: Store, worl
     escalated = await commands.run(f"escalate {alert.id} nobody is looking", BOB)
     assert not escalated.error, escalated.text
     resolved = await commands.run(f"resolve {alert.id} fixed by restart", ALICE)
-    assert resolved.text == f"Alert #{alert.id} resolved by alice"
+    assert resolved.text == f"Alert #{alert.id} resolved by alice (slack:U1)"
     stored = await store.alerts.get(alert.id)
     assert stored is not None
     assert stored.status is AlertStatus.RESOLVED
@@ -194,14 +200,19 @@ async def test_refused_actions_say_why_and_are_audited(
     assert not reply.in_channel
     assert "you are not allowed to resolve alerts" in reply.text
     [*_, event] = await store.alerts.events(alert.id)
-    assert (event.action, event.actor, event.details["attempted"]) == ("refused", "bob", "resolve")
+    assert (event.action, event.actor, event.details["attempted"]) == (
+        "refused",
+        f"bob (mattermost:{BOB_ID})",
+        "resolve",
+    )
     stored = await store.alerts.get(alert.id)
     assert stored is not None
     assert stored.status is AlertStatus.OPEN
     refused = await commands.run("silence commit 1h", BOB)
     assert refused.error
     assert refused.text == (
-        "you are not allowed to silence alerts (ask an admin to add you to permissions.silence)"
+        f"you are not allowed to silence alerts (ask an admin to add mattermost:{BOB_ID} "
+        "to permissions.silence)"
     )
     assert await store.alerts.active_silences(NOW) == []
 
@@ -209,7 +220,7 @@ async def test_refused_actions_say_why_and_are_audited(
 async def test_a_refused_unack_names_the_ack_list(
     store: Store, clock: FrozenClock, world: World
 ) -> None:
-    strict = Settings.load(permissions={"ack": ["alice"]})
+    strict = Settings.load(permissions={"ack": ["slack:U1"]})
     commands = Commands(
         store, AlertService(store, strict, clock), strict, clock, registry=build_registry()
     )
@@ -217,7 +228,8 @@ async def test_a_refused_unack_names_the_ack_list(
     assert not (await commands.run(f"ack {alert.id}", ALICE)).error
     refused = await commands.run(f"unack {alert.id}", BOB)
     assert refused.text == (
-        "you are not allowed to unacknowledge alerts (ask an admin to add you to permissions.ack)"
+        f"you are not allowed to unacknowledge alerts (ask an admin to add mattermost:{BOB_ID} "
+        "to permissions.ack)"
     )
 
 

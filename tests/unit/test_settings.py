@@ -30,7 +30,8 @@ routes:
     notify: [oncall-mm, oncall-slack]
     escalation: [{after: 10m, notify: [pager], mention: ["@dba-oncall"]}]
 delivery:    {max_attempts: 5, backoff_base: 5s, backoff_max: 5m, fallback: dba-email}
-permissions: {ack: ["*"], escalate: ["*"], silence: ["U024BE7LH", "alice"]}
+permissions: {ack: ["*"], escalate: ["*"], silence: ["slack:U024BE7LH", "group:dba"],
+              groups: {dba: ["mattermost:rd49ehbqyjytddasoownkuqrxe"]}}
 """
 
 SECRETS = (
@@ -71,7 +72,7 @@ def test_architecture_example_loads(config, platform_env) -> None:
     assert settings.routes[1].escalation[0].after.total_seconds() == 600
     assert settings.channels["dba-email"].type == "email"
     assert settings.delivery.fallback == "dba-email"
-    assert settings.permissions.silence == ["U024BE7LH", "alice"]
+    assert settings.permissions.silence == ["slack:U024BE7LH", "group:dba"]
 
 
 def test_environment_overrides_yaml(config, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -119,7 +119,7 @@ async def test_a_crash_is_logged_with_its_traceback_and_the_user_sees_a_generic_
     assert (facts["command"], facts["outcome"], facts["user"]) == (
         "boom",
         "crashed",
-        "alice",
+        "alice (console)",
     )
 
 

@@ -247,7 +247,7 @@ def test_manual_escalation(
     )
     assert tuple(s.channel for s in result.sends) == channels
     assert note in result.note
-    assert (result.events[0].actor, result.events[0].details["automatic"]) == ("alice", False)
+    assert (result.events[0].actor, result.events[0].details["automatic"]) == (ALICE.label, False)
 
 
 def test_manual_escalation_without_steps_renotifies_first_page() -> None:

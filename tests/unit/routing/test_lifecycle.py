@@ -217,7 +217,7 @@ def test_acknowledge_stops_repeats_but_worsening_repages() -> None:
     assert {s.event for s in worse.sends} == {"escalated"}
     assert "pager" in [s.channel for s in worse.sends]
     assert [e.action for e in worse.events] == ["severity_raised", "reopened"]
-    assert worse.events[1].details["acknowledged_by"] == "alice"
+    assert worse.events[1].details["acknowledged_by"] == ALICE.label
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,7 @@ def test_new_silence_duration(duration: timedelta, message: str) -> None:
 def test_new_silence() -> None:
     created = new_silence(SilenceMatch(operation="merge*"), ALICE, NOW, minutes(90), "deploy")
     assert (created.created_by, created.created_at, created.expires_at, created.reason) == (
-        "alice",
+        ALICE.label,
         NOW,
         NOW + minutes(90),
         "deploy",
@@ -135,6 +135,6 @@ def test_mute(status: AlertStatus, parent_id: int | None, wake: object) -> None:
     assert (result.alert.silence_id, result.alert.next_escalation_at) == (3, wake)
     assert [(s.channel, s.event) for s in result.sends] == [("oncall-slack", "updated")]
     assert [(e.action, e.actor, e.source) for e in result.events] == [
-        ("silenced", "alice", ALICE.source)
+        ("silenced", ALICE.label, ALICE.source)
     ]
     assert result.alert.version == alert.version + 1
