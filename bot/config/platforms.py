@@ -3,11 +3,13 @@ perfbot's own HTTP server. These usually come from the environment (`PERFBOT_SLA
 rather than the YAML file; secrets are `SecretStr` and never printed."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from bot.config.section import Section
+from bot.durations import Duration
 
 
 class HttpSettings(Section):
@@ -31,6 +33,8 @@ class MattermostSettings(Section):
     command_token: SecretStr | None = None
     actions_url: str | None = None
     actions_secret: SecretStr | None = None  # HMAC key for button contexts; default: the bot token
+    # how long a button works after its message was drawn (re-drawn on every alert update)
+    actions_ttl: Duration = Field(default=timedelta(days=7), gt=timedelta(minutes=1))
     channel_id: str | None = None
 
 

@@ -315,6 +315,11 @@ RETURNING id
 -- alert_events --
 SELECT * FROM perfbot.alert_events WHERE alert_id = $1 ORDER BY at, id
 
+-- last_alert_event --
+SELECT * FROM perfbot.alert_events WHERE alert_id = $1 AND action = $2
+ ORDER BY at DESC, id DESC
+ LIMIT 1
+
 -- enqueue_delivery --
 -- Queue one message; the NOTIFY wakes delivery workers when the transaction commits.
 WITH queued AS (
@@ -523,3 +528,12 @@ SELECT operation_type, old_p99_ms, new_p99_ms, change_pct, sample_count, replace
  WHERE ($1::text IS NULL OR operation_type = $1)
  ORDER BY created_at DESC
  LIMIT $2
+
+-- remember_request --
+-- Claim a request's key; a row comes back only for the first claim (replays get none).
+INSERT INTO perfbot.seen_requests (key, platform, seen_at, expires_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (key) DO NOTHING
+RETURNING key
+
+-- delete_seen_requests_before --
+DELETE FROM perfbot.seen_requests WHERE expires_at < $1

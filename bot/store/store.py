@@ -1,6 +1,6 @@
 """`Store`: the only place perfbot talks SQL, as one facade over one `Connector`. Each aggregate
 has its repository (`store.alerts`, `store.deliveries`, `store.findings`, `store.rollups`,
-`store.jobs`, `store.metrics`, `store.source`), in the module named for it; this module opens
+`store.jobs`, `store.metrics`, `store.source`, `store.requests`), in the module named for it; this module opens
 and closes the connection, applies migrations and answers for the database as a whole (status,
 health)."""
 
@@ -21,6 +21,7 @@ from bot.store.findings import FindingRepository
 from bot.store.jobruns import JobRunRepository
 from bot.store.metrics import MetricRepository
 from bot.store.queries import QUERIES
+from bot.store.requests import SeenRequestRepository
 from bot.store.rollups import RollupRepository
 from bot.store.source import SourceRepository
 
@@ -49,6 +50,7 @@ class Store:
         self.jobs = JobRunRepository(connector)
         self.metrics = MetricRepository(connector)
         self.source = SourceRepository(connector)
+        self.requests = SeenRequestRepository(connector)
 
     @classmethod
     async def open(
