@@ -72,15 +72,16 @@ async def slack_answer(
     to the sender only), a replayed click gets an empty 200; neither runs. The Events API is
     not gated. Without the database nothing runs (fail closed)."""
     kind = slack_request.replay_kind(body)
-    if kind is None:
-        return None
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    signature = request.headers.get("X-Slack-Signature", "")
+    if kind is None or not timestamp.isdigit() or not signature:
+        return None  # not gated, or an unsigned ssl_check (which Bolt answers, running nothing)
     command = kind == "command"
-    timestamp = request.headers["X-Slack-Request-Timestamp"]  # checked by slack_request
     valid_until = int(timestamp) + slack_request.MAX_AGE_S + MARGIN_S
     try:
         first = await guard.first_time(
             "slack",
-            (timestamp, request.headers["X-Slack-Signature"]),
+            (timestamp, signature),
             valid_until,
             kind=kind,
             user_id=slack_request.user_id(body),

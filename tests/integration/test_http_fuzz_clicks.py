@@ -250,3 +250,13 @@ async def test_a_signed_slack_request_sent_twice_runs_once(
         return
     command = "command" in form
     assert answers[1] == (200, ALREADY_HANDLED if command else ""), answers
+
+
+async def test_an_unsigned_ssl_check_shaped_like_a_command_is_not_gated(
+    client: TestClient,
+) -> None:
+    body = urlencode({"ssl_check": "1", "command": "/perf", "text": "help"})
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    for _ in range(2):  # Bolt answers ssl_check itself and runs nothing, every time
+        async with client.post("/slack/events", data=body.encode(), headers=headers) as response:
+            assert (response.status, await response.text()) == (200, "")
