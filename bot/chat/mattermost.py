@@ -139,6 +139,10 @@ class MattermostFrontEnd:
             )
             return web.json_response({"ephemeral_text": refused.reply})
         except errors.DatabaseUnavailable:
+            logger.warning(
+                "mattermost click refused: database unavailable",
+                extra={"action": "mattermost_click_unchecked", "remote": request.remote},
+            )
             return web.json_response({"ephemeral_text": NO_DATABASE})
         user = _actor(data.get("user_id"), data.get("user_name"))
         reply = await self._commands.run(CLICKS[click.action].format(id=click.alert_id), user)
