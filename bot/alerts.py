@@ -200,7 +200,7 @@ class AlertService:
             elif action == "unack":
                 t = actions.unacknowledge(alert, actor, now)
             elif action == "escalate":
-                t = actions.escalate(alert, actor, now)
+                t = actions.escalate(alert, actor, now, await tx.last_event(alert_id, "escalated"))
             else:
                 t = actions.resolve(alert, actor, now, note)
             if note and action != "resolve":
@@ -243,6 +243,14 @@ class AlertService:
             if match.alert_id is not None:
                 await tx.lock_alert(match.alert_id)
             created = actions.silence(match, actor, now, duration, reason)
+            same = actions.duplicate_silence(created.silence, await tx.active_silences(now))
+            if same is not None:
+                logger.info(
+                    "silence not duplicated",
+                    extra={"action": "silence_duplicate", "silence_id": same.id},
+                )
+                until = f"{same.expires_at:%Y-%m-%d %H:%M} UTC"
+                return same, f"already silenced until {until} (silence #{same.id}); no new silence"
             stored = await tx.insert_silence(created.silence)
             await tx.add_event(
                 created.event.model_copy(

@@ -18,6 +18,7 @@ from aiohttp import web
 from bot import errors, listener, server
 from bot.alerts import AlertService
 from bot.chat import mattermost, slack
+from bot.chat.replay import ReplayGuard
 from bot.clock import Clock, SystemClock
 from bot.commands import Commands, build_registry
 from bot.config import HttpSettings, Settings
@@ -137,14 +138,21 @@ class Bot:
     def _mount_chat(self, app: web.Application) -> None:
         """The configured chat front ends (/slack/events, /mattermost/*) over `commands`."""
         latency = self.metrics.slash_seconds
+        replays = ReplayGuard(self.store.requests)
         slack.mount(
-            app, self.commands, self.settings.slack, observe=latency.labels("slack").observe
+            app,
+            self.commands,
+            self.settings.slack,
+            observe=latency.labels("slack").observe,
+            replays=replays,
         )
         mattermost.mount(
             app,
             self.commands,
             self.settings.mattermost,
             observe=latency.labels("mattermost").observe,
+            replays=replays,
+            alerts=self.store.alerts.get,
         )
 
     async def _refresh_metrics(self) -> None:

@@ -6,7 +6,7 @@ arrived since the watermark, then scores the complete minutes since the last cyc
 lookback (hourly rollups, plus minutes for the last stretch the robust detector looks at)."""
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.alerts import AlertService
 from bot.analysis import baseline as baselines_
@@ -219,13 +219,16 @@ class Jobs:
 
     async def cleanup(self, now: datetime) -> int:
         """Delete what is past its retention: anomalies, correlations, rollups (and the
-        operations left without any), job runs, and delivered or dead deliveries."""
+        operations left without any), job runs, delivered or dead deliveries, and seen chat
+        requests past their signature window."""
         keep = self._settings.retention
         removed = await self._store.findings.prune(now - keep.anomalies, now - keep.correlations)
         removed += await self._store.rollups.prune(now - keep.rollup_minute, now - keep.rollup_hour)
         removed += await self._store.operations.prune(now - keep.rollup_hour)
         removed += await self._store.jobs.prune(now - keep.job_runs)
         removed += await self._store.deliveries.prune(now - keep.deliveries)
+        # signature windows run on the wall clock, which the demo's scaled clock runs ahead of
+        removed += await self._store.requests.prune(min(now, datetime.now(UTC)))
         return removed
 
     def specs(self) -> list[JobSpec]:

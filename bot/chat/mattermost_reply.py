@@ -1,7 +1,7 @@
 """`Reply` as a Mattermost `CommandResponse`: Markdown text (the headline in bold, paragraphs,
 tables as Markdown tables, which Mattermost renders), fields and buttons in one message
 attachment. Buttons post to perfbot's `/mattermost/actions` with a signed context, like the
-buttons on alert posts; their ids are alphanumeric and unique within the post (Mattermost
+buttons on alert posts (bound to the command's channel); their ids are alphanumeric and unique within the post (Mattermost
 finds the clicked action by id)."""
 
 from typing import Any
@@ -9,7 +9,7 @@ from typing import Any
 from bot.chat import tables
 from bot.commands.reply import Buttons, Fields, Paragraph, Reply, Table
 from bot.notify.mattermost_render import BUTTONS
-from bot.notify.mattermost_sign import action_context
+from bot.notify.mattermost_sign import Binding, Signer
 
 MAX_MESSAGE = 16383
 MAX_TABLE_ROWS = 50
@@ -45,9 +45,16 @@ def text(reply: Reply) -> str:
 
 
 def response(
-    reply: Reply, *, actions_url: str | None = None, secret: str | None = None
+    reply: Reply,
+    *,
+    actions_url: str | None = None,
+    signer: Signer | None = None,
+    channel_id: str | None = None,
+    now: float = 0.0,
 ) -> dict[str, Any]:
-    """The JSON answer to a slash command (or a post to its `response_url`)."""
+    """The JSON answer to a slash command (or a post to its `response_url`); its buttons are
+    bound to the command's `channel_id` and signed at unix time `now` (no buttons without URL,
+    signer and channel)."""
     fields = [
         {"short": len(v) <= 40, "title": k, "value": v}
         for block in reply.blocks
@@ -55,11 +62,14 @@ def response(
         for k, v in block.items
     ]
     actions = []
-    if actions_url and secret:
+    if actions_url and signer is not None and channel_id:
+        binding = Binding("channel", channel_id)
         for block in reply.blocks:
             if not isinstance(block, Buttons):
                 continue
             for button in block.items:
+                if button.version is None or button.state is None:
+                    continue
                 style = button.style or BUTTONS[button.action][1]
                 actions.append(
                     {
@@ -69,7 +79,14 @@ def response(
                         "style": style,
                         "integration": {
                             "url": actions_url,
-                            "context": action_context(secret, button.action, button.alert_id),
+                            "context": signer.context(
+                                button.action,
+                                button.alert_id,
+                                button.version,
+                                button.state,
+                                binding,
+                                now,
+                            ),
                         },
                     }
                 )

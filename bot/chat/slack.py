@@ -5,8 +5,9 @@ HTTP mode serves `POST /slack/events` inside perfbot's aiohttp server; the signa
 timestamp are verified over the raw body before anything is parsed (`slack_request`: forged,
 absent or older than 5 minutes: 401, nothing runs; a signed body Bolt cannot read: 400), and
 Bolt verifies them again. With an app-level token (`PERFBOT_SLACK__APP_TOKEN`) Socket Mode
-connects too, started and stopped with the server. Every request is acknowledged at once, before any database work; the work runs in a
-lazy listener that answers through the request's `response_url`: commands that change state
+connects too, started and stopped with the server. A signed command or click runs once (its
+signature is claimed in the database, `bot.chat.replay`; a replay runs nothing), and is
+acknowledged at once; the work runs in a lazy listener that answers through the request's `response_url`: commands that change state
 in channel, the rest ephemerally, button clicks ephemerally to the clicker. The alert messages
 themselves are edited by the delivery outbox, on every platform.
 
@@ -36,7 +37,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat import slack_reply, slack_request
+from bot.chat import replay, slack_reply, slack_request
 from bot.commands import Commands, Reply
 from bot.config import SlackSettings
 from bot.models import ActorSource
@@ -133,6 +134,7 @@ class SlackFrontEnd:
             raise ValueError("the Slack front end needs a bot token")
         self._commands = commands
         self._settings = settings
+        self.replays: replay.ReplayGuard | None = None  # None: replays are not refused
         self._observe = observe
         self._tasks: set[asyncio.Task[None]] = set()
         self._socket: AsyncSocketModeHandler | None = None
@@ -265,6 +267,11 @@ class SlackFrontEnd:
                 },
             )
             return web.json_response({"error": bolt_request.error}, status=bolt_request.status)
+        replayed = self.replays and await replay.slack_answer(
+            self.replays, request, bolt_request.body
+        )
+        if replayed:
+            return replayed
         answer = await self.app.async_dispatch(bolt_request)
         response = await to_aiohttp_response(answer)
         if self._observe is not None and "command" in bolt_request.body:
@@ -368,6 +375,7 @@ def mount(
     settings: SlackSettings,
     *,
     observe: Observe | None = None,
+    replays: replay.ReplayGuard | None = None,
 ) -> SlackFrontEnd | None:
     """Add the Slack front end to perfbot's HTTP app when a bot token and a signing secret (HTTP
     mode) or an app token (Socket Mode) are configured; None otherwise."""
@@ -376,6 +384,7 @@ def mount(
     ):
         return None
     front = SlackFrontEnd(commands, settings, observe=observe)
+    front.replays = replays
     if settings.signing_secret is not None:
         app.router.add_post(EVENTS_PATH, front.handle)
     app.cleanup_ctx.append(front.lifecycle)

@@ -88,3 +88,25 @@ def shape_problem(body: Any) -> str | None:
         if key in body and body[key] is not None and not isinstance(body[key], dict | str):
             return f"{key} is neither an object nor a string"
     return None
+
+
+EVENTS = ("event_callback", "url_verification", "app_rate_limited")
+"""Events API bodies: Slack retries these itself (`X-Slack-Retry-Num`, signed anew) and perfbot
+subscribes to none; they are not replay-gated. Slash commands and interactions are (Slack
+never retries those, so a second copy is a replay)."""
+
+
+def replay_kind(body: dict[str, Any]) -> str | None:
+    """`"command"` or the interaction type of a parsed body that must run once; None for the
+    Events API."""
+    if "command" in body:
+        return "command"
+    kind = body.get("type")
+    return kind[:40] if isinstance(kind, str) and kind not in EVENTS else None
+
+
+def user_id(body: dict[str, Any]) -> str:
+    """The sender's id in a command or interaction body, for the log ("" if absent)."""
+    user = body.get("user")
+    found = user.get("id") if isinstance(user, dict) else body.get("user_id")
+    return str(found)[:64] if found else ""

@@ -73,7 +73,7 @@ async def list_alerts(ctx: CommandContext, args: list[str]) -> Reply:
     ]
     count = f"{LIST_LIMIT}+" if len(found) > LIST_LIMIT else str(len(found))
     buttons = tuple(
-        Button(f"Acknowledge #{a.id}", "ack", a.id, "primary")
+        Button(f"Acknowledge #{a.id}", "ack", a.id, "primary", a.version, a.shown_state)
         for a in found[:BUTTON_LIMIT]
         if a.status is AlertStatus.OPEN
     )

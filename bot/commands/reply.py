@@ -48,6 +48,9 @@ class Button:
     action: ButtonAction
     alert_id: int
     style: Literal["primary", "danger"] | None = None
+    # the alert's `version` and `shown_state` when the button was drawn (Mattermost signs them)
+    version: int | None = None
+    state: str | None = None
 
 
 @dataclass(frozen=True)

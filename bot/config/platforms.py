@@ -4,6 +4,7 @@ rather than the YAML file; secrets are `SecretStr` and never printed, and a secr
 must not be empty (`bot.config.secrets.Secret`)."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
@@ -11,6 +12,7 @@ from pydantic import ConfigDict, Field, field_validator
 from bot.config.http import HttpSettings as HttpSettings  # re-exported: it was defined here
 from bot.config.secrets import Secret
 from bot.config.section import Section
+from bot.durations import Duration
 
 
 class SlackSettings(Section):
@@ -27,6 +29,8 @@ class MattermostSettings(Section):
     command_token: Secret | None = None
     actions_url: str | None = None
     actions_secret: Secret | None = None  # HMAC key for button contexts; default: the bot token
+    # how long a button works after its message was drawn (re-drawn on every alert update)
+    actions_ttl: Duration = Field(default=timedelta(days=7), gt=timedelta(minutes=1))
     channel_id: str | None = None
 
 

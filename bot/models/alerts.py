@@ -98,6 +98,16 @@ class Alert(NewAlert):
     resolved_by: str | None = None
     version: int = 1
 
+    @property
+    def shown_state(self) -> str:
+        """What the alert's messages show of its state (status, severity, escalation step,
+        silence, parent), as one short string: a button drawn for another one is stale. The
+        `version` also moves with counters that do not re-draw messages."""
+        return (
+            f"{self.status.value}/{self.severity.value}/{self.escalation_step}/"
+            f"{self.silence_id or 0}/{self.parent_id or 0}"
+        )
+
 
 class AlertEvent(Frozen):
     """One row of the append-only audit trail."""

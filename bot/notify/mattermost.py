@@ -20,6 +20,7 @@ and refuses a 3xx before requests would follow it. Mattermost's error text is ke
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -33,6 +34,7 @@ from bot import charts, errors
 from bot.excerpt import excerpt
 from bot.notify import MessageRef, Notification, chat_message, mattermost_render
 from bot.notify.http import redirect_reason, retry_after_seconds
+from bot.notify.mattermost_sign import Binding, Signer
 
 logger = logging.getLogger(__name__)
 
@@ -108,14 +110,14 @@ class MattermostNotifier:
         url: str,
         token: str,
         actions_url: str | None,
-        actions_secret: str | None,
+        signer: Signer | None,
         timeout: float,
         charts_enabled: bool = True,
     ) -> None:
         self._channel = channel
         self._channel_id = channel_id
         self._actions_url = actions_url
-        self._secret = actions_secret
+        self._signer = signer
         self._timeout = timeout
         self._charts = charts_enabled
         self._driver = Driver(driver_options(url, token, timeout))
@@ -130,19 +132,30 @@ class MattermostNotifier:
         """Create or patch the alert's post (`bot.notify.chat_message.deliver` says which);
         return `{"post_id"}`. Raises NotifyError."""
         await self._login()
-        post = mattermost_render.render(
-            notification, actions_url=self._actions_url, secret=self._secret
-        )
         previous = (notification.previous or {}).get("post_id")
         post_id = await chat_message.deliver(
             notification,
             previous if isinstance(previous, str) and previous else None,
-            edit=lambda post_id: self._patch(notification, post_id, post),
+            edit=lambda post_id: self._patch(
+                notification, post_id, self._render(notification, Binding("post", post_id))
+            ),
             reply=lambda post_id: self._reply(notification, post_id),
-            post=lambda: self._create(notification, post),
+            post=lambda: self._create(
+                notification, self._render(notification, Binding("channel", self._channel_id))
+            ),
             chart=functools.partial(self._post_chart, notification) if self._charts else None,
         )
         return {"post_id": post_id}
+
+    def _render(self, notification: Notification, binding: Binding) -> dict[str, Any]:
+        """The post, its buttons bound to `binding` and expiring from now."""
+        return mattermost_render.render(
+            notification,
+            actions_url=self._actions_url,
+            signer=self._signer,
+            binding=binding,
+            now=time.time(),
+        )
 
     async def _patch(self, notification: Notification, post_id: str, post: dict[str, Any]) -> bool:
         """Edit the post in place; False when it is gone."""

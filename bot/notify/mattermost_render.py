@@ -4,15 +4,16 @@ alerts, and interactive buttons.
 
 Button ids are alphanumeric (`ack`, `unack`, `escalate`, `silence1h`; Mattermost 404s clicks on
 ids with `_` or `-`); each carries `integration.url` (perfbot's `/mattermost/actions`) and a
-signed `context` from `bot.notify.mattermost_sign`. Without an actions URL there are no
-buttons, since nothing could receive the clicks."""
+signed `context` from `bot.notify.mattermost_sign` (bound to the post or, for a new post, its
+channel; expiring). Without an actions URL or a signing key there are no buttons, since nothing
+could receive or verify the clicks."""
 
 from typing import Any
 
 from bot.models import Alert, AlertStatus
 from bot.notify import Notification
 from bot.notify import facts as f
-from bot.notify.mattermost_sign import action_context
+from bot.notify.mattermost_sign import Binding, Signer
 
 MAX_MESSAGE = 16383
 MAX_FIELD = 2000
@@ -33,9 +34,12 @@ def mention(handle: str) -> str:
     return handle if handle.startswith("@") else f"@{handle}"
 
 
-def actions(alert: Alert, actions_url: str | None, secret: str | None) -> list[dict[str, Any]]:
-    """The buttons for the alert's state: none once resolved or without URL and secret."""
-    if alert.status is AlertStatus.RESOLVED or not actions_url or not secret:
+def actions(
+    alert: Alert, actions_url: str | None, signer: Signer | None, binding: Binding, now: float
+) -> list[dict[str, Any]]:
+    """The buttons for the alert's state, their contexts bound to `binding` and signed at unix
+    time `now`: none once resolved or without URL and signer."""
+    if alert.status is AlertStatus.RESOLVED or not actions_url or signer is None:
         return []
     first = "unack" if alert.status is AlertStatus.ACKNOWLEDGED else "ack"
     out = []
@@ -49,7 +53,9 @@ def actions(alert: Alert, actions_url: str | None, secret: str | None) -> list[d
                 "style": style,
                 "integration": {
                     "url": actions_url,
-                    "context": action_context(secret, action_id, alert.id),
+                    "context": signer.context(
+                        action_id, alert.id, alert.version, alert.shown_state, binding, now
+                    ),
                 },
             }
         )
@@ -91,9 +97,15 @@ def message(notification: Notification) -> str:
 
 
 def render(
-    notification: Notification, *, actions_url: str | None, secret: str | None
+    notification: Notification,
+    *,
+    actions_url: str | None,
+    signer: Signer | None,
+    binding: Binding,
+    now: float,
 ) -> dict[str, Any]:
-    """The alert post as `{"message", "props": {"attachments": [...]}}`, for create and patch."""
+    """The alert post as `{"message", "props": {"attachments": [...]}}`, for create (buttons
+    bound to the channel) and patch (bound to the post), drawn at unix time `now`."""
     alert = notification.alert
     attachment = {
         "fallback": f"[{f.event_label(notification)}] {f.headline(alert)}: {f.state(notification)}",
@@ -109,7 +121,7 @@ def render(
             for label, value in f.facts(notification)
         ],
         "footer": f"perfbot alert #{alert.id} · {f.truncate(alert.fingerprint, 200)}",
-        "actions": actions(alert, actions_url, secret),
+        "actions": actions(alert, actions_url, signer, binding, now),
     }
     return {"message": message(notification), "props": {"attachments": [attachment]}}
 

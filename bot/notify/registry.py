@@ -23,7 +23,7 @@ from bot.notify import Notifier
 from bot.notify.console import ConsoleNotifier
 from bot.notify.email import EmailNotifier
 from bot.notify.mattermost import MattermostNotifier
-from bot.notify.mattermost_sign import actions_secret
+from bot.notify.mattermost_sign import signer
 from bot.notify.pagerduty import PagerDutyNotifier
 from bot.notify.slack import SlackNotifier
 from bot.notify.webhook import WebhookNotifier
@@ -92,7 +92,7 @@ def build_notifier(
             url=_checked(mm.url),
             token=_checked(mm.token).get_secret_value(),
             actions_url=mm.actions_url,
-            actions_secret=actions_secret(mm),
+            signer=signer(mm),
             timeout=timeout,
         )
     if isinstance(config, EmailChannel):

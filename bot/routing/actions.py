@@ -84,9 +84,23 @@ def unacknowledge(alert: Alert, actor: Actor, now: datetime) -> Transition:
     )
 
 
-def escalate(alert: Alert, actor: Actor, now: datetime) -> Transition:
-    """Run the next escalation step now; past the last step re-notify it (`note` says which)."""
+ESCALATE_AGAIN_AFTER = timedelta(minutes=1)
+"""An alert escalated (by anyone, or by its own timer) less than this ago is not paged again."""
+
+
+def escalate(
+    alert: Alert, actor: Actor, now: datetime, last_escalated: AlertEvent | None = None
+) -> Transition:
+    """Run the next escalation step now; past the last step re-notify it (`note` says which).
+    Refused when `last_escalated` (the alert's latest `escalated` event) is under a minute old:
+    a repeated or replayed escalate does not page twice."""
     _refuse_resolved(alert)
+    if last_escalated is not None and now - last_escalated.at < ESCALATE_AGAIN_AFTER:
+        ago = max(0, int((now - last_escalated.at).total_seconds()))
+        raise errors.InvalidTransition(
+            f"{transition.ref(alert)} was already escalated "
+            f"(by {last_escalated.actor}, {ago} s ago); not paging again"
+        )
     if alert.parent_id is not None:
         raise errors.InvalidTransition(
             f"{transition.ref(alert)} is grouped under alert #{alert.parent_id}; "
@@ -140,6 +154,27 @@ def silence(
             reason=reason,
         ),
         note=f"silenced {what} until {created.expires_at:%Y-%m-%d %H:%M} UTC",
+    )
+
+
+SAME_SILENCE_END = timedelta(minutes=5)
+"""Two silences by one person with the same matchers that end within this of each other are
+the same silence: the second is not made (a repeated or replayed command or click)."""
+
+
+def duplicate_silence(new: NewSilence, active: Sequence[Silence]) -> Silence | None:
+    """The active silence that `new` would duplicate (same matchers, same creator and source,
+    ends within `SAME_SILENCE_END`), if any."""
+    return next(
+        (
+            s
+            for s in active
+            if s.match == new.match
+            and s.created_by == new.created_by
+            and s.source is new.source
+            and abs(s.expires_at - new.expires_at) <= SAME_SILENCE_END
+        ),
+        None,
     )
 
 

@@ -174,6 +174,11 @@ class AlertTx:
         )
         return int(row["id"])
 
+    async def last_event(self, alert_id: int, action: str) -> AlertEvent | None:
+        """The alert's latest audit event of `action`, if any."""
+        row = await self.conn.fetchrow(QUERIES["last_alert_event"], alert_id, action)
+        return AlertEvent.model_validate(dict(row)) if row else None
+
     async def children(self, parent_id: int) -> list[Alert]:
         return [
             alert_from_row(r) for r in await self.conn.fetch(QUERIES["child_alerts"], parent_id)

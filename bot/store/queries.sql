@@ -319,6 +319,11 @@ RETURNING id
 -- alert_events --
 SELECT * FROM perfbot.alert_events WHERE alert_id = $1 ORDER BY at, id
 
+-- last_alert_event --
+SELECT * FROM perfbot.alert_events WHERE alert_id = $1 AND action = $2
+ ORDER BY at DESC, id DESC
+ LIMIT 1
+
 -- enqueue_delivery --
 -- Queue one message; the NOTIFY wakes delivery workers when the transaction commits.
 WITH queued AS (
@@ -577,3 +582,11 @@ SELECT reason, rows FROM perfbot.skipped_source_rows
 DELETE FROM perfbot.operations o
  WHERE o.first_seen < $1
    AND NOT EXISTS (SELECT 1 FROM perfbot.rollup_hour r WHERE r.operation_type = o.name)
+-- remember_request --
+-- Claim a request's key; a row comes back only for the first claim (replays get none).
+INSERT INTO perfbot.seen_requests (key, platform, seen_at, expires_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (key) DO NOTHING
+RETURNING key
+
+-- delete_seen_requests_before --
+DELETE FROM perfbot.seen_requests WHERE expires_at < $1

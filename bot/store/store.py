@@ -1,8 +1,8 @@
 """`Store`: the only place perfbot talks SQL, as one facade over one `Connector`. Each aggregate
 has its repository (`store.alerts`, `store.deliveries`, `store.findings`, `store.rollups`,
-`store.jobs`, `store.metrics`, `store.operations`, `store.source`), in the module named for it; this module opens
-and closes the connection, applies migrations and answers for the database as a whole (status,
-health)."""
+`store.jobs`, `store.metrics`, `store.operations`, `store.source`, `store.requests`), in the
+module named for it; this module opens and closes the connection, applies migrations and answers
+for the database as a whole (status, health)."""
 
 import time
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ from bot.store.jobruns import JobRunRepository
 from bot.store.metrics import MetricRepository
 from bot.store.operations import OperationRepository
 from bot.store.queries import QUERIES
+from bot.store.requests import SeenRequestRepository
 from bot.store.rollups import RollupRepository
 from bot.store.source import SourceRepository
 
@@ -53,6 +54,7 @@ class Store:
         self.jobs = JobRunRepository(connector)
         self.metrics = MetricRepository(connector, self.operations)
         self.source = SourceRepository(connector)
+        self.requests = SeenRequestRepository(connector)
 
     @classmethod
     async def open(

@@ -3,7 +3,7 @@ CommandResponse JSON with signed, unique buttons, and plain terminal text."""
 
 from bot.chat import console_reply, mattermost_reply, slack_reply
 from bot.commands.reply import Button, Buttons, Fields, Image, Paragraph, Reply, Table, table
-from bot.notify.mattermost_sign import verify_context
+from bot.notify.mattermost_sign import Signer, check_click
 
 REPLY = Reply(
     text="2 open alerts <&>",
@@ -12,7 +12,10 @@ REPLY = Reply(
         Fields((("Severity", "CRITICAL"), ("Note", "x" * 60))),
         table(("id", "title"), [("#1", "a | b"), ("#2", "c")], title="Alerts"),
         Buttons(
-            (Button("Acknowledge #1", "ack", 1, "primary"), Button("Silence #2", "silence1h", 2))
+            (
+                Button("Acknowledge #1", "ack", 1, "primary", 3, "open/critical/0/0/0"),
+                Button("Silence #2", "silence1h", 2, None, 1, "open/warning/0/0/0"),
+            )
         ),
     ),
     in_channel=True,
@@ -75,7 +78,13 @@ def test_errors_are_marked() -> None:
 
 
 def test_mattermost_response() -> None:
-    body = mattermost_reply.response(REPLY, actions_url="http://bot/mattermost/actions", secret="k")
+    body = mattermost_reply.response(
+        REPLY,
+        actions_url="http://bot/mattermost/actions",
+        signer=Signer("k", 60),
+        channel_id="chan1",
+        now=1000.0,
+    )
     assert body["response_type"] == "in_channel"
     assert body["skip_slack_parsing"] is True
     assert body["text"].startswith(
@@ -90,8 +99,14 @@ def test_mattermost_response() -> None:
     ack, silence = card["actions"]
     assert (ack["id"], ack["name"], ack["style"]) == ("ack1", "Acknowledge #1", "primary")
     assert (silence["id"], silence["style"]) == ("silence1h2", "danger")
-    assert verify_context("k", ack["integration"]["context"]) == ("ack", 1)
-    assert verify_context("k", silence["integration"]["context"]) == ("silence1h", 2)
+    clicked = [
+        check_click("k", b["integration"]["context"], "post1", "chan1", 1000.0)
+        for b in (ack, silence)
+    ]
+    assert [(c.action, c.alert_id, c.version) for c in clicked] == [
+        ("ack", 1, 3),
+        ("silence1h", 2, 1),
+    ]
     assert ack["integration"]["url"] == "http://bot/mattermost/actions"
 
 

@@ -1,6 +1,7 @@
 """MattermostNotifier against the Mattermost stand-in, and a simulated button click."""
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,7 +11,7 @@ from aiohttp import web
 from bot.errors import NotifyError
 from bot.models import AlertStatus
 from bot.notify.mattermost import BearerNoRedirects, MattermostNotifier, driver_options
-from bot.notify.mattermost_sign import verify_context
+from bot.notify.mattermost_sign import Refused, Signer, check_click
 from tests.fakes.mattermost import CHANNEL_ID, MattermostFake
 from tests.fakes.server import FakeServer
 from tests.unit.notify.factories import make_alert, make_notification, make_series
@@ -32,7 +33,7 @@ def notifier(
         url=fake.url,
         token=token or fake.token,
         actions_url=actions_url,
-        actions_secret=SECRET,
+        signer=Signer(SECRET, 3600),
         timeout=timeout,
     )
 
@@ -198,10 +199,17 @@ class ActionsEndpoint(FakeServer):
     async def _click(self, request: web.Request) -> web.Response:
         body: dict[str, Any] = await request.json()
         self.record_body = body
-        verified = verify_context(SECRET, body.get("context", {}))
-        if verified is None:
+        try:
+            click = check_click(
+                SECRET,
+                body.get("context"),
+                body.get("post_id"),
+                body.get("channel_id"),
+                time.time(),
+            )
+        except Refused:
             return web.json_response({"error": {"message": "forged click"}}, status=403)
-        action, alert_id = verified
+        action, alert_id = click.action, click.alert_id
         return web.json_response(
             {
                 "update": {"message": f"{action} #{alert_id} by @{body['user_name']}", "props": {}},

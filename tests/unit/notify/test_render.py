@@ -14,7 +14,6 @@ import pytest
 from rich.console import Console
 
 from bot import humanize
-from bot.config import MattermostSettings
 from bot.models import AlertStatus, Severity
 from bot.notify import (
     console_render,
@@ -25,7 +24,7 @@ from bot.notify import (
     slack_render,
     webhook_render,
 )
-from bot.notify.mattermost_sign import actions_secret, sign_action, verify_context
+from bot.notify.mattermost_sign import Binding, Signer, check_click
 from tests.unit.notify.factories import (
     T0,
     make_alert,
@@ -36,6 +35,9 @@ from tests.unit.notify.factories import (
 
 ACTIONS_URL = "http://127.0.0.1:3000/mattermost/actions"
 SECRET = "mm-actions-secret"
+SIGNER = Signer(SECRET, 3600)
+CHANNEL = Binding("channel", "chan1")
+NOW = 1_700_000_000.0
 
 
 def _actions_block(payload: dict[str, Any]) -> Any:
@@ -185,7 +187,9 @@ def test_slack_renders_robustly_without_details():
 
 
 def test_mattermost_actions_are_alphanumeric_signed_and_point_at_the_integration():
-    post = mattermost_render.render(make_notification(), actions_url=ACTIONS_URL, secret=SECRET)
+    post = mattermost_render.render(
+        make_notification(), actions_url=ACTIONS_URL, signer=SIGNER, binding=CHANNEL, now=NOW
+    )
     (attachment,) = post["props"]["attachments"]
     assert attachment["color"] == "#D32F2F"
     assert [a["id"] for a in attachment["actions"]] == ["ack", "escalate", "silence1h"]
@@ -194,22 +198,26 @@ def test_mattermost_actions_are_alphanumeric_signed_and_point_at_the_integration
         assert action["type"] == "button"
         assert action["integration"]["url"] == ACTIONS_URL
         context = action["integration"]["context"]
-        assert context == {
+        assert {k: v for k, v in context.items() if k != "sig"} == {
             "action": action["id"],
             "alert_id": 42,
-            "sig": sign_action(SECRET, action["id"], 42),
+            "version": 1,
+            "state": "open/CRITICAL/0/0/0",
+            "exp": int(NOW) + 3600,
+            "channel": "chan1",
         }
-        expected = hmac.new(
-            SECRET.encode(), f"{action['id']}:42".encode(), hashlib.sha256
-        ).hexdigest()
-        assert context["sig"] == expected
-        assert verify_context(SECRET, context) == (action["id"], 42)
+        click = check_click(SECRET, context, "post9", "chan1", NOW)
+        assert (click.action, click.alert_id) == (action["id"], 42)
 
 
 def test_mattermost_acknowledged_and_resolved_buttons():
     acked = make_alert(status=AlertStatus.ACKNOWLEDGED, acknowledged_by="bob")
     post = mattermost_render.render(
-        make_notification("acknowledged", acked), actions_url=ACTIONS_URL, secret=SECRET
+        make_notification("acknowledged", acked),
+        actions_url=ACTIONS_URL,
+        signer=SIGNER,
+        binding=CHANNEL,
+        now=NOW,
     )
     assert [a["id"] for a in post["props"]["attachments"][0]["actions"]] == [
         "unack",
@@ -218,20 +226,28 @@ def test_mattermost_acknowledged_and_resolved_buttons():
     ]
     resolved = make_alert(status=AlertStatus.RESOLVED)
     post = mattermost_render.render(
-        make_notification("resolved", resolved), actions_url=ACTIONS_URL, secret=SECRET
+        make_notification("resolved", resolved),
+        actions_url=ACTIONS_URL,
+        signer=SIGNER,
+        binding=CHANNEL,
+        now=NOW,
     )
     assert post["props"]["attachments"][0]["actions"] == []
     assert post["props"]["attachments"][0]["color"] == "#2E7D32"
 
 
 def test_mattermost_without_actions_url_has_no_buttons():
-    post = mattermost_render.render(make_notification(), actions_url=None, secret=SECRET)
+    post = mattermost_render.render(
+        make_notification(), actions_url=None, signer=SIGNER, binding=CHANNEL, now=NOW
+    )
     assert post["props"]["attachments"][0]["actions"] == []
 
 
 def test_mattermost_post_content():
     n = make_notification(alert=make_bottleneck(), series=make_series(), mention=("dba-oncall",))
-    post = mattermost_render.render(n, actions_url=ACTIONS_URL, secret=SECRET)
+    post = mattermost_render.render(
+        n, actions_url=ACTIONS_URL, signer=SIGNER, binding=CHANNEL, now=NOW
+    )
     assert (
         post["message"]
         == "@dba-oncall :red_circle: **[CRITICAL]** shared bottleneck: object storage I/O (#50)"
@@ -244,40 +260,6 @@ def test_mattermost_post_content():
     titles = [f["title"] for f in attachment["fields"]]
     assert titles[:4] == ["Severity", "State", "Operations", "Kind"]
     assert attachment["fallback"] == "[CRITICAL] shared bottleneck: object storage I/O (#50): open"
-
-
-@pytest.mark.parametrize(
-    "context",
-    [
-        {"action": "ack", "alert_id": 43, "sig": sign_action(SECRET, "ack", 42)},  # other alert
-        {
-            "action": "silence1h",
-            "alert_id": 42,
-            "sig": sign_action(SECRET, "ack", 42),
-        },  # other action
-        {"action": "ack", "alert_id": 42, "sig": sign_action("wrong", "ack", 42)},
-        {"action": "ack", "alert_id": 42},
-        {"action": "delete", "alert_id": 42, "sig": sign_action(SECRET, "delete", 42)},
-        {"action": "ack", "alert_id": True, "sig": sign_action(SECRET, "ack", True)},
-    ],
-)
-def test_mattermost_forged_contexts_are_refused(context):
-    assert verify_context(SECRET, context) is None
-
-
-def test_mattermost_context_alert_id_may_arrive_as_string():
-    assert verify_context(
-        SECRET, {"action": "ack", "alert_id": "42", "sig": sign_action(SECRET, "ack", 42)}
-    ) == ("ack", 42)
-
-
-def test_mattermost_secret_falls_back_to_the_bot_token():
-    assert (
-        actions_secret(MattermostSettings.model_validate({"token": "bot", "actions_secret": "own"}))
-        == "own"
-    )
-    assert actions_secret(MattermostSettings.model_validate({"token": "bot"})) == "bot"
-    assert actions_secret(MattermostSettings()) is None
 
 
 # -- Email ----------------------------------------------------------------------------------
