@@ -5,7 +5,7 @@ a message later, so `send` returns None."""
 
 import logging
 
-from bot.notify import MessageRef, Notification, webhook_render
+from bot.notify import MessageRef, Notification, rendering, webhook_render
 from bot.notify.http import HttpPoster, host_of
 
 logger = logging.getLogger(__name__)
@@ -23,8 +23,9 @@ class WebhookNotifier:
         return self._channel
 
     async def send(self, notification: Notification) -> MessageRef | None:
-        body = webhook_render.body(notification)
-        headers = webhook_render.headers(notification, body, self._secret)
+        with rendering(self._channel):
+            body = webhook_render.body(notification)
+            headers = webhook_render.headers(notification, body, self._secret)
         status, _ = await self._http.post(self._url, body, headers)
         logger.info(
             "webhook delivered",
