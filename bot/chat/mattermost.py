@@ -121,10 +121,7 @@ class MattermostFrontEnd:
         assert isinstance(data, dict)
         user = _actor(data.get("user_id"), data.get("user_name"))
         reply = await self._commands.run(CLICKS[action].format(id=alert_id), user)
-        prefix = ":warning: " if reply.error else ""
-        return web.json_response(
-            {"ephemeral_text": prefix + reply.text, "skip_slack_parsing": True}
-        )
+        return web.json_response(mattermost_reply.ephemeral(reply))
 
 
 def mount(

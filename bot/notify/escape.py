@@ -22,7 +22,8 @@ mention builders' `<!here>`/`@alice`) stay unescaped:
 * `email_header`: CR, LF and every other control character become a space (a header with a
   line break is refused by `email.message` and would forge headers if it were not).
 * `console`: control characters (ESC sequences that recolour or move the cursor, BEL, CR,
-  line breaks) shown as `\\x1b`, `\\n`, … instead of being sent to the terminal.
+  line breaks) shown as `\\x1b`, `\\n`, … instead of being sent to the terminal;
+  `console_lines` keeps line breaks and tabs, for text laid out in lines by perfbot.
 * `html`: `html.escape` (the email's HTML part).
 
 Every function is pure and total: any string in, a string out."""
@@ -31,7 +32,7 @@ import html as _html
 import re
 import unicodedata
 
-__all__ = ["console", "email_header", "html", "mattermost", "slack"]
+__all__ = ["console", "console_lines", "email_header", "html", "mattermost", "slack"]
 
 WORD_JOINER = "\u2060"
 
@@ -79,6 +80,12 @@ def console(text: str) -> str:
     """`text` for a terminal: every control character shown as its Python escape (`\\n`,
     `\\x1b`, `\\u2028`); a backslash stays as it is."""
     return "".join(repr(c)[1:-1] if _is_control(c) else c for c in text)
+
+
+def console_lines(text: str) -> str:
+    """`console` for multi-line text: line breaks and tabs are kept, every other control
+    character is shown as its escape."""
+    return "".join(c if c in "\n\t" else console(c) for c in text)
 
 
 def _is_control(char: str) -> bool:
