@@ -40,7 +40,7 @@ def unescaped_subject(notification: Notification) -> str:
 
 
 async def queue(store: Store, title: str, n: int) -> list[int]:
-    ids = []
+    ids: list[int] = []
     now = SystemClock().now()
     async with store.alerts.transaction() as tx:
         for _ in range(n):
