@@ -29,12 +29,13 @@ MM_ATTACK = (
     "@channel [Acknowledge here](https://evil.example/ack) ![t](https://evil.example/pixel.png)"
 )
 NEWLINE = "commit\nBcc: victim@example.com"
+BREAKER_FAILURES = 2
 CONFIG: dict[str, Any] = {
     "delivery": {
         "rate_limits": {},
         "backoff_base": "100ms",
         "backoff_max": "500ms",
-        "breaker_failures": 2,
+        "breaker_failures": BREAKER_FAILURES,
         "breaker_cooldown": "5m",  # an open circuit would hold every mail for minutes
     }
 }
@@ -140,11 +141,14 @@ async def test_a_newline_name_leaves_the_next_critical_email_on_time(
             for i in range(3)
         ]
 
-        async def all_tried() -> bool:
+        async def tried() -> bool:
+            """As many names tried as it takes to open the email circuit, if they count
+            against it: each one sent, or failed (a deferral puts its attempt back)."""
             rows = [d for a in poison for d in await store.deliveries.for_alert(a)]
-            return all(d.attempts >= 1 and d.status is not DeliveryStatus.SENDING for d in rows)
+            done = [d for d in rows if d.status is DeliveryStatus.SENT or d.last_error]
+            return len(done) >= BREAKER_FAILURES
 
-        await eventually(all_tried, within=30)
+        await eventually(tried, within=30)
         before = len(smtp_server.received)
         real = await store_alert(store, "checkout", ("email",), Severity.CRITICAL)
 
@@ -155,9 +159,13 @@ async def test_a_newline_name_leaves_the_next_critical_email_on_time(
 
         await eventually(real_mailed, within=10)  # at once, not after the 5-minute cooldown
 
+        async def poison_mailed() -> bool:  # as mail with a one-line Subject
+            subjects = [str(m.message["Subject"]) for m in smtp_server.received]
+            return sum("commit Bcc: victim@example.com" in s for s in subjects) == len(poison)
+
+        await eventually(poison_mailed, within=10)
+
     for mail in smtp_server.received:
         message = mail.message
         assert message["Bcc"] is None
         assert "\n" not in str(message["Subject"])
-    subjects = [str(m.message["Subject"]) for m in smtp_server.received]
-    assert sum("commit Bcc: victim@example.com" in s for s in subjects) == len(poison), subjects
