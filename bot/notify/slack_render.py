@@ -186,8 +186,9 @@ def render(notification: Notification) -> dict[str, Any]:
 def thread_reply(notification: Notification) -> dict[str, Any]:
     """A short reply in the alert's thread for a repeat or an escalation, with the mentions."""
     who = " ".join(mention(m) for m in notification.mention)
-    text = f.thread_text(notification, escape.slack)
-    return {"text": f.truncate(f"{who} {text}" if who else text, MAX_SECTION)}
+    text = f.truncate(f"{who} {f.thread_text(notification, escape.slack)}".strip(), MAX_SECTION)
+    # a verbatim section, so that Slack links no bare URL; `text` is for notifications
+    return {"text": text, "blocks": [_section(text)]}
 
 
 def _bullets(title: str, items: list[str]) -> str:

@@ -80,12 +80,14 @@ def test_slack_messages_carry_only_perfbot_mentions(attack: str, event: str) -> 
     n = hostile(attack, event)
     message = sl.render(n)
     texts = [message["text"]] + [m["text"] for m in mrkdwn_texts(message["blocks"])]
-    texts.append(sl.thread_reply(n)["text"])
+    reply = sl.thread_reply(n)
+    texts += [reply["text"], *(m["text"] for m in mrkdwn_texts(reply["blocks"]))]
     ours = {"<!here>", "<@U0ONCALL>"}
     for text in texts:
         assert set(slack_specials(text)) <= ours, text
         assert "<https://" not in text
     assert all(m.get("verbatim") is True for m in mrkdwn_texts(message["blocks"]))
+    assert all(m.get("verbatim") is True for m in mrkdwn_texts(reply["blocks"]))
     assert "@dba-oncall" in message["text"]  # a handle that is no Slack id is shown, not linked
     header = message["blocks"][0]
     assert header["text"]["type"] == "plain_text"  # shown as typed by Slack, never parsed
