@@ -73,6 +73,17 @@ class NotifyError(BotError):
         super().__init__(f"{channel}: {reason}")
 
 
+class RenderError(BotError):
+    """A notification could not be rendered for its channel (a renderer raised on the alert's
+    data). Retrying cannot help and the destination is not at fault: the delivery is dead with
+    `reason`, and the channel's circuit breaker is not told."""
+
+    def __init__(self, channel: str, reason: str) -> None:
+        self.channel = channel
+        self.reason = reason
+        super().__init__(f"{channel}: cannot render the message: {reason}")
+
+
 class CommandError(BotError):
     """The command could not be carried out."""
 

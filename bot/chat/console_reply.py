@@ -1,9 +1,11 @@
 """`Reply` as plain terminal text: the headline, facts as `label: value` lines, aligned tables,
-and for buttons the command that does the same."""
+and for buttons the command that does the same. Control characters other than line breaks and
+tabs are shown escaped (`\\x1b`), so text from outside cannot drive the terminal."""
 
 from bot.chat import tables
 from bot.commands.registry import PREFIX
 from bot.commands.reply import Buttons, Fields, Paragraph, Reply, Table
+from bot.notify import escape
 
 COMMANDS = {
     "ack": "ack {id}",
@@ -36,4 +38,4 @@ def render(reply: Reply) -> str:
             )
     if reply.image is not None:
         parts.append(f"(chart {reply.image.filename}: shown in Slack and Mattermost)")
-    return "\n\n".join(parts)
+    return escape.console_lines("\n\n".join(parts))

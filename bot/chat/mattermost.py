@@ -148,10 +148,7 @@ class MattermostFrontEnd:
             return web.json_response({"ephemeral_text": NO_DATABASE})
         user = _actor(data.get("user_id"), data.get("user_name"))
         reply = await self._commands.run(CLICKS[click.action].format(id=click.alert_id), user)
-        prefix = ":warning: " if reply.error else ""
-        return web.json_response(
-            {"ephemeral_text": prefix + reply.text, "skip_slack_parsing": True}
-        )
+        return web.json_response(mattermost_reply.ephemeral(reply))
 
     async def _check_fresh(self, click: Click, data: dict[str, Any]) -> None:
         """Raise Refused for a replay (this button, this clicker, seen before on any replica)

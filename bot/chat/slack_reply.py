@@ -2,13 +2,20 @@
 section fields, tables as code blocks (Slack has no table element), buttons as actions blocks
 with the same `action_id`s as the buttons on alert messages, and the chart as an image block
 that points at an uploaded Slack file. Slack's limits hold: at most 50 blocks, 3000
-characters per section, 10 fields per section, 2000 per field, 75 per button label."""
+characters per section, 10 fields per section, 2000 per field, 75 per button label.
+
+A reply is plain text that often echoes what users typed (silence patterns, escalate reasons)
+and operation names, and in-channel replies are seen by everyone: every string goes through
+`bot.notify.escape.slack`, the fallback `text` too, and every mrkdwn object is `verbatim`, so
+no mention, link or channel name comes out of a reply."""
 
 from typing import Any
 
 from bot.chat import tables
 from bot.commands.reply import Button, Buttons, Fields, Paragraph, Reply, Table
+from bot.notify import escape as esc
 from bot.notify import slack_render
+from bot.notify.slack_render import mrkdwn
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -24,9 +31,7 @@ ACTION_IDS = {
 }
 
 
-def escape(text: str) -> str:
-    """Slack's three control characters, escaped as Slack asks."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+escape = esc.slack
 
 
 def _cut(text: str, limit: int) -> str:
@@ -34,7 +39,7 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, MAX_SECTION)}}
+    return {"type": "section", "text": mrkdwn(_cut(text, MAX_SECTION))}
 
 
 def _table(table: Table) -> list[dict[str, Any]]:
@@ -45,9 +50,7 @@ def _table(table: Table) -> list[dict[str, Any]]:
     if shown < len(table.rows):
         notes.append(f"{len(table.rows) - shown} more rows did not fit")
     if notes:
-        out.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": escape("; ".join(notes))}]}
-        )
+        out.append({"type": "context", "elements": [mrkdwn(escape("; ".join(notes)))]})
     return out
 
 
@@ -63,7 +66,7 @@ def _button(button: Button) -> dict[str, Any]:
     if button.action == "silence1h":
         element["confirm"] = {
             "title": {"type": "plain_text", "text": f"Silence alert #{button.alert_id}?"},
-            "text": {"type": "mrkdwn", "text": "No notifications about it for 1 hour."},
+            "text": mrkdwn("No notifications about it for 1 hour."),
             "confirm": {"type": "plain_text", "text": "Silence"},
             "deny": {"type": "plain_text", "text": "Cancel"},
             "style": "danger",
@@ -81,8 +84,7 @@ def blocks(reply: Reply, *, image_file_id: str | None = None) -> list[dict[str, 
             out.append(_section(f"```{text}```" if block.mono else text))
         elif isinstance(block, Fields):
             fields = [
-                {"type": "mrkdwn", "text": _cut(f"*{escape(k)}*\n{escape(v)}", MAX_FIELD)}
-                for k, v in block.items
+                mrkdwn(_cut(f"*{escape(k)}*\n{escape(v)}", MAX_FIELD)) for k, v in block.items
             ]
             for start in range(0, len(fields), MAX_FIELDS):
                 out.append({"type": "section", "fields": fields[start : start + MAX_FIELDS]})
@@ -116,6 +118,6 @@ def message(reply: Reply, *, image_file_id: str | None = None) -> dict[str, Any]
     """Arguments for `respond`/the response_url: response type, fallback text and blocks."""
     return {
         "response_type": "in_channel" if reply.in_channel else "ephemeral",
-        "text": _cut(reply.text, MAX_TEXT),
+        "text": _cut(escape(reply.text), MAX_TEXT),
         "blocks": blocks(reply, image_file_id=image_file_id),
     }

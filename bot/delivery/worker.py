@@ -230,6 +230,21 @@ class DeliveryWorker:
         try:
             async with asyncio.timeout(self._settings.timeout.total_seconds() * 3):
                 ref = await notifier.send(notification)
+        except errors.RenderError as exc:
+            # the message, not the destination: dead at once, the circuit not told
+            logger.warning(
+                "delivery cannot be rendered",
+                exc_info=exc.__cause__ is not None,
+                extra={
+                    "action": "delivery_unrenderable",
+                    "delivery_id": delivery.id,
+                    "alert_id": delivery.alert_id,
+                    "channel": channel,
+                    "reason": exc.reason,
+                },
+            )
+            await self._settle(delivery, attempt.Unrenderable(exc.reason))
+            return
         except errors.NotifyError as exc:
             await self._settle(delivery, attempt.Failed.of(exc))
             return
@@ -247,7 +262,7 @@ class DeliveryWorker:
     async def _settle(
         self,
         delivery: Delivery,
-        result: attempt.Delivered | attempt.Failed,
+        result: attempt.Delivered | attempt.Failed | attempt.Unrenderable,
         ref: MessageRef | None = None,
     ) -> None:
         """Decide what `result` leads to, keep the destination's new state, record it."""

@@ -4,15 +4,23 @@ returned `MessageRef` so later events about the same alert edit the same message
 
 A notifier renders with its own renderer module (domain code never formats messages), raises
 `bot.errors.NotifyError` on failure (`permanent=True` for rejections that retrying cannot fix,
-`retry_after=` for HTTP 429), and never swallows an error."""
+`retry_after=` for HTTP 429), and never swallows an error. Rendering runs inside `rendering`,
+which turns any renderer exception into `bot.errors.RenderError`: a message that cannot be
+rendered is that delivery's problem, never the destination's."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.errors import RenderError
 from bot.models import Alert, MessageRef
+from bot.notify import escape
 
-__all__ = ["EVENTS", "LatencySeries", "MessageRef", "Notification", "Notifier"]
+__all__ = ["EVENTS", "LatencySeries", "MessageRef", "Notification", "Notifier", "rendering"]
+
+MAX_RENDER_REASON = 200
 
 EVENTS = ("fired", "updated", "acknowledged", "unacknowledged", "escalated", "resolved", "repeat")
 
@@ -44,6 +52,19 @@ class Notification:
     series: LatencySeries | None = None
     is_fallback: bool = False  # sent to the fallback channel because the primary failed
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@contextmanager
+def rendering(channel: str) -> Iterator[None]:
+    """Run a renderer: any exception it raises becomes `RenderError(channel, reason)`, the
+    reason one line of at most 200 characters (`ValueError: Header values may not contain…`)."""
+    try:
+        yield
+    except Exception as exc:
+        reason = escape.console(" ".join(f"{type(exc).__name__}: {exc}".split()))
+        if len(reason) > MAX_RENDER_REASON:
+            reason = reason[: MAX_RENDER_REASON - 1] + "…"
+        raise RenderError(channel, reason) from exc
 
 
 class Notifier(Protocol):

@@ -3,7 +3,7 @@ accounts). It writes to the injected `rich.console.Console`, so tests capture th
 
 from rich.console import Console
 
-from bot.notify import MessageRef, Notification, console_render
+from bot.notify import MessageRef, Notification, console_render, rendering
 
 
 class ConsoleNotifier:
@@ -19,11 +19,14 @@ class ConsoleNotifier:
         return self._channel
 
     async def send(self, notification: Notification) -> MessageRef | None:
-        if notification.event == "updated":
-            # A terminal cannot edit what it printed; a one-line update keeps the scroll readable.
-            self._console.print(console_render.update_line(notification))
-        else:
-            self._console.print(console_render.render(notification))
+        # Rich lays the panel out while printing, so printing is part of rendering here.
+        with rendering(self._channel):
+            if notification.event == "updated":
+                # A terminal cannot edit what it printed; a one-line update keeps the scroll
+                # readable.
+                self._console.print(console_render.update_line(notification))
+            else:
+                self._console.print(console_render.render(notification))
         return None
 
     async def aclose(self) -> None:

@@ -1,7 +1,9 @@
 """Alerts in the terminal: one rich panel per event, its border in the severity's colour, the
 title line `#42 CRITICAL commit latency anomaly`, the state, the key facts, the sparkline and a
-bottleneck's pairs and recommendations. Alert text is escaped, so `[bold]` in an operation name
-prints as typed."""
+bottleneck's pairs and recommendations. Alert text is escaped twice: for Rich markup, so
+`[bold]` in an operation name prints as typed, and for the terminal
+(`bot.notify.escape.console`), so an escape sequence or line break in it is shown as `\x1b` or
+`\n` and can neither recolour the terminal nor forge lines."""
 
 from rich.console import Group
 from rich.markup import escape
@@ -10,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.notify import Notification
+from bot.notify import escape as esc
 from bot.notify import facts as f
 
 SKIPPED_FACTS = ("Severity", "State")  # already in the panel's title and first line
@@ -21,28 +24,31 @@ def render(notification: Notification) -> Panel:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    for label, value in f.facts(notification):
+    for label, value in f.facts(notification, esc.console):
         if label not in SKIPPED_FACTS:
             table.add_row(Text(label), Text(value))
     parts: list[Text | Table] = [
-        Text(f"{notification.event}: {f.state(notification)}", style="bold")
+        Text(f"{notification.event}: {f.state(notification, esc.console)}", style="bold")
     ]
     if notification.mention:
-        parts.append(Text("Attention: " + " ".join(notification.mention), style="bold yellow"))
+        handles = " ".join(esc.console(m) for m in notification.mention)
+        parts.append(Text(f"Attention: {handles}", style="bold yellow"))
     if alert.summary:
-        parts.append(Text(alert.summary))
+        parts.append(Text(esc.console(alert.summary)))
     parts.append(table)
     spark = f.sparkline(notification.series)
     if spark is not None:
         parts.append(Text(f"{spark}  {f.sparkline_caption(notification.series)}", style=colour))
     for title, items in (
-        ("Correlated operations", f.pairs(alert)),
-        ("Recommendations", f.recommendations(alert)),
-        ("Grouped alerts", [f.child_line(c) for c in notification.children]),
+        ("Correlated operations", f.pairs(alert, esc.console)),
+        ("Recommendations", f.recommendations(alert, esc.console)),
+        ("Grouped alerts", [f.child_line(c, esc.console) for c in notification.children]),
     ):
         if items:
             parts.append(Text(f"{title}:\n" + "\n".join(f"  • {i}" for i in items)))
-    title = f"[bold]#{alert.id} {f.event_label(notification)}[/bold] {escape(alert.title)}"
+    title = (
+        f"[bold]#{alert.id} {f.event_label(notification)}[/bold] {escape(esc.console(alert.title))}"
+    )
     return Panel(Group(*parts), title=title, title_align="left", border_style=colour)
 
 
@@ -56,5 +62,5 @@ def update_line(notification: Notification) -> Text:
         parts.append(f"{len(notification.children)} grouped alerts")
     line = Text(f"#{alert.id} updated ", style="dim")
     line.append(f"{alert.severity.value} ", style=f.color(alert))
-    line.append(f"{alert.title} — {', '.join(parts)}")
+    line.append(f"{esc.console(alert.title)} — {', '.join(parts)}")
     return line

@@ -16,7 +16,7 @@ import aiosmtplib
 from bot import errors
 from bot.config import EmailSettings
 from bot.excerpt import excerpt
-from bot.notify import MessageRef, Notification, email_render
+from bot.notify import MessageRef, Notification, email_render, rendering
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +46,12 @@ class EmailNotifier:
         return self._channel
 
     async def send(self, notification: Notification) -> MessageRef | None:
-        """Send one mail; return `{"message_id"}` of the alert's first mail. Raises NotifyError."""
+        """Send one mail; return `{"message_id"}` of the alert's first mail. Raises NotifyError,
+        or RenderError before connecting."""
         settings = self._settings
-        message = email_render.render(notification, sender=settings.from_, to=self._to)
+        with rendering(self._channel):
+            message = email_render.render(notification, sender=settings.from_, to=self._to)
+            message.as_bytes()  # what aiosmtplib will do: any header problem surfaces here
         try:
             refused, _ = await aiosmtplib.send(
                 message,

@@ -1,5 +1,7 @@
 """Alert emails: `multipart/alternative` with a plain-text part and an HTML part, every value
-HTML-escaped (operation names and summaries are user data).
+HTML-escaped (operation names and summaries are user data), and a Subject without line breaks
+or other control characters (`bot.notify.escape.email_header`: a title with a newline would
+otherwise make the message refuse the header).
 
 Subjects sort and scan well: `[CRITICAL] perfbot: commit latency anomaly (#42)` while the alert
 is news, `[ACK]`, `[UNACK]`, `[ESCALATED]` or `[RESOLVED]` for what happened since; the `(#42)`
@@ -9,12 +11,11 @@ its fingerprint and the sender's domain, so every later mail can name it in `In-
 alert version, so a retried delivery reuses its id."""
 
 import hashlib
-import html
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from bot.models import Alert
-from bot.notify import Notification
+from bot.notify import Notification, escape
 from bot.notify import facts as f
 
 FALLBACK_DOMAIN = "perfbot.invalid"
@@ -46,7 +47,11 @@ def event_message_id(notification: Notification, sender: str) -> str:
 
 
 def subject(notification: Notification) -> str:
-    return f"[{f.event_label(notification)}] perfbot: {notification.alert.title} (#{notification.alert.id})"
+    """`[CRITICAL] perfbot: commit latency anomaly (#42)`, on one line whatever the title."""
+    alert = notification.alert
+    return escape.email_header(
+        f"[{f.event_label(notification)}] perfbot: {alert.title} (#{alert.id})"
+    )
 
 
 def _lists(notification: Notification) -> list[tuple[str, list[str]]]:
@@ -84,7 +89,7 @@ def text_body(notification: Notification) -> str:
 
 def html_body(notification: Notification) -> str:
     alert = notification.alert
-    esc = html.escape
+    esc = escape.html
     out = [
         '<!DOCTYPE html><html><body style="font-family:sans-serif">',
         f'<div style="border-left:6px solid {f.color(alert)};padding-left:12px">',

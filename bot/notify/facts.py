@@ -2,9 +2,16 @@
 units, a sparkline of the last hour, a bottleneck's operation pairs and recommendations, and the
 alerts grouped under it. Each channel's renderer lays these out in its own format (Block Kit,
 attachments, HTML, a terminal panel); nothing here knows a platform, and every reader of
-`alert.details` copes with a key that is missing or of the wrong type."""
+`alert.details` copes with a key that is missing or of the wrong type.
+
+Everything here is plain text. Where perfbot's own words are mixed with text from outside
+(titles, operation names, user names, recommendations), the function takes `esc`, the
+platform's escaping (`bot.notify.escape`), and applies it to the outside text only, so that a
+renderer whose markup needs the punctuation of its own words left alone (Mattermost's
+Markdown) can escape exactly the data; a renderer may instead escape the whole plain string."""
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +38,11 @@ SEVERITY_EMOJI = {
 RESOLVED_EMOJI = ":white_check_mark:"
 
 Fact = tuple[str, str]
+Escape = Callable[[str], str]
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def color(alert: Alert) -> str:
@@ -69,23 +81,25 @@ def number(details: dict[str, Any], key: str) -> float | None:
     return result if math.isfinite(result) else None
 
 
-def headline(alert: Alert) -> str:
+def headline(alert: Alert, esc: Escape = _same) -> str:
     """`commit latency anomaly (#42)`."""
-    return f"{alert.title} (#{alert.id})"
+    return f"{esc(alert.title)} (#{alert.id})"
 
 
-def operations(alert: Alert) -> str:
-    return ", ".join(alert.operation_types) or "(none)"
+def operations(alert: Alert, esc: Escape = _same) -> str:
+    return ", ".join(esc(op) for op in alert.operation_types) or "(none)"
 
 
-def state(notification: Notification) -> str:
+def state(notification: Notification, esc: Escape = _same) -> str:
     """`open`, `acknowledged by alice`, `escalated (step 2)`, `resolved`, with `, silenced`."""
     alert = notification.alert
     if alert.status is AlertStatus.RESOLVED:
-        text = f"resolved by {alert.resolved_by}" if alert.resolved_by else "resolved"
+        text = f"resolved by {esc(alert.resolved_by)}" if alert.resolved_by else "resolved"
     elif alert.status is AlertStatus.ACKNOWLEDGED:
         text = (
-            f"acknowledged by {alert.acknowledged_by}" if alert.acknowledged_by else "acknowledged"
+            f"acknowledged by {esc(alert.acknowledged_by)}"
+            if alert.acknowledged_by
+            else "acknowledged"
         )
     elif notification.event == "escalated" or alert.escalation_step > 0:
         text = f"escalated (step {alert.escalation_step})" if alert.escalation_step else "escalated"
@@ -134,7 +148,7 @@ def value_line(notification: Notification) -> str | None:
     return text
 
 
-def facts(notification: Notification) -> list[Fact]:
+def facts(notification: Notification, esc: Escape = _same) -> list[Fact]:
     """The alert's key facts as (label, value), most important first; only known ones."""
     alert = notification.alert
     details = alert.details
@@ -144,8 +158,8 @@ def facts(notification: Notification) -> list[Fact]:
     )
     out: list[Fact] = [
         ("Severity", alert.severity.value),
-        ("State", state(notification)),
-        (f"Operation{plural}", operations(alert)),
+        ("State", state(notification, esc)),
+        (f"Operation{plural}", operations(alert, esc)),
         ("Kind", kind),
     ]
     value = value_line(notification)
@@ -171,7 +185,7 @@ def facts(notification: Notification) -> list[Fact]:
     return out
 
 
-def pairs(alert: Alert) -> list[str]:
+def pairs(alert: Alert, esc: Escape = _same) -> list[str]:
     """A bottleneck's correlated operation pairs: `commit ↔ branch_create r=0.93 (n=48)`."""
     raw = alert.details.get("pairs")
     lines = []
@@ -179,7 +193,7 @@ def pairs(alert: Alert) -> list[str]:
         for pair in raw:
             if not isinstance(pair, dict) or "a" not in pair or "b" not in pair:
                 continue
-            text = f"{pair['a']} ↔ {pair['b']}"
+            text = f"{esc(str(pair['a']))} ↔ {esc(str(pair['b']))}"
             r = number(pair, "r")
             if r is not None:
                 text += f" r={r:.2f}"
@@ -189,32 +203,33 @@ def pairs(alert: Alert) -> list[str]:
             lines.append(text)
     r = number(alert.details, "r")
     if not lines and r is not None and len(alert.operation_types) == 2:
-        lines.append(f"{alert.operation_types[0]} ↔ {alert.operation_types[1]} r={r:.2f}")
+        first, second = (esc(op) for op in alert.operation_types)
+        lines.append(f"{first} ↔ {second} r={r:.2f}")
     return lines
 
 
-def recommendations(alert: Alert) -> list[str]:
+def recommendations(alert: Alert, esc: Escape = _same) -> list[str]:
     raw = alert.details.get("recommendations")
     if not isinstance(raw, list | tuple):
         return []
-    return [str(item) for item in raw if str(item).strip()]
+    return [esc(str(item)) for item in raw if str(item).strip()]
 
 
-def thread_text(notification: Notification) -> str:
+def thread_text(notification: Notification, esc: Escape = _same) -> str:
     """What a repeat or an escalation adds to the alert's thread (mentions are the caller's)."""
     alert = notification.alert
     if notification.event == "escalated":
-        text = f":rotating_light: Escalated (step {alert.escalation_step}): {headline(alert)} is still {state(notification)}"
+        text = f":rotating_light: Escalated (step {alert.escalation_step}): {headline(alert, esc)} is still {state(notification, esc)}"
     else:
-        text = f":repeat: Seen again: {headline(alert)}, {alert.occurrences} occurrences, last at {fmt_time(alert.last_seen)}"
+        text = f":repeat: Seen again: {headline(alert, esc)}, {alert.occurrences} occurrences, last at {fmt_time(alert.last_seen)}"
     value = value_line(notification)
     return text if value is None else f"{text}\n{value}"
 
 
-def child_line(child: Alert) -> str:
+def child_line(child: Alert, esc: Escape = _same) -> str:
     """One grouped alert: `#43 WARNING commit latency anomaly (acknowledged)`."""
     status = "" if child.status is AlertStatus.OPEN else f" ({child.status.value})"
-    return f"#{child.id} {child.severity.value} {child.title}{status}"
+    return f"#{child.id} {child.severity.value} {esc(child.title)}{status}"
 
 
 def _last_hour(series: LatencySeries | None) -> tuple[str, list[float]] | None:

@@ -32,7 +32,7 @@ from mattermostdriver import exceptions as mm_errors
 
 from bot import charts, errors
 from bot.excerpt import excerpt
-from bot.notify import MessageRef, Notification, chat_message, mattermost_render
+from bot.notify import MessageRef, Notification, chat_message, escape, mattermost_render, rendering
 from bot.notify.http import redirect_reason, retry_after_seconds
 from bot.notify.mattermost_sign import Binding, Signer
 
@@ -130,22 +130,26 @@ class MattermostNotifier:
 
     async def send(self, notification: Notification) -> MessageRef | None:
         """Create or patch the alert's post (`bot.notify.chat_message.deliver` says which);
-        return `{"post_id"}`. Raises NotifyError."""
+        return `{"post_id"}`. Raises NotifyError, or RenderError before any call."""
+        with rendering(self._channel):
+            post = self._render(notification, Binding("channel", self._channel_id))
+            reply = mattermost_render.thread_reply(notification)
         await self._login()
         previous = (notification.previous or {}).get("post_id")
         post_id = await chat_message.deliver(
             notification,
             previous if isinstance(previous, str) and previous else None,
-            edit=lambda post_id: self._patch(
-                notification, post_id, self._render(notification, Binding("post", post_id))
-            ),
-            reply=lambda post_id: self._reply(notification, post_id),
-            post=lambda: self._create(
-                notification, self._render(notification, Binding("channel", self._channel_id))
-            ),
+            edit=lambda post_id: self._patch(notification, post_id, self._bound(notification, post_id)),
+            reply=lambda post_id: self._reply(post_id, reply),
+            post=lambda: self._create(notification, post),
             chart=functools.partial(self._post_chart, notification) if self._charts else None,
         )
         return {"post_id": post_id}
+
+    def _bound(self, notification: Notification, post_id: str) -> dict[str, Any]:
+        """The post for an edit, its buttons bound to the post itself."""
+        with rendering(self._channel):
+            return self._render(notification, Binding("post", post_id))
 
     def _render(self, notification: Notification, binding: Binding) -> dict[str, Any]:
         """The post, its buttons bound to `binding` and expiring from now."""
@@ -175,12 +179,8 @@ class MattermostNotifier:
             return False
         return True
 
-    async def _reply(self, notification: Notification, post_id: str) -> None:
-        reply = {
-            "channel_id": self._channel_id,
-            "root_id": post_id,
-            "message": mattermost_render.thread_reply(notification),
-        }
+    async def _reply(self, post_id: str, message: str) -> None:
+        reply = {"channel_id": self._channel_id, "root_id": post_id, "message": message}
         await self._run("reply", self._driver.posts.create_post, options=reply)
 
     async def _create(self, notification: Notification, post: dict[str, Any]) -> str:
@@ -221,7 +221,7 @@ class MattermostNotifier:
                 files={"files": (f"perfbot-alert-{alert.id}.png", png, "image/png")},
             )
             file_id = str(uploaded["file_infos"][0]["id"])
-            message = f"{series.operation_type} latency vs baseline"
+            message = f"{escape.mattermost(series.operation_type)} latency vs baseline"
             await self._run(
                 "post chart",
                 self._driver.posts.create_post,

@@ -6,12 +6,18 @@ Button ids are alphanumeric (`ack`, `unack`, `escalate`, `silence1h`; Mattermost
 ids with `_` or `-`); each carries `integration.url` (perfbot's `/mattermost/actions`) and a
 signed `context` from `bot.notify.mattermost_sign` (bound to the post or, for a new post, its
 channel; expiring). Without an actions URL or a signing key there are no buttons, since nothing
-could receive or verify the clicks."""
+could receive or verify the clicks.
+
+Every dynamic string (titles, operation names, user names, fingerprints, recommendations) that
+enters Markdown (the message, the attachment's title, text and field values) goes through
+`bot.notify.escape.mattermost`: no link, image, mention or formatting comes from data, and the
+only `@…` mentions are the configured escalation handles that `mention` builds. The attachment
+`fallback` and `footer` are plain text in Mattermost and stay as they are, minus line breaks."""
 
 from typing import Any
 
 from bot.models import Alert, AlertStatus
-from bot.notify import Notification
+from bot.notify import Notification, escape
 from bot.notify import facts as f
 from bot.notify.mattermost_sign import Binding, Signer
 
@@ -29,9 +35,15 @@ BUTTONS = {
 
 
 def mention(handle: str) -> str:
-    """`alice` → `@alice`; `@dba-oncall`, `@here` are kept."""
+    """`alice` → `@alice`; `@dba-oncall`, `@here` are kept. Handles come from the
+    configuration (escalation steps); this is the one place a mention is made."""
     handle = handle.strip()
     return handle if handle.startswith("@") else f"@{handle}"
+
+
+def _plain(text: str) -> str:
+    """Text for a field Mattermost shows without Markdown: one line."""
+    return " ".join(escape.email_header(text).split())
 
 
 def actions(
@@ -64,22 +76,23 @@ def actions(
 
 def _body(notification: Notification) -> str:
     alert = notification.alert
-    parts = [f"**{f.state(notification)}**"]
+    esc = escape.mattermost
+    parts = [f"**{f.state(notification, esc)}**"]
     if alert.summary:
-        parts.append(alert.summary)
+        parts.append(esc(alert.summary))
     if notification.is_fallback:
         parts.append("_Sent to the fallback channel: the primary destination failed._")
     spark = f.sparkline(notification.series)
     if spark is not None:
         parts.append(f"`{spark}` {f.sparkline_caption(notification.series)}")
-    pairs = f.pairs(alert)
+    pairs = f.pairs(alert, esc)
     if pairs:
         parts.append("**Correlated operations**\n" + "\n".join(f"- {p}" for p in pairs))
-    recs = f.recommendations(alert)
+    recs = f.recommendations(alert, esc)
     if recs:
         parts.append("**Recommendations**\n" + "\n".join(f"- {r}" for r in recs))
     if notification.children:
-        listed = [f"- {f.child_line(c)}" for c in notification.children[:MAX_LISTED_CHILDREN]]
+        listed = [f"- {f.child_line(c, esc)}" for c in notification.children[:MAX_LISTED_CHILDREN]]
         more = len(notification.children) - MAX_LISTED_CHILDREN
         if more > 0:
             listed.append(f"- … and {more} more")
@@ -90,7 +103,7 @@ def _body(notification: Notification) -> str:
 def message(notification: Notification) -> str:
     """The post's own text, which push notifications show: mentions and a headline."""
     alert = notification.alert
-    text = f"{f.emoji(alert)} **[{f.event_label(notification)}]** {f.headline(alert)}"
+    text = f"{f.emoji(alert)} **[{f.event_label(notification)}]** {f.headline(alert, escape.mattermost)}"
     if notification.mention:
         text = " ".join(mention(m) for m in notification.mention) + " " + text
     return f.truncate(text, MAX_MESSAGE)
@@ -108,9 +121,11 @@ def render(
     bound to the channel) and patch (bound to the post), drawn at unix time `now`."""
     alert = notification.alert
     attachment = {
-        "fallback": f"[{f.event_label(notification)}] {f.headline(alert)}: {f.state(notification)}",
+        "fallback": _plain(
+            f"[{f.event_label(notification)}] {f.headline(alert)}: {f.state(notification)}"
+        ),
         "color": f.color(alert),
-        "title": f.headline(alert),
+        "title": f.headline(alert, escape.mattermost),
         "text": f.truncate(_body(notification), MAX_MESSAGE),
         "fields": [
             {
@@ -118,9 +133,9 @@ def render(
                 "title": label,
                 "value": f.truncate(value, MAX_FIELD),
             }
-            for label, value in f.facts(notification)
+            for label, value in f.facts(notification, escape.mattermost)
         ],
-        "footer": f"perfbot alert #{alert.id} · {f.truncate(alert.fingerprint, 200)}",
+        "footer": _plain(f"perfbot alert #{alert.id} · {f.truncate(alert.fingerprint, 200)}"),
         "actions": actions(alert, actions_url, signer, binding, now),
     }
     return {"message": message(notification), "props": {"attachments": [attachment]}}
@@ -129,5 +144,5 @@ def render(
 def thread_reply(notification: Notification) -> str:
     """A reply in the alert's thread for a repeat or an escalation, with the mentions."""
     who = " ".join(mention(m) for m in notification.mention)
-    text = f.thread_text(notification)
+    text = f.thread_text(notification, escape.mattermost)
     return f"{who} {text}" if who else text

@@ -5,7 +5,7 @@ acknowledge and resolve to the incident the trigger opened."""
 
 import logging
 
-from bot.notify import MessageRef, Notification, pagerduty_render
+from bot.notify import MessageRef, Notification, pagerduty_render, rendering
 from bot.notify.http import HttpPoster
 
 logger = logging.getLogger(__name__)
@@ -24,10 +24,12 @@ class PagerDutyNotifier:
 
     async def send(self, notification: Notification) -> MessageRef | None:
         """Send one event; return `{"dedup_key"}`. Raises NotifyError."""
-        event = pagerduty_render.render(notification, self._routing_key)
+        with rendering(self._channel):
+            event = pagerduty_render.render(notification, self._routing_key)
+            body = pagerduty_render.json_bytes(event)
         await self._http.post(
             self._events_url,
-            pagerduty_render.json_bytes(event),
+            body,
             {"Content-Type": "application/json", "Accept": "application/json"},
         )
         logger.info(

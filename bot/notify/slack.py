@@ -31,7 +31,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot import charts, errors
 from bot.excerpt import excerpt
-from bot.notify import MessageRef, Notification, chat_message, slack_render
+from bot.notify import MessageRef, Notification, chat_message, rendering, slack_render
 from bot.notify.http import RedirectRefused, no_redirects, retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -89,13 +89,15 @@ class SlackNotifier:
 
     async def send(self, notification: Notification) -> MessageRef | None:
         """Post or edit the alert's message (`bot.notify.chat_message.deliver` says which);
-        return `{"channel", "ts"}`. Raises NotifyError."""
-        message = slack_render.render(notification)
+        return `{"channel", "ts"}`. Raises NotifyError, or RenderError before any call."""
+        with rendering(self._channel):
+            message = slack_render.render(notification)
+            reply = slack_render.thread_reply(notification)
         return await chat_message.deliver(
             notification,
             _ref(notification.previous),
             edit=lambda ref: self._update(notification, ref, message),
-            reply=lambda ref: self._reply(notification, ref),
+            reply=lambda ref: self._reply(ref, reply),
             post=lambda: self._post(notification, message),
             chart=functools.partial(self._post_chart, notification) if self._charts else None,
         )
@@ -123,14 +125,10 @@ class SlackNotifier:
             return False
         return True
 
-    async def _reply(self, notification: Notification, ref: dict[str, str]) -> None:
+    async def _reply(self, ref: dict[str, str], reply: dict[str, Any]) -> None:
         await self._call(
             "chat.postMessage",
-            lambda web: web.chat_postMessage(
-                channel=ref["channel"],
-                thread_ts=ref["ts"],
-                **slack_render.thread_reply(notification),
-            ),
+            lambda web: web.chat_postMessage(channel=ref["channel"], thread_ts=ref["ts"], **reply),
         )
 
     async def _post(self, notification: Notification, message: dict[str, Any]) -> dict[str, str]:

@@ -7,12 +7,19 @@ the buttons and the notification `text` first-class, where blocks inside a legac
 are collapsed by clients. The buttons' `action_id`s are the contract with the Slack front end;
 each button's `value` is the alert id as a string. Slack's limits are respected: at most 50
 blocks (the layout has at most a dozen), 3000 characters per section text, 2000 per field,
-150 per header, 75 per button."""
+150 per header, 75 per button.
+
+Every dynamic string (titles, operation names, user names, fingerprints, recommendations) goes
+through `bot.notify.escape.slack` before it enters mrkdwn or the message text, and every mrkdwn
+object is `verbatim`, so Slack neither auto-links URLs nor parses names in it: the only
+`<!here>`, `<@U…>` or `<url|text>` in a message are the ones `mention` builds from the
+configured escalation handles. Header and button labels are `plain_text`, which Slack shows as
+typed."""
 
 from typing import Any
 
 from bot.models import Alert, AlertStatus
-from bot.notify import Notification
+from bot.notify import Notification, escape
 from bot.notify import facts as f
 
 ACTION_ACK = "perf_ack"
@@ -40,21 +47,29 @@ def mention(handle: str) -> str:
         return f"<@{bare}>"
     if bare[:1] == "S" and bare[1:].isalnum() and bare.isupper():
         return f"<!subteam^{bare}>"
-    return handle if handle.startswith("@") else f"@{handle}"
+    return escape.slack(handle if handle.startswith("@") else f"@{handle}")
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": f.truncate(text, limit), "emoji": True}
 
 
+def mrkdwn(text: str, limit: int = MAX_SECTION) -> dict[str, Any]:
+    """A `verbatim` mrkdwn text object: formatting and perfbot's own `<…>` sequences apply, but
+    Slack does not turn bare URLs, channel or user names in it into links or mentions."""
+    return {"type": "mrkdwn", "text": f.truncate(text, limit), "verbatim": True}
+
+
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": f.truncate(text, MAX_SECTION)}}
+    return {"type": "section", "text": mrkdwn(text)}
 
 
 def fallback_text(notification: Notification) -> str:
     """The notification text Slack shows where blocks cannot be: `[CRITICAL] title (#42): state`."""
     alert = notification.alert
-    text = f"[{f.event_label(notification)}] {f.headline(alert)}: {f.state(notification)}"
+    text = escape.slack(
+        f"[{f.event_label(notification)}] {f.headline(alert)}: {f.state(notification)}"
+    )
     if notification.mention:
         text = " ".join(mention(m) for m in notification.mention) + " " + text
     return text
@@ -82,7 +97,7 @@ def actions(alert: Alert) -> dict[str, Any] | None:
             "value": value,
             "style": "primary",
         }
-    ops = f.truncate(f.operations(alert), 150)
+    ops = escape.slack(f.truncate(f.operations(alert), 150))
     silence = {
         "type": "button",
         "action_id": ACTION_SILENCE_1H,
@@ -91,7 +106,7 @@ def actions(alert: Alert) -> dict[str, Any] | None:
         "style": "danger",
         "confirm": {
             "title": {"type": "plain_text", "text": f"Silence alert #{alert.id}?"},
-            "text": {"type": "mrkdwn", "text": f"No notifications about *{ops}* for 1 hour."},
+            "text": mrkdwn(f"No notifications about *{ops}* for 1 hour.", 300),
             "confirm": {"type": "plain_text", "text": "Silence"},
             "deny": {"type": "plain_text", "text": "Cancel"},
             "style": "danger",
@@ -116,16 +131,16 @@ def render(notification: Notification) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(f"{f.emoji(alert)} {f.headline(alert)}", MAX_HEADER)}
     ]
-    intro = [f"*{f.state(notification)}*"]
+    intro = [f"*{escape.slack(f.state(notification))}*"]
     if alert.summary:
-        intro.append(alert.summary)
+        intro.append(escape.slack(alert.summary))
     if notification.mention:
         intro.append(" ".join(mention(m) for m in notification.mention))
     if notification.is_fallback:
         intro.append("_Sent to the fallback channel: the primary destination failed._")
     blocks.append(_section("\n".join(intro)))
     fields = [
-        {"type": "mrkdwn", "text": f.truncate(f"*{label}*\n{value}", MAX_FIELD)}
+        mrkdwn(f"*{label}*\n{escape.slack(value)}", MAX_FIELD)
         for label, value in f.facts(notification)
         if label != "State"  # already the first line of the intro
     ]
@@ -133,15 +148,19 @@ def render(notification: Notification) -> dict[str, Any]:
         blocks.append({"type": "section", "fields": fields[start : start + MAX_FIELDS]})
     spark = f.sparkline(notification.series)
     if spark is not None:
-        blocks.append(_section(f"`{spark}`\n{f.sparkline_caption(notification.series)}"))
+        caption = escape.slack(f.sparkline_caption(notification.series) or "")
+        blocks.append(_section(f"`{spark}`\n{caption}"))
     pairs = f.pairs(alert)
     if pairs:
-        blocks.append(_section("*Correlated operations*\n" + "\n".join(f"• {p}" for p in pairs)))
+        blocks.append(_section(_bullets("Correlated operations", pairs)))
     recs = f.recommendations(alert)
     if recs:
-        blocks.append(_section("*Recommendations*\n" + "\n".join(f"• {r}" for r in recs)))
+        blocks.append(_section(_bullets("Recommendations", recs)))
     if notification.children:
-        listed = [f"• {f.child_line(c)}" for c in notification.children[:MAX_LISTED_CHILDREN]]
+        listed = [
+            f"• {escape.slack(f.child_line(c))}"
+            for c in notification.children[:MAX_LISTED_CHILDREN]
+        ]
         more = len(notification.children) - MAX_LISTED_CHILDREN
         if more > 0:
             listed.append(f"… and {more} more")
@@ -152,10 +171,9 @@ def render(notification: Notification) -> dict[str, Any]:
         {
             "type": "context",
             "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": f"perfbot alert *#{alert.id}* · `{f.truncate(alert.fingerprint, 200)}`",
-                }
+                mrkdwn(
+                    f"perfbot alert *#{alert.id}* · `{escape.slack(f.truncate(alert.fingerprint, 200))}`"
+                )
             ],
         }
     )
@@ -168,5 +186,10 @@ def render(notification: Notification) -> dict[str, Any]:
 def thread_reply(notification: Notification) -> dict[str, Any]:
     """A short reply in the alert's thread for a repeat or an escalation, with the mentions."""
     who = " ".join(mention(m) for m in notification.mention)
-    text = f.thread_text(notification)
-    return {"text": f.truncate(f"{who} {text}" if who else text, MAX_SECTION)}
+    text = f.truncate(f"{who} {f.thread_text(notification, escape.slack)}".strip(), MAX_SECTION)
+    # a verbatim section, so that Slack links no bare URL; `text` is for notifications
+    return {"text": text, "blocks": [_section(text)]}
+
+
+def _bullets(title: str, items: list[str]) -> str:
+    return f"*{title}*\n" + "\n".join(f"• {escape.slack(item)}" for item in items)

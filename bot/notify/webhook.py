@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from bot.notify import MessageRef, Notification, webhook_render
+from bot.notify import MessageRef, Notification, rendering, webhook_render
 from bot.notify.http import HttpPoster, host_of
 
 logger = logging.getLogger(__name__)
@@ -41,10 +41,11 @@ class WebhookNotifier:
         delivery_id = notification.extra.get("delivery_id")
         # The outbox row id, the same on every retry; a send outside the outbox gets its own.
         delivery = str(delivery_id) if delivery_id is not None else uuid.uuid4().hex
-        body = webhook_render.body(notification, delivery)
-        headers = webhook_render.headers(
-            notification, body, delivery, self._secret, int(self._wall())
-        )
+        with rendering(self._channel):
+            body = webhook_render.body(notification, delivery)
+            headers = webhook_render.headers(
+                notification, body, delivery, self._secret, int(self._wall())
+            )
         status, _ = await self._http.post(self._url, body, headers)
         logger.info(
             "webhook delivered",

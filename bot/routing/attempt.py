@@ -12,7 +12,11 @@ the delivery without using up an attempt. `decide` judges the send's result:
 * no response, 5xx or our own crash: a failure for the circuit. If that opens it, `Defer` until
   it may close again (the destination is down: waiting uses up no attempt); otherwise `Retry`
   with jittered exponential backoff (`backoff.after_failure`);
-* a permanent failure (any other status, or the notifier says so) or the last attempt: `Dead`.
+* a permanent failure (any other status, or the notifier says so) or the last attempt: `Dead`;
+* a message that cannot be rendered (`Unrenderable`: a renderer raised on the alert's data):
+  `Dead` at once with the reason. It says nothing about the destination, which was never
+  called: the circuit is not told, and the probe slot of a half-open circuit and the rate-limit
+  token the delivery was admitted with are given back, so no other delivery waits for it.
 
 A CRITICAL delivery that ends `Dead`, or is deferred by an open circuit, also asks for one copy
 on `delivery.fallback` (`Fallback`): never for a copy itself, nor on the failing channel.
@@ -56,6 +60,13 @@ class Failed:
     @classmethod
     def of(cls, error: errors.NotifyError) -> "Failed":
         return cls(error.reason, error.status, error.permanent, error.retry_after)
+
+
+@dataclass(frozen=True)
+class Unrenderable:
+    """The notifier could not render the message (`bot.errors.RenderError`); nothing was sent."""
+
+    reason: str
 
 
 DELIVERED = Delivered()
@@ -169,7 +180,7 @@ def admit(
 
 
 def decide(
-    result: Delivered | Failed,
+    result: Delivered | Failed | Unrenderable,
     delivery: Delivery,
     *,
     breaker: Breaker,
@@ -183,6 +194,14 @@ def decide(
     `now`; `breaker` and `bucket` as they stand now, `rng` for the backoff's jitter."""
     if isinstance(result, Delivered):
         return Sent(breaker=breaker.success())
+    if isinstance(result, Unrenderable):
+        error = f"cannot render the message: {result.reason} (not retried)"
+        return Dead(
+            error=error,
+            fallback=_fallback(delivery, fallback, error),
+            breaker=breaker.released(),
+            bucket=None if bucket is None else bucket.refund(),
+        )
     if result.status == 429:
         wait = result.retry_after or backoff.backoff_seconds(delivery.attempts, policy, rng)
         return Defer(

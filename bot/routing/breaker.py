@@ -3,7 +3,8 @@
 Closed: calls pass; `failures_to_open` consecutive failures open it. Open: calls are refused
 for `cooldown`, then one probe is let through (half-open). The probe's success closes it, its
 failure opens it for another cooldown; if the probe never reports (a crashed worker), another
-probe is allowed after a further cooldown. Count as failures only outcomes that say the
+probe is allowed after a further cooldown; a probe that was never sent (its message could not
+be rendered) is `released`, so the next call may probe at once. Count as failures only outcomes that say the
 destination is unwell (no response, 5xx), not 429 (that is the rate limiter's business) nor
 permanent 4xx (our request was bad). `status(now)` is what /healthz shows."""
 
@@ -38,10 +39,16 @@ class Breaker:
             if now < self.opened_at + self.cooldown:
                 return self, False
             return replace(self, state=BreakerState.HALF_OPEN, probe_at=now), True
-        assert self.probe_at is not None
-        if now < self.probe_at + self.cooldown:
+        if self.probe_at is not None and now < self.probe_at + self.cooldown:
             return self, False  # a probe is in flight
         return replace(self, probe_at=now), True
+
+    def released(self) -> "Breaker":
+        """The breaker after an allowed call that was never made: a half-open circuit's probe
+        slot is free again; otherwise unchanged."""
+        if self.state is BreakerState.HALF_OPEN:
+            return replace(self, probe_at=None)
+        return self
 
     def success(self) -> "Breaker":
         return replace(self, state=BreakerState.CLOSED, failures=0, opened_at=None, probe_at=None)
@@ -59,7 +66,8 @@ class Breaker:
         if self.state is BreakerState.CLOSED:
             return 0.0
         start = self.opened_at if self.state is BreakerState.OPEN else self.probe_at
-        assert start is not None
+        if start is None:
+            return 0.0  # half-open with no probe in flight
         return max(0.0, (start + self.cooldown - now).total_seconds())
 
     def status(self, now: datetime) -> dict[str, Any]:

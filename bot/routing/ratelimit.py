@@ -41,6 +41,13 @@ class TokenBucket:
             return replace(bucket, tokens=bucket.tokens - 1.0), 0.0
         return bucket, (1.0 - bucket.tokens) / bucket.rate
 
+    def refund(self) -> "TokenBucket":
+        """The bucket with the token of a send that never happened given back (at most up to
+        `burst`)."""
+        if self.tokens < 0:
+            return self  # still full
+        return replace(self, tokens=min(float(self.burst), self.tokens + 1.0))
+
     def block(self, now: datetime, seconds: float) -> "TokenBucket":
         """No sending for `seconds` from `now` (a 429's Retry-After); then one token is ready
         and the bucket refills from there."""

@@ -25,7 +25,7 @@ REPLY = Reply(
 def test_slack_blocks() -> None:
     message = slack_reply.message(REPLY)
     assert message["response_type"] == "in_channel"
-    assert message["text"] == "2 open alerts <&>"
+    assert message["text"] == "2 open alerts &lt;&amp;&gt;"  # the fallback text is escaped too
     head, para, fields, tab, ack, silence = message["blocks"]
     assert head["text"]["text"] == "*2 open alerts &lt;&amp;&gt;*"
     assert para["text"]["text"] == "first line\nsecond | line"
@@ -88,9 +88,9 @@ def test_mattermost_response() -> None:
     assert body["response_type"] == "in_channel"
     assert body["skip_slack_parsing"] is True
     assert body["text"].startswith(
-        "**2 open alerts <&>**\n\nfirst line\nsecond | line\n\n**Alerts**"
+        "**2 open alerts \\<\\&>**\n\nfirst line\nsecond \\| line\n\n**Alerts**"
     )
-    assert "| id | title |\n| --- | --- |\n| #1 | a \\| b |\n| #2 | c |" in body["text"]
+    assert "| id | title |\n| --- | --- |\n| \\#1 | a \\| b |\n| \\#2 | c |" in body["text"]
     [card] = body["attachments"]
     assert card["fields"] == [
         {"short": True, "title": "Severity", "value": "CRITICAL"},
