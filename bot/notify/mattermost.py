@@ -139,7 +139,9 @@ class MattermostNotifier:
         post_id = await chat_message.deliver(
             notification,
             previous if isinstance(previous, str) and previous else None,
-            edit=lambda post_id: self._patch(notification, post_id, self._bound(notification, post_id)),
+            edit=lambda post_id: self._patch(
+                notification, post_id, self._bound(notification, post_id)
+            ),
             reply=lambda post_id: self._reply(post_id, reply),
             post=lambda: self._create(notification, post),
             chart=functools.partial(self._post_chart, notification) if self._charts else None,

@@ -9,6 +9,7 @@ import pytest
 
 from bot.chat import console_reply, mattermost_reply, slack_reply
 from bot.commands.reply import Fields, Paragraph, Reply, table
+from bot.notify.mattermost_sign import Signer
 from tests.unit.notify.test_render_escaping import (
     ATTACKS,
     TERMINAL,
@@ -49,7 +50,9 @@ def mattermost_markdown(body: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_mattermost_reply(attack: str) -> None:
-    body = mattermost_reply.response(echo(attack), actions_url="http://bot/a", secret="k")
+    body = mattermost_reply.response(
+        echo(attack), actions_url="http://bot/a", signer=Signer("k", 3600), channel_id="c1"
+    )
     ephemeral = mattermost_reply.ephemeral(echo(attack))["ephemeral_text"]
     for text in [*mattermost_markdown(body), ephemeral]:
         # outside the fenced code block (which Mattermost neither formats nor scans)

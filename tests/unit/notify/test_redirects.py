@@ -10,6 +10,7 @@ import pytest
 from bot.errors import NotifyError
 from bot.notify import Notifier
 from bot.notify.mattermost import MattermostNotifier
+from bot.notify.mattermost_sign import Signer
 from bot.notify.pagerduty import PagerDutyNotifier
 from bot.notify.slack import SlackNotifier
 from bot.notify.webhook import WebhookNotifier
@@ -34,7 +35,7 @@ def _mattermost(fake: FakeServer) -> Notifier:
         url=fake.url,
         token=fake.token,
         actions_url=None,
-        actions_secret="actions-secret",
+        signer=Signer("actions-secret", 3600),
         timeout=2,
     )
 

@@ -17,6 +17,7 @@ from bot.models import AlertStatus
 from bot.notify import Notification, console_render, email_render, escape
 from bot.notify import mattermost_render as mm
 from bot.notify import slack_render as sl
+from bot.notify.mattermost_sign import Binding, Signer
 from tests.unit.notify.factories import make_alert, make_bottleneck, make_notification, make_series
 
 SLACK_ATTACK = (
@@ -124,7 +125,13 @@ def mentions(text: str) -> set[str]:
 @pytest.mark.parametrize("event", ["fired", "escalated"])
 def test_mattermost_posts_carry_only_perfbot_mentions(attack: str, event: str) -> None:
     n = hostile(attack, event)
-    post = mm.render(n, actions_url="http://bot/mattermost/actions", secret="k")
+    post = mm.render(
+        n,
+        actions_url="http://bot/mattermost/actions",
+        signer=Signer("k", 3600),
+        binding=Binding("channel", "c1"),
+        now=0.0,
+    )
     for text in mattermost_markdown(post, mm.thread_reply(n)):
         assert mentions(text) <= {"@here", "@u0oncall", "@dba-oncall"}, text
         assert not re.search(r"(?<!\\)\[[^\]]*(?<!\\)\]\(", text), text  # no [x](y) or ![x](y)
@@ -136,7 +143,13 @@ def test_mattermost_posts_carry_only_perfbot_mentions(attack: str, event: str) -
 
 
 def test_mattermost_attack_is_defused_but_readable() -> None:
-    post = mm.render(hostile(MM_ATTACK), actions_url=None, secret=None)
+    post = mm.render(
+        hostile(MM_ATTACK),
+        actions_url=None,
+        signer=None,
+        binding=Binding("channel", "c1"),
+        now=0.0,
+    )
     title = post["props"]["attachments"][0]["title"]
     assert title.startswith(escape.mattermost(MM_ATTACK))
     assert title.replace("\\", "").replace(escape.WORD_JOINER, "").startswith(MM_ATTACK)
