@@ -11,6 +11,7 @@ import json
 import resource
 import sys
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -23,7 +24,13 @@ from tests.fakes.server import free_port
 from tests.fakes.slack import SlackFake
 from tests.polling import eventually
 
-METRIC = [{"operation_type": "commit", "duration_ms": 5.5, "recorded_at": "2026-01-01T00:00:00Z"}]
+
+def metric() -> list[dict[str, object]]:
+    """One metric recorded just now (older ones are back-fill, which the API refuses)."""
+    at = datetime.now(UTC).isoformat()
+    return [{"operation_type": "commit", "duration_ms": 5.5, "recorded_at": at}]
+
+
 QUIET = {"detection": {"interval": "1h"}, "schedules": {"escalate": "1h"}}
 SLOW_CONNECTIONS = 1_100
 HEADER_TIMEOUT_S = 3.0
@@ -43,7 +50,7 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 async def post(
     session: aiohttp.ClientSession, url: str, headers: dict[str, str] | None = None
 ) -> tuple[int, dict, str]:
-    async with session.post(url, json=METRIC, headers=headers or {}) as resp:
+    async with session.post(url, json=metric(), headers=headers or {}) as resp:
         text = await resp.text()
         body = json.loads(text) if resp.content_type == "application/json" else {"text": text}
         return resp.status, body, resp.headers.get("WWW-Authenticate", "")
