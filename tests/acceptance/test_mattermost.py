@@ -141,7 +141,7 @@ async def test_signed_button_clicks_act_and_forged_ones_change_nothing(live: Liv
     assert clicked.answer is not None
     assert (
         clicked.answer["ephemeral_text"]
-        == f"Alert #{alert.id} acknowledged by alice (mattermost:{mattermost.ALICE_ID})"
+        == f"Alert #{alert.id} acknowledged by alice (mattermost\\:{mattermost.ALICE_ID})"  # Markdown-escaped
     )
     stored = await live.bot.store.alerts.get(alert.id)
     assert stored is not None
