@@ -145,7 +145,8 @@ def test_the_key_is_the_actions_secret_else_the_bot_token_never_empty(
     settings: dict[str, str], key: str | None
 ) -> None:
     # an empty secret is a config error (bot.config.secrets); built unchecked, it still never signs
-    parsed = MattermostSettings.model_construct(**{k: SecretStr(v) for k, v in settings.items()})
+    secrets: dict[str, Any] = {k: SecretStr(v) for k, v in settings.items()}
+    parsed = MattermostSettings.model_construct(**secrets)
     assert actions_secret(parsed) == key
     made = signer(parsed)
     assert (made.secret if made else None) == key
