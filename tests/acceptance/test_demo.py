@@ -5,12 +5,29 @@ with its recommendations."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 
-def test_unattended_demo_shows_the_three_incidents(tmp_path: Path) -> None:
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A data directory outside pytest's shared `pytest-of-<user>` root: the embedded server runs
+    as another user when perfbot runs as root, and another pytest session on the machine resets
+    that root's permissions (0700) at its start, which would cut the server off mid-initdb."""
+    root = Path(tempfile.mkdtemp(prefix="perfbot-demo-test-"))
+    try:
+        yield root / "demo"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_unattended_demo_shows_the_three_incidents(data_dir: Path) -> None:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -27,7 +44,7 @@ def test_unattended_demo_shows_the_three_incidents(tmp_path: Path) -> None:
             "--duration",
             "60",
             "--data-dir",
-            str(tmp_path / "demo"),
+            str(data_dir),
         ],
         env=env,
         capture_output=True,
