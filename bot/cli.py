@@ -20,18 +20,36 @@ CONFIG_TOOLS = "bot.cli_config"
 # ---- parser ---------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+def common_options(*, top: bool) -> argparse.ArgumentParser:
+    """`--config` and `--verbose`, accepted before and after the command. Only the top level
+    sets their defaults: a subcommand's default would overwrite what was given before it
+    (`perfbot --config FILE detect` used to ignore FILE)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--config", type=Path, metavar="FILE", help="YAML configuration (default: $PERFBOT_CONFIG)"
+        "--config",
+        type=Path,
+        metavar="FILE",
+        default=None if top else argparse.SUPPRESS,
+        help="YAML configuration (default: $PERFBOT_CONFIG)",
     )
-    common.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="log debug details",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options(top=False)
 
     parser = argparse.ArgumentParser(
         prog="perfbot",
         description="Watches operation latencies in PostgreSQL, detects anomalies and shared "
         "bottlenecks, routes alerts to on-call and answers /perf commands.",
-        parents=[common],
+        parents=[common_options(top=True)],
     )
     parser.add_argument("--version", action="version", version=f"perfbot {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
