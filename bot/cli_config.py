@@ -16,7 +16,8 @@ async def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  channels: {', '.join(f'{n} ({c.type})' for n, c in channels.items())}")
     routes = ", ".join(r.name for r in settings.routes) or "none (seed-compatible default routing)"
     print(f"  routes:   {routes}")
-    print(f"  source:   {settings.source.table}, merges from {settings.source.merges_table}")
+    merges = settings.source.merges_table or "nowhere (no merge records)"
+    print(f"  source:   {settings.source.table}, merges from {merges}")
     print(f"  http:     {settings.http.describe()}")
     print(
         f"  database: {'PERFBOT_DATABASE_URL' if settings.database_url else 'embedded PostgreSQL'}"

@@ -68,7 +68,7 @@ INSERT INTO perfbot.rollup_dirty (range_from, range_to) VALUES ($1, $2)
 SELECT operation_type, duration_ms, recorded_at
   FROM perfbot.source_metrics
  WHERE ($1::text IS NULL OR operation_type = $1) AND operation_type ~ $3
- ORDER BY recorded_at DESC
+ ORDER BY source_at DESC
  LIMIT $2
 
 -- merges_between --
@@ -98,7 +98,8 @@ SELECT greatest(range_from, $1) AS range_from, range_to FROM taken WHERE range_t
 DELETE FROM perfbot.rollup_minute WHERE bucket >= $1 AND bucket < $2
 
 -- build_rollup_minute --
--- Per-minute rollups of source metrics with recorded_at in [$1, $2): moments in ms and ln(ms),
+-- Per-minute rollups of source metrics with recorded_at in [$1, $2) (the predicate on source_at,
+-- the time column in its own type, lets the source's index serve the scan): moments in ms and ln(ms),
 -- extremes and the sparse log-bucket histogram. $3 = histogram MIN_MS, $4 = SCALE,
 -- $5 = N_BUCKETS (see bot.analysis.histogram). Only rows of known operations (perfbot.operations,
 -- where the refresh admitted them first): invalid or capped names are skipped.
@@ -109,7 +110,8 @@ WITH samples AS (
            ln(greatest(duration_ms, $3::float8)) AS l,
            least($5::int - 1, floor(ln(greatest(duration_ms, $3::float8) / $3::float8) * $4::float8))::smallint AS idx
       FROM perfbot.source_metrics
-     WHERE recorded_at >= $1 AND recorded_at < $2
+     WHERE source_at >= perfbot.source_lo($1) AND source_at < perfbot.source_hi($2)
+       AND recorded_at >= $1 AND recorded_at < $2
        AND EXISTS (SELECT 1 FROM perfbot.operations o WHERE o.name = operation_type)
 ), moments AS (
     SELECT operation_type, bucket, count(*)::int AS n, sum(d) AS sum_ms,
@@ -561,7 +563,8 @@ ON CONFLICT (name) DO NOTHING
 SELECT operation_type AS name, operation_type ~ $4 AS valid, count(*)::bigint AS n,
        (count(*) FILTER (WHERE recorded_at >= $3))::bigint AS fresh
   FROM perfbot.source_metrics
- WHERE recorded_at >= $1 AND recorded_at < $2
+ WHERE source_at >= perfbot.source_lo($1) AND source_at < perfbot.source_hi($2)
+   AND recorded_at >= $1 AND recorded_at < $2
    AND NOT EXISTS (SELECT 1 FROM perfbot.operations o WHERE o.name = operation_type)
  GROUP BY operation_type
  ORDER BY count(*) DESC, operation_type
@@ -590,3 +593,38 @@ RETURNING key
 
 -- delete_seen_requests_before --
 DELETE FROM perfbot.seen_requests WHERE expires_at < $1
+
+-- table_exists --
+-- Whether the table $1 (a quoted, schema-qualified name) exists.
+SELECT to_regclass($1) IS NOT NULL
+
+-- table_columns --
+-- The columns of the existing table $1 (a quoted, schema-qualified name) and their types.
+SELECT a.attname AS name, format_type(a.atttypid, NULL) AS type
+  FROM pg_attribute a
+ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+
+-- probe_source_metrics --
+-- Reads nothing; fails when perfbot's role may not read the source table.
+SELECT 1 FROM perfbot.source_metrics LIMIT 0
+
+-- probe_source_merges --
+SELECT 1 FROM perfbot.source_merges LIMIT 0
+
+-- current_user --
+SELECT current_user
+
+-- show_timezone --
+SELECT current_setting('TimeZone')
+
+-- table_row_estimate --
+-- The planner's row estimate of the table $1 (a quoted, qualified name): cheap on any size.
+SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)
+
+-- source_newest --
+-- The newest source metric's time (through the source's time index).
+SELECT recorded_at FROM perfbot.source_metrics ORDER BY source_at DESC LIMIT 1
+
+-- source_failed_since --
+-- Failed operations the source recorded since $1 (pgGit shape A's error_details).
+SELECT count(*) FROM perfbot.source_failed WHERE recorded_at >= $1

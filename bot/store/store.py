@@ -6,6 +6,7 @@ for the database as a whole (status, health)."""
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from bot.store.operations import OperationRepository
 from bot.store.queries import QUERIES
 from bot.store.requests import SeenRequestRepository
 from bot.store.rollups import RollupRepository
-from bot.store.source import SourceRepository
+from bot.store.source import SourceRepository, SourceStatus
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class DatabaseStatus:
     schema_version: int | None
     latest_version: int
     row_counts: dict[str, int]
+    source: SourceStatus | None = None
 
 
 class Store:
@@ -111,8 +113,8 @@ class Store:
             return {"ok": False, "error": exc.message}
         return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
 
-    async def status(self) -> DatabaseStatus:
-        """Server, schema version and row counts, for `perfbot db status`."""
+    async def status(self, now: datetime) -> DatabaseStatus:
+        """Server, schema version, row counts and the source, for `perfbot db status`."""
         version = await migrate.current_version(self.connector.pool)
         async with self.connector.connection() as conn:
             info = await conn.fetchrow(QUERIES["server_info"])
@@ -129,4 +131,5 @@ class Store:
             schema_version=version,
             latest_version=max(m.version for m in migrate.available()),
             row_counts=counts,
+            source=await self.source.status(now),
         )

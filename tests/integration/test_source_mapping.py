@@ -87,7 +87,14 @@ async def test_custom_column_names(store: Store) -> None:
     ("source", "problem"),
     [
         ({"table": "pggit.nothing_here"}, "source.table: table pggit.nothing_here does not exist"),
-        ({"columns": {"duration_ms": "duration_seconds"}}, "source.table"),
+        (
+            {"columns": {"duration_ms": "duration_seconds"}},
+            "source.columns: perfbot.metrics has no column 'duration_seconds'",
+        ),
+        (
+            {"columns": {"recorded_at": "operation_type"}},
+            "column 'operation_type' of perfbot.metrics is text, not a timestamp",
+        ),
     ],
 )
 async def test_missing_source_objects_are_config_errors(
