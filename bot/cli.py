@@ -189,9 +189,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", parents=[common], help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    config_sub.add_parser(
-        "check", parents=[common], help="validate the configuration and list every problem"
-    ).set_defaults(handler=f"{CONFIG_TOOLS}:cmd_config_check")
+    check = config_sub.add_parser(
+        "check",
+        parents=[common],
+        help="validate the configuration and list every problem",
+        description="Validate the configuration and list every problem. With --connect, also "
+        "connect to the database (changing nothing) and check the source: its tables, columns, "
+        "shape, time zone and perfbot's SELECT privilege on what it reads.",
+    )
+    check.add_argument(
+        "--connect",
+        action="store_true",
+        help="also check the source in the database (read-only)",
+    )
+    check.set_defaults(handler=f"{CONFIG_TOOLS}:cmd_config_check")
     return parser
 
 

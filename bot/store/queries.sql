@@ -604,12 +604,9 @@ SELECT a.attname AS name, format_type(a.atttypid, NULL) AS type
   FROM pg_attribute a
  WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
 
--- probe_source_metrics --
--- Reads nothing; fails when perfbot's role may not read the source table.
-SELECT 1 FROM perfbot.source_metrics LIMIT 0
-
--- probe_source_merges --
-SELECT 1 FROM perfbot.source_merges LIMIT 0
+-- unreadable_columns --
+-- Which of the columns $2 of the table $1 (a quoted, qualified name) perfbot's role may not read.
+SELECT c AS name FROM unnest($2::text[]) c WHERE NOT has_column_privilege($1::regclass, c, 'SELECT')
 
 -- current_user --
 SELECT current_user

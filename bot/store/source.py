@@ -20,6 +20,7 @@ from bot.store import migrate
 from bot.store.connector import Connector
 from bot.store.queries import QUERIES
 from bot.store.source_shape import (
+    PGGIT_BRANCHES,
     MergesLayout,
     MetricsLayout,
     SourceLayout,
@@ -220,33 +221,49 @@ class SourceRepository:
         self._db = connector
         self.layout: SourceLayout | None = None
 
+    async def inspect(self, settings: SourceSettings) -> SourceLayout:
+        """The source's layout as the catalog shows it, changing nothing (`config check
+        --connect`). Raises ConfigError when a table or column does not exist, is not a
+        timestamp where one is needed, or cannot be read by perfbot's role (naming the grant)."""
+        async with self._db.connection() as conn:
+            return await self._inspect(conn, settings)
+
+    async def _inspect(
+        self, conn: "asyncpg.pool.PoolConnectionProxy[Any]", settings: SourceSettings
+    ) -> SourceLayout:
+        metrics_columns = await _columns(conn, settings.table)
+        if metrics_columns is None:
+            raise errors.ConfigError([f"source.table: table {settings.table} does not exist"])
+        timezone = settings.timezone or await self._db.default_timezone()
+        if settings.preset == "pggit":
+            metrics = pggit_metrics(settings.table, metrics_columns, timezone)
+        else:
+            metrics = configured_metrics(settings, metrics_columns, timezone)
+        merge_columns = branches = None
+        if settings.merges_table is not None:
+            merge_columns = await _columns(conn, settings.merges_table)
+        if settings.preset == "pggit":
+            branches = await _columns(conn, PGGIT_BRANCHES)
+        merges = merges_layout(settings, merge_columns, branches, timezone)
+        reads = [(metrics.table, metrics.reads)]
+        if merges is not None:
+            reads.append((merges.table, merges.reads))
+            if merges.branches is not None:
+                reads.append((merges.branches, ("branch_id", "branch_name")))
+        for table, columns in reads:
+            await _check_readable(conn, table, columns)
+        return SourceLayout(metrics, merges)
+
     async def apply(self, settings: SourceSettings) -> SourceLayout:
-        """Find the source's shape in the catalog and (re)create the source views and the scan's
-        bound functions. Raises ConfigError when a table or column does not exist, is not a
-        timestamp where one is needed, or cannot be read by perfbot's role."""
-        timezone = settings.timezone
+        """Find the source's layout (`inspect`) and (re)create the source views and the scan's
+        bound functions from it."""
         async with self._db.transaction() as conn:
             await conn.execute(QUERIES["advisory_xact_lock"], migrate.ADVISORY_LOCK_KEY)
-            metrics_columns = await _columns(conn, settings.table)
-            if metrics_columns is None:
-                raise errors.ConfigError([f"source.table: table {settings.table} does not exist"])
-            if timezone is None:
-                timezone = await self._db.default_timezone()
-            if settings.preset == "pggit":
-                metrics = pggit_metrics(settings.table, metrics_columns, timezone)
-            else:
-                metrics = configured_metrics(settings, metrics_columns, timezone)
-            merge_columns = branches = None
-            if settings.merges_table is not None:
-                merge_columns = await _columns(conn, settings.merges_table)
-            if settings.preset == "pggit":
-                branches = await _columns(conn, "pggit.branches")
-            merges = merges_layout(settings, merge_columns, branches, timezone)
-            layout = SourceLayout(metrics, merges)
+            layout = await self._inspect(conn, settings)
             statements = [
-                (METRICS_VIEW, metrics_view_sql(metrics)),
-                (FAILED_VIEW, failed_view_sql(metrics)),
-                (MERGES_VIEW, merges_view_sql(merges)),
+                (METRICS_VIEW, metrics_view_sql(layout.metrics)),
+                (FAILED_VIEW, failed_view_sql(layout.metrics)),
+                (MERGES_VIEW, merges_view_sql(layout.merges)),
             ]
             for view, ddl in statements:
                 try:
@@ -261,9 +278,8 @@ class SourceRepository:
                     await conn.execute(ddl)
             for name in BOUND_FUNCTIONS:  # their return type follows the time column's
                 await conn.execute(drop_function_sql(name))
-            for ddl in bounds_sql(metrics):
+            for ddl in bounds_sql(layout.metrics):
                 await conn.execute(ddl)
-            await _check_readable(conn, settings, merges is not None)
         self.layout = layout
         return layout
 
@@ -315,22 +331,17 @@ async def _columns(
 
 
 async def _check_readable(
-    conn: "asyncpg.pool.PoolConnectionProxy[Any]", settings: SourceSettings, merges: bool
+    conn: "asyncpg.pool.PoolConnectionProxy[Any]", table: str, columns: tuple[str, ...]
 ) -> None:
-    """Read nothing through each view, which checks perfbot's SELECT privilege on the tables
-    under it (creating a view does not); name the missing grant."""
-    checks = [(METRICS_VIEW, settings.table)]
-    if merges and settings.merges_table is not None:
-        checks.append((MERGES_VIEW, settings.merges_table))
-    for view, table in checks:
-        try:
-            async with conn.transaction():
-                await conn.execute(QUERIES["probe_" + view.removeprefix("perfbot.")])
-        except asyncpg.exceptions.InsufficientPrivilegeError as exc:
-            user = await conn.fetchval(QUERIES["current_user"])
-            raise errors.ConfigError(
-                [
-                    f"source: perfbot's role {user} cannot read {table} ({exc.args[0]}); "
-                    f"grant it with: GRANT SELECT ON {table} TO {quote_ident(user)};"
-                ]
-            ) from None
+    """ConfigError naming the grant when perfbot's role may not read `columns` of `table`
+    (creating a view over them would not notice; reading through it would fail every cycle)."""
+    denied = await conn.fetch(QUERIES["unreadable_columns"], quote_table(table), list(columns))
+    if denied:
+        user = await conn.fetchval(QUERIES["current_user"])
+        names = ", ".join(r["name"] for r in denied)
+        raise errors.ConfigError(
+            [
+                f"source: perfbot's role {user} may not read {table} ({names}); grant it with: "
+                f"GRANT SELECT ON {table} TO {quote_ident(user)};"
+            ]
+        )

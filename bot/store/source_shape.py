@@ -21,6 +21,7 @@ from bot import errors
 from bot.config import SourceSettings
 from bot.config.source import MergeColumns
 
+PGGIT_BRANCHES = "pggit.branches"
 NAIVE = "timestamp without time zone"
 AWARE = "timestamp with time zone"
 
@@ -49,6 +50,7 @@ class MetricsLayout:
     where: tuple[str, ...] = ()  # rows that are latencies
     failed: str | None = None  # predicate of failed operations, counted apart (shape A)
     timezone: str = "UTC"
+    reads: tuple[str, ...] = ()  # the table's columns the view reads (privileges are checked)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,11 @@ class MergesLayout:
     branches: str | None = None  # a table (branch_id, branch_name) naming the branch ids
     naive: bool = False
     timezone: str = "UTC"
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The merge table's columns the view reads."""
+        return tuple(c for c in self.columns.model_dump().values() if c)
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,7 @@ def configured_metrics(
         shape="perfbot" if settings.table == "perfbot.metrics" else "custom",
         where=(f"{quote_ident(c.duration_ms)} IS NOT NULL",),
         timezone=timezone,
+        reads=(c.operation_type, c.duration_ms, c.recorded_at),
     )
 
 
@@ -129,6 +137,7 @@ def pggit_metrics(table: str, columns: Mapping[str, str], timezone: str) -> Metr
             ),
             where=("\"metric_type\" LIKE '%\\_ms'", '"metric_value" IS NOT NULL'),
             timezone=timezone,
+            reads=("metric_type", "metric_value", "recorded_at"),
         )
     if {"operation_type", "duration_ms", "recorded_at"} <= columns.keys():
         failed = '"error_details" IS NOT NULL' if "error_details" in columns else None
@@ -147,6 +156,12 @@ def pggit_metrics(table: str, columns: Mapping[str, str], timezone: str) -> Metr
             where=('"duration_ms" IS NOT NULL', *(("NOT (" + failed + ")",) if failed else ())),
             failed=failed,
             timezone=timezone,
+            reads=(
+                "operation_type",
+                "duration_ms",
+                "recorded_at",
+                *(("error_details",) if failed else ()),
+            ),
         )
     if {"operation_type", "duration_ms", "started_at"} <= columns.keys():
         return MetricsLayout(
@@ -162,6 +177,7 @@ def pggit_metrics(table: str, columns: Mapping[str, str], timezone: str) -> Metr
             ),
             where=('"duration_ms" IS NOT NULL',),
             timezone=timezone,
+            reads=("operation_type", "duration_ms", "started_at"),
         )
     found = ", ".join(sorted(columns)) or "no columns"
     raise errors.ConfigError(
@@ -205,7 +221,7 @@ def merges_layout(
     naive = _time_type(table, c.started_at, columns, "source.merge_columns.started_at")
     names = None
     if settings.preset == "pggit" and branches and {"branch_id", "branch_name"} <= branches.keys():
-        names = "pggit.branches"
+        names = PGGIT_BRANCHES
     return MergesLayout(
         table=table,
         columns=c,

@@ -2,12 +2,20 @@
 from pgGit's own DDL (tests/data/pggit), with rows written the way pgGit writes them: naive
 `CURRENT_TIMESTAMP` values in the writer's session time zone, which is not UTC."""
 
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import textwrap
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
+import yaml
 
 from bot.config import Settings
 from bot.errors import ConfigError
@@ -195,36 +203,39 @@ def as_user(url: str, user: str) -> str:
     return urlunsplit((parts.scheme, f"{user}@{host}", parts.path, query, parts.fragment))
 
 
-async def test_missing_select_grant_is_named(store: Store, db_url: str) -> None:
+@pytest.mark.parametrize(
+    ("grant", "denied"),
+    [
+        ("", "operation_type, duration_ms, started_at"),
+        (
+            "GRANT SELECT (operation_type, duration_ms) ON pggit.performance_metrics TO {role}",
+            "started_at",
+        ),
+    ],
+)
+async def test_a_missing_select_grant_is_named(
+    store: Store, db_url: str, grant: str, denied: str
+) -> None:
     await install(store, "b")
     role = unique_name("reader")
     await admin_execute(
         db_url,
         f"CREATE ROLE {role} LOGIN",
-        f"GRANT CREATE, USAGE ON SCHEMA perfbot TO {role}",
         f"GRANT USAGE ON SCHEMA pggit TO {role}",
+        *([grant.format(role=role)] if grant else []),
     )
     try:
-        async with store.connector.pool.acquire() as conn:
-            await conn.execute(f"ALTER VIEW perfbot.source_metrics OWNER TO {role}")
-            await conn.execute(f"ALTER VIEW perfbot.source_merges OWNER TO {role}")
-            await conn.execute(f"ALTER VIEW perfbot.source_failed OWNER TO {role}")
-            for fn in ("source_lo", "source_hi"):
-                await conn.execute(f"ALTER FUNCTION perfbot.{fn}(timestamptz) OWNER TO {role}")
         reader = await Store.open(as_user(db_url, role))
         try:
             with pytest.raises(ConfigError) as caught:
-                await reader.source.apply(Settings.load(source={"preset": "pggit"}).source)
+                await reader.source.inspect(Settings.load(source={"preset": "pggit"}).source)
         finally:
             await reader.close()
-        assert "GRANT SELECT ON pggit.performance_metrics TO" in caught.value.problems[0]
+        problem = caught.value.problems[0]
+        assert f"may not read pggit.performance_metrics ({denied})" in problem
+        assert f'GRANT SELECT ON pggit.performance_metrics TO "{role}";' in problem
     finally:
-        await admin_execute(
-            db_url,
-            f"REASSIGN OWNED BY {role} TO CURRENT_USER",
-            f"DROP OWNED BY {role}",
-            f"DROP ROLE {role}",
-        )
+        await admin_execute(db_url, f"DROP OWNED BY {role}", f"DROP ROLE {role}")
 
 
 async def test_an_unknown_table_shape_is_a_clear_error(store: Store) -> None:
@@ -258,3 +269,58 @@ async def test_a_source_without_merges(store: Store) -> None:
 def test_shapes_are_installed_from_pggit_sources() -> None:
     for shape in "abc":
         assert "statements copied as they are" in (DDL / f"shape_{shape}.sql").read_text()
+
+
+async def test_config_check_connect_reports_the_shape_and_changes_nothing(
+    store: Store, db_url: str, tmp_path: Path
+) -> None:
+    await install(store, "b")
+    config = tmp_path / "perfbot.yml"
+    config.write_text("source: {preset: pggit}\n")
+    env = {**os.environ, "PERFBOT_DATABASE_URL": db_url}
+    command = [sys.executable, "-m", "bot", "--config", str(config), "config", "check", "--connect"]
+    done = await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "shape B" in done.stdout
+    assert "time America/New_York (naive timestamps)" in done.stdout
+    async with store.connector.pool.acquire() as conn:  # the views were not re-pointed
+        assert await conn.fetchval("SELECT count(*) FROM perfbot.source_metrics") == 0
+        definition = await conn.fetchval("SELECT pg_get_viewdef('perfbot.source_metrics')")
+    assert "pggit" not in definition
+
+    config.write_text("source: {table: pggit.nothing}\n")
+    done = await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "source.table: table pggit.nothing does not exist" in done.stderr
+
+
+def readme_yaml(containing: str) -> dict[str, Any]:
+    """The README's YAML example that contains `containing`, parsed."""
+    readme = (Path(__file__).parent.parent.parent / "README.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", readme, re.S)
+    [block] = [b for b in blocks if containing in b]
+    loaded = yaml.safe_load(textwrap.dedent(block))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+async def test_the_readme_explicit_mapping_runs_as_written(store: Store) -> None:
+    example = readme_yaml("public.request_timings")
+    async with store.connector.pool.acquire() as conn:
+        await conn.execute(
+            "CREATE TABLE public.request_timings "
+            "(endpoint text, latency_ms double precision, finished_at timestamptz)"
+        )
+        await conn.execute("INSERT INTO public.request_timings VALUES ('GET:/users', 12.5, $1)", T0)
+    layout = await store.source.apply(Settings.load(**example).source)
+    assert layout.merges is None
+    [metric] = await store.source.recent_metrics(None, 5)
+    assert (metric.operation_type, metric.duration_ms, metric.recorded_at) == (
+        "GET:/users",
+        12.5,
+        T0,
+    )
