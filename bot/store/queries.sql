@@ -625,3 +625,13 @@ SELECT recorded_at FROM perfbot.source_metrics ORDER BY source_at DESC LIMIT 1
 -- source_failed_since --
 -- Failed operations the source recorded since $1 (pgGit shape A's error_details).
 SELECT count(*) FROM perfbot.source_failed WHERE recorded_at >= $1
+
+-- last_job_runs --
+-- The newest $2 runs of each job named in $1, newest first within each job (index-backed: one
+-- short descent of job_runs_job_started per job).
+SELECT r.id, r.job, r.slot, r.status, r.owner, r.started_at, r.finished_at, r.duration_ms,
+       r.rows, r.error
+  FROM unnest($1::text[]) AS j(job),
+       LATERAL (SELECT * FROM perfbot.job_runs x
+                 WHERE x.job = j.job ORDER BY x.started_at DESC LIMIT $2) r
+ ORDER BY r.job, r.started_at DESC
