@@ -635,3 +635,23 @@ SELECT r.id, r.job, r.slot, r.status, r.owner, r.started_at, r.finished_at, r.du
        LATERAL (SELECT * FROM perfbot.job_runs x
                  WHERE x.job = j.job ORDER BY x.started_at DESC LIMIT $2) r
  ORDER BY r.job, r.started_at DESC
+
+-- get_source_identity --
+SELECT identity FROM perfbot.source_identity
+
+-- set_source_identity --
+INSERT INTO perfbot.source_identity (identity) VALUES ($1)
+ON CONFLICT (singleton) DO UPDATE SET identity = EXCLUDED.identity, changed_at = now()
+
+-- forget_rollups --
+-- Rollups built from another source: emptied, with the rollup and detection watermarks and any
+-- pending back-fill ranges, so the next refresh rolls up the new source from the start.
+TRUNCATE perfbot.rollup_minute, perfbot.rollup_hour, perfbot.rollup_dirty
+
+-- forget_rollup_watermarks --
+DELETE FROM perfbot.watermarks WHERE name = ANY($1::text[])
+
+-- retire_baselines --
+-- Baselines of another source: no longer active (their history is kept); the next cycle
+-- computes fresh ones.
+UPDATE perfbot.baselines SET active = false WHERE active

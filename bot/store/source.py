@@ -7,6 +7,8 @@ without copying.
 View definitions contain identifiers, which cannot be bound as parameters; they come only from
 `SourceSettings`, whose validators accept plain identifiers, and are quoted here as well."""
 
+import dataclasses
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +33,11 @@ from bot.store.source_shape import (
     quote_table,
 )
 
+logger = logging.getLogger(__name__)
+
+# The watermarks of work derived from the source's rows (rollups, and the detection cycle's last
+# scored minute); forgotten when the source changes.
+ROLLUP_WATERMARKS = ("rollup", "detect")
 METRICS_VIEW = "perfbot.source_metrics"
 MERGES_VIEW = "perfbot.source_merges"
 FAILED_VIEW = "perfbot.source_failed"
@@ -280,6 +287,23 @@ class SourceRepository:
                 await conn.execute(drop_function_sql(name))
             for ddl in bounds_sql(layout.metrics):
                 await conn.execute(ddl)
+            previous = await conn.fetchval(QUERIES["get_source_identity"])
+            if previous != layout.metrics.identity:
+                await conn.execute(QUERIES["set_source_identity"], layout.metrics.identity)
+            if previous is not None and previous != layout.metrics.identity:
+                await conn.execute(QUERIES["forget_rollups"])
+                await conn.execute(QUERIES["forget_rollup_watermarks"], list(ROLLUP_WATERMARKS))
+                await conn.execute(QUERIES["retire_baselines"])
+                layout = dataclasses.replace(layout, changed=True)
+        if layout.changed:
+            logger.warning(
+                "the source changed: rollups and baselines are rebuilt from the new source",
+                extra={
+                    "action": "source_changed",
+                    "table": layout.metrics.table,
+                    "shape": layout.metrics.shape,
+                },
+            )
         self.layout = layout
         return layout
 

@@ -14,8 +14,9 @@ A `MetricsLayout` is the resolved mapping: the SQL expressions the source view s
 column in its own type (so predicates on it use the source's index) and the zone its naive
 values are in. Identifiers come from validated settings or the catalog and are quoted here."""
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot import errors
 from bot.config import SourceSettings
@@ -52,6 +53,21 @@ class MetricsLayout:
     timezone: str = "UTC"
     reads: tuple[str, ...] = ()  # the table's columns the view reads (privileges are checked)
 
+    @property
+    def identity(self) -> str:
+        """What rollups built from this layout depend on; a change means rebuilding them."""
+        return json.dumps(
+            {
+                "table": self.table,
+                "operation": self.operation,
+                "duration_ms": self.duration_ms,
+                "time": self.time_column,
+                "timezone": self.timezone if self.naive else None,
+                "where": list(self.where),
+            },
+            sort_keys=True,
+        )
+
 
 @dataclass(frozen=True)
 class MergesLayout:
@@ -74,7 +90,7 @@ class MergesLayout:
 class SourceLayout:
     metrics: MetricsLayout
     merges: MergesLayout | None
-    notes: tuple[str, ...] = field(default=())
+    changed: bool = False  # another source was read before: rollups and baselines are rebuilt
 
 
 def _time_type(table: str, column: str, columns: Mapping[str, str], where: str) -> bool:

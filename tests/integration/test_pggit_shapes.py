@@ -324,3 +324,34 @@ async def test_the_readme_explicit_mapping_runs_as_written(store: Store) -> None
         12.5,
         T0,
     )
+
+
+async def test_a_changed_source_rebuilds_rollups_and_baselines(store: Store) -> None:
+    default = Settings.load().source
+    first = await store.source.apply(default)
+    assert not first.changed
+    async with store.connector.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO perfbot.metrics (operation_type, duration_ms, recorded_at) "
+            "VALUES ('commit', 5, $1)",
+            T0,
+        )
+    await store.rollups.refresh(T0 + MINUTE, initial_backfill=timedelta(hours=1))
+    async with store.connector.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM perfbot.rollup_minute") == 1
+    assert not (await store.source.apply(default)).changed  # the same source again
+
+    await install(store, "b")
+    changed = await store.source.apply(Settings.load(source={"preset": "pggit"}).source)
+    assert changed.changed
+    async with store.connector.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM perfbot.rollup_minute") == 0
+        assert await conn.fetchval("SELECT count(*) FROM perfbot.rollup_hour") == 0
+        assert (
+            await conn.fetchval("SELECT value FROM perfbot.watermarks WHERE name = 'rollup'")
+            is None
+        )
+    # a time zone is part of what the rollups were built from
+    paris = Settings.load(source={"preset": "pggit", "timezone": "Europe/Paris"}).source
+    assert (await store.source.apply(paris)).changed
+    assert not (await store.source.apply(paris)).changed
