@@ -163,6 +163,7 @@ class Bot:
             stats = await self.store.deliveries.stats(self.clock.now())
             known, _ = await self.store.operations.counts()
             skipped = await self.store.operations.skipped()
+            late = await self.store.rollups.late_rows()
         except errors.DatabaseUnavailable:
             return  # keep the last values; /healthz says the database is down
         self.metrics.queue_depth.labels("pending").set(stats.pending)
@@ -172,6 +173,7 @@ class Bot:
         self.metrics.operations.set(known)
         for reason, rows in skipped.items():
             self.metrics.skipped_rows.labels(reason).set(rows)
+        self.metrics.late_rows.set(late)
 
     async def _scheduler_health(self) -> dict[str, Any]:
         return {"ok": self.scheduler.running()}

@@ -5,11 +5,13 @@ are checked here to be plain names."""
 
 import re
 import zoneinfo
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from bot.config.section import Section
+from bot.durations import Duration
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
@@ -89,7 +91,11 @@ class SourceSettings(Section):
     latency table; `merges_table: null` means the source has no merge records.
 
     `timezone` is the zone the writers' naive `timestamp` columns are in (default: the database's
-    `TimeZone`, read at start); `timestamptz` columns need none."""
+    `TimeZone`, read at start); `timestamptz` columns need none.
+
+    Rows become visible when their transaction commits, possibly minutes after their timestamp:
+    each refresh re-counts the last `late_grace` of the source and rebuilds any minute whose count
+    grew; once an hour the last `late_check` is re-counted per hour the same way."""
 
     preset: Literal["perfbot", "pggit"] = "perfbot"
     table: str = "perfbot.metrics"
@@ -98,6 +104,8 @@ class SourceSettings(Section):
     merge_columns: MergeColumns = Field(default_factory=MergeColumns)
     merge_duration_unit: Literal["ms", "us"] = "ms"
     timezone: str | None = None
+    late_grace: Duration = Field(default=timedelta(minutes=15), ge=timedelta(minutes=1))
+    late_check: Duration = Field(default=timedelta(hours=24), ge=timedelta(0))
 
     @field_validator("table")
     @classmethod

@@ -655,3 +655,50 @@ DELETE FROM perfbot.watermarks WHERE name = ANY($1::text[])
 -- Baselines of another source: no longer active (their history is kept); the next cycle
 -- computes fresh ones.
 UPDATE perfbot.baselines SET active = false WHERE active
+
+-- late_minutes --
+-- Minutes in [$1, $2) where the source now has more rows of known operations than the minute
+-- rollups count (rows committed after their minute was rolled up), with both counts.
+WITH src AS (
+    SELECT date_trunc('minute', recorded_at) AS bucket, count(*)::bigint AS n
+      FROM perfbot.source_metrics
+     WHERE source_at >= perfbot.source_lo($1) AND source_at < perfbot.source_hi($2)
+       AND recorded_at >= $1 AND recorded_at < $2
+       AND EXISTS (SELECT 1 FROM perfbot.operations o WHERE o.name = operation_type)
+     GROUP BY 1
+), rolled AS (
+    SELECT bucket, sum(n)::bigint AS n
+      FROM perfbot.rollup_minute WHERE bucket >= $1 AND bucket < $2 GROUP BY bucket
+)
+SELECT src.bucket, src.n AS source_rows, coalesce(rolled.n, 0) AS rolled_rows
+  FROM src LEFT JOIN rolled USING (bucket)
+ WHERE src.n > coalesce(rolled.n, 0)
+ ORDER BY src.bucket
+
+-- late_hours --
+-- Hours in [$1, $2) where the source now has more rows of known operations than the hourly
+-- rollups count, with both counts (the hourly check for rows committed long after).
+WITH src AS (
+    SELECT date_trunc('hour', recorded_at) AS bucket, count(*)::bigint AS n
+      FROM perfbot.source_metrics
+     WHERE source_at >= perfbot.source_lo($1) AND source_at < perfbot.source_hi($2)
+       AND recorded_at >= $1 AND recorded_at < $2
+       AND EXISTS (SELECT 1 FROM perfbot.operations o WHERE o.name = operation_type)
+     GROUP BY 1
+), rolled AS (
+    SELECT bucket, sum(n)::bigint AS n
+      FROM perfbot.rollup_hour WHERE bucket >= $1 AND bucket < $2 GROUP BY bucket
+)
+SELECT src.bucket, src.n AS source_rows, coalesce(rolled.n, 0) AS rolled_rows
+  FROM src LEFT JOIN rolled USING (bucket)
+ WHERE src.n > coalesce(rolled.n, 0)
+ ORDER BY src.bucket
+
+-- add_late_source_rows --
+-- Count $1 more source rows found committed late and rolled up.
+INSERT INTO perfbot.source_late_rows (rows) VALUES ($1)
+ON CONFLICT (singleton) DO UPDATE
+   SET rows = perfbot.source_late_rows.rows + EXCLUDED.rows, last_at = now()
+
+-- late_source_rows --
+SELECT rows FROM perfbot.source_late_rows

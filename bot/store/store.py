@@ -26,7 +26,7 @@ from bot.store.metrics import MetricRepository
 from bot.store.operations import OperationRepository
 from bot.store.queries import QUERIES
 from bot.store.requests import SeenRequestRepository
-from bot.store.rollups import RollupRepository
+from bot.store.rollups import LateRows, RollupRepository
 from bot.store.source import SourceRepository, SourceStatus
 
 
@@ -82,6 +82,7 @@ class Store:
             settings.data_dir,
         )
         store.operations.limits = params(OperationLimits, settings.detection)
+        store.rollups.late = LateRows(settings.source.late_grace, settings.source.late_check)
         try:
             await store.migrate(settings.source)
         except BaseException:

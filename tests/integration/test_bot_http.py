@@ -46,6 +46,7 @@ async def test_healthz_and_metrics(store: Store) -> None:
         assert 'perfbot_source_rows_skipped{reason="invalid_name"} 3.0' in text
         assert 'perfbot_source_rows_skipped{reason="operation_cap"} 0.0' in text
         assert "perfbot_operations 2.0" in text
+        assert "perfbot_source_late_rows_total 0.0" in text
     finally:
         stop.set()
         await asyncio.wait_for(task, 20)
