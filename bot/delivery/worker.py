@@ -69,7 +69,7 @@ class DeliveryWorker:
             settings.breaker_failures,
             settings.breaker_cooldown,
         )
-        self._recorder = Recorder(store, clock, settings.max_attempts, metrics)
+        self._recorder = Recorder(store, clock, settings.max_attempts, metrics, worker=worker_id)
         self.outcomes = self._recorder.outcomes  # (channel, outcome) → count
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
@@ -123,7 +123,7 @@ class DeliveryWorker:
         """Sleep until woken by NOTIFY, the next due delivery, or the poll interval."""
         timeout = IDLE_POLL_S
         try:
-            due = await self._store.deliveries.next_due()
+            due = await self._store.deliveries.next_due(self._clock.now())
         except errors.DatabaseUnavailable:
             due = None
         if due is not None:
@@ -150,9 +150,7 @@ class DeliveryWorker:
             await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
             return True
         now = self._clock.now()
-        batch = await self._store.deliveries.claim(
-            self.worker_id, now, free, now + self._settings.lease
-        )
+        batch = await self._store.deliveries.claim(self.worker_id, now, free, self._settings.lease)
         if not batch:
             return False
         # One round trip each for the whole batch's alerts and message references.
