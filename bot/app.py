@@ -125,6 +125,7 @@ class Bot:
             access=access,
         )
         app[server.HEALTH_KEY]["scheduler"] = self._scheduler_health
+        app[server.HEALTH_KEY]["delivery"] = self._delivery_health
         app[server.HEALTH_KEY]["channels"] = self._channel_health
         if access.api:
             metrics = self.metrics.handler(self._refresh_metrics)
@@ -160,8 +161,8 @@ class Bot:
             stats = await self.store.deliveries.stats(self.clock.now())
             known, _ = await self.store.operations.counts()
             skipped = await self.store.operations.skipped()
-        except errors.DatabaseUnavailable:
-            return  # keep the last values; /healthz says the database is down
+        except errors.StoreError:
+            return  # keep the last values; /healthz says the database is down or slow
         self.metrics.queue_depth.labels("pending").set(stats.pending)
         self.metrics.queue_depth.labels("sending").set(stats.sending)
         self.metrics.queue_depth.labels("dead").set(stats.dead)
@@ -171,7 +172,10 @@ class Bot:
             self.metrics.skipped_rows.labels(reason).set(rows)
 
     async def _scheduler_health(self) -> dict[str, Any]:
-        return {"ok": self.scheduler.running()}
+        return self.scheduler.health()
+
+    async def _delivery_health(self) -> dict[str, Any]:
+        return self.worker.loop_health()
 
     async def _channel_health(self) -> dict[str, Any]:
         circuits = self.worker.health()
