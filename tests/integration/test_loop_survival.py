@@ -58,7 +58,7 @@ async def test_the_delivery_loop_survives_an_unexpected_exception(
     bot = Bot.build(settings, store, SystemClock(), console=Console(file=printed, width=100))
     # Not a DatabaseUnavailable, nor any BotError: a bug, say.
     fault = Faulty(store.deliveries.claim, RuntimeError("injected fault"))
-    store.deliveries.claim = fault  # type: ignore[method-assign]
+    store.deliveries.claim = fault  # type: ignore[method-assign,assignment]
     stop, ready = asyncio.Event(), asyncio.Event()
 
     async def on_ready() -> None:
