@@ -2,10 +2,12 @@
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from bot.models import DeliveryStatus, Severity
 from bot.store import Store
 from bot.store.deliveries import Claim
+from bot.store.queries import QUERIES
 from tests.factories import T0, make_new_alert
 
 
@@ -153,3 +155,41 @@ async def test_audit_events_are_append_only(store: Store) -> None:
             await conn.execute("DELETE FROM perfbot.alert_events")
     [event] = await store.alerts.events(alert_id)
     assert event.actor == "alice"
+
+
+def plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [plan, *(node for child in plan.get("Plans", []) for node in plan_nodes(child))]
+
+
+async def test_queue_stats_read_only_unsent_and_dead_rows(store: Store) -> None:
+    """/metrics runs this on every scrape: with 20,000 sent rows kept, its plan touches the
+    outbox only through the partial indexes of unsent and dead rows."""
+    alert_id, _ = await queue(store, 3)  # three pending
+    async with store.connector.pool.acquire() as conn:
+        await conn.execute(
+            """INSERT INTO perfbot.deliveries
+                   (alert_id, channel, event, severity, status, attempts, max_attempts,
+                    next_attempt_at, created_at, sent_at)
+               SELECT $1, 'hook', 'updated', 'WARNING', 'sent', 1, 3, $2, $2, $2
+                 FROM generate_series(1, 20000)""",
+            alert_id,
+            T0 - timedelta(days=1),
+        )
+        await conn.execute("ANALYZE perfbot.deliveries")
+        [explained] = await conn.fetchval(
+            "EXPLAIN (FORMAT JSON) " + QUERIES["delivery_queue_stats"], T0
+        )
+    nodes = plan_nodes(explained["Plan"])
+    partial = {"deliveries_unsent", "deliveries_due", "deliveries_dead"}  # unsent or dead rows
+    scans = [n for n in nodes if "Relation Name" in n or n["Node Type"] == "Bitmap Index Scan"]
+    assert scans
+    for node in scans:
+        assert node["Node Type"] in {
+            "Index Only Scan",
+            "Index Scan",
+            "Bitmap Index Scan",
+            "Bitmap Heap Scan",
+        }, node["Node Type"]
+        assert node["Node Type"] == "Bitmap Heap Scan" or node["Index Name"] in partial, node
+    stats = await store.deliveries.stats(T0 + timedelta(seconds=10))
+    assert (stats.pending, stats.sending, stats.dead, stats.oldest_s) == (3, 0, 0, 10.0)
