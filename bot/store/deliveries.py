@@ -19,7 +19,7 @@ import asyncpg
 
 from bot import errors
 from bot.models import Delivery
-from bot.store.connector import DISCONNECTED, Connector
+from bot.store.connector import DISCONNECTED, REFUSED, Connector
 from bot.store.pool import CONNECT_TIMEOUT_S
 from bot.store.queries import QUERIES
 
@@ -167,7 +167,7 @@ class DeliveryRepository:
             conn = await pool.acquire(timeout=CONNECT_TIMEOUT_S)
             listener = DeliveryListener(pool, conn, on_notify)
             await conn.add_listener(CHANNEL, listener.callback)
-        except DISCONNECTED as exc:
+        except (*DISCONNECTED, *REFUSED) as exc:
             raise errors.DatabaseUnavailable(f"cannot listen for deliveries: {exc}") from exc
         return listener
 
