@@ -667,38 +667,20 @@ DELETE FROM perfbot.watermarks WHERE name = ANY($1::text[])
 -- computes fresh ones.
 UPDATE perfbot.baselines SET active = false WHERE active
 
--- late_minutes --
--- Minutes in [$1, $2) where the source now has more rows of known operations than the minute
--- rollups count (rows committed after their minute was rolled up), with both counts.
+-- late_buckets --
+-- Buckets ($3: 'minute' or 'hour') in [$1, $2) where the source now has more rows of known
+-- operations than the minute rollups count (rows committed after their minute was rolled up),
+-- with both counts.
 WITH src AS (
-    SELECT date_trunc('minute', recorded_at) AS bucket, count(*)::bigint AS n
+    SELECT date_trunc($3, recorded_at) AS bucket, count(*)::bigint AS n
       FROM perfbot.source_metrics
      WHERE source_at >= perfbot.source_lo($1) AND source_at < perfbot.source_hi($2)
        AND recorded_at >= $1 AND recorded_at < $2
        AND EXISTS (SELECT 1 FROM perfbot.operations o WHERE o.name = operation_type)
      GROUP BY 1
 ), rolled AS (
-    SELECT bucket, sum(n)::bigint AS n
-      FROM perfbot.rollup_minute WHERE bucket >= $1 AND bucket < $2 GROUP BY bucket
-)
-SELECT src.bucket, src.n AS source_rows, coalesce(rolled.n, 0) AS rolled_rows
-  FROM src LEFT JOIN rolled USING (bucket)
- WHERE src.n > coalesce(rolled.n, 0)
- ORDER BY src.bucket
-
--- late_hours --
--- Hours in [$1, $2) where the source now has more rows of known operations than the hourly
--- rollups count, with both counts (the hourly check for rows committed long after).
-WITH src AS (
-    SELECT date_trunc('hour', recorded_at) AS bucket, count(*)::bigint AS n
-      FROM perfbot.source_metrics
-     WHERE source_at >= perfbot.source_lo($1) AND source_at < perfbot.source_hi($2)
-       AND recorded_at >= $1 AND recorded_at < $2
-       AND EXISTS (SELECT 1 FROM perfbot.operations o WHERE o.name = operation_type)
-     GROUP BY 1
-), rolled AS (
-    SELECT bucket, sum(n)::bigint AS n
-      FROM perfbot.rollup_hour WHERE bucket >= $1 AND bucket < $2 GROUP BY bucket
+    SELECT date_trunc($3, bucket) AS bucket, sum(n)::bigint AS n
+      FROM perfbot.rollup_minute WHERE bucket >= $1 AND bucket < $2 GROUP BY 1
 )
 SELECT src.bucket, src.n AS source_rows, coalesce(rolled.n, 0) AS rolled_rows
   FROM src LEFT JOIN rolled USING (bucket)

@@ -188,7 +188,7 @@ class RollupRepository:
         if grace_from >= streamed_from:
             return [], 0
         await self._operations.admit_source(conn, grace_from, streamed_from, watermark, skips)
-        minutes = await conn.fetch(QUERIES["late_minutes"], grace_from, streamed_from)
+        minutes = await conn.fetch(QUERIES["late_buckets"], grace_from, streamed_from, "minute")
         ranges = _runs([r["bucket"] for r in minutes], MINUTE)
         rows = sum(r["source_rows"] - r["rolled_rows"] for r in minutes)
         checked = await conn.fetchval(QUERIES["get_watermark"], LATE_CHECK_WATERMARK)
@@ -197,7 +197,7 @@ class RollupRepository:
             check_from = floor_to(now - self.late.check, HOUR)
             if check_from < check_to:
                 await self._operations.admit_source(conn, check_from, check_to, check_to, skips)
-                hours = await conn.fetch(QUERIES["late_hours"], check_from, check_to)
+                hours = await conn.fetch(QUERIES["late_buckets"], check_from, check_to, "hour")
                 ranges = _runs([r["bucket"] for r in hours], HOUR) + ranges
                 rows += sum(r["source_rows"] - r["rolled_rows"] for r in hours)
             await conn.execute(QUERIES["set_watermark"], LATE_CHECK_WATERMARK, now)
