@@ -7,7 +7,7 @@ from datetime import timedelta
 from bot import errors
 from bot.analysis.bottleneck import clusters
 from bot.commands import format as fmt
-from bot.commands.args import known_operations, operation, parse, unknown_operation_text, window
+from bot.commands.args import operation, parse, unknown_operation_text, window
 from bot.commands.args import severity as parse_severity
 from bot.commands.context import CommandContext
 from bot.commands.registry import Registry, command
@@ -172,10 +172,9 @@ async def baselines(ctx: CommandContext, args: list[str]) -> Reply:
     folded = {op.casefold(): op for op in active}
     op = name if name in active else folded.get(name.casefold())
     if op is None:
-        known = await known_operations(ctx)
-        if name in known or name.casefold() in {k.casefold() for k in known}:
+        if await ctx.store.operations.named(name) is not None:
             return Reply(text=f"{name} has no baseline yet: it needs 10 samples over 7 days.")
-        raise errors.UnknownOperation(unknown_operation_text(name, known))
+        raise errors.UnknownOperation(await unknown_operation_text(ctx, name))
     b = active[op]
     history = await ctx.store.findings.baseline_history(op, limit=5)
     facts = Fields(

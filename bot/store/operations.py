@@ -168,6 +168,24 @@ class OperationRepository:
             rows = await conn.fetch(QUERIES["skipped_source_rows"])
         return {INVALID_NAME: 0, OPERATION_CAP: 0} | {r["reason"]: r["rows"] for r in rows}
 
+    async def named(self, name: str) -> str | None:
+        """The known operation `name`, matched exactly, else case-insensitively."""
+        async with self._db.connection() as conn:
+            found: str | None = await conn.fetchval(QUERIES["operation_named"], name)
+        return found
+
+    async def with_prefix(self, prefix: str, limit: int) -> list[str]:
+        """Up to `limit` known names starting with `prefix` (case-insensitively), by name."""
+        escaped = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(QUERIES["operations_with_prefix"], escaped, limit)
+        return [r["name"] for r in rows]
+
+    async def first(self, limit: int) -> list[str]:
+        """The first `limit` known names, by name."""
+        async with self._db.connection() as conn:
+            return [r["name"] for r in await conn.fetch(QUERIES["operations_by_name"], limit)]
+
     async def counts(self) -> tuple[int, int]:
         """(known operations, first seen in the last hour)."""
         async with self._db.connection() as conn:

@@ -211,14 +211,6 @@ SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms
  WHERE bucket >= $1 AND bucket < $2 AND operation_type = $3
  ORDER BY bucket
 
--- known_operations --
--- Every operation with hourly rollups since $1, busiest first.
-SELECT operation_type, sum(n)::bigint AS samples
-  FROM perfbot.rollup_hour
- WHERE bucket >= $1
- GROUP BY operation_type
- ORDER BY samples DESC, operation_type
-
 -- delete_rollup_minute_before --
 DELETE FROM perfbot.rollup_minute WHERE bucket < $1
 
@@ -695,3 +687,19 @@ ON CONFLICT (singleton) DO UPDATE
 
 -- late_source_rows --
 SELECT rows FROM perfbot.source_late_rows
+
+-- operation_named --
+-- The known operation named $1, exactly, else case-insensitively (the first by name).
+(SELECT name FROM perfbot.operations WHERE name = $1)
+UNION ALL
+(SELECT name FROM perfbot.operations WHERE lower(name) = lower($1) ORDER BY name LIMIT 1)
+LIMIT 1
+
+-- operations_with_prefix --
+-- Up to $2 known operation names whose lower-cased name starts with $1 (a lower-cased LIKE
+-- prefix with its wildcards escaped), in name order.
+SELECT name FROM perfbot.operations WHERE lower(name) LIKE $1 || '%' ORDER BY lower(name) LIMIT $2
+
+-- operations_by_name --
+-- The first $1 known operation names in name order.
+SELECT name FROM perfbot.operations ORDER BY name LIMIT $1

@@ -262,13 +262,6 @@ class RollupRepository:
             records = await conn.fetch(QUERIES["rollup_minute_rows_of"], start, end, operation)
         return Rollups.from_records(records, resolution_s=60)
 
-    async def operations(self, since: datetime) -> list[str]:
-        """Operations with data since `since`, busiest first."""
-        async with self._db.connection() as conn:
-            return [
-                r["operation_type"] for r in await conn.fetch(QUERIES["known_operations"], since)
-            ]
-
     async def prune(self, minute_before: datetime, hour_before: datetime) -> int:
         """Delete rollups older than the retention cut-offs; returns rows deleted."""
         async with self._db.connection() as conn:

@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.models import ActorSource, AlertStatus, MergeRecord, MergeStatus
 from bot.routing.transition import Actor
 from bot.store import Store
+from bot.store.queries import QUERIES
 from tests.seed import World, seed
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -109,7 +110,7 @@ MISTAKES = [
     ("anomalies --color red", "unknown option --color; this command takes --since, --severity"),
     ("anomalies commit merge", "unexpected 'merge'"),
     ("anomalies comit", "unknown operation 'comit'; did you mean commit?"),
-    ("anomalies xyzzy", "unknown operation 'xyzzy'; known operations: "),
+    ("anomalies xyzzy", "unknown operation 'xyzzy'; known operations include: "),
     ("ack", "which alert? give its id, e.g. /perf ack 42"),
     ("ack forty-two", "'forty-two' is not an alert id like 42"),
     ("ack 999", "there is no alert #999"),
@@ -394,3 +395,22 @@ async def test_any_text_gets_a_reply_and_never_crashes(commands: Commands, text:
     assert isinstance(reply, Reply)
     assert reply.text.strip()
     assert "failed unexpectedly" not in reply.text, text
+
+
+async def test_operation_names_are_found_among_thousands_by_index(
+    store: Store, commands: Commands
+) -> None:
+    async with store.connector.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO perfbot.operations (name) "
+            "SELECT 'svc' || g || '.endpoint_' || g FROM generate_series(1, 5000) g"
+        )
+        plan = "\n".join(
+            r[0]
+            for r in await conn.fetch("EXPLAIN " + QUERIES["operations_with_prefix"], "svc4%", 500)
+        )
+    assert "Index" in plan, plan
+    reply = await commands.run("/perf trends SVC4711.Endpoint_4711", ALICE)
+    assert "unknown operation" not in text_of(reply)
+    reply = await commands.run("/perf trends svc4711.endpont_4711", ALICE)
+    assert "did you mean svc4711.endpoint_4711" in text_of(reply)

@@ -242,8 +242,8 @@ async def test_source_rows_with_invalid_or_capped_names_are_skipped_and_counted(
     await store.rollups.refresh(NOW, initial_backfill=timedelta(hours=2))
 
     assert await known(store) == {"src0", "src1", "src2", "src3"}  # the busiest four fit
-    rolled = await store.rollups.operations(NOW - timedelta(days=1))
-    assert sorted(rolled) == ["src0", "src1", "src2", "src3"]
+    rolled = await store.rollups.between("hour", NOW - timedelta(days=1), NOW + timedelta(hours=1))
+    assert sorted(rolled.operations) == ["src0", "src1", "src2", "src3"]
     assert await store.operations.skipped() == {INVALID_NAME: 3, OPERATION_CAP: 2 + 1}
     warnings = [r for r in caplog.records if getattr(r, "action", "") == "source_rows_skipped"]
     assert len(warnings) == 1

@@ -1,0 +1,3 @@
+-- Chat looks operation names up case-insensitively and suggests names sharing a prefix: both
+-- through this index rather than a scan of 30 days of hourly rollups per command.
+CREATE INDEX operations_folded ON perfbot.operations (lower(name) text_pattern_ops);
