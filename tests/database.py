@@ -54,3 +54,18 @@ async def admin_execute(url: str, *statements: str) -> None:
 
 def unique_name(prefix: str) -> str:
     return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+async def source_metrics(
+    store: Any, operation: str | None = None, limit: int = 100
+) -> list[tuple[str, float, Any]]:
+    """The newest rows of perfbot.source_metrics (of one operation, or all), newest first, as
+    (operation_type, duration_ms, recorded_at): what the configured source view reads."""
+    async with store.connector.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT operation_type, duration_ms, recorded_at FROM perfbot.source_metrics"
+            " WHERE $1::text IS NULL OR operation_type = $1 ORDER BY recorded_at DESC LIMIT $2",
+            operation,
+            limit,
+        )
+    return [(r["operation_type"], r["duration_ms"], r["recorded_at"]) for r in rows]

@@ -100,6 +100,14 @@ class Settings(BaseSettings):
                 settings.routes, settings.channels, settings.delivery.fallback, settings.platforms
             )
             + settings.permissions.problems()
+            + checks.retention_problems(
+                settings.retention,
+                settings.detection,
+                settings.degradation,
+                settings.correlation,
+                settings.baselines,
+                settings.alerts,
+            )
         )
         if problems:
             raise ConfigError([f"{where}: {why}" for where, why in problems])
