@@ -582,38 +582,38 @@ SELECT set_config('perfbot.retention', 'on', true)
 -- One batch: the oldest $2 raw metrics recorded before $1 (which the caller keeps behind the
 -- rollup watermark) and before any back-fill range still waiting to be rolled up (read in the
 -- same snapshot as the rows, so rows ingested meanwhile are never deleted unrolled).
-DELETE FROM perfbot.metrics WHERE id IN (
+DELETE FROM perfbot.metrics WHERE id = ANY(ARRAY(
     SELECT id FROM perfbot.metrics
      WHERE recorded_at < least($1, (SELECT min(range_from) FROM perfbot.rollup_dirty))
      ORDER BY recorded_at
-     LIMIT $2)
+     LIMIT $2))
 
 -- prune_merges --
 -- One batch: the oldest $2 merge records started before $1.
-DELETE FROM perfbot.merges WHERE id IN (
-    SELECT id FROM perfbot.merges WHERE started_at < $1 ORDER BY started_at LIMIT $2)
+DELETE FROM perfbot.merges WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.merges WHERE started_at < $1 ORDER BY started_at LIMIT $2))
 
 -- prune_rollup_minute --
 -- One batch: the oldest $2 minute rollups with bucket before $1.
-DELETE FROM perfbot.rollup_minute WHERE (bucket, operation_type) IN (
-    SELECT bucket, operation_type FROM perfbot.rollup_minute
-     WHERE bucket < $1 ORDER BY bucket LIMIT $2)
+DELETE FROM perfbot.rollup_minute WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM perfbot.rollup_minute
+     WHERE bucket < $1 ORDER BY bucket LIMIT $2))
 
 -- prune_rollup_hour --
 -- One batch: the oldest $2 hourly rollups with bucket before $1.
-DELETE FROM perfbot.rollup_hour WHERE (bucket, operation_type) IN (
-    SELECT bucket, operation_type FROM perfbot.rollup_hour
-     WHERE bucket < $1 ORDER BY bucket LIMIT $2)
+DELETE FROM perfbot.rollup_hour WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM perfbot.rollup_hour
+     WHERE bucket < $1 ORDER BY bucket LIMIT $2))
 
 -- prune_anomalies --
 -- One batch: the oldest $2 anomalies detected before $1.
-DELETE FROM perfbot.anomalies WHERE id IN (
-    SELECT id FROM perfbot.anomalies WHERE detected_at < $1 ORDER BY detected_at LIMIT $2)
+DELETE FROM perfbot.anomalies WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.anomalies WHERE detected_at < $1 ORDER BY detected_at LIMIT $2))
 
 -- prune_correlations --
 -- One batch: the oldest $2 correlations analysed before $1.
-DELETE FROM perfbot.correlations WHERE id IN (
-    SELECT id FROM perfbot.correlations WHERE analyzed_at < $1 ORDER BY analyzed_at LIMIT $2)
+DELETE FROM perfbot.correlations WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.correlations WHERE analyzed_at < $1 ORDER BY analyzed_at LIMIT $2))
 
 -- prune_alerts --
 -- One batch: up to $2 alerts resolved before $1, with everything that refers to them: their
@@ -632,53 +632,53 @@ WITH doomed AS (
      LIMIT $2
        FOR UPDATE SKIP LOCKED
 ), events AS (
-    DELETE FROM perfbot.alert_events e USING doomed WHERE e.alert_id = doomed.id
+    DELETE FROM perfbot.alert_events WHERE alert_id = ANY(ARRAY(SELECT id FROM doomed))
 ), anomalies AS (
-    DELETE FROM perfbot.anomalies n USING doomed WHERE n.alert_id = doomed.id
+    DELETE FROM perfbot.anomalies WHERE alert_id = ANY(ARRAY(SELECT id FROM doomed))
 ), correlations AS (
-    DELETE FROM perfbot.correlations c USING doomed WHERE c.alert_id = doomed.id
+    DELETE FROM perfbot.correlations WHERE alert_id = ANY(ARRAY(SELECT id FROM doomed))
 )
-DELETE FROM perfbot.alerts a USING doomed WHERE a.id = doomed.id
+DELETE FROM perfbot.alerts WHERE id = ANY(ARRAY(SELECT id FROM doomed))
 
 -- prune_unlinked_alert_events --
 -- One batch: the oldest $2 audit events that name no alert, recorded before $1. Needs
 -- enable_retention_deletes first in the same transaction.
-DELETE FROM perfbot.alert_events WHERE id IN (
+DELETE FROM perfbot.alert_events WHERE id = ANY(ARRAY(
     SELECT id FROM perfbot.alert_events
-     WHERE alert_id IS NULL AND at < $1 ORDER BY at LIMIT $2)
+     WHERE alert_id IS NULL AND at < $1 ORDER BY at LIMIT $2))
 
 -- prune_deliveries --
 -- One batch: the oldest $2 sent or dead deliveries created before $1 (pending and sending ones
 -- are never deleted). Each deleted row's fallback copies are found by deliveries_fallback_of.
-DELETE FROM perfbot.deliveries WHERE id IN (
+DELETE FROM perfbot.deliveries WHERE id = ANY(ARRAY(
     SELECT id FROM perfbot.deliveries
      WHERE status IN ('sent', 'dead') AND created_at < $1
      ORDER BY created_at
-     LIMIT $2)
+     LIMIT $2))
 
 -- prune_silences --
 -- One batch: up to $2 silences that ended, or expired, before $1.
-DELETE FROM perfbot.silences WHERE id IN (
-    SELECT id FROM perfbot.silences WHERE coalesce(ended_at, expires_at) < $1 LIMIT $2)
+DELETE FROM perfbot.silences WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.silences WHERE coalesce(ended_at, expires_at) < $1 LIMIT $2))
 
 -- prune_baseline_history --
 -- One batch: the oldest $2 baseline history rows written before $1.
-DELETE FROM perfbot.baseline_history WHERE id IN (
-    SELECT id FROM perfbot.baseline_history WHERE created_at < $1 ORDER BY created_at LIMIT $2)
+DELETE FROM perfbot.baseline_history WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.baseline_history WHERE created_at < $1 ORDER BY created_at LIMIT $2))
 
 -- prune_baselines --
 -- One batch: up to $2 replaced (inactive) baselines computed before $1; history rows that
 -- still name one lose the reference (ON DELETE SET NULL, indexed).
-DELETE FROM perfbot.baselines WHERE id IN (
-    SELECT id FROM perfbot.baselines WHERE NOT active AND computed_at < $1 LIMIT $2)
+DELETE FROM perfbot.baselines WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.baselines WHERE NOT active AND computed_at < $1 LIMIT $2))
 
 -- prune_job_runs --
 -- One batch: the oldest $2 job runs started before $1.
-DELETE FROM perfbot.job_runs WHERE id IN (
+DELETE FROM perfbot.job_runs WHERE id = ANY(ARRAY(
     SELECT id FROM perfbot.job_runs
-     WHERE started_at < $1 ORDER BY started_at LIMIT $2)
+     WHERE started_at < $1 ORDER BY started_at LIMIT $2))
 
 -- prune_seen_requests --
 -- One batch: up to $2 seen request keys whose window closed before $1.
-DELETE FROM perfbot.seen_requests WHERE key IN (
-    SELECT key FROM perfbot.seen_requests WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)
+DELETE FROM perfbot.seen_requests WHERE key = ANY(ARRAY(
+    SELECT key FROM perfbot.seen_requests WHERE expires_at < $1 ORDER BY expires_at LIMIT $2))
