@@ -124,6 +124,8 @@ async def test_cleanup_of_200000_deliveries_is_batched_and_index_backed(store: S
             status = await conn.execute(QUERIES["prune_deliveries"], cutoff, batch)
             after = await conn.fetchrow(XACT_SCANS)
         assert status == f"DELETE {batch}"
+        assert before is not None
+        assert after is not None
         assert after["seq_scan"] - before["seq_scan"] == 0
         assert after["idx_scan"] - before["idx_scan"] > 0
 
