@@ -12,8 +12,11 @@ from typing import Any
 import asyncpg
 import pytest
 
+from bot.alerts import AlertService
 from bot.cleanup import Cleanup, Target
+from bot.clock import FrozenClock
 from bot.config import Settings
+from bot.jobs import Jobs
 from bot.store import Store
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -332,3 +335,22 @@ async def test_the_budget_stops_the_cleanup_between_batches(
     assert "deliveries" in spent.__dict__["not_reached"]
     progress = [r for r in caplog.records if r.__dict__.get("action") == "retention_pruned"]
     assert [r.__dict__["table"] for r in progress] == ["seen_requests", "job_runs"]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # perfbot's own table: the first whole hour whose raw rows retention has kept
+        ({}, datetime(2026, 11, 19, 4, 0, tzinfo=UTC)),
+        # an in-place source keeps its rows: back-fills are rebuilt as far as hourly rollups go
+        ({"preset": "pggit"}, NOW - 400 * DAY),
+    ],
+)
+async def test_back_fills_are_rebuilt_only_where_raw_rows_are_kept(
+    store: Store, source: dict[str, str], expected: datetime
+) -> None:
+    configured = settings(source=source)
+    jobs = Jobs(store, configured, AlertService(store, configured, FrozenClock(NOW)))
+    assert jobs.rebuild_horizon(NOW + timedelta(minutes=30)) == expected + (
+        timedelta(minutes=30) if source else timedelta(0)
+    )
