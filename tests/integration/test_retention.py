@@ -354,3 +354,28 @@ async def test_back_fills_are_rebuilt_only_where_raw_rows_are_kept(
     assert jobs.rebuild_horizon(NOW + timedelta(minutes=30)) == expected + (
         timedelta(minutes=30) if source else timedelta(0)
     )
+
+
+async def test_slow_batches_shrink_the_next_ones(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with store.connector.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO perfbot.job_runs (job, slot, status, owner, started_at)"
+            " SELECT 'detect', $1::timestamptz - g * interval '1 s', 'success', 'a',"
+            " $1::timestamptz - g * interval '1 s' FROM generate_series(1, 3000) g",
+            NOW - 40 * DAY,
+        )
+    timer = SteppingTimer()  # every batch takes 1 s, twice batch_seconds
+    slow = settings(retention={"batch_size": 1000, "batch_seconds": "500ms"})
+    caplog.set_level(logging.INFO, logger="bot.cleanup")
+
+    pruned = await Cleanup(store, slow, timer=timer).prune(
+        Target("job_runs", NOW - 30 * DAY), deadline=math.inf
+    )
+
+    # 1000, 500, 250, 125, then the floor of 100 until the table is done
+    assert (pruned.rows, pruned.finished, pruned.max_batch_rows) == (3000, True, 1000)
+    shrunk = [r for r in caplog.records if r.__dict__.get("action") == "retention_batch_slow"]
+    assert [r.__dict__["next_batch"] for r in shrunk[:4]] == [500, 250, 125, 100]
+    assert pruned.batches == 4 + math.ceil((3000 - 1875) / 100)
