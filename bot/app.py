@@ -11,11 +11,12 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from bot import errors, listener, server
+from bot import errors, jobhealth, listener, server
 from bot.alerts import AlertService
 from bot.chat import mattermost, slack
 from bot.chat.replay import ReplayGuard
@@ -73,6 +74,7 @@ class Bot:
     metrics: Metrics
     commands: Commands
     listening: dict[str, str] = field(default_factory=dict)  # listener → URL, once serving
+    started: datetime | None = None  # when this process began scheduling
 
     @classmethod
     def build(
@@ -126,6 +128,7 @@ class Bot:
         )
         app[server.HEALTH_KEY]["scheduler"] = self._scheduler_health
         app[server.HEALTH_KEY]["channels"] = self._channel_health
+        app[server.HEALTH_KEY]["jobs"] = self._jobs_health
         if access.api:
             metrics = self.metrics.handler(self._refresh_metrics)
             app.router.add_get(
@@ -160,6 +163,7 @@ class Bot:
             stats = await self.store.deliveries.stats(self.clock.now())
             known, _ = await self.store.operations.counts()
             skipped = await self.store.operations.skipped()
+            late = await self.store.rollups.late_rows()
         except errors.DatabaseUnavailable:
             return  # keep the last values; /healthz says the database is down
         self.metrics.queue_depth.labels("pending").set(stats.pending)
@@ -169,9 +173,17 @@ class Bot:
         self.metrics.operations.set(known)
         for reason, rows in skipped.items():
             self.metrics.skipped_rows.labels(reason).set(rows)
+        self.metrics.late_rows.set(late)
 
     async def _scheduler_health(self) -> dict[str, Any]:
         return {"ok": self.scheduler.running()}
+
+    async def _jobs_health(self) -> dict[str, Any]:
+        """Unhealthy when a job failed its last runs or is long overdue (`bot.jobhealth`)."""
+        schedule = self.commands.schedule
+        recent = await self.store.jobs.last_runs(schedule, jobhealth.FAILED_RUNS)
+        problems = jobhealth.job_problems(schedule, recent, self.clock.now(), started=self.started)
+        return {"ok": not problems, "problems": problems}
 
     async def _channel_health(self) -> dict[str, Any]:
         circuits = self.worker.health()
@@ -208,6 +220,7 @@ class Bot:
                 await site.start()
                 self.listening[name] = site.name
                 guards.append(guard)
+            self.started = self.clock.now()
             self.scheduler.start()
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self.worker.run(worker_stop))

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.config import Settings
+from bot.config.checks import OWN_METRICS
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
 
-OWN_METRICS = "perfbot.metrics"
 OWN_MERGES = "perfbot.merges"
 MIN_BATCH = 100
 

@@ -20,18 +20,36 @@ CONFIG_TOOLS = "bot.cli_config"
 # ---- parser ---------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+def common_options(*, top: bool) -> argparse.ArgumentParser:
+    """`--config` and `--verbose`, accepted before and after the command. Only the top level
+    sets their defaults: a subcommand's default would overwrite what was given before it
+    (`perfbot --config FILE detect` used to ignore FILE)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--config", type=Path, metavar="FILE", help="YAML configuration (default: $PERFBOT_CONFIG)"
+        "--config",
+        type=Path,
+        metavar="FILE",
+        default=None if top else argparse.SUPPRESS,
+        help="YAML configuration (default: $PERFBOT_CONFIG)",
     )
-    common.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="log debug details",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options(top=False)
 
     parser = argparse.ArgumentParser(
         prog="perfbot",
         description="Watches operation latencies in PostgreSQL, detects anomalies and shared "
         "bottlenecks, routes alerts to on-call and answers /perf commands.",
-        parents=[common],
+        parents=[common_options(top=True)],
     )
     parser.add_argument("--version", action="version", version=f"perfbot {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -171,9 +189,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", parents=[common], help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    config_sub.add_parser(
-        "check", parents=[common], help="validate the configuration and list every problem"
-    ).set_defaults(handler=f"{CONFIG_TOOLS}:cmd_config_check")
+    check = config_sub.add_parser(
+        "check",
+        parents=[common],
+        help="validate the configuration and list every problem",
+        description="Validate the configuration and list every problem. With --connect, also "
+        "connect to the database (changing nothing) and check the source: its tables, columns, "
+        "shape, time zone and perfbot's SELECT privilege on what it reads.",
+    )
+    check.add_argument(
+        "--connect",
+        action="store_true",
+        help="also check the source in the database (read-only)",
+    )
+    check.set_defaults(handler=f"{CONFIG_TOOLS}:cmd_config_check")
     return parser
 
 

@@ -8,9 +8,11 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
@@ -19,6 +21,7 @@ from bot import errors, humanize, ingest
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.store import Store
+from bot.store.source import SourceStatus
 from bot.terminal import EXIT_OK, err_console, literal
 from bot.terminal import out as _out
 
@@ -40,14 +43,14 @@ async def _store(settings: Settings) -> AsyncIterator[Store]:
 
 async def cmd_db_migrate(args: argparse.Namespace, settings: Settings) -> int:
     async with _store(settings) as store:
-        status = await store.status()
+        status = await store.status(datetime.now(UTC))
     _out().print(f"schema at version {status.schema_version} ({status.url})", markup=False)
     return EXIT_OK
 
 
 async def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
     async with _store(settings) as store:
-        status = await store.status()
+        status = await store.status(datetime.now(UTC))
     out = _out()
     embedded = "  (embedded)" if status.embedded else ""
     out.print(f"[bold]database[/]  {literal(status.url)}{embedded}")
@@ -57,7 +60,26 @@ async def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
     for t in status.tables:
         table.add_row(Text(t.name), humanize.size(t.bytes), humanize.approx(t.rows))
     out.print(table)
+    if status.source is not None:
+        _print_source(out, status.source)
     return EXIT_OK
+
+
+def _print_source(out: Console, source: SourceStatus) -> None:
+    """The source perfbot reads: what was found in the catalog and what it provides."""
+    m, merges = source.layout.metrics, source.layout.merges
+    newest = f"{source.newest:%Y-%m-%d %H:%M:%S} UTC" if source.newest else "no rows yet"
+    zone = f"{m.timezone} (naive timestamps)" if m.naive else "timestamptz (no zone needed)"
+    out.print(f"[bold]source[/]    {literal(m.table)}: {literal(m.shape)}")
+    out.print(f"  rows      ~{source.rows:,} (estimate), newest {newest}")
+    out.print(f"  time      {literal(zone)}")
+    if source.failed_24h is not None:
+        out.print(
+            f"  failed    {source.failed_24h:,} failed operations in the last 24 h (not scored)"
+        )
+    out.print(f"  merges    {literal(merges.table) if merges else 'none in this source'}")
+    for note in m.provides:
+        out.print(f"  provides  {literal(note)}")
 
 
 # ---- ingest ---------------------------------------------------------------------------------

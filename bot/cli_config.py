@@ -16,12 +16,32 @@ async def cmd_config_check(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  channels: {', '.join(f'{n} ({c.type})' for n, c in channels.items())}")
     routes = ", ".join(r.name for r in settings.routes) or "none (seed-compatible default routing)"
     print(f"  routes:   {routes}")
-    print(f"  source:   {settings.source.table}, merges from {settings.source.merges_table}")
+    merges = settings.source.merges_table or "nowhere (no merge records)"
+    print(f"  source:   {settings.source.table}, merges from {merges}")
     print(f"  http:     {settings.http.describe()}")
     print(
         f"  database: {'PERFBOT_DATABASE_URL' if settings.database_url else 'embedded PostgreSQL'}"
     )
+    if getattr(args, "connect", False):
+        await _check_source(settings)
     return EXIT_OK
+
+
+async def _check_source(settings: Settings) -> None:
+    """Inspect the source in the database without changing anything; ConfigError (exit 2)
+    names what is missing, DatabaseUnavailable (exit 1) when it cannot be reached."""
+    from bot.store import Store
+
+    secret = settings.database_url
+    store = await Store.open(secret.get_secret_value() if secret else None, settings.data_dir)
+    try:
+        layout = await store.source.inspect(settings.source)
+    finally:
+        await store.close()
+    m = layout.metrics
+    zone = f"{m.timezone} (naive timestamps)" if m.naive else "timestamptz"
+    print(f"  found:    {m.table}: {m.shape}; time {zone}; readable")
+    print(f"  merges:   {layout.merges.table if layout.merges else 'none in this source'}")
 
 
 async def cmd_route_test(args: argparse.Namespace, settings: Settings) -> int:

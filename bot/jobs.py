@@ -18,8 +18,9 @@ from bot.analysis.params import (
     DetectionParams,
 )
 from bot.analysis.rollups import Rollups, as_datetime64
-from bot.cleanup import OWN_METRICS, Cleanup
+from bot.cleanup import Cleanup
 from bot.config import Settings
+from bot.config.checks import OWN_METRICS
 from bot.config.params import params
 from bot.models import Anomaly, AnomalyKind, Baseline, BaselineChange, Correlation
 from bot.scheduler import JobSpec

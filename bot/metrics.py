@@ -56,6 +56,13 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        self.late_rows = Gauge(
+            "perfbot_source_late_rows_total",
+            "Source-table rows found committed after their minute was rolled up (a slow "
+            "operation in a long transaction) and rolled up then, since the database was "
+            "created. Only grows.",
+            registry=self.registry,
+        )
         self.slash_seconds = Histogram(
             "perfbot_slash_command_seconds",
             "Time from receiving a chat command to acknowledging it, by platform.",

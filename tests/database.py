@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bot.models import Metric
+
 
 def with_database(url: str, database: str) -> str:
     """`url` pointing at another database on the same server."""
@@ -58,9 +60,9 @@ def unique_name(prefix: str) -> str:
 
 async def source_metrics(
     store: Any, operation: str | None = None, limit: int = 100
-) -> list[tuple[str, float, Any]]:
+) -> list[Metric]:
     """The newest rows of perfbot.source_metrics (of one operation, or all), newest first, as
-    (operation_type, duration_ms, recorded_at): what the configured source view reads."""
+    Metric values: what the configured source view reads, invalid names included."""
     async with store.connector.pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT operation_type, duration_ms, recorded_at FROM perfbot.source_metrics"
@@ -68,4 +70,4 @@ async def source_metrics(
             operation,
             limit,
         )
-    return [(r["operation_type"], r["duration_ms"], r["recorded_at"]) for r in rows]
+    return [Metric.model_construct(**dict(r)) for r in rows]

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import numpy as np
 
+from bot.analysis.bottleneck import MERGE_STEPS
 from bot.analysis.histogram import SCALE, FloatArray, IntArray, bucket_lower_ms
 from bot.analysis.params import BaselineParams
 from bot.analysis.rollups import Rollups, as_datetime64
@@ -26,8 +27,10 @@ DEFAULT_MULTIPLIER = 2.5
 
 def multiplier_for(operation: str) -> float:
     """The threshold multiplier: 2.0 when the name contains `merge`, `get_history` or
-    `rollback` (merge*, merge_branches, apply_data_merge, rollback_*, ...), else 2.5."""
-    return STRICT_MULTIPLIER if any(f in operation for f in STRICT_FAMILIES) else DEFAULT_MULTIPLIER
+    `rollback` (merge*, merge_branches, apply_data_merge, rollback_*, ...) or is one of pgGit's
+    merge steps (conflict_detection, auto_resolution), else 2.5."""
+    strict = any(f in operation for f in STRICT_FAMILIES) or operation in MERGE_STEPS
+    return STRICT_MULTIPLIER if strict else DEFAULT_MULTIPLIER
 
 
 def compute_baselines(

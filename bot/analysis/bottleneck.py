@@ -1,10 +1,12 @@
 """Bottleneck classes: what shared resource two (or more) correlated slowdowns point at, what
 to do about it, and the clusters of correlated operations that one alert should cover.
 
-The rules are the original design's, made symmetric and order-independent: both operations
-merge-family (`merge` itself or `merge_*`; the original's `LIKE 'merge_%'` left plain `merge`
-out) -> MERGE_PIPELINE_SATURATION; both in {commit, branch_create} -> OBJECT_STORAGE_IO; both in
-{get_history, get_object_timeline} -> QUERY_CACHE_PRESSURE; both `rollback_*` ->
+The rules are the original design's, made symmetric and order-independent, and extended to the
+operation names pgGit itself records: both operations merge-family (`merge`, `merge_*`, and
+pgGit's merge steps `conflict_detection`, `auto_resolution`, `apply_data_merge`; the original's
+`LIKE 'merge_%'` left plain `merge` out) -> MERGE_PIPELINE_SATURATION; both in {commit,
+branch_create} -> OBJECT_STORAGE_IO; both in {get_history, get_object_timeline} ->
+QUERY_CACHE_PRESSURE; both rollback-family (`rollback` or `rollback_*`) ->
 TRANSACTION_LOG_SATURATION (the original tested only the first operation, so (rollback_x,
 commit) and (commit, rollback_x) differed); anything else -> SHARED_RESOURCE_CONTENTION.
 A group of operations gets a class when every operation in it satisfies that class's rule."""
@@ -16,6 +18,8 @@ from bot.models import BottleneckType, Correlation, Severity
 
 OBJECT_STORAGE_OPS = frozenset({"commit", "branch_create"})
 QUERY_CACHE_OPS = frozenset({"get_history", "get_object_timeline"})
+# The steps of pgGit's merge (v0.1 functions and the merge-phase table's columns).
+MERGE_STEPS = frozenset({"conflict_detection", "auto_resolution", "apply_data_merge"})
 
 RECOMMENDATIONS: dict[BottleneckType, tuple[str, ...]] = {
     BottleneckType.MERGE_PIPELINE_SATURATION: (
@@ -50,8 +54,13 @@ RECOMMENDATIONS: dict[BottleneckType, tuple[str, ...]] = {
 
 
 def is_merge_family(operation: str) -> bool:
-    """`merge` itself or any `merge_*` operation."""
-    return operation == "merge" or operation.startswith("merge_")
+    """`merge` itself, any `merge_*` operation, or one of pgGit's merge steps."""
+    return operation == "merge" or operation.startswith("merge_") or operation in MERGE_STEPS
+
+
+def is_rollback_family(operation: str) -> bool:
+    """`rollback` itself or any `rollback_*` operation."""
+    return operation == "rollback" or operation.startswith("rollback_")
 
 
 def classify_group(operations: Collection[str]) -> BottleneckType:
@@ -63,7 +72,7 @@ def classify_group(operations: Collection[str]) -> BottleneckType:
         return BottleneckType.OBJECT_STORAGE_IO
     if ops and ops <= QUERY_CACHE_OPS:
         return BottleneckType.QUERY_CACHE_PRESSURE
-    if ops and all(op.startswith("rollback_") for op in ops):
+    if ops and all(is_rollback_family(op) for op in ops):
         return BottleneckType.TRANSACTION_LOG_SATURATION
     return BottleneckType.SHARED_RESOURCE_CONTENTION
 

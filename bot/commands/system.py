@@ -4,7 +4,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot import __version__, errors, humanize
+from bot import __version__, errors, humanize, jobhealth
 from bot.commands import format as fmt
 from bot.commands.args import parse
 from bot.commands.context import CommandContext
@@ -115,6 +115,9 @@ async def status(ctx: CommandContext, args: list[str]) -> Reply:
         problems.append(f"overdue jobs: {', '.join(overdue)}")
     if failing:
         problems.append(f"failing jobs: {', '.join(failing)}")
+    recent = await ctx.store.jobs.last_runs(ctx.schedule, jobhealth.FAILED_RUNS)
+    unhealthy = jobhealth.job_problems(ctx.schedule, recent, now)
+    problems.extend(unhealthy)
     channels = ctx.settings.all_channels()
     oldest = (
         f", oldest {fmt.span(timedelta(seconds=round(queue.oldest_s)))}" if queue.oldest_s else ""

@@ -26,9 +26,11 @@ from bot.config.implicit import all_channels
 from bot.config.platforms import Platforms
 from bot.config.routes import Route
 from bot.config.schedule import RetentionSettings
+from bot.config.source import SourceSettings
 from bot.durations import format_duration
 
 HOUR = timedelta(hours=1)
+OWN_METRICS = "perfbot.metrics"  # the one metrics table retention prunes
 # Detection reads the minute rollups of the current and previous hour (its robust detector's
 # 16 minutes, from the hour's start), and alert messages chart the last hour of them.
 MINUTES_READ = timedelta(hours=2)
@@ -100,6 +102,7 @@ def retention_problems(
     correlation: CorrelationSettings,
     baselines: BaselineSettings,
     alerts: AlertSettings,
+    source: SourceSettings,
 ) -> list[tuple[str, str]]:
     """Retention periods shorter than what perfbot itself reads back, as (YAML path, reason)."""
     problems: list[tuple[str, str]] = []
@@ -115,7 +118,14 @@ def retention_problems(
                 )
             )
 
-    at_least("metrics", HOUR, "late rows are rolled up from the raw rows of the last hour")
+    if source.table == OWN_METRICS and source.late_check > HOUR:
+        at_least(
+            "metrics",
+            source.late_check,
+            "rows committed late are found by re-counting the raw rows of source.late_check",
+        )
+    else:
+        at_least("metrics", HOUR, "late rows are rolled up from the raw rows of the last hour")
     at_least(
         "rollup_minute",
         max(correlation.lookback, MINUTES_READ),

@@ -107,6 +107,7 @@ class Settings(BaseSettings):
                 settings.correlation,
                 settings.baselines,
                 settings.alerts,
+                settings.source,
             )
         )
         if problems:

@@ -4,11 +4,14 @@ Table and column names end up in SQL as identifiers (they cannot be bound as val
 are checked here to be plain names."""
 
 import re
+import zoneinfo
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from bot.config.section import Section
+from bot.durations import Duration
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
@@ -80,17 +83,52 @@ PGGIT_MERGE_COLUMNS = MergeColumns(
 
 
 class SourceSettings(Section):
-    """Where metrics and merges are read from. `preset: pggit` reads pgGit's own tables in place
-    (`pggit.performance_metrics`, `pggit.merge_performance_metrics`, durations in µs)."""
+    """Where metrics and merges are read from.
+
+    `preset: pggit` reads pgGit's own `pggit.performance_metrics` in place, whichever of the
+    shapes pgGit has shipped it has (found in the catalog at start, see `bot.store.source_shape`),
+    and its merge phases where that shape has them. Otherwise `table` and `columns` name any
+    latency table; `merges_table: null` means the source has no merge records.
+
+    `timezone` is the zone the writers' naive `timestamp` columns are in (default: the database's
+    `TimeZone`, read at start); `timestamptz` columns need none.
+
+    Rows become visible when their transaction commits, possibly minutes after their timestamp:
+    each refresh re-counts the last `late_grace` of the source and rebuilds any minute whose count
+    grew; once an hour the last `late_check` is re-counted per hour the same way."""
 
     preset: Literal["perfbot", "pggit"] = "perfbot"
     table: str = "perfbot.metrics"
     columns: MetricColumns = Field(default_factory=MetricColumns)
-    merges_table: str = "perfbot.merges"
+    merges_table: str | None = "perfbot.merges"
     merge_columns: MergeColumns = Field(default_factory=MergeColumns)
     merge_duration_unit: Literal["ms", "us"] = "ms"
+    timezone: str | None = None
+    late_grace: Duration = Field(default=timedelta(minutes=15), ge=timedelta(minutes=1))
+    late_check: Duration = Field(default=timedelta(hours=24), ge=timedelta(0))
 
-    _tables = field_validator("table", "merges_table")(_qualified_name)
+    @field_validator("table")
+    @classmethod
+    def _table(cls, value: str) -> str:
+        return _qualified_name(value)
+
+    @field_validator("merges_table")
+    @classmethod
+    def _merges_table(cls, value: str | None) -> str | None:
+        return None if value is None else _qualified_name(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone name like 'UTC' or 'Europe/Paris'"
+            ) from None
+        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -56,6 +56,19 @@ class Connector:
         """The database URL with any password replaced by `***`."""
         return pool.mask_url(self._url)
 
+    async def default_timezone(self) -> str:
+        """The database's `TimeZone` as a writer's session sees it (postgresql.conf, `ALTER
+        DATABASE … SET timezone`): read on a connection of its own, since perfbot's sessions
+        run in UTC."""
+        try:
+            conn = await asyncpg.connect(self._url, timeout=pool.CONNECT_TIMEOUT_S)
+        except DISCONNECTED as exc:
+            raise errors.DatabaseUnavailable(f"cannot connect to {self.masked_url}") from exc
+        try:
+            return str(await conn.fetchval(QUERIES["show_timezone"], timeout=10))
+        finally:
+            await conn.close(timeout=10)
+
     @asynccontextmanager
     async def connection(self) -> AsyncIterator["asyncpg.pool.PoolConnectionProxy[Any]"]:
         """A pooled connection; losing the database becomes DatabaseUnavailable."""

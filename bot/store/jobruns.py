@@ -3,6 +3,7 @@ so among replicas exactly one runs each slot, and finishing records status, dura
 error. And the watermarks that say how far a job got (the detection cycle's last scored
 minute)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -60,6 +61,15 @@ class JobRunRepository:
         async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["latest_job_runs"])
         return [JobRun.model_validate(dict(r)) for r in rows]
+
+    async def last_runs(self, jobs: Iterable[str], n: int) -> dict[str, list[JobRun]]:
+        """The newest `n` runs of each of `jobs`, newest first."""
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(QUERIES["last_job_runs"], list(jobs), n)
+        runs: dict[str, list[JobRun]] = {}
+        for r in rows:
+            runs.setdefault(r["job"], []).append(JobRun.model_validate(dict(r)))
+        return runs
 
     async def stats(self, since: datetime) -> dict[str, JobStats]:
         async with self._db.connection() as conn:

@@ -100,7 +100,8 @@ SELECT greatest(range_from, $1) AS range_from, range_to FROM taken WHERE range_t
 DELETE FROM perfbot.rollup_minute WHERE bucket >= $1 AND bucket < $2
 
 -- build_rollup_minute --
--- Per-minute rollups of source metrics with recorded_at in [$1, $2): moments in ms and ln(ms),
+-- Per-minute rollups of source metrics with recorded_at in [$1, $2) (the predicate on source_at,
+-- the time column in its own type, lets the source's index serve the scan): moments in ms and ln(ms),
 -- extremes and the sparse log-bucket histogram. $3 = histogram MIN_MS, $4 = SCALE,
 -- $5 = N_BUCKETS (see bot.analysis.histogram). Only rows of known operations (perfbot.operations,
 -- where the refresh admitted them first): invalid or capped names are skipped.
@@ -111,7 +112,8 @@ WITH samples AS (
            ln(greatest(duration_ms, $3::float8)) AS l,
            least($5::int - 1, floor(ln(greatest(duration_ms, $3::float8) / $3::float8) * $4::float8))::smallint AS idx
       FROM perfbot.source_metrics
-     WHERE recorded_at >= $1 AND recorded_at < $2
+     WHERE source_at >= perfbot.source_lo($1) AND source_at < perfbot.source_hi($2)
+       AND recorded_at >= $1 AND recorded_at < $2
        AND EXISTS (SELECT 1 FROM perfbot.operations o WHERE o.name = operation_type)
 ), moments AS (
     SELECT operation_type, bucket, count(*)::int AS n, sum(d) AS sum_ms,
@@ -537,7 +539,8 @@ ON CONFLICT (name) DO NOTHING
 SELECT operation_type AS name, operation_type ~ $4 AS valid, count(*)::bigint AS n,
        (count(*) FILTER (WHERE recorded_at >= $3))::bigint AS fresh
   FROM perfbot.source_metrics
- WHERE recorded_at >= $1 AND recorded_at < $2
+ WHERE source_at >= perfbot.source_lo($1) AND source_at < perfbot.source_hi($2)
+   AND recorded_at >= $1 AND recorded_at < $2
    AND NOT EXISTS (SELECT 1 FROM perfbot.operations o WHERE o.name = operation_type)
  GROUP BY operation_type
  ORDER BY count(*) DESC, operation_type
@@ -563,6 +566,115 @@ DELETE FROM perfbot.operations o
 INSERT INTO perfbot.seen_requests (key, platform, seen_at, expires_at) VALUES ($1, $2, $3, $4)
 ON CONFLICT (key) DO NOTHING
 RETURNING key
+
+-- table_exists --
+-- Whether the table $1 (a quoted, schema-qualified name) exists.
+SELECT to_regclass($1) IS NOT NULL
+
+-- table_columns --
+-- The columns of the existing table $1 (a quoted, schema-qualified name) and their types.
+SELECT a.attname AS name, format_type(a.atttypid, NULL) AS type
+  FROM pg_attribute a
+ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+
+-- unreadable_columns --
+-- Which of the columns $2 of the table $1 (a quoted, qualified name) perfbot's role may not read.
+SELECT c AS name FROM unnest($2::text[]) c WHERE NOT has_column_privilege($1::regclass, c, 'SELECT')
+
+-- current_user --
+SELECT current_user
+
+-- show_timezone --
+SELECT current_setting('TimeZone')
+
+-- table_row_estimate --
+-- The planner's row estimate of the table $1 (a quoted, qualified name): cheap on any size.
+SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)
+
+-- source_newest --
+-- The newest source metric's time (through the source's time index).
+SELECT recorded_at FROM perfbot.source_metrics ORDER BY source_at DESC LIMIT 1
+
+-- source_failed_since --
+-- Failed operations the source recorded since $1 (pgGit shape A's error_details).
+SELECT count(*) FROM perfbot.source_failed WHERE recorded_at >= $1
+
+-- last_job_runs --
+-- The newest $2 runs of each job named in $1, newest first within each job (index-backed: one
+-- short descent of job_runs_job_started per job).
+SELECT r.id, r.job, r.slot, r.status, r.owner, r.started_at, r.finished_at, r.duration_ms,
+       r.rows, r.error
+  FROM unnest($1::text[]) AS j(job),
+       LATERAL (SELECT * FROM perfbot.job_runs x
+                 WHERE x.job = j.job ORDER BY x.started_at DESC LIMIT $2) r
+ ORDER BY r.job, r.started_at DESC
+
+-- get_source_identity --
+SELECT identity FROM perfbot.source_identity
+
+-- set_source_identity --
+INSERT INTO perfbot.source_identity (identity) VALUES ($1)
+ON CONFLICT (singleton) DO UPDATE SET identity = EXCLUDED.identity, changed_at = now()
+
+-- forget_rollups --
+-- Rollups built from another source: emptied, with the rollup and detection watermarks and any
+-- pending back-fill ranges, so the next refresh rolls up the new source from the start.
+TRUNCATE perfbot.rollup_minute, perfbot.rollup_hour, perfbot.rollup_dirty
+
+-- forget_rollup_watermarks --
+DELETE FROM perfbot.watermarks WHERE name = ANY($1::text[])
+
+-- retire_baselines --
+-- Baselines of another source: no longer active (their history is kept); the next cycle
+-- computes fresh ones.
+UPDATE perfbot.baselines SET active = false WHERE active
+
+-- late_minutes --
+-- Minutes in [$1, $2) where the source now has more rows of known operations than the minute
+-- rollups count (rows committed after their minute was rolled up), with both counts.
+WITH src AS (
+    SELECT date_trunc('minute', recorded_at) AS bucket, count(*)::bigint AS n
+      FROM perfbot.source_metrics
+     WHERE source_at >= perfbot.source_lo($1) AND source_at < perfbot.source_hi($2)
+       AND recorded_at >= $1 AND recorded_at < $2
+       AND EXISTS (SELECT 1 FROM perfbot.operations o WHERE o.name = operation_type)
+     GROUP BY 1
+), rolled AS (
+    SELECT bucket, sum(n)::bigint AS n
+      FROM perfbot.rollup_minute WHERE bucket >= $1 AND bucket < $2 GROUP BY bucket
+)
+SELECT src.bucket, src.n AS source_rows, coalesce(rolled.n, 0) AS rolled_rows
+  FROM src LEFT JOIN rolled USING (bucket)
+ WHERE src.n > coalesce(rolled.n, 0)
+ ORDER BY src.bucket
+
+-- late_hours --
+-- Hours in [$1, $2) where the source now has more rows of known operations than the hourly
+-- rollups count, with both counts (the hourly check for rows committed long after).
+WITH src AS (
+    SELECT date_trunc('hour', recorded_at) AS bucket, count(*)::bigint AS n
+      FROM perfbot.source_metrics
+     WHERE source_at >= perfbot.source_lo($1) AND source_at < perfbot.source_hi($2)
+       AND recorded_at >= $1 AND recorded_at < $2
+       AND EXISTS (SELECT 1 FROM perfbot.operations o WHERE o.name = operation_type)
+     GROUP BY 1
+), rolled AS (
+    SELECT bucket, sum(n)::bigint AS n
+      FROM perfbot.rollup_hour WHERE bucket >= $1 AND bucket < $2 GROUP BY bucket
+)
+SELECT src.bucket, src.n AS source_rows, coalesce(rolled.n, 0) AS rolled_rows
+  FROM src LEFT JOIN rolled USING (bucket)
+ WHERE src.n > coalesce(rolled.n, 0)
+ ORDER BY src.bucket
+
+-- add_late_source_rows --
+-- Count $1 more source rows found committed late and rolled up.
+INSERT INTO perfbot.source_late_rows (rows) VALUES ($1)
+ON CONFLICT (singleton) DO UPDATE
+   SET rows = perfbot.source_late_rows.rows + EXCLUDED.rows, last_at = now()
+
+-- late_source_rows --
+SELECT rows FROM perfbot.source_late_rows
 
 -- rolled_up_before --
 -- Raw metrics recorded before this moment are in the rollups (and so may be pruned): the

@@ -1,14 +1,17 @@
 """The rollups repository: per-minute and per-hour rollups of the metric source, maintained
 incrementally.
 
-Each refresh rebuilds, from raw rows, only the minutes since the rollup watermark (less a grace
-for late commits) plus any backfill ranges that ingest recorded; hours are then merged from
-their minutes. Detection, baselines, correlation and trends read rollups, never raw history.
+Each refresh rebuilds, from raw rows, only the minutes since the rollup watermark plus any
+backfill ranges that ingest recorded; hours are then merged from their minutes. Rows committed
+late (a slow operation in a long transaction is stamped when its transaction began) are found by
+counting: each refresh re-counts the last `late.grace` of the source per minute, and once an hour
+the last `late.check` per hour, and rebuilds any minute or hour whose source count grew. Detection, baselines, correlation and trends read rollups, never raw history.
 The detection cycle's week of hourly rollups is cached here too, because only the refresh knows
 which hours it rebuilt and so when the cache must be forgotten. Only rows of known operations are
 rolled up: before each rebuild the refresh admits the range's new valid names while the caps
 allow (`operations.py`), and counts and logs the rows it skips."""
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +24,11 @@ from bot.store.connector import Connector
 from bot.store.operations import OperationRepository, SourceSkips
 from bot.store.queries import QUERIES
 
+logger = logging.getLogger(__name__)
+
 ROLLUP_WATERMARK = "rollup"
+LATE_CHECK_WATERMARK = "late_check"
+LATE_CHECK_EVERY = timedelta(hours=1)
 ROLLUP_LOCK_KEY = 0x7065_7266_726F_6C6C  # "perfroll"
 LATE_GRACE = timedelta(seconds=60)
 BACKFILL_CHUNK = timedelta(hours=6)
@@ -37,12 +44,35 @@ def floor_to(when: datetime, step: timedelta) -> datetime:
 
 
 @dataclass(frozen=True)
+class LateRows:
+    """How far back each refresh re-counts the source per minute (`grace`), and how far back
+    the hourly count check looks (`check`; zero turns it off)."""
+
+    grace: timedelta = timedelta(minutes=15)
+    check: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
 class RollupRefresh:
-    """What one refresh rebuilt: the streaming range and any backfill ranges."""
+    """What one refresh rebuilt: the streaming range, any backfill ranges, and the ranges
+    rebuilt for rows that were committed late (with how many such rows)."""
 
     streamed_from: datetime
     streamed_to: datetime
     backfilled: tuple[tuple[datetime, datetime], ...] = ()
+    late: tuple[tuple[datetime, datetime], ...] = ()
+    late_rows: int = 0
+
+
+def _runs(buckets: list[datetime], step: timedelta) -> list[tuple[datetime, datetime]]:
+    """Consecutive buckets of `step` merged into [start, end) ranges."""
+    ranges: list[tuple[datetime, datetime]] = []
+    for bucket in sorted(buckets):
+        if ranges and ranges[-1][1] == bucket:
+            ranges[-1] = (ranges[-1][0], bucket + step)
+        else:
+            ranges.append((bucket, bucket + step))
+    return ranges
 
 
 def _merge_ranges(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
@@ -85,6 +115,7 @@ class RollupRepository:
         self._db = connector
         self._operations = operations
         self._hours = HourCache()
+        self.late = LateRows()
 
     async def refresh(
         self, now: datetime, *, initial_backfill: timedelta, oldest: datetime | None = None
@@ -121,6 +152,12 @@ class RollupRepository:
                     await admit(conn, chunk, stop, chunk, skips)
                     await _rebuild(conn, chunk, stop, hist_args)
                     chunk = stop
+            late: list[tuple[datetime, datetime]] = []
+            late_rows = 0
+            if watermark is not None:
+                late, late_rows = await self._late(conn, now, watermark, streamed_from, skips)
+                for start, end in late:
+                    await _rebuild(conn, start, end, hist_args)
             # Skipped rows are counted once: those before the old watermark were counted by the
             # refresh that saw them first, and on the first run the backfill counted them all.
             fresh = max(watermark, streamed_from) if watermark is not None else now
@@ -128,10 +165,60 @@ class RollupRepository:
             await _rebuild(conn, streamed_from, now, hist_args)
             await conn.execute(QUERIES["set_watermark"], ROLLUP_WATERMARK, now)
         await self._operations.record_skips(skips)
-        for start, _ in backfilled:
+        for start, _ in [*backfilled, *late]:
             self._hours.invalidate(start)
         self._hours.invalidate(streamed_from)
-        return RollupRefresh(streamed_from, now, tuple(backfilled))
+        if late_rows:
+            await self._record_late(late_rows, late)
+        return RollupRefresh(streamed_from, now, tuple(backfilled), tuple(late), late_rows)
+
+    async def _late(
+        self,
+        conn: "asyncpg.pool.PoolConnectionProxy[Any]",
+        now: datetime,
+        watermark: datetime,
+        streamed_from: datetime,
+        skips: SourceSkips,
+    ) -> tuple[list[tuple[datetime, datetime]], int]:
+        """The ranges to rebuild for rows committed after their minute was rolled up, and how
+        many such rows: minutes of the last `late.grace` whose source count grew, and, once an
+        hour, hours of the last `late.check` whose count grew. Only growth counts: a source
+        that deletes old rows must not thin out the rollups, which are the durable record."""
+        grace_from = floor_to(watermark - self.late.grace, MINUTE)
+        if grace_from >= streamed_from:
+            return [], 0
+        await self._operations.admit_source(conn, grace_from, streamed_from, watermark, skips)
+        minutes = await conn.fetch(QUERIES["late_minutes"], grace_from, streamed_from)
+        ranges = _runs([r["bucket"] for r in minutes], MINUTE)
+        rows = sum(r["source_rows"] - r["rolled_rows"] for r in minutes)
+        checked = await conn.fetchval(QUERIES["get_watermark"], LATE_CHECK_WATERMARK)
+        check_to = floor_to(grace_from, HOUR)
+        if self.late.check and (checked is None or now - checked >= LATE_CHECK_EVERY):
+            check_from = floor_to(now - self.late.check, HOUR)
+            if check_from < check_to:
+                await self._operations.admit_source(conn, check_from, check_to, check_to, skips)
+                hours = await conn.fetch(QUERIES["late_hours"], check_from, check_to)
+                ranges = _runs([r["bucket"] for r in hours], HOUR) + ranges
+                rows += sum(r["source_rows"] - r["rolled_rows"] for r in hours)
+            await conn.execute(QUERIES["set_watermark"], LATE_CHECK_WATERMARK, now)
+        return ranges, rows
+
+    async def _record_late(self, rows: int, ranges: list[tuple[datetime, datetime]]) -> None:
+        async with self._db.connection() as conn:
+            await conn.execute(QUERIES["add_late_source_rows"], rows)
+        logger.warning(
+            "source rows committed late were rolled up",
+            extra={
+                "action": "late_rows_rolled_up",
+                "rows": rows,
+                "ranges": [f"{a:%Y-%m-%d %H:%M}-{b:%H:%M}" for a, b in ranges],
+            },
+        )
+
+    async def late_rows(self) -> int:
+        """Rows found committed late and rolled up since the database was created."""
+        async with self._db.connection() as conn:
+            return int(await conn.fetchval(QUERIES["late_source_rows"]) or 0)
 
     async def between(
         self, resolution: str, start: datetime, end: datetime, *, histograms: bool = True

@@ -7,7 +7,11 @@ without copying.
 View definitions contain identifiers, which cannot be bound as parameters; they come only from
 `SourceSettings`, whose validators accept plain identifiers, and are quoted here as well."""
 
-from datetime import datetime
+import dataclasses
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 
@@ -17,55 +21,129 @@ from bot.models import MergeRecord
 from bot.store import migrate
 from bot.store.connector import Connector
 from bot.store.queries import QUERIES
+from bot.store.source_shape import (
+    PGGIT_BRANCHES,
+    MergesLayout,
+    MetricsLayout,
+    SourceLayout,
+    configured_metrics,
+    merges_layout,
+    pggit_metrics,
+    quote_ident,
+    quote_table,
+)
 
+logger = logging.getLogger(__name__)
+
+# The watermarks of work derived from the source's rows (rollups, and the detection cycle's last
+# scored minute); forgotten when the source changes.
+ROLLUP_WATERMARKS = ("rollup", "detect")
 METRICS_VIEW = "perfbot.source_metrics"
 MERGES_VIEW = "perfbot.source_merges"
+FAILED_VIEW = "perfbot.source_failed"
+VIEWS = (METRICS_VIEW, MERGES_VIEW, FAILED_VIEW)
+# The bounds of the incremental scan in the time column's own type (see `bounds_sql`).
+BOUND_FUNCTIONS = ("perfbot.source_lo", "perfbot.source_hi")
+# Timestamps this close to a change of UTC offset are widened by it: around a daylight-saving
+# change naive local times do not map to instants monotonically.
+DST_PAD = "3 hours"
 
 
-def quote_ident(name: str) -> str:
-    """A double-quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
+def quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def quote_table(qualified: str) -> str:
-    """`schema.table` → `"schema"."table"`."""
-    return ".".join(quote_ident(part) for part in qualified.split("."))
+def _instant(column: str, naive: bool, timezone: str) -> str:
+    """The instant a time column means: naive values are local times in `timezone`."""
+    return f"({column} AT TIME ZONE {quote_literal(timezone)})" if naive else column
 
 
-def metrics_view_sql(source: SourceSettings) -> str:
-    """CREATE OR REPLACE VIEW for the metrics source; casts keep the view's column types fixed."""
-    c = source.columns
+def metrics_view_sql(layout: MetricsLayout) -> str:
+    """CREATE OR REPLACE VIEW for the metrics source; casts keep the view's column types fixed.
+    `source_at` is the time column as stored, so that the scan's predicate on it uses the
+    source's own index; `recorded_at` is the instant it means."""
+    t = layout.time_column
     columns = [
-        f"{quote_ident(c.operation_type)}::text AS operation_type",
-        f"{quote_ident(c.duration_ms)}::double precision AS duration_ms",
-        f"{quote_ident(c.recorded_at)}::timestamptz AS recorded_at",
+        f"{layout.operation}::text AS operation_type",
+        f"{layout.duration_ms}::double precision AS duration_ms",
+        f"{_instant(t, layout.naive, layout.timezone)} AS recorded_at",
+        f"{t} AS source_at",
     ]
-    return _view(METRICS_VIEW, columns, source.table)
+    where = [f"{t} IS NOT NULL", *layout.where]
+    return _view(METRICS_VIEW, columns, quote_table(layout.table), where)
 
 
-def merges_view_sql(source: SourceSettings) -> str:
-    """CREATE OR REPLACE VIEW for the merges source, converting µs to ms when needed."""
-    c = source.merge_columns
-    scale = " / 1000.0" if source.merge_duration_unit == "us" else ""
+def failed_view_sql(layout: MetricsLayout) -> str:
+    """CREATE OR REPLACE VIEW for the source's failed operations (pgGit shape A's
+    `error_details`), counted apart from the latencies; empty for other sources."""
+    t = layout.time_column
+    columns = [
+        f"{layout.operation}::text AS operation_type",
+        f"{_instant(t, layout.naive, layout.timezone)} AS recorded_at",
+    ]
+    where = [f"{t} IS NOT NULL", layout.failed or "false"]
+    return _view(FAILED_VIEW, columns, quote_table(layout.table), where)
+
+
+def bounds_sql(layout: MetricsLayout) -> list[str]:
+    """The functions giving the scan's bounds in the time column's type: for a naive column,
+    the local time of the instant, widened near a change of UTC offset (so that no row whose
+    instant is in range is outside the bounds); for a timestamptz column, the instant itself."""
+    if not layout.naive:
+        return [
+            f"CREATE OR REPLACE FUNCTION {name}(t timestamptz) RETURNS timestamptz "
+            "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT t'"
+            for name in BOUND_FUNCTIONS
+        ]
+    tz = quote_literal(layout.timezone)
+    pad = f"interval {quote_literal(DST_PAD)}"
+    statements = []
+    for name, pick in zip(BOUND_FUNCTIONS, ("least", "greatest"), strict=True):
+        body = (
+            f"SELECT {pick}(t AT TIME ZONE {tz}, (t - {pad}) AT TIME ZONE {tz} + {pad}, "
+            f"(t + {pad}) AT TIME ZONE {tz} - {pad})"
+        )
+        statements.append(
+            f"CREATE OR REPLACE FUNCTION {name}(t timestamptz) RETURNS timestamp "
+            f"LANGUAGE sql STABLE PARALLEL SAFE AS {quote_literal(body)}"
+        )
+    return statements
+
+
+def merges_view_sql(layout: MergesLayout | None) -> str:
+    """CREATE OR REPLACE VIEW for the merges source, converting µs to ms when needed and naming
+    branch ids through the branches table when there is one; empty when there is no source."""
+    if layout is None:
+        return _view(MERGES_VIEW, [f"NULL::{kind} AS {name}" for name, kind in MERGE_VIEW], "", [])
+    c = layout.columns
+    scale = " / 1000.0" if layout.unit == "us" else ""
+
+    def col(name: str) -> str:
+        return "m." + quote_ident(name)
 
     def text(column: str | None, alias: str) -> str:
-        return f"{quote_ident(column)}::text AS {alias}" if column else f"NULL::text AS {alias}"
+        return f"{col(column)}::text AS {alias}" if column else f"NULL::text AS {alias}"
+
+    def branch(column: str, alias: str, join: str) -> str:
+        if layout.branches is None:
+            return text(column, alias)
+        return f"coalesce({join}.branch_name::text, {col(column)}::text) AS {alias}"
 
     def count(column: str, alias: str) -> str:
-        return f"coalesce({quote_ident(column)}, 0)::integer AS {alias}"
+        return f"coalesce({col(column)}, 0)::integer AS {alias}"
 
     def duration(column: str, alias: str) -> str:
-        return f"({quote_ident(column)}::double precision{scale}) AS {alias}"
+        return f"({col(column)}::double precision{scale}) AS {alias}"
 
-    completed = (
-        f"{quote_ident(c.completed_at)}::timestamptz AS completed_at"
-        if c.completed_at
-        else "NULL::timestamptz AS completed_at"
-    )
+    def instant(column: str | None, alias: str) -> str:
+        if column is None:
+            return f"NULL::timestamptz AS {alias}"
+        return f"{_instant(col(column), layout.naive, layout.timezone)} AS {alias}"
+
     columns = [
         text(c.merge_id, "merge_id"),
-        text(c.source_branch, "source_branch"),
-        text(c.target_branch, "target_branch"),
+        branch(c.source_branch, "source_branch", "sb"),
+        branch(c.target_branch, "target_branch", "tb"),
         text(c.status, "status"),
         text(c.strategy, "strategy"),
         count(c.conflicts, "conflicts"),
@@ -75,64 +153,176 @@ def merges_view_sql(source: SourceSettings) -> str:
         duration(c.conflict_detect, "conflict_detect_ms"),
         duration(c.auto_resolve, "auto_resolve_ms"),
         duration(c.total, "total_ms"),
-        f"{quote_ident(c.started_at)}::timestamptz AS started_at",
-        completed,
+        instant(c.started_at, "started_at"),
+        instant(c.completed_at, "completed_at"),
         text(c.user_name, "user_name"),
     ]
-    return _view(MERGES_VIEW, columns, source.merges_table)
+    source = quote_table(layout.table) + " m"
+    if layout.branches is not None:
+        branches = quote_table(layout.branches)
+        source += (
+            f" LEFT JOIN {branches} sb ON sb.branch_id = {col(c.source_branch)}"
+            f" LEFT JOIN {branches} tb ON tb.branch_id = {col(c.target_branch)}"
+        )
+    return _view(MERGES_VIEW, columns, source, [])
 
 
-def _view(view: str, columns: list[str], table: str) -> str:
-    # Every identifier was validated by SourceSettings and is quoted here.
-    return " ".join(
-        [
-            "CREATE OR REPLACE VIEW",
-            view,
-            "AS SELECT",
-            ", ".join(columns),
-            "FROM",
-            quote_table(table),
-        ]
-    )
+MERGE_VIEW = [
+    ("merge_id", "text"),
+    ("source_branch", "text"),
+    ("target_branch", "text"),
+    ("status", "text"),
+    ("strategy", "text"),
+    ("conflicts", "integer"),
+    ("auto_resolved", "integer"),
+    ("auto_failed", "integer"),
+    ("base_find_ms", "double precision"),
+    ("conflict_detect_ms", "double precision"),
+    ("auto_resolve_ms", "double precision"),
+    ("total_ms", "double precision"),
+    ("started_at", "timestamptz"),
+    ("completed_at", "timestamptz"),
+    ("user_name", "text"),
+]
+
+
+def _view(view: str, columns: list[str], source: str, where: list[str]) -> str:
+    # Every identifier was validated by SourceSettings or read from the catalog, and is quoted.
+    parts = ["CREATE OR REPLACE VIEW", view, "AS SELECT", ", ".join(columns)]
+    if source:
+        parts += ["FROM", source]
+    if where or not source:
+        parts += ["WHERE", " AND ".join(where) if where else "false"]
+    return " ".join(parts)
 
 
 def drop_view_sql(view: str) -> str:
-    """DROP VIEW for one of the two source views (a closed set)."""
-    if view not in (METRICS_VIEW, MERGES_VIEW):
+    """DROP VIEW for one of the source views (a closed set)."""
+    if view not in VIEWS:
         raise ValueError(f"not a source view: {view}")
-    return f"DROP VIEW {view}"
+    return f"DROP VIEW IF EXISTS {view}"
+
+
+def drop_function_sql(name: str) -> str:
+    """DROP FUNCTION for one of the bound functions (a closed set)."""
+    if name not in BOUND_FUNCTIONS:
+        raise ValueError(f"not a bound function: {name}")
+    return f"DROP FUNCTION IF EXISTS {name}(timestamptz)"
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """What `perfbot db status` shows of the source."""
+
+    layout: SourceLayout
+    rows: int  # the planner's estimate: counting a big source would scan it
+    newest: datetime | None
+    failed_24h: int | None  # failed operations in the last 24 h, where the source records them
 
 
 class SourceRepository:
-    """The source views over one connector: (re)created from the configuration, then read."""
+    """The source views over one connector: (re)created from the configuration and the catalog,
+    then read."""
 
     def __init__(self, connector: Connector) -> None:
         self._db = connector
+        self.layout: SourceLayout | None = None
 
-    async def apply(self, settings: SourceSettings) -> None:
-        """(Re)create the source views from the configuration. Raises ConfigError when the
-        configured table or a column does not exist."""
-        statements = [
-            ("source.table", settings.table, metrics_view_sql(settings)),
-            ("source.merges_table", settings.merges_table, merges_view_sql(settings)),
-        ]
+    async def inspect(self, settings: SourceSettings) -> SourceLayout:
+        """The source's layout as the catalog shows it, changing nothing (`config check
+        --connect`). Raises ConfigError when a table or column does not exist, is not a
+        timestamp where one is needed, or cannot be read by perfbot's role (naming the grant)."""
+        async with self._db.connection() as conn:
+            return await self._inspect(conn, settings)
+
+    async def _inspect(
+        self, conn: "asyncpg.pool.PoolConnectionProxy[Any]", settings: SourceSettings
+    ) -> SourceLayout:
+        metrics_columns = await _columns(conn, settings.table)
+        if metrics_columns is None:
+            raise errors.ConfigError([f"source.table: table {settings.table} does not exist"])
+        timezone = settings.timezone or await self._db.default_timezone()
+        if settings.preset == "pggit":
+            metrics = pggit_metrics(settings.table, metrics_columns, timezone)
+        else:
+            metrics = configured_metrics(settings, metrics_columns, timezone)
+        merge_columns = branches = None
+        if settings.merges_table is not None:
+            merge_columns = await _columns(conn, settings.merges_table)
+        if settings.preset == "pggit":
+            branches = await _columns(conn, PGGIT_BRANCHES)
+        merges = merges_layout(settings, merge_columns, branches, timezone)
+        reads = [(metrics.table, metrics.reads)]
+        if merges is not None:
+            reads.append((merges.table, merges.reads))
+            if merges.branches is not None:
+                reads.append((merges.branches, ("branch_id", "branch_name")))
+        for table, columns in reads:
+            await _check_readable(conn, table, columns)
+        return SourceLayout(metrics, merges)
+
+    async def apply(self, settings: SourceSettings) -> SourceLayout:
+        """Find the source's layout (`inspect`) and (re)create the source views and the scan's
+        bound functions from it."""
         async with self._db.transaction() as conn:
             await conn.execute(QUERIES["advisory_xact_lock"], migrate.ADVISORY_LOCK_KEY)
-            for where, table, ddl in statements:
+            layout = await self._inspect(conn, settings)
+            statements = [
+                (METRICS_VIEW, metrics_view_sql(layout.metrics)),
+                (FAILED_VIEW, failed_view_sql(layout.metrics)),
+                (MERGES_VIEW, merges_view_sql(layout.merges)),
+            ]
+            for view, ddl in statements:
                 try:
                     async with conn.transaction():  # a savepoint: a failed attempt can be retried
                         await conn.execute(ddl)
-                except asyncpg.exceptions.UndefinedTableError:
-                    raise errors.ConfigError([f"{where}: table {table} does not exist"]) from None
-                except asyncpg.exceptions.UndefinedColumnError as exc:
-                    raise errors.ConfigError(
-                        [f"{where}: {exc.args[0] if exc.args else exc} (check source column names)"]
-                    ) from None
-                except asyncpg.exceptions.InvalidTableDefinitionError:
-                    # The view's shape changed in a newer perfbot; rebuild it.
-                    view = METRICS_VIEW if where == "source.table" else MERGES_VIEW
+                except (
+                    asyncpg.exceptions.InvalidTableDefinitionError,
+                    asyncpg.exceptions.UndefinedTableError,
+                ):
+                    # The view's shape changed (another source, a newer perfbot): rebuild it.
                     await conn.execute(drop_view_sql(view))
                     await conn.execute(ddl)
+            for name in BOUND_FUNCTIONS:  # their return type follows the time column's
+                await conn.execute(drop_function_sql(name))
+            for ddl in bounds_sql(layout.metrics):
+                await conn.execute(ddl)
+            previous = await conn.fetchval(QUERIES["get_source_identity"])
+            if previous != layout.metrics.identity:
+                await conn.execute(QUERIES["set_source_identity"], layout.metrics.identity)
+            if previous is not None and previous != layout.metrics.identity:
+                await conn.execute(QUERIES["forget_rollups"])
+                await conn.execute(QUERIES["forget_rollup_watermarks"], list(ROLLUP_WATERMARKS))
+                await conn.execute(QUERIES["retire_baselines"])
+                layout = dataclasses.replace(layout, changed=True)
+        if layout.changed:
+            logger.warning(
+                "the source changed: rollups and baselines are rebuilt from the new source",
+                extra={
+                    "action": "source_changed",
+                    "table": layout.metrics.table,
+                    "shape": layout.metrics.shape,
+                },
+            )
+        self.layout = layout
+        return layout
+
+    async def status(self, now: datetime) -> SourceStatus | None:
+        """The source as found at the last `apply`, its size and newest row; None before."""
+        layout = self.layout
+        if layout is None:
+            return None
+        async with self._db.connection() as conn:
+            rows = await conn.fetchval(
+                QUERIES["table_row_estimate"], quote_table(layout.metrics.table)
+            )
+            newest = await conn.fetchval(QUERIES["source_newest"])
+            failed = None
+            if layout.metrics.failed is not None:
+                failed = await conn.fetchval(
+                    QUERIES["source_failed_since"], now - timedelta(days=1)
+                )
+        return SourceStatus(layout, max(0, int(rows or 0)), newest, failed)
 
     async def merges(self, start: datetime, end: datetime) -> list[MergeRecord]:
         """Merge records from the configured source started in [start, end), oldest first."""
@@ -142,3 +332,31 @@ class SourceRepository:
             MergeRecord.model_validate({k: v for k, v in dict(r).items() if v is not None})
             for r in rows
         ]
+
+
+async def _columns(
+    conn: "asyncpg.pool.PoolConnectionProxy[Any]", table: str
+) -> dict[str, str] | None:
+    """The columns of `table` with their types, or None when it does not exist."""
+    exists = await conn.fetchval(QUERIES["table_exists"], quote_table(table))
+    if not exists:
+        return None
+    rows = await conn.fetch(QUERIES["table_columns"], quote_table(table))
+    return {r["name"]: r["type"] for r in rows}
+
+
+async def _check_readable(
+    conn: "asyncpg.pool.PoolConnectionProxy[Any]", table: str, columns: tuple[str, ...]
+) -> None:
+    """ConfigError naming the grant when perfbot's role may not read `columns` of `table`
+    (creating a view over them would not notice; reading through it would fail every cycle)."""
+    denied = await conn.fetch(QUERIES["unreadable_columns"], quote_table(table), list(columns))
+    if denied:
+        user = await conn.fetchval(QUERIES["current_user"])
+        names = ", ".join(r["name"] for r in denied)
+        raise errors.ConfigError(
+            [
+                f"source: perfbot's role {user} may not read {table} ({names}); grant it with: "
+                f"GRANT SELECT ON {table} TO {quote_ident(user)};"
+            ]
+        )

@@ -6,6 +6,7 @@ for the database as a whole (status, health)."""
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,8 @@ from bot.store.operations import OperationRepository
 from bot.store.queries import QUERIES
 from bot.store.requests import SeenRequestRepository
 from bot.store.retention import RetentionRepository
-from bot.store.rollups import RollupRepository
-from bot.store.source import SourceRepository
+from bot.store.rollups import LateRows, RollupRepository
+from bot.store.source import SourceRepository, SourceStatus
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class DatabaseStatus:
     schema_version: int | None
     latest_version: int
     tables: list[TableSize]  # largest first
+    source: SourceStatus | None = None
 
 
 class Store:
@@ -92,6 +94,7 @@ class Store:
             settings.data_dir,
         )
         store.operations.limits = params(OperationLimits, settings.detection)
+        store.rollups.late = LateRows(settings.source.late_grace, settings.source.late_check)
         try:
             await store.migrate(settings.source)
         except BaseException:
@@ -130,8 +133,8 @@ class Store:
             rows = await conn.fetch(QUERIES["table_sizes"])
         return [TableSize(r["name"], r["bytes"], r["rows"]) for r in rows]
 
-    async def status(self) -> DatabaseStatus:
-        """Server, schema version and table sizes, for `perfbot db status`."""
+    async def status(self, now: datetime) -> DatabaseStatus:
+        """Server, schema version, table sizes and the source, for `perfbot db status`."""
         version = await migrate.current_version(self.connector.pool)
         async with self.connector.connection() as conn:
             info = await conn.fetchrow(QUERIES["server_info"])
@@ -146,4 +149,5 @@ class Store:
             schema_version=version,
             latest_version=max(m.version for m in migrate.available()),
             tables=tables,
+            source=await self.source.status(now),
         )

@@ -37,7 +37,7 @@ async def test_csv_round_trip(store: Store) -> None:
     assert await store.metrics.copy_csv(csv) == 500
     recent = await database.source_metrics(store, "commit", 3)
     assert len(recent) == 3
-    assert recent[0][2].tzinfo is not None
+    assert recent[0].recorded_at.tzinfo is not None
     async with store.connector.pool.acquire() as conn:
         row = await conn.fetchrow("SELECT range_from, range_to FROM perfbot.rollup_dirty")
     assert row is not None

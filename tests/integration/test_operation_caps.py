@@ -265,7 +265,7 @@ async def test_source_rows_with_invalid_or_capped_names_are_skipped_and_counted(
     )
     # the skipped row is still in the source (perfbot never deletes from a table it does not
     # own), but in no rollup
-    assert [op for op, _, _ in await database.source_metrics(store)].count("bad name") == 1
+    assert [m.operation_type for m in await database.source_metrics(store)].count("bad name") == 1
     assert "bad name" not in await store.rollups.operations(NOW - timedelta(days=1))
 
 

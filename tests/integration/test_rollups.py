@@ -11,7 +11,7 @@ from bot.analysis import histogram
 from bot.analysis.rollups import Rollups, as_datetime
 from bot.models import Metric
 from bot.store import Store
-from bot.store.rollups import floor_to
+from bot.store.rollups import LateRows, floor_to
 
 NOW = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
 WEEK = timedelta(days=7)
@@ -110,6 +110,7 @@ async def test_recent_hours_are_cached_until_a_refresh_rebuilds_them(store: Stor
     the store's back stays unseen), and a refresh that rebuilds any of them (a backfill) makes
     the next read go to the database again."""
     span = timedelta(days=2)
+    store.rollups.late = LateRows(check=timedelta(0))  # no hourly re-count of deleted hours
     first = samples("commit", NOW - timedelta(hours=5), 60, 4, seed=7)
     await store.metrics.add(first)
     await store.rollups.refresh(NOW, initial_backfill=WEEK)
@@ -124,3 +125,69 @@ async def test_recent_hours_are_cached_until_a_refresh_rebuilds_them(store: Stor
     await store.rollups.refresh(NOW + timedelta(minutes=1), initial_backfill=WEEK)
     # Re-read: only the backfilled hours were rebuilt, so the deleted ones stay gone.
     assert sum((await store.rollups.recent_hours(NOW, span)).n) == len(old)
+
+
+async def insert_committed_late(store: Store, metrics: list[Metric]) -> None:
+    """Rows that appear in the source without ingest (an in-place source's late commit)."""
+    async with store.connector.pool.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO perfbot.metrics (operation_type, duration_ms, recorded_at) "
+            "VALUES ($1, $2, $3)",
+            [(m.operation_type, m.duration_ms, m.recorded_at) for m in metrics],
+        )
+
+
+async def minute_count(store: Store, bucket: datetime) -> int:
+    async with store.connector.pool.acquire() as conn:
+        n = await conn.fetchval(
+            "SELECT coalesce(sum(n), 0) FROM perfbot.rollup_minute WHERE bucket = $1", bucket
+        )
+    return int(n)
+
+
+async def test_rows_committed_late_are_rolled_up_and_counted(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    history = samples("commit", NOW - timedelta(hours=6), 360, 2, seed=9)
+    await store.metrics.add(history)
+    await store.rollups.refresh(NOW, initial_backfill=WEEK)
+    five_ago = floor_to(NOW - timedelta(minutes=5), timedelta(minutes=1))
+    before = await minute_count(store, five_ago)
+
+    # within the grace: found by the next refresh, minute by minute
+    await insert_committed_late(store, samples("commit", five_ago, 1, 3, seed=10))
+    result = await store.rollups.refresh(NOW + timedelta(minutes=1), initial_backfill=WEEK)
+    assert result.late == ((five_ago, five_ago + timedelta(minutes=1)),)
+    assert result.late_rows == 3
+    assert await minute_count(store, five_ago) == before + 3
+
+    # older than the grace: found by the hourly check, not before
+    three_hours_ago = floor_to(NOW - timedelta(hours=3), timedelta(minutes=1))
+    old = await minute_count(store, three_hours_ago)
+    await insert_committed_late(store, samples("commit", three_hours_ago, 1, 2, seed=11))
+    soon = await store.rollups.refresh(NOW + timedelta(minutes=2), initial_backfill=WEEK)
+    assert soon.late_rows == 0
+    later = NOW + timedelta(hours=1, minutes=1)
+    with caplog.at_level("WARNING", logger="bot.store.rollups"):
+        result = await store.rollups.refresh(later, initial_backfill=WEEK)
+    hour = floor_to(three_hours_ago, timedelta(hours=1))
+    assert (hour, hour + timedelta(hours=1)) in result.late
+    assert result.late_rows == 2
+    assert await minute_count(store, three_hours_ago) == old + 2
+    assert await store.rollups.late_rows() == 5
+    assert any(getattr(r, "action", "") == "late_rows_rolled_up" for r in caplog.records)
+
+
+async def test_a_source_that_deletes_old_rows_never_thins_the_rollups(store: Store) -> None:
+    history = samples("commit", NOW - timedelta(hours=3), 180, 2, seed=12)
+    await store.metrics.add(history)
+    await store.rollups.refresh(NOW, initial_backfill=WEEK)
+    two_hours_ago = floor_to(NOW - timedelta(hours=2), timedelta(minutes=1))
+    kept = await minute_count(store, two_hours_ago)
+    async with store.connector.pool.acquire() as conn:  # the source prunes its own history
+        await conn.execute(
+            "DELETE FROM perfbot.metrics WHERE recorded_at < $1", NOW - timedelta(hours=1)
+        )
+    result = await store.rollups.refresh(NOW + timedelta(hours=1, minutes=1), initial_backfill=WEEK)
+    assert result.late_rows == 0
+    assert await minute_count(store, two_hours_ago) == kept

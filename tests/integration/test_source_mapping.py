@@ -50,7 +50,7 @@ async def test_pggit_tables_are_read_in_place(store: Store) -> None:
         await conn.execute(PGGIT_SCHEMA)
     await store.source.apply(Settings.load(source={"preset": "pggit"}).source)
     metrics = await database.source_metrics(store, None, 10)
-    assert [(op, ms) for op, ms, _ in metrics] == [
+    assert [(m.operation_type, m.duration_ms) for m in metrics] == [
         ("get_history", 12.0),
         ("commit", 5.25),
     ]
@@ -80,15 +80,22 @@ async def test_custom_column_names(store: Store) -> None:
         }
     ).source
     await store.source.apply(source)
-    [(_, duration_ms, _)] = await database.source_metrics(store, "commit", 5)
-    assert duration_ms == 4.5
+    [metric] = await database.source_metrics(store, "commit", 5)
+    assert metric.duration_ms == 4.5
 
 
 @pytest.mark.parametrize(
     ("source", "problem"),
     [
         ({"table": "pggit.nothing_here"}, "source.table: table pggit.nothing_here does not exist"),
-        ({"columns": {"duration_ms": "duration_seconds"}}, "source.table"),
+        (
+            {"columns": {"duration_ms": "duration_seconds"}},
+            "source.columns: perfbot.metrics has no column 'duration_seconds'",
+        ),
+        (
+            {"columns": {"recorded_at": "operation_type"}},
+            "column 'operation_type' of perfbot.metrics is text, not a timestamp",
+        ),
     ],
 )
 async def test_missing_source_objects_are_config_errors(

@@ -1,5 +1,7 @@
 """Migrations from zero, and every named query PREPAREs against the schema."""
 
+from datetime import UTC, datetime
+
 import asyncpg
 import pytest
 
@@ -19,7 +21,7 @@ async def test_migrations_apply_from_zero_and_are_idempotent(pg_server: str) -> 
             applied = await store.migrate()
             assert [m.version for m in applied] == [m.version for m in migrate.available()]
             assert await store.migrate() == []
-            status = await store.status()
+            status = await store.status(datetime.now(UTC))
             assert status.schema_version == status.latest_version
             sizes = {t.name: t for t in status.tables}
             assert sizes["metrics"].bytes > 0  # its indexes take pages even when empty

@@ -126,3 +126,31 @@ def test_config_check_lists_every_problem(
 def test_config_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "check"]) == 0
     assert "configuration OK" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "config", "verbose"),
+    [
+        (["--config", "a.yml", "detect", "--once"], "a.yml", False),
+        (["detect", "--once", "--config", "a.yml"], "a.yml", False),
+        (["-v", "--config", "a.yml", "db", "status"], "a.yml", True),
+        (["db", "status", "-v"], None, True),
+        (["--config", "a.yml", "config", "check", "--config", "b.yml"], "b.yml", False),
+        (["detect", "--once"], None, False),
+    ],
+)
+def test_global_options_count_before_and_after_the_command(
+    argv: list[str], config: str | None, verbose: bool
+) -> None:
+    args = build_parser().parse_args(argv)
+    assert args.config == (Path(config) if config else None)
+    assert args.verbose is verbose
+
+
+def test_config_given_before_the_command_is_loaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "perfbot.yml"
+    path.write_text("detection: {z_warning: -1}\n")
+    assert main(["--config", str(path), "config", "check"]) == 2
+    assert "detection.z_warning" in capsys.readouterr().err

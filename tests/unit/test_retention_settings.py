@@ -62,6 +62,15 @@ def test_defaults_are_accepted_and_documented_values() -> None:
             "the spikes found over degradation.lookback (keep at least 7d)",
         ),
         ({"retention": {"metrics": "10m"}}, "retention.metrics: 10m is too short"),
+        (
+            {"retention": {"metrics": "12h"}},
+            "retention.metrics: 12h is too short: rows committed late are found by re-counting "
+            "the raw rows of source.late_check (keep at least 1d)",
+        ),
+        (
+            {"retention": {"metrics": "30m"}, "source": {"preset": "pggit"}},
+            "retention.metrics: 30m is too short: late rows are rolled up",
+        ),
         ({"retention": {"merges": "2d"}}, "retention.merges: 2d is too short"),
         ({"retention": {"job_runs": "2h"}}, "retention.job_runs: 2h is too short"),
         (
@@ -88,6 +97,7 @@ def test_longer_lookbacks_with_long_enough_retention_are_accepted() -> None:
         correlation={"lookback": "2d"},
         retention={"rollup_minute": "2d", "rollup_hour": "30d", "metrics": "1d"},
     )
+    assert Settings.load(retention={"metrics": "2h"}, source={"late_check": "1h"})
     assert settings.retention.rollup_minute.days == 2
 
 

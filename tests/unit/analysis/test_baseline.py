@@ -20,6 +20,9 @@ from tests.unit.analysis.factories import NOW, baseline, lognormal, rollups, sta
         ("get_history_page", 2.0),
         ("rollback", 2.0),
         ("rollback_commit", 2.0),
+        ("conflict_detection", 2.0),  # pgGit's merge steps
+        ("auto_resolution", 2.0),
+        ("merge_conflict_detect", 2.0),
         ("commit", 2.5),
         ("branch_create", 2.5),
         ("get_objects", 2.5),

@@ -14,14 +14,19 @@ B = BottleneckType
     [
         ("merge_base_find", "merge_branches", B.MERGE_PIPELINE_SATURATION),
         ("merge", "merge_branches", B.MERGE_PIPELINE_SATURATION),  # plain merge counts (LIKE bug)
-        ("merge", "apply_data_merge", B.SHARED_RESOURCE_CONTENTION),  # not merge-family
+        ("merge", "apply_data_merge", B.MERGE_PIPELINE_SATURATION),  # pgGit's merge steps
+        ("conflict_detection", "auto_resolution", B.MERGE_PIPELINE_SATURATION),
+        ("merge_conflict_detect", "conflict_detection", B.MERGE_PIPELINE_SATURATION),
+        ("conflict_detection", "commit", B.SHARED_RESOURCE_CONTENTION),
+        ("data_merge_report", "merge", B.SHARED_RESOURCE_CONTENTION),  # not a step
         ("commit", "branch_create", B.OBJECT_STORAGE_IO),
         ("commit", "branch_delete", B.SHARED_RESOURCE_CONTENTION),
         ("get_history", "get_object_timeline", B.QUERY_CACHE_PRESSURE),
         ("get_history", "get_commits", B.SHARED_RESOURCE_CONTENTION),
         ("rollback_commit", "rollback_cascade", B.TRANSACTION_LOG_SATURATION),
         ("rollback_commit", "commit", B.SHARED_RESOURCE_CONTENTION),  # the original said TLS
-        ("rollback", "rollback_commit", B.SHARED_RESOURCE_CONTENTION),  # rollback is not rollback_*
+        ("rollback", "rollback_commit", B.TRANSACTION_LOG_SATURATION),  # pgGit's own rollback
+        ("rollbacks_report", "rollback", B.SHARED_RESOURCE_CONTENTION),
         ("merge_branches", "commit", B.SHARED_RESOURCE_CONTENTION),
     ],
 )
