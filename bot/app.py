@@ -127,6 +127,7 @@ class Bot:
             access=access,
         )
         app[server.HEALTH_KEY]["scheduler"] = self._scheduler_health
+        app[server.HEALTH_KEY]["delivery"] = self._delivery_health
         app[server.HEALTH_KEY]["channels"] = self._channel_health
         app[server.HEALTH_KEY]["jobs"] = self._jobs_health
         if access.api:
@@ -164,8 +165,8 @@ class Bot:
             known, _ = await self.store.operations.counts()
             skipped = await self.store.operations.skipped()
             late = await self.store.rollups.late_rows()
-        except errors.DatabaseUnavailable:
-            return  # keep the last values; /healthz says the database is down
+        except errors.StoreError:
+            return  # keep the last values; /healthz says the database is down or slow
         self.metrics.queue_depth.labels("pending").set(stats.pending)
         self.metrics.queue_depth.labels("sending").set(stats.sending)
         self.metrics.queue_depth.labels("dead").set(stats.dead)
@@ -176,7 +177,10 @@ class Bot:
         self.metrics.late_rows.set(late)
 
     async def _scheduler_health(self) -> dict[str, Any]:
-        return {"ok": self.scheduler.running()}
+        return self.scheduler.health()
+
+    async def _delivery_health(self) -> dict[str, Any]:
+        return self.worker.loop_health()
 
     async def _jobs_health(self) -> dict[str, Any]:
         """Unhealthy when a job failed its last runs or is long overdue (`bot.jobhealth`)."""

@@ -32,6 +32,11 @@ class DatabaseUnavailable(StoreError):
     """The database cannot be reached."""
 
 
+class QueryTimeout(StoreError):
+    """A database query ran out of time (asyncpg's command timeout or the server's
+    statement_timeout): the database answers, but too slowly. Not an outage."""
+
+
 class MigrationError(StoreError):
     """A schema migration could not be applied."""
 

@@ -19,6 +19,12 @@ class Metrics:
             ["channel", "outcome"],
             registry=self.registry,
         )
+        self.claims_lost = Counter(
+            "perfbot_delivery_claims_lost_total",
+            "Delivery outcomes not recorded because the worker's claim was lost (its lease "
+            "expired mid-send and another claim owns the row).",
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "perfbot_delivery_queue_depth",
             "Deliveries not yet sent, by status.",

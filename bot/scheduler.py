@@ -1,7 +1,11 @@
 """Scheduled jobs: APScheduler fires them, `JobRunner` claims the (job, slot) row so that among
 N replicas exactly one runs each slot, runs the body under a timeout, and records start, end,
 status, rows, error and duration. A failing job is logged and recorded; it never stops the
-process. `stop()` lets in-flight runs finish (bounded) before returning."""
+process. A tick that fails before or after the job's body (claiming or recording the slot:
+the database down or slow, or anything unexpected) is logged too, and the next tick tries
+again: the job's interval is its back-off. Each job keeps a `FailureStreak` of failed ticks
+and failed runs; a job failing `streak.FAILING_AFTER` times in a row fails the scheduler's
+`/healthz` check. `stop()` lets in-flight runs finish (bounded) before returning."""
 
 import asyncio
 import logging
@@ -20,6 +24,7 @@ from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.models import JobStatus
 from bot.store import Store
+from bot.streak import FailureStreak
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +109,12 @@ class JobRunner:
             logger.error(
                 "job timed out", extra={"action": "job_failed", "job": spec.name, "error": error}
             )
+        except errors.QueryTimeout as exc:
+            status, error = JobStatus.FAILED, exc.message
+            logger.error(
+                "job failed: a query was too slow",
+                extra={"action": "job_failed", "job": spec.name, "error": error, "slow": True},
+            )
         except errors.BotError as exc:
             status, error = JobStatus.FAILED, exc.message
             logger.error(
@@ -120,9 +131,10 @@ class JobRunner:
             await self._store.jobs.finish(
                 run_id, status, self._clock.now(), duration_ms, rows, error
             )
-        except errors.DatabaseUnavailable:
+        except errors.StoreError as exc:
             logger.warning(
-                "could not record job run", extra={"action": "job_unrecorded", "job": spec.name}
+                "could not record job run",
+                extra={"action": "job_unrecorded", "job": spec.name, "error": exc.message},
             )
         if status is JobStatus.SUCCESS:
             logger.info(
@@ -147,6 +159,10 @@ class Scheduler:
         self._scheduler: Any = None
         self._inflight: set[asyncio.Task[Any]] = set()
         self.last_fire: dict[str, float] = {}
+        self.streaks = {
+            spec.name: FailureStreak(f"job {spec.name}", "job_tick_failed", log=logger)
+            for spec in specs
+        }
 
     def start(self) -> None:
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=UTC)
@@ -178,15 +194,27 @@ class Scheduler:
         assert task is not None
         self._inflight.add(task)
         self.last_fire[spec.name] = time.monotonic()
+        streak = self.streaks[spec.name]
         try:
-            await self._runner.run(spec)
-        except errors.DatabaseUnavailable as exc:
-            logger.warning(
-                "job not run: database unavailable",
-                extra={"action": "job_unavailable", "job": spec.name, "error": exc.message},
-            )
+            outcome = await self._runner.run(spec)
+        except Exception as exc:  # noqa: BLE001 -- the streak logs it (traceback once)
+            # Database down or slow, or a bug: logged (a traceback once per streak), counted;
+            # the next tick tries again. Nothing escapes into APScheduler.
+            streak.failed(exc)
+        else:
+            if outcome.status is JobStatus.FAILED:
+                # the runner logged and recorded it
+                streak.failed(errors.BotError(outcome.error or "failed"), logged=True)
+            elif outcome.claimed:
+                streak.succeeded()
         finally:
             self._inflight.discard(task)
+
+    def health(self) -> dict[str, Any]:
+        """For `/healthz`: running, and no job failing `FAILING_AFTER` times in a row."""
+        failing = {name: s.health() for name, s in self.streaks.items() if s.failures}
+        ok = self.running() and not any(s.failing for s in self.streaks.values())
+        return {"ok": ok, "running": self.running(), "failing_jobs": failing}
 
     def running(self) -> bool:
         return self._scheduler is not None and bool(self._scheduler.running)

@@ -176,8 +176,8 @@ async def healthz(request: web.Request) -> web.Response:
 async def json_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Unexpected failures become a JSON 500 without internals; database outages a 503; a body
-    that cannot be read (bad compression or chunking) a 400."""
+    """Unexpected failures become a JSON 500 without internals; database outages and queries
+    that ran out of time a 503; a body that cannot be read (bad compression or chunking) a 400."""
     try:
         return await handler(request)
     except web.HTTPException:
@@ -193,6 +193,12 @@ async def json_errors(
             "database unavailable", extra={"action": "http_db_unavailable", "path": request.path}
         )
         return error_response(503, "database unavailable; try again shortly")
+    except errors.QueryTimeout as exc:
+        logger.warning(
+            "database too slow",
+            extra={"action": "http_db_slow", "path": request.path, "error": exc.message},
+        )
+        return error_response(503, "database too slow to answer; try again shortly")
     except Exception:
         logger.exception("request failed", extra={"action": "http_error", "path": request.path})
         return error_response(500, "internal error; see the perfbot log")

@@ -191,6 +191,13 @@ class Registry:
         except errors.DatabaseUnavailable:
             outcome = "database_unavailable"
             return _error("perfbot cannot reach its database right now; try again shortly")
+        except errors.QueryTimeout:
+            outcome = "database_slow"
+            logger.warning(
+                "command query too slow",
+                extra={"action": "command_db_slow", "command": _name(command)},
+            )
+            return _error("perfbot's database is answering too slowly right now; try again shortly")
         except errors.StoreError as exc:
             outcome = "store_error"
             return _error(exc.message)

@@ -28,5 +28,11 @@ def lifecycle_policy(alerts: AlertSettings) -> LifecyclePolicy:
 
 
 def retry_policy(delivery: DeliverySettings) -> RetryPolicy:
-    """Backoff base and cap, and the attempts before a delivery is dead."""
-    return RetryPolicy(delivery.backoff_base, delivery.backoff_max, delivery.max_attempts)
+    """Backoff base and cap, the attempts before a delivery is dead, and the longest
+    Retry-After honoured."""
+    return RetryPolicy(
+        delivery.backoff_base,
+        delivery.backoff_max,
+        delivery.max_attempts,
+        delivery.retry_after_max,
+    )

@@ -5,7 +5,7 @@ written once."""
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bot.config.section import Section
 from bot.durations import Duration
@@ -17,6 +17,8 @@ class DeliverySettings(Section):
     max_attempts: int = Field(default=RetryPolicy.max_attempts, ge=1)
     backoff_base: Duration = RetryPolicy.base
     backoff_max: Duration = RetryPolicy.cap
+    # The longest a destination's Retry-After is honoured (a 429 asking for more waits this long).
+    retry_after_max: Duration = RetryPolicy.retry_after_max
     fallback: str | None = None
     timeout: Duration = timedelta(seconds=10)
     lease: Duration = timedelta(seconds=60)
@@ -29,3 +31,10 @@ class DeliverySettings(Section):
     burst: int = Field(default=3, ge=1)
     breaker_failures: int = Field(default=Breaker.failures_to_open, ge=1)
     breaker_cooldown: Duration = Breaker.cooldown
+
+    @field_validator("retry_after_max")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be a positive duration, e.g. 1h")
+        return value

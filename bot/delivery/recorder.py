@@ -1,6 +1,11 @@
 """Applies what an attempt led to (a decision of `bot.routing.attempt`): the delivery's outbox
 row, the outcome count and metric, the log line, and the CRITICAL's copy on the fallback
-channel (queued once per delivery)."""
+channel (queued once per delivery).
+
+Every outcome write holds only under the worker's claim on the row. A claim lost meanwhile (the
+lease expired mid-send, e.g. in an event-loop stall, and another worker retook the row) changes
+nothing: the new claimant's outcome stands; the loss is logged (`delivery_claim_lost`) and
+counted (`perfbot_delivery_claims_lost_total`), and no fallback copy is queued for it."""
 
 import logging
 from collections import Counter
@@ -12,6 +17,7 @@ from bot.models import Delivery
 from bot.notify import MessageRef
 from bot.routing import attempt
 from bot.store import Store
+from bot.store.deliveries import Claim
 
 # Every delivery log line keeps the logger name it had when the worker was one module.
 logger = logging.getLogger("bot.delivery")
@@ -19,13 +25,21 @@ logger = logging.getLogger("bot.delivery")
 
 class Recorder:
     def __init__(
-        self, store: Store, clock: Clock, max_attempts: int, metrics: Metrics | None = None
+        self,
+        store: Store,
+        clock: Clock,
+        max_attempts: int,
+        metrics: Metrics | None = None,
+        *,
+        worker: str,
     ) -> None:
         self._store = store
         self._clock = clock
         self._max_attempts = max_attempts  # of a fallback copy
         self._metrics = metrics
+        self._worker = worker  # whose claims the outcomes are written under
         self.outcomes: Counter[tuple[str, str]] = Counter()  # (channel, outcome) → count
+        self.claims_lost = 0
 
     async def record(
         self,
@@ -33,24 +47,56 @@ class Recorder:
         decision: attempt.Sent | attempt.Retry | attempt.Defer | attempt.Dead,
         now: datetime,
         ref: MessageRef | None = None,
-    ) -> None:
-        """Store `decision` about `delivery`, made at `now`; `ref` is the sent message's."""
+    ) -> bool:
+        """Store `decision` about `delivery`, made at `now`; `ref` is the sent message's. Returns
+        False, having changed nothing, when this worker's claim on the row was lost."""
+        claim = Claim.of(delivery, self._worker)
         if isinstance(decision, attempt.Sent):
-            await self._sent(delivery, now, ref)
+            held = await self._sent(delivery, claim, now, ref)
         elif isinstance(decision, attempt.Retry):
-            await self._retry(delivery, decision)
+            held = await self._retry(delivery, claim, decision)
         elif isinstance(decision, attempt.Defer):
-            await self._store.deliveries.defer(delivery.id, decision.at, decision.error)
-            self._count(delivery.channel, decision.outcome)
+            held = await self._store.deliveries.defer(claim, decision.at, decision.error)
+            if held:
+                self._count(delivery.channel, decision.outcome)
         else:
-            await self._dead(delivery, decision)
+            held = await self._dead(delivery, claim, decision)
+        if not held:
+            self._lost(delivery, decision)
+            return False
         if isinstance(decision, attempt.Defer | attempt.Dead) and decision.fallback is not None:
             await self._fallback(delivery, decision.fallback)
+        return True
 
-    async def _sent(self, delivery: Delivery, now: datetime, ref: MessageRef | None) -> None:
+    def _lost(
+        self,
+        delivery: Delivery,
+        decision: attempt.Sent | attempt.Retry | attempt.Defer | attempt.Dead,
+    ) -> None:
+        self.claims_lost += 1
+        if self._metrics is not None:
+            self._metrics.claims_lost.inc()
+        logger.warning(
+            "claim lost: another worker owns the delivery now; this outcome is not recorded",
+            extra={
+                "action": "delivery_claim_lost",
+                "delivery_id": delivery.id,
+                "alert_id": delivery.alert_id,
+                "channel": delivery.channel,
+                "attempt": delivery.attempts,
+                "worker": self._worker,
+                "outcome": decision.outcome,
+            },
+        )
+
+    async def _sent(
+        self, delivery: Delivery, claim: Claim, now: datetime, ref: MessageRef | None
+    ) -> bool:
         if ref is not None:
+            # The message exists whoever records the outcome: later events edit it in place.
             await self._store.alerts.save_message_ref(delivery.alert_id, delivery.channel, ref, now)
-        await self._store.deliveries.sent(delivery.id, now, None)
+        if not await self._store.deliveries.sent(claim, now, None):
+            return False
         self._count(delivery.channel, attempt.Sent.outcome)
         logger.info(
             "delivered",
@@ -63,11 +109,13 @@ class Recorder:
                 "attempt": delivery.attempts,
             },
         )
+        return True
 
-    async def _retry(self, delivery: Delivery, decision: attempt.Retry) -> None:
-        await self._store.deliveries.retry(
-            delivery.id, decision.at, decision.error, decision.status
-        )
+    async def _retry(self, delivery: Delivery, claim: Claim, decision: attempt.Retry) -> bool:
+        if not await self._store.deliveries.retry(
+            claim, decision.at, decision.error, decision.status
+        ):
+            return False
         self._count(delivery.channel, decision.outcome)
         logger.warning(
             "delivery failed; will retry",
@@ -80,9 +128,11 @@ class Recorder:
                 "retry_at": decision.at.isoformat(),
             },
         )
+        return True
 
-    async def _dead(self, delivery: Delivery, decision: attempt.Dead) -> None:
-        await self._store.deliveries.dead(delivery.id, decision.error, decision.status)
+    async def _dead(self, delivery: Delivery, claim: Claim, decision: attempt.Dead) -> bool:
+        if not await self._store.deliveries.dead(claim, decision.error, decision.status):
+            return False
         self._count(delivery.channel, decision.outcome)
         logger.error(
             "delivery dead",
@@ -95,6 +145,7 @@ class Recorder:
                 "reason": decision.error,
             },
         )
+        return True
 
     async def _fallback(self, delivery: Delivery, fallback: attempt.Fallback) -> None:
         """Queue one copy of `delivery` on the fallback channel, unless one is queued already."""

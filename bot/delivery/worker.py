@@ -5,6 +5,7 @@ channel's `Notifier` under a bound, and hands every outcome to the delivery poli
 hands back unsent claims."""
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,6 +22,8 @@ from bot.models import Alert, Delivery
 from bot.notify import LatencySeries, MessageRef, Notification, Notifier
 from bot.routing import attempt
 from bot.store import Store
+from bot.store.deliveries import DeliveryListener
+from bot.streak import FailureStreak, describe
 
 # Every delivery log line keeps the logger name it had when the worker was one module.
 logger = logging.getLogger("bot.delivery")
@@ -69,63 +72,75 @@ class DeliveryWorker:
             settings.breaker_failures,
             settings.breaker_cooldown,
         )
-        self._recorder = Recorder(store, clock, settings.max_attempts, metrics)
+        self._recorder = Recorder(store, clock, settings.max_attempts, metrics, worker=worker_id)
         self.outcomes = self._recorder.outcomes  # (channel, outcome) → count
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        self._listener: DeliveryListener | None = None
+        # Failed rounds of the loop, and failed LISTEN (re)starts: logged, backed off, /healthz.
+        self.streak = FailureStreak("delivery loop", "delivery_loop_failed", log=logger)
+        self.listener_streak = FailureStreak(
+            "delivery listener", "delivery_listen_failed", log=logger
+        )
 
     # ---- loop -------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; then finish in-flight sends (bounded) and hand back
-        unsent claims."""
-        listener = None
+        unsent claims. Nothing but cancellation ends it early: a failed round (the database
+        down or slow, or anything unexpected) is logged and counted in `streak`, and the loop
+        backs off and goes on."""
         try:
             while not stop.is_set():
-                if listener is not None and not listener.is_alive():
-                    await listener.close()
-                    listener = None
-                if listener is None:
-                    listener = await self._listen()
+                await self._keep_listening()
                 try:
-                    worked = await self.run_once()
-                except errors.DatabaseUnavailable as exc:
-                    logger.warning(
-                        "outbox unavailable",
-                        extra={"action": "delivery_db_unavailable", "error": exc.message},
-                    )
-                    worked = False
-                if not worked:
-                    await self._idle(stop)
+                    if not await self.run_once():
+                        await self._idle(stop)
+                except Exception as exc:  # noqa: BLE001 -- the streak logs it (traceback once)
+                    await self._pause(stop, self.streak.failed(exc))
+                else:
+                    self.streak.succeeded()
         finally:
             await self.drain()
-            if listener is not None:
-                await listener.close()
+            if self._listener is not None:
+                await self._listener.close()
+                self._listener = None
             try:
                 released = await self._store.deliveries.release(self.worker_id)
                 if released:
                     logger.info(
                         "claims released", extra={"action": "delivery_released", "count": released}
                     )
-            except errors.DatabaseUnavailable:
+            except Exception as exc:
                 logger.warning(
                     "claims not released; their leases will expire",
-                    extra={"action": "delivery_release_failed"},
+                    exc_info=not isinstance(exc, errors.StoreError),
+                    extra={"action": "delivery_release_failed", "error": describe(exc)},
                 )
 
-    async def _listen(self) -> Any:
-        try:
-            return await self._store.deliveries.listen(self._wake.set)
-        except errors.DatabaseUnavailable:
-            return None
+    async def _keep_listening(self) -> None:
+        """(Re)start LISTEN when it is down and its back-off is over; meanwhile the loop polls."""
+        if self._listener is not None and not self._listener.is_alive():
+            await self._listener.close()
+            self._listener = None
+        if self._listener is None and self.listener_streak.due():
+            try:
+                self._listener = await self._store.deliveries.listen(self._wake.set)
+            except Exception as exc:  # noqa: BLE001 -- the streak logs it (traceback once)
+                self.listener_streak.failed(exc)
+            else:
+                self.listener_streak.succeeded()
+
+    @staticmethod
+    async def _pause(stop: asyncio.Event, seconds: float) -> None:
+        """Back off for `seconds`, or until `stop` is set."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
 
     async def _idle(self, stop: asyncio.Event) -> None:
         """Sleep until woken by NOTIFY, the next due delivery, or the poll interval."""
         timeout = IDLE_POLL_S
-        try:
-            due = await self._store.deliveries.next_due()
-        except errors.DatabaseUnavailable:
-            due = None
+        due = await self._store.deliveries.next_due(self._clock.now())
         if due is not None:
             ahead = (due - self._clock.now()).total_seconds()
             # A row already due but not claimable waits behind an earlier message of its alert;
@@ -150,9 +165,7 @@ class DeliveryWorker:
             await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
             return True
         now = self._clock.now()
-        batch = await self._store.deliveries.claim(
-            self.worker_id, now, free, now + self._settings.lease
-        )
+        batch = await self._store.deliveries.claim(self.worker_id, now, free, self._settings.lease)
         if not batch:
             return False
         # One round trip each for the whole batch's alerts and message references.
@@ -184,16 +197,31 @@ class DeliveryWorker:
     async def _deliver(self, delivery: Delivery, prepared: "_Prepared") -> None:
         try:
             await self._attempt(delivery, prepared)
-        except errors.DatabaseUnavailable:
+        except errors.StoreError as exc:  # the database down or too slow
             logger.warning(
                 "outcome not recorded; the lease will expire and it is retried",
-                extra={"action": "delivery_unrecorded", "delivery_id": delivery.id},
+                extra={
+                    "action": "delivery_unrecorded",
+                    "delivery_id": delivery.id,
+                    "error": describe(exc),
+                },
             )
         except Exception:
             logger.exception(
                 "delivery crashed", extra={"action": "delivery_crashed", "delivery_id": delivery.id}
             )
-            await self._settle(delivery, attempt.CRASHED)
+            try:
+                await self._settle(delivery, attempt.CRASHED)
+            except Exception as exc:
+                logger.warning(
+                    "crash not recorded; the lease will expire and it is retried",
+                    exc_info=True,
+                    extra={
+                        "action": "delivery_unrecorded",
+                        "delivery_id": delivery.id,
+                        "error": describe(exc),
+                    },
+                )
 
     async def _attempt(self, delivery: Delivery, prepared: "_Prepared") -> None:
         channel = delivery.channel
@@ -284,3 +312,12 @@ class DeliveryWorker:
     def health(self) -> dict[str, Any]:
         """Circuit state per channel, for /healthz."""
         return self._destinations.health(self._clock.now())
+
+    def loop_health(self) -> dict[str, Any]:
+        """The loop's and its listener's failure streaks, for /healthz: failing once either
+        failed `streak.FAILING_AFTER` times in a row."""
+        return {
+            "ok": not (self.streak.failing or self.listener_streak.failing),
+            "loop": self.streak.health(),
+            "listener": self.listener_streak.health(),
+        }

@@ -12,7 +12,6 @@ drives (`bot.notify.slack`). Of a response body at most `excerpt.READ_BYTES` are
 embed a token."""
 
 import logging
-from email.utils import parsedate_to_datetime
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -20,27 +19,17 @@ import aiohttp
 
 from bot import errors
 from bot.excerpt import READ_BYTES, excerpt
+from bot.routing import backoff
 
 logger = logging.getLogger(__name__)
 
 
 def retry_after_seconds(value: str | None, date: str | None = None) -> float | None:
-    """A `Retry-After` header in seconds: delta-seconds as given, an HTTP-date measured from
-    the response's own `Date` header (no wall clock needed); None when absent or unreadable."""
-    if value is None:
-        return None
-    try:
-        return max(float(value.strip()), 0.0)
-    except ValueError:
-        pass
-    if date is None:
-        return None
-    try:
-        return max(
-            (parsedate_to_datetime(value) - parsedate_to_datetime(date)).total_seconds(), 0.0
-        )
-    except (TypeError, ValueError):
-        return None
+    """A `Retry-After` header in seconds, read by the one parser (`backoff.parse_retry_after`:
+    finite, non-negative): delta-seconds as given, an HTTP-date measured from the response's
+    own `Date` header (no wall clock needed); None when absent or unreadable. The policy caps it
+    at `delivery.retry_after_max`."""
+    return backoff.parse_retry_after(value, backoff.http_date(date))
 
 
 def host_of(url: str) -> str:

@@ -6,7 +6,8 @@ exists, is `Dead`; a destination whose rate limit is spent, or whose circuit is 
 the delivery without using up an attempt. `decide` judges the send's result:
 
 * delivered: `Sent`, and the destination's circuit closes;
-* 429: `Defer` for the `Retry-After` (a backoff delay when there is none), and the destination's
+* 429: `Defer` for the `Retry-After` (at most `delivery.retry_after_max`; a backoff delay when
+  there is none, or it is not a finite, non-negative number), and the destination's
   bucket is blocked that long: the destination is busy, not broken, so a 429 storm delays
   alerts but never drops one;
 * no response, 5xx or our own crash: a failure for the circuit. If that opens it, `Defer` until
@@ -203,7 +204,8 @@ def decide(
             bucket=None if bucket is None else bucket.refund(),
         )
     if result.status == 429:
-        wait = result.retry_after or backoff.backoff_seconds(delivery.attempts, policy, rng)
+        asked = backoff.honoured(result.retry_after, policy)  # finite, capped, or None
+        wait = asked or backoff.backoff_seconds(delivery.attempts, policy, rng)
         return Defer(
             at=now + timedelta(seconds=wait),
             error=f"{result.reason} (rate limited)",

@@ -24,6 +24,13 @@ DISCONNECTED = (
 )
 """Exceptions that mean the database went away, not that a query was wrong."""
 
+REFUSED = (asyncpg.exceptions.TooManyConnectionsError,)
+"""Exceptions on connecting that mean the server takes no new connection now."""
+
+SLOW = (TimeoutError, asyncpg.exceptions.QueryCanceledError)
+"""Exceptions from a query (not from acquiring a connection) that mean it ran out of time:
+asyncpg's command timeout, the server's statement_timeout."""
+
 
 class Connector:
     """The asyncpg pool of one database, and how the repositories use it."""
@@ -71,11 +78,17 @@ class Connector:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator["asyncpg.pool.PoolConnectionProxy[Any]"]:
-        """A pooled connection; losing the database becomes DatabaseUnavailable."""
+        """A pooled connection; losing the database (or not getting a connection in time)
+        becomes DatabaseUnavailable, a query of the block that runs out of time QueryTimeout."""
         try:
             async with self.pool.acquire(timeout=pool.CONNECT_TIMEOUT_S) as conn:
-                yield conn
-        except DISCONNECTED as exc:
+                try:
+                    yield conn
+                except SLOW as exc:
+                    raise errors.QueryTimeout(
+                        f"query too slow: {type(exc).__name__}: {exc}".rstrip(": ")
+                    ) from exc
+        except (*DISCONNECTED, *REFUSED) as exc:
             raise errors.DatabaseUnavailable(
                 f"database unavailable: {type(exc).__name__}: {exc}"
             ) from exc

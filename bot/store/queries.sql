@@ -326,16 +326,19 @@ WITH queued AS (
 SELECT id, pg_notify('perfbot_deliveries', '') FROM queued
 
 -- claim_deliveries --
--- Claim up to $3 due deliveries for worker $1 until $4: pending ones whose time has come, and
--- ones whose claim expired (a worker died mid-send). A row waits while an earlier row of the same
--- alert and channel is unsent, so every alert's messages reach a channel in order.
+-- Claim up to $3 due deliveries for worker $1, leased for $4 (an interval) from the database's
+-- own now(), so every replica measures leases on one clock: pending ones whose time ($2, the
+-- bot's clock, which set next_attempt_at) has come, and ones whose lease expired (a worker died
+-- or stalled mid-send). A row waits while an earlier row of the same alert and channel is
+-- unsent, so every alert's messages reach a channel in order.
 UPDATE perfbot.deliveries d
-   SET status = 'sending', claimed_by = $1, claimed_until = $4, attempts = d.attempts + 1
+   SET status = 'sending', claimed_by = $1, claimed_until = now() + $4::interval,
+       attempts = d.attempts + 1
  WHERE d.id IN (
        SELECT c.id
          FROM perfbot.deliveries c
         WHERE ((c.status = 'pending' AND c.next_attempt_at <= $2)
-               OR (c.status = 'sending' AND c.claimed_until < $2))
+               OR (c.status = 'sending' AND c.claimed_until < now()))
           AND NOT EXISTS (
               SELECT 1 FROM perfbot.deliveries e
                WHERE e.alert_id = c.alert_id AND e.channel = c.channel AND e.id < c.id
@@ -346,33 +349,36 @@ UPDATE perfbot.deliveries d
 RETURNING d.*
 
 -- delivery_sent --
+-- Outcome writes ($1 the delivery) hold only while worker $4 still has claim number $5 (its
+-- attempt) on the row: a worker whose lease expired and was retaken changes nothing.
 UPDATE perfbot.deliveries
    SET status = 'sent', sent_at = $2, last_status = $3, last_error = NULL,
        claimed_by = NULL, claimed_until = NULL
- WHERE id = $1
+ WHERE id = $1 AND claimed_by = $4 AND attempts = $5 AND status = 'sending'
 
 -- delivery_retry --
--- Back to pending, to be tried again at $2.
+-- Back to pending, to be tried again at $2 (guarded by worker $5's claim number $6).
 UPDATE perfbot.deliveries
    SET status = 'pending', next_attempt_at = $2, last_error = $3, last_status = $4,
        claimed_by = NULL, claimed_until = NULL
- WHERE id = $1
+ WHERE id = $1 AND claimed_by = $5 AND attempts = $6 AND status = 'sending'
 
 -- delivery_defer --
 -- Not sent and not tried (rate limit, open circuit): back to pending at $2 without using up an
--- attempt.
+-- attempt (guarded by worker $4's claim number $5).
 UPDATE perfbot.deliveries
    SET status = 'pending', next_attempt_at = $2, attempts = greatest(attempts - 1, 0),
        last_error = coalesce($3, last_error), claimed_by = NULL, claimed_until = NULL
- WHERE id = $1
+ WHERE id = $1 AND claimed_by = $4 AND attempts = $5 AND status = 'sending'
 
 -- has_fallback --
 SELECT EXISTS (SELECT 1 FROM perfbot.deliveries WHERE fallback_of = $1)
 
 -- delivery_dead --
+-- Given up (guarded by worker $4's claim number $5).
 UPDATE perfbot.deliveries
    SET status = 'dead', last_error = $2, last_status = $3, claimed_by = NULL, claimed_until = NULL
- WHERE id = $1
+ WHERE id = $1 AND claimed_by = $4 AND attempts = $5 AND status = 'sending'
 
 -- release_deliveries --
 -- A worker shutting down hands back what it claimed but did not send.
@@ -381,18 +387,23 @@ UPDATE perfbot.deliveries
  WHERE status = 'sending' AND claimed_by = $1
 
 -- next_delivery_due --
--- When the next pending delivery falls due (or an expired claim can be retaken).
-SELECT min(CASE WHEN status = 'pending' THEN next_attempt_at ELSE claimed_until END)
+-- When the next pending delivery falls due (or an expired claim can be retaken), on the bot's
+-- clock ($1 is its now): leases run on the database's clock and are shifted onto it.
+SELECT min(CASE WHEN status = 'pending' THEN next_attempt_at
+                ELSE $1::timestamptz + (claimed_until - now()) END)
   FROM perfbot.deliveries
  WHERE status IN ('pending', 'sending')
 
 -- delivery_queue_stats --
--- Queue depth by status and the age of the oldest unsent delivery at $1 (seconds).
-SELECT count(*) FILTER (WHERE status = 'pending') AS pending,
-       count(*) FILTER (WHERE status = 'sending') AS sending,
-       count(*) FILTER (WHERE status = 'dead') AS dead,
-       extract(epoch FROM $1 - min(created_at) FILTER (WHERE status IN ('pending', 'sending'))) AS oldest_s
-  FROM perfbot.deliveries
+-- Queue depth by status and the age of the oldest unsent delivery at $1 (seconds), on every
+-- /metrics scrape: each part an index scan of a partial index (deliveries_unsent,
+-- deliveries_dead), never a scan of the sent rows kept for the retention period.
+SELECT (SELECT count(*) FROM perfbot.deliveries WHERE status = 'pending') AS pending,
+       (SELECT count(*) FROM perfbot.deliveries WHERE status = 'sending') AS sending,
+       (SELECT count(*) FROM perfbot.deliveries WHERE status = 'dead') AS dead,
+       extract(epoch FROM $1::timestamptz - (
+           SELECT min(created_at) FROM perfbot.deliveries
+            WHERE status IN ('pending', 'sending'))) AS oldest_s
 
 -- deliveries_for_alert --
 SELECT * FROM perfbot.deliveries WHERE alert_id = $1 ORDER BY id

@@ -122,6 +122,8 @@ class Store:
                 await conn.fetchval(QUERIES["ping"], timeout=2)
         except (asyncpg.PostgresError, TimeoutError) as exc:
             return {"ok": False, "error": f"database not answering: {type(exc).__name__}"}
+        except errors.QueryTimeout:
+            return {"ok": False, "error": "database not answering: too slow"}
         except errors.DatabaseUnavailable as exc:
             return {"ok": False, "error": exc.message}
         return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 1)}

@@ -35,7 +35,13 @@ async def test_healthz_and_metrics(store: Store) -> None:
             async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
                 health = await resp.json()
             assert resp.status == 200
-            assert set(health["checks"]) == {"database", "scheduler", "channels", "jobs"}
+            assert set(health["checks"]) == {
+                "database",
+                "scheduler",
+                "delivery",
+                "channels",
+                "jobs",
+            }
             await asyncio.sleep(1.5)  # let the escalate job run once
             async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:
                 text = await resp.text()

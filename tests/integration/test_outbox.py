@@ -2,9 +2,12 @@
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from bot.models import DeliveryStatus, Severity
 from bot.store import Store
+from bot.store.deliveries import Claim
+from bot.store.queries import QUERIES
 from tests.factories import T0, make_new_alert
 
 
@@ -30,9 +33,9 @@ async def queue(
 async def test_two_workers_never_claim_the_same_row(store: Store) -> None:
     for i in range(20):
         await queue(store, 1, fingerprint=f"anomaly:op{i}")
-    until = T0 + timedelta(seconds=60)
+    lease = timedelta(seconds=60)
     a, b = await asyncio.gather(
-        store.deliveries.claim("a", T0, 15, until), store.deliveries.claim("b", T0, 15, until)
+        store.deliveries.claim("a", T0, 15, lease), store.deliveries.claim("b", T0, 15, lease)
     )
     ids_a, ids_b = {d.id for d in a}, {d.id for d in b}
     assert not ids_a & ids_b
@@ -42,41 +45,75 @@ async def test_two_workers_never_claim_the_same_row(store: Store) -> None:
 
 async def test_messages_of_one_alert_go_out_in_order(store: Store) -> None:
     _, ids = await queue(store, 3)
-    until = T0 + timedelta(seconds=60)
-    first = await store.deliveries.claim("a", T0, 10, until)
-    assert [d.id for d in first] == ids[:1]
-    assert await store.deliveries.claim("b", T0, 10, until) == []
-    await store.deliveries.sent(ids[0], T0, 200)
-    assert [d.id for d in await store.deliveries.claim("b", T0, 10, until)] == ids[1:2]
+    lease = timedelta(seconds=60)
+    [first] = await store.deliveries.claim("a", T0, 10, lease)
+    assert first.id == ids[0]
+    assert await store.deliveries.claim("b", T0, 10, lease) == []
+    assert await store.deliveries.sent(Claim.of(first, "a"), T0, 200)
+    assert [d.id for d in await store.deliveries.claim("b", T0, 10, lease)] == ids[1:2]
 
 
 async def test_an_expired_claim_is_taken_again(store: Store) -> None:
+    """Leases run on the database's clock: a lease of zero has expired by the next statement,
+    one of an hour has not, whatever the bot's clock (`T0`, far in the past) says."""
     _, ids = await queue(store, 1)
-    await store.deliveries.claim("crashed", T0, 10, T0 + timedelta(seconds=30))
-    assert (
-        await store.deliveries.claim(
-            "b", T0 + timedelta(seconds=10), 10, T0 + timedelta(seconds=70)
-        )
-        == []
-    )
-    [again] = await store.deliveries.claim(
-        "b", T0 + timedelta(seconds=31), 10, T0 + timedelta(seconds=91)
-    )
+    await store.deliveries.claim("stalled", T0, 10, timedelta(hours=1))
+    assert await store.deliveries.claim("b", T0 + timedelta(days=1), 10, timedelta(hours=1)) == []
+    await store.deliveries.release("stalled")
+    await store.deliveries.claim("crashed", T0, 10, timedelta(0))
+    [again] = await store.deliveries.claim("b", T0, 10, timedelta(seconds=60))
     assert again.id == ids[0]
     assert again.attempts == 2
 
 
-async def test_retry_waits_and_release_hands_back(store: Store) -> None:
+async def test_a_stale_worker_finishing_after_its_lease_was_retaken_changes_nothing(
+    store: Store,
+) -> None:
+    """Worker a's lease expires mid-send; b retakes the row and sends it. Every outcome a then
+    tries to record is refused (False) and b's stands."""
     _, ids = await queue(store, 1)
-    await store.deliveries.claim("a", T0, 10, T0 + timedelta(seconds=60))
-    await store.deliveries.retry(ids[0], T0 + timedelta(seconds=5), "HTTP 503", 503)
+    [stale] = await store.deliveries.claim("a", T0, 10, timedelta(0))
+    [fresh] = await store.deliveries.claim("b", T0, 10, timedelta(seconds=60))
+    assert fresh.id == stale.id == ids[0]
+    assert await store.deliveries.sent(Claim.of(fresh, "b"), T0, 200)
+    lost = Claim.of(stale, "a")
+    later = T0 + timedelta(seconds=5)
+    assert not await store.deliveries.retry(lost, later, "HTTP 503", 503)
+    assert not await store.deliveries.defer(lost, later, "circuit open")
+    assert not await store.deliveries.dead(lost, "gave up", 503)
+    assert not await store.deliveries.sent(lost, later, 200)
+    [row] = await store.deliveries.for_alert(fresh.alert_id)
+    assert (row.status, row.attempts, row.sent_at, row.last_error) == (
+        DeliveryStatus.SENT,
+        2,
+        T0,
+        None,
+    )
+
+
+async def test_a_stale_claim_of_the_same_worker_changes_nothing(store: Store) -> None:
+    """The same worker's earlier claim (attempt 1) cannot record over its own later one."""
+    await queue(store, 1)
+    [first] = await store.deliveries.claim("a", T0, 10, timedelta(0))
+    [second] = await store.deliveries.claim("a", T0, 10, timedelta(seconds=60))
+    assert (first.attempts, second.attempts) == (1, 2)
+    assert not await store.deliveries.retry(Claim.of(first, "a"), T0, "HTTP 503", 503)
+    assert await store.deliveries.dead(Claim.of(second, "a"), "HTTP 404", 404)
+    [row] = await store.deliveries.for_alert(first.alert_id)
+    assert (row.status, row.last_status) == (DeliveryStatus.DEAD, 404)
+
+
+async def test_retry_waits_and_release_hands_back(store: Store) -> None:
+    await queue(store, 1)
+    [claimed] = await store.deliveries.claim("a", T0, 10, timedelta(seconds=60))
+    assert await store.deliveries.retry(
+        Claim.of(claimed, "a"), T0 + timedelta(seconds=5), "HTTP 503", 503
+    )
     assert (
-        await store.deliveries.claim("a", T0 + timedelta(seconds=4), 10, T0 + timedelta(seconds=60))
+        await store.deliveries.claim("a", T0 + timedelta(seconds=4), 10, timedelta(seconds=60))
         == []
     )
-    [d] = await store.deliveries.claim(
-        "a", T0 + timedelta(seconds=5), 10, T0 + timedelta(seconds=65)
-    )
+    [d] = await store.deliveries.claim("a", T0 + timedelta(seconds=5), 10, timedelta(seconds=60))
     assert d.last_error == "HTTP 503"
     assert await store.deliveries.release("a") == 1
     stats = await store.deliveries.stats(T0 + timedelta(seconds=10))
@@ -118,3 +155,41 @@ async def test_audit_events_are_append_only(store: Store) -> None:
             await conn.execute("DELETE FROM perfbot.alert_events")
     [event] = await store.alerts.events(alert_id)
     assert event.actor == "alice"
+
+
+def plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [plan, *(node for child in plan.get("Plans", []) for node in plan_nodes(child))]
+
+
+async def test_queue_stats_read_only_unsent_and_dead_rows(store: Store) -> None:
+    """/metrics runs this on every scrape: with 20,000 sent rows kept, its plan touches the
+    outbox only through the partial indexes of unsent and dead rows."""
+    alert_id, _ = await queue(store, 3)  # three pending
+    async with store.connector.pool.acquire() as conn:
+        await conn.execute(
+            """INSERT INTO perfbot.deliveries
+                   (alert_id, channel, event, severity, status, attempts, max_attempts,
+                    next_attempt_at, created_at, sent_at)
+               SELECT $1, 'hook', 'updated', 'WARNING', 'sent', 1, 3, $2, $2, $2
+                 FROM generate_series(1, 20000)""",
+            alert_id,
+            T0 - timedelta(days=1),
+        )
+        await conn.execute("ANALYZE perfbot.deliveries")
+        [explained] = await conn.fetchval(
+            "EXPLAIN (FORMAT JSON) " + QUERIES["delivery_queue_stats"], T0
+        )
+    nodes = plan_nodes(explained["Plan"])
+    partial = {"deliveries_unsent", "deliveries_due", "deliveries_dead"}  # unsent or dead rows
+    scans = [n for n in nodes if "Relation Name" in n or n["Node Type"] == "Bitmap Index Scan"]
+    assert scans
+    for node in scans:
+        assert node["Node Type"] in {
+            "Index Only Scan",
+            "Index Scan",
+            "Bitmap Index Scan",
+            "Bitmap Heap Scan",
+        }, node["Node Type"]
+        assert node["Node Type"] == "Bitmap Heap Scan" or node["Index Name"] in partial, node
+    stats = await store.deliveries.stats(T0 + timedelta(seconds=10))
+    assert (stats.pending, stats.sending, stats.dead, stats.oldest_s) == (3, 0, 0, 10.0)

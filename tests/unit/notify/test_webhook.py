@@ -157,6 +157,20 @@ async def test_retry_after_as_http_date(webhook_receiver):
     assert caught.value.retry_after == 30.0
 
 
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("inf", None), ("nan", None), ("-1", None), ("1e9", None), ("1000000000", 1e9)],
+)
+async def test_retry_after_is_read_by_the_one_parser(webhook_receiver, header, expected):
+    """What the notifier reports is finite and non-negative (the policy caps it)."""
+    webhook_receiver.fail(429, headers={"Retry-After": header})
+    hook = notifier(webhook_receiver)
+    with pytest.raises(NotifyError) as caught:
+        await hook.send(make_notification())
+    await hook.aclose()
+    assert caught.value.retry_after == expected
+
+
 async def test_hang_times_out(webhook_receiver):
     webhook_receiver.hang()
     hook = notifier(webhook_receiver, timeout=0.3)

@@ -271,6 +271,43 @@ NOT_RETRIED_404 = "HTTP 404 (permanent failure (HTTP 404); not retried)"
             id="429-uses-no-attempt-nor-the-circuit-nor-the-fallback",
         ),
         pytest.param(
+            Failed("HTTP 429", 429, retry_after=1e9),
+            {},
+            Defer(
+                at=NOW + s(3600),
+                error="HTTP 429 (rate limited)",
+                outcome="rate_limited",
+                bucket=blocked(1000.0, 1000, 3600),
+            ),
+            id="429-asking-for-31-years-waits-retry-after-max",
+        ),
+        *(
+            pytest.param(
+                Failed("HTTP 429", 429, retry_after=bad),
+                {},
+                Defer(
+                    at=NOW + s(5),
+                    error="HTTP 429 (rate limited)",
+                    outcome="rate_limited",
+                    bucket=blocked(1000.0, 1000, 5),
+                ),
+                id=f"429-with-retry-after-{bad}-waits-a-backoff",
+            )
+            for bad in (float("inf"), float("nan"), -1.0)
+        ),
+        pytest.param(
+            Failed("HTTP 503", 503, retry_after=float("inf")),
+            {},
+            Retry(
+                at=NOW + s(5),
+                error="HTTP 503 (HTTP 503; retry 2 in 5.0s)",
+                cause="HTTP 503",
+                status=503,
+                breaker=replace(CLOSED, failures=1),
+            ),
+            id="5xx-with-an-infinite-retry-after-retries-on-the-backoff",
+        ),
+        pytest.param(
             HTTP_503,
             {},
             Retry(

@@ -1,5 +1,6 @@
+import math
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,6 +11,8 @@ from bot.routing.backoff import (
     after_failure,
     backoff_seconds,
     classify,
+    honoured,
+    http_date,
     parse_retry_after,
 )
 from tests.unit.routing.factories import NOW
@@ -102,17 +105,110 @@ def test_policy_from_settings() -> None:
     assert build.retry_policy(DeliverySettings()) == POLICY
 
 
+HOUR = timedelta(hours=1)
+
+
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
         ("120", 120.0),
         (" 5 ", 5.0),
+        ("0", 0.0),
+        ("1.5", 1.5),
+        ("1000000000", 1e9),  # as asked: the policy caps it (`honoured`)
         ("Mon, 02 Mar 2026 12:01:30 GMT", 90.0),
-        ("Mon, 02 Mar 2026 11:00:00 GMT", 0.0),
+        ("Monday, 02-Mar-26 12:01:30 GMT", 90.0),  # RFC 850, obsolete but allowed
+        ("Mon Mar  2 12:01:30 2026", 90.0),  # asctime
+        ("Mon, 02 Mar 2026 12:01:30 -0000", 90.0),
+        ("Mon, 02 Mar 2026 11:00:00 GMT", 0.0),  # a date in the past: now
+        ("Thu, 01 Jan 1970 00:00:00 GMT", 0.0),
+        ("inf", None),
+        ("Infinity", None),
+        ("-inf", None),
+        ("nan", None),
+        ("NaN", None),
+        ("-1", None),
+        ("+5", None),
+        ("1e9", None),
+        ("1_000", None),
+        ("0x10", None),
+        ("١٢", None),  # Arabic-Indic digits: str.isdigit() says yes, RFC 9110 says no
         ("soon", None),
+        ("Mon, 02 Mar 2026 25:61:00 GMT", None),
+        ("Mon, 99 Foo 2026 12:00:00 GMT", None),
         ("", None),
+        ("   ", None),
         (None, None),
     ],
 )
 def test_parse_retry_after(header: str | None, expected: float | None) -> None:
-    assert parse_retry_after(header, NOW) == expected
+    seconds = parse_retry_after(header, NOW)
+    assert seconds == expected
+    assert seconds is None or (math.isfinite(seconds) and seconds >= 0)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("1000000000", 3600.0),
+        ("3599", 3599.0),
+        ("Tue, 02 Mar 2027 12:00:00 GMT", 3600.0),
+        ("Mon, 02 Mar 2026 12:00:10 GMT", 10.0),
+    ],
+)
+def test_parse_retry_after_caps(header: str, expected: float) -> None:
+    assert parse_retry_after(header, NOW, cap=HOUR) == expected
+
+
+def test_a_date_needs_a_now() -> None:
+    assert parse_retry_after("Mon, 02 Mar 2026 12:01:30 GMT", None) is None
+    assert parse_retry_after("30", None) == 30.0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Mon, 02 Mar 2026 12:01:30 GMT", datetime(2026, 3, 2, 12, 1, 30, tzinfo=UTC)),
+        ("Mon, 02 Mar 2026 13:01:30 +0100", datetime(2026, 3, 2, 12, 1, 30, tzinfo=UTC)),
+        ("yesterday", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_http_date(value: str | None, expected: datetime | None) -> None:
+    assert http_date(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [
+        (None, None),
+        (0.0, 0.0),
+        (30.0, 30.0),
+        (3600.0, 3600.0),
+        (1e9, 3600.0),
+        (math.inf, None),
+        (-math.inf, None),
+        (math.nan, None),
+        (-1.0, None),
+    ],
+)
+def test_honoured_is_finite_non_negative_and_capped(
+    retry_after: float | None, expected: float | None
+) -> None:
+    assert honoured(retry_after, POLICY) == expected
+
+
+@pytest.mark.parametrize("retry_after", [math.inf, math.nan, -1.0, 1e9])
+def test_a_bad_or_huge_retry_after_never_breaks_the_backoff(retry_after: float) -> None:
+    decision = after_failure(1, POLICY, random.Random(0), NOW, status=503, retry_after=retry_after)
+    assert decision.retry_at is not None
+    assert NOW <= decision.retry_at <= NOW + HOUR
+
+
+def test_retry_after_max_is_a_setting() -> None:
+    settings = DeliverySettings.model_validate({"retry_after_max": "2h"})
+    assert build.retry_policy(settings).retry_after_max == timedelta(hours=2)
+    assert DeliverySettings().retry_after_max == HOUR
+    with pytest.raises(ValueError, match="positive"):
+        DeliverySettings.model_validate({"retry_after_max": "0s"})
