@@ -3,7 +3,7 @@
 Each batch is one DELETE of at most the batch size, in its own transaction
 (`store.retention.prune_batch`); the cleanup halves the batch size while a batch takes longer
 than `retention.batch_seconds` (and grows it back, up to `retention.batch_size`, while batches
-are quick), goes on until a table has nothing left past its cut-off, and stops when
+are quick), retries a batch that ran out of time eight times smaller, goes on until a table has nothing left past its cut-off, and stops when
 `retention.budget` is spent: the rest waits for the next night. Progress is logged per table.
 
 Raw metrics are pruned only behind the rollups (`raw_metrics_horizon`), and raw metrics and
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot import errors
 from bot.config import Settings
 from bot.config.checks import OWN_METRICS
 from bot.store import Store
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 OWN_MERGES = "perfbot.merges"
 MIN_BATCH = 100
+TIMEOUT_SHRINK = 8  # a batch that ran out of time (a minute) is retried this many times smaller
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,22 @@ def next_batch_size(size: int, took_s: float, target_s: float, ceiling: int) -> 
     if took_s < target_s / 4:
         return min(ceiling, size * 2)
     return size
+
+
+def _after_timeout(table: str, size: int) -> int:
+    """The smaller batch to retry with after one of `size` rows ran out of time (rolled back,
+    so nothing was lost)."""
+    smaller = max(MIN_BATCH, size // TIMEOUT_SHRINK)
+    logger.warning(
+        "retention batch timed out",
+        extra={
+            "action": "retention_batch_timeout",
+            "table": table,
+            "rows": size,
+            "next_batch": smaller,
+        },
+    )
+    return smaller
 
 
 class Cleanup:
@@ -148,7 +166,13 @@ class Cleanup:
             if self._timer() >= deadline:
                 break
             begun = self._timer()
-            rows = await self._store.retention.prune_batch(target.table, target.before, size)
+            try:
+                rows = await self._store.retention.prune_batch(target.table, target.before, size)
+            except errors.QueryTimeout:
+                if size <= MIN_BATCH:
+                    raise
+                size = _after_timeout(target.table, size)
+                continue
             took = self._timer() - begun
             pruned.rows += rows
             pruned.batches += 1
