@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate", parents=[common], help="apply pending schema migrations"
     ).set_defaults(handler=f"{ACTIONS}:cmd_db_migrate")
     db_sub.add_parser(
-        "status", parents=[common], help="server, schema version and row counts"
+        "status", parents=[common], help="server, schema version and table sizes"
     ).set_defaults(handler=f"{ACTIONS}:cmd_db_status")
 
     ing = sub.add_parser(

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 from rich.text import Text
 
-from bot import errors, ingest
+from bot import errors, humanize, ingest
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.store import Store
@@ -56,9 +56,9 @@ async def cmd_db_status(args: argparse.Namespace, settings: Settings) -> int:
     out.print(f"[bold]database[/]  {literal(status.url)}{embedded}")
     out.print(f"[bold]server[/]    {literal(status.server_version)}")
     out.print(f"[bold]schema[/]    version {status.schema_version} of {status.latest_version}")
-    table = Table("table", "rows", box=None, pad_edge=False)
-    for name, n in status.row_counts.items():
-        table.add_row(Text(name), f"{n:,}")
+    table = Table("table", "size", "rows (estimate)", box=None, pad_edge=False)
+    for t in status.tables:
+        table.add_row(Text(t.name), humanize.size(t.bytes), humanize.approx(t.rows))
     out.print(table)
     if status.source is not None:
         _print_source(out, status.source)

@@ -1,5 +1,6 @@
-"""How perfbot writes numbers for people, the same in chat replies and alert messages:
-durations in ms (`0.42 ms`, `8.5 ms`, `812 ms`, `1.23 s`) and sparklines (`▁▂▃▅▇`)."""
+"""How perfbot writes numbers for people, the same in chat replies, alert messages and the
+CLI: durations in ms (`0.42 ms`, `8.5 ms`, `812 ms`, `1.23 s`), sizes (`812 kB`, `1.2 GB`),
+approximate counts (`~8.1M`) and sparklines (`▁▂▃▅▇`)."""
 
 import math
 from collections.abc import Sequence
@@ -19,6 +20,27 @@ def ms(value: float | None) -> str:
     if value >= 10:
         return f"{value:.1f} ms"
     return f"{value:.2f} ms"
+
+
+def size(n_bytes: int) -> str:
+    """A size on disk in decimal units: `0 B`, `812 kB`, `1.2 GB`."""
+    value = float(n_bytes)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" or value >= 100 else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def approx(n: int | None) -> str:
+    """An estimated count: `~0`, `~950`, `~12k`, `~8.1M`, `~2.3G`; `–` when unknown."""
+    if n is None:
+        return "–"
+    for limit, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= limit:
+            scaled = n / limit
+            return f"~{scaled:.1f}{unit}" if scaled < 10 else f"~{scaled:.0f}{unit}"
+    return f"~{n}"
 
 
 def spark(values: Sequence[float], width: int = 48) -> str | None:

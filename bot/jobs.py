@@ -6,7 +6,7 @@ arrived since the watermark, then scores the complete minutes since the last cyc
 lookback (hourly rollups, plus minutes for the last stretch the robust detector looks at)."""
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.alerts import AlertService
 from bot.analysis import baseline as baselines_
@@ -18,7 +18,9 @@ from bot.analysis.params import (
     DetectionParams,
 )
 from bot.analysis.rollups import Rollups, as_datetime64
+from bot.cleanup import Cleanup
 from bot.config import Settings
+from bot.config.checks import OWN_METRICS
 from bot.config.params import params
 from bot.models import Anomaly, AnomalyKind, Baseline, BaselineChange, Correlation
 from bot.scheduler import JobSpec
@@ -36,6 +38,9 @@ RECENT_MINUTES = timedelta(minutes=16)  # the robust detector's longest window, 
 # A standing degradation is re-recorded this often (at most a third of alerts.resolve_after, so
 # that its alert stays open while it lasts).
 DEGRADATION_REPEAT = timedelta(minutes=15)
+# The cleanup stops starting batches once retention.budget is spent; its last batch may still
+# run (a batch is bounded by its statement timeout).
+CLEANUP_GRACE = timedelta(minutes=5)
 
 
 class Jobs:
@@ -43,6 +48,7 @@ class Jobs:
         self._store = store
         self._settings = settings
         self._alerts = alerts
+        self._cleanup = Cleanup(store, settings)
         self._recorded_degradations: dict[str, tuple[str, datetime]] = {}
         # The span of hourly rollups detection reads each cycle (the store caches its complete
         # hours, so a week is read once an hour rather than every cycle).
@@ -55,8 +61,18 @@ class Jobs:
         await self._store.rollups.refresh(
             now,
             initial_backfill=max(s.baselines.lookback, s.degradation.lookback) + HOUR,
-            oldest=now - s.retention.rollup_hour,
+            oldest=self.rebuild_horizon(now),
         )
+
+    def rebuild_horizon(self, now: datetime) -> datetime:
+        """The oldest moment whose rollups may be rebuilt from raw rows (a back-fill): the
+        hourly retention, but for perfbot's own metrics table, whose raw rows retention prunes,
+        the first whole hour whose raw rows are all still there (a rebuild replaces whole
+        hours)."""
+        keep = self._settings.retention
+        if self._settings.source.table != OWN_METRICS:
+            return now - keep.rollup_hour
+        return floor_to(now - keep.metrics, HOUR) + HOUR
 
     async def detect(self, now: datetime) -> int:
         """Score the complete minutes since the last cycle; store anomalies and alert."""
@@ -218,18 +234,9 @@ class Jobs:
         return await self._alerts.tick(now)
 
     async def cleanup(self, now: datetime) -> int:
-        """Delete what is past its retention: anomalies, correlations, rollups (and the
-        operations left without any), job runs, delivered or dead deliveries, and seen chat
-        requests past their signature window."""
-        keep = self._settings.retention
-        removed = await self._store.findings.prune(now - keep.anomalies, now - keep.correlations)
-        removed += await self._store.rollups.prune(now - keep.rollup_minute, now - keep.rollup_hour)
-        removed += await self._store.operations.prune(now - keep.rollup_hour)
-        removed += await self._store.jobs.prune(now - keep.job_runs)
-        removed += await self._store.deliveries.prune(now - keep.deliveries)
-        # signature windows run on the wall clock, which the demo's scaled clock runs ahead of
-        removed += await self._store.requests.prune(min(now, datetime.now(UTC)))
-        return removed
+        """Delete what is past its retention, table by table in bounded batches
+        (`bot.cleanup`); returns the rows deleted."""
+        return sum(p.rows for p in await self._cleanup.run(now))
 
     def specs(self) -> list[JobSpec]:
         """The schedule: what runs when."""
@@ -253,6 +260,6 @@ class Jobs:
                 "cleanup",
                 self.cleanup,
                 cron=s.schedules.cleanup_cron,
-                timeout=timedelta(minutes=30),
+                timeout=s.retention.budget + CLEANUP_GRACE,
             ),
         ]

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bot.models import Metric
+
 
 def with_database(url: str, database: str) -> str:
     """`url` pointing at another database on the same server."""
@@ -54,3 +56,18 @@ async def admin_execute(url: str, *statements: str) -> None:
 
 def unique_name(prefix: str) -> str:
     return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+async def source_metrics(
+    store: Any, operation: str | None = None, limit: int = 100
+) -> list[Metric]:
+    """The newest rows of perfbot.source_metrics (of one operation, or all), newest first, as
+    Metric values: what the configured source view reads, invalid names included."""
+    async with store.connector.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT operation_type, duration_ms, recorded_at FROM perfbot.source_metrics"
+            " WHERE $1::text IS NULL OR operation_type = $1 ORDER BY recorded_at DESC LIMIT $2",
+            operation,
+            limit,
+        )
+    return [Metric.model_construct(**dict(r)) for r in rows]

@@ -4,7 +4,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot import __version__, errors, jobhealth
+from bot import __version__, errors, humanize, jobhealth
 from bot.commands import format as fmt
 from bot.commands.args import parse
 from bot.commands.context import CommandContext
@@ -12,6 +12,7 @@ from bot.commands.registry import PREFIX, Registry, command
 from bot.commands.reply import Fields, Paragraph, Reply, table
 from bot.models import AlertStatus, JobRun, JobStatus, Severity
 from bot.routing.rules import RouteQuery, describe_steps
+from bot.store import TableSize
 
 OVERDUE_FACTOR = 2  # a job is overdue after twice its usual gap without a run
 STATS_WINDOW = timedelta(hours=24)
@@ -102,6 +103,7 @@ async def status(ctx: CommandContext, args: list[str]) -> Reply:
     acked = await ctx.store.alerts.with_status((AlertStatus.ACKNOWLEDGED,), limit=1000)
     silences = await ctx.store.alerts.active_silences(now)
     queue = await ctx.store.deliveries.stats(now)
+    tables = await ctx.store.table_sizes()
     states = await job_states(ctx)
     critical = sum(1 for a in open_ if a.severity is Severity.CRITICAL)
     problems = []
@@ -129,11 +131,25 @@ async def status(ctx: CommandContext, args: list[str]) -> Reply:
             ("Delivery queue", f"{queue.pending} pending, {queue.sending} sending{oldest}"),
             ("Undeliverable", str(queue.dead)),
             ("Jobs", f"{len(states)} ({len(overdue)} overdue, {len(failing)} failing)"),
+            ("Storage", _storage(tables)),
             ("Channels", ", ".join(f"{n} ({c.type})" for n, c in channels.items())),
         )
     )
     headline = f"perfbot {__version__}: " + ("; ".join(problems) if problems else "all good")
     return Reply.of(headline, facts)
+
+
+STORAGE_TOP = 4  # tables named in the status line, largest first
+
+
+def _storage(tables: list[TableSize]) -> str:
+    """`2.1 GB: metrics 1.6 GB (~8.1M rows), rollup_minute 310 MB (~1.2M rows), …`."""
+    total = humanize.size(sum(t.bytes for t in tables))
+    top = ", ".join(
+        f"{t.name} {humanize.size(t.bytes)} ({humanize.approx(t.rows)} rows)"
+        for t in tables[:STORAGE_TOP]
+    )
+    return f"{total}: {top}" if top else total
 
 
 ROUTE_KEYS = {

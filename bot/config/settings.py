@@ -100,6 +100,15 @@ class Settings(BaseSettings):
                 settings.routes, settings.channels, settings.delivery.fallback, settings.platforms
             )
             + settings.permissions.problems()
+            + checks.retention_problems(
+                settings.retention,
+                settings.detection,
+                settings.degradation,
+                settings.correlation,
+                settings.baselines,
+                settings.alerts,
+                settings.source,
+            )
         )
         if problems:
             raise ConfigError([f"{where}: {why}" for where, why in problems])

@@ -3,6 +3,6 @@ migrations, rows converted into frozen domain models once. `Store` is a facade o
 `Connector` (the pool) with a repository per aggregate: `store.alerts`, `store.deliveries`,
 `store.findings`, `store.rollups`, `store.jobs`, `store.metrics` and `store.source`."""
 
-from bot.store.store import DatabaseStatus, Store
+from bot.store.store import DatabaseStatus, Store, TableSize
 
-__all__ = ["DatabaseStatus", "Store"]
+__all__ = ["DatabaseStatus", "Store", "TableSize"]

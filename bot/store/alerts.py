@@ -258,13 +258,6 @@ class AlertRepository:
             rows = await conn.fetch(QUERIES["message_refs"], list(alert_ids))
         return {(r["alert_id"], r["channel"]): r["ref"] for r in rows}
 
-    async def message_ref(self, alert_id: int, channel: str) -> MessageRef | None:
-        async with self._db.connection() as conn:
-            ref: MessageRef | None = await conn.fetchval(
-                QUERIES["get_message_ref"], alert_id, channel
-            )
-        return ref
-
     async def save_message_ref(
         self, alert_id: int, channel: str, ref: MessageRef, now: datetime
     ) -> None:

@@ -177,18 +177,6 @@ class DeliveryRepository:
             rows = await conn.fetch(QUERIES["deliveries_for_alert"], alert_id)
         return [delivery_from_row(r) for r in rows]
 
-    async def dead_letters(self, limit: int = 50) -> list[Delivery]:
-        """Deliveries that gave up, newest first."""
-        async with self._db.connection() as conn:
-            rows = await conn.fetch(QUERIES["dead_deliveries"], limit)
-        return [delivery_from_row(r) for r in rows]
-
-    async def prune(self, before: datetime) -> int:
-        """Delete sent and dead deliveries created before `before`; returns how many."""
-        async with self._db.connection() as conn:
-            status = await conn.execute(QUERIES["delete_deliveries_before"], before)
-        return int(status.split()[-1])
-
 
 class DeliveryListener:
     """A pooled connection held for LISTEN; `close()` stops listening and returns it."""

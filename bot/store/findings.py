@@ -189,10 +189,3 @@ class FindingRepository:
             BaselineChange.model_validate({k: v for k, v in dict(r).items() if k != "created_at"})
             for r in rows
         ]
-
-    async def prune(self, anomalies_before: datetime, correlations_before: datetime) -> int:
-        """Delete anomalies and correlations older than their cut-offs; returns rows deleted."""
-        async with self._db.connection() as conn:
-            a = await conn.execute(QUERIES["delete_anomalies_before"], anomalies_before)
-            c = await conn.execute(QUERIES["delete_correlations_before"], correlations_before)
-        return int(a.split()[-1]) + int(c.split()[-1])

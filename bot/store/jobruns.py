@@ -62,11 +62,6 @@ class JobRunRepository:
             rows = await conn.fetch(QUERIES["latest_job_runs"])
         return [JobRun.model_validate(dict(r)) for r in rows]
 
-    async def recent(self, job: str, limit: int = 20) -> list[JobRun]:
-        async with self._db.connection() as conn:
-            rows = await conn.fetch(QUERIES["recent_job_runs"], job, limit)
-        return [JobRun.model_validate(dict(r)) for r in rows]
-
     async def last_runs(self, jobs: Iterable[str], n: int) -> dict[str, list[JobRun]]:
         """The newest `n` runs of each of `jobs`, newest first."""
         async with self._db.connection() as conn:
@@ -80,12 +75,6 @@ class JobRunRepository:
         async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["job_run_stats"], since)
         return {r["job"]: JobStats(**dict(r)) for r in rows}
-
-    async def prune(self, before: datetime) -> int:
-        """Delete runs older than `before`; returns how many."""
-        async with self._db.connection() as conn:
-            status = await conn.execute(QUERIES["delete_job_runs_before"], before)
-        return int(status.split()[-1])
 
     async def watermark(self, name: str) -> datetime | None:
         """The watermark `name` (UTC), or None when it was never set."""

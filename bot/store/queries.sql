@@ -42,6 +42,17 @@ SELECT 1
 SELECT version() AS version, current_database() AS database, current_user AS "user",
        current_setting('server_version_num')::int AS version_num
 
+-- table_sizes --
+-- Every table of perfbot's schema with its size on disk (bytes, with indexes and TOAST) and
+-- the planner's row estimate (pg_class.reltuples: cheap, refreshed by VACUUM and ANALYZE; null
+-- before the table was first analysed), largest first.
+SELECT c.relname AS name, pg_total_relation_size(c.oid) AS bytes,
+       CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END AS rows
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'perfbot' AND c.relkind IN ('r', 'p')
+ ORDER BY bytes DESC, name
+
 -- table_row_counts --
 -- Exact row counts of perfbot's tables.
 SELECT 'metrics' AS name, count(*) AS n FROM perfbot.metrics
@@ -61,15 +72,6 @@ UNION ALL SELECT 'job_runs', count(*) FROM perfbot.job_runs
 -- add_dirty_range --
 -- Rows landed with recorded_at in [from, to]: their rollups must be rebuilt.
 INSERT INTO perfbot.rollup_dirty (range_from, range_to) VALUES ($1, $2)
-
--- recent_metrics --
--- The newest metrics of one operation (all operations when $1 is null), newest first; names
--- outside the operation-name pattern $3 are left out.
-SELECT operation_type, duration_ms, recorded_at
-  FROM perfbot.source_metrics
- WHERE ($1::text IS NULL OR operation_type = $1) AND operation_type ~ $3
- ORDER BY source_at DESC
- LIMIT $2
 
 -- merges_between --
 -- Merge records started in [from, to), oldest first.
@@ -211,11 +213,7 @@ SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms
  WHERE bucket >= $1 AND bucket < $2 AND operation_type = $3
  ORDER BY bucket
 
--- delete_rollup_minute_before --
-DELETE FROM perfbot.rollup_minute WHERE bucket < $1
 
--- delete_rollup_hour_before --
-DELETE FROM perfbot.rollup_hour WHERE bucket < $1
 
 -- claim_job_slot --
 -- Claim one run of a job; returns nothing when another replica already has this slot.
@@ -244,16 +242,6 @@ SELECT job, count(*) AS runs, count(*) FILTER (WHERE status = 'failed') AS failu
  WHERE started_at >= $1
  GROUP BY job
 
--- recent_job_runs --
--- The newest runs of one job.
-SELECT id, job, slot, status, owner, started_at, finished_at, duration_ms, rows, error
-  FROM perfbot.job_runs
- WHERE job = $1
- ORDER BY started_at DESC
- LIMIT $2
-
--- delete_job_runs_before --
-DELETE FROM perfbot.job_runs WHERE started_at < $1
 
 -- insert_alert --
 -- A new alert; returns the whole row.
@@ -412,9 +400,6 @@ SELECT (SELECT count(*) FROM perfbot.deliveries WHERE status = 'pending') AS pen
 -- deliveries_for_alert --
 SELECT * FROM perfbot.deliveries WHERE alert_id = $1 ORDER BY id
 
--- dead_deliveries --
-SELECT * FROM perfbot.deliveries WHERE status = 'dead' ORDER BY id DESC LIMIT $1
-
 -- alerts_by_id_nolock --
 SELECT * FROM perfbot.alerts WHERE id = ANY($1::bigint[])
 
@@ -422,16 +407,11 @@ SELECT * FROM perfbot.alerts WHERE id = ANY($1::bigint[])
 -- Message references of the given alerts (all channels).
 SELECT alert_id, channel, ref FROM perfbot.alert_messages WHERE alert_id = ANY($1::bigint[])
 
--- get_message_ref --
-SELECT ref FROM perfbot.alert_messages WHERE alert_id = $1 AND channel = $2
-
 -- save_message_ref --
 INSERT INTO perfbot.alert_messages (alert_id, channel, ref, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $4)
 ON CONFLICT (alert_id, channel) DO UPDATE SET ref = EXCLUDED.ref, updated_at = EXCLUDED.updated_at
 
--- delete_deliveries_before --
-DELETE FROM perfbot.deliveries WHERE status IN ('sent', 'dead') AND created_at < $1
 
 -- insert_silence --
 INSERT INTO perfbot.silences (match, reason, created_by, source, created_at, expires_at)
@@ -485,8 +465,6 @@ SELECT DISTINCT a.operation_type, h.hour
                                     interval '1 hour') AS h(hour)
  WHERE a.detected_at >= $1 AND a.kind IN ('statistical', 'threshold', 'combined')
 
--- delete_anomalies_before --
-DELETE FROM perfbot.anomalies WHERE detected_at < $1
 
 -- insert_correlation --
 INSERT INTO perfbot.correlations
@@ -509,8 +487,6 @@ SELECT * FROM (
  ORDER BY r DESC
  LIMIT $2
 
--- delete_correlations_before --
-DELETE FROM perfbot.correlations WHERE analyzed_at < $1
 
 -- active_baselines --
 SELECT * FROM perfbot.baselines WHERE active ORDER BY operation_type
@@ -593,9 +569,6 @@ DELETE FROM perfbot.operations o
 INSERT INTO perfbot.seen_requests (key, platform, seen_at, expires_at) VALUES ($1, $2, $3, $4)
 ON CONFLICT (key) DO NOTHING
 RETURNING key
-
--- delete_seen_requests_before --
-DELETE FROM perfbot.seen_requests WHERE expires_at < $1
 
 -- table_exists --
 -- Whether the table $1 (a quoted, schema-qualified name) exists.
@@ -703,3 +676,122 @@ SELECT name FROM perfbot.operations WHERE lower(name) LIKE $1 || '%' ORDER BY lo
 -- operations_by_name --
 -- The first $1 known operation names in name order.
 SELECT name FROM perfbot.operations ORDER BY name LIMIT $1
+
+-- rolled_up_before --
+-- Raw metrics recorded before this moment are in the rollups (and so may be pruned): the
+-- rollup watermark less the late-arrival grace $1, floored to the minute, and no later than
+-- the oldest back-fill range still waiting to be rolled up. Null before the first refresh.
+SELECT least(date_trunc('minute', w.value - $1::interval),
+             (SELECT min(range_from) FROM perfbot.rollup_dirty))
+  FROM perfbot.watermarks w
+ WHERE w.name = 'rollup'
+
+-- enable_retention_deletes --
+-- For this transaction only: the audit trail's append-only trigger lets retention delete the
+-- events of resolved alerts (migration 0006).
+SELECT set_config('perfbot.retention', 'on', true)
+
+-- prune_metrics --
+-- One batch: the oldest $2 raw metrics recorded before $1 (which the caller keeps behind the
+-- rollup watermark) and before any back-fill range still waiting to be rolled up (read in the
+-- same snapshot as the rows, so rows ingested meanwhile are never deleted unrolled).
+DELETE FROM perfbot.metrics WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.metrics
+     WHERE recorded_at < least($1, (SELECT min(range_from) FROM perfbot.rollup_dirty))
+     ORDER BY recorded_at
+     LIMIT $2))
+
+-- prune_merges --
+-- One batch: the oldest $2 merge records started before $1.
+DELETE FROM perfbot.merges WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.merges WHERE started_at < $1 ORDER BY started_at LIMIT $2))
+
+-- prune_rollup_minute --
+-- One batch: the oldest $2 minute rollups with bucket before $1.
+DELETE FROM perfbot.rollup_minute WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM perfbot.rollup_minute
+     WHERE bucket < $1 ORDER BY bucket LIMIT $2))
+
+-- prune_rollup_hour --
+-- One batch: the oldest $2 hourly rollups with bucket before $1.
+DELETE FROM perfbot.rollup_hour WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM perfbot.rollup_hour
+     WHERE bucket < $1 ORDER BY bucket LIMIT $2))
+
+-- prune_anomalies --
+-- One batch: the oldest $2 anomalies detected before $1.
+DELETE FROM perfbot.anomalies WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.anomalies WHERE detected_at < $1 ORDER BY detected_at LIMIT $2))
+
+-- prune_correlations --
+-- One batch: the oldest $2 correlations analysed before $1.
+DELETE FROM perfbot.correlations WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.correlations WHERE analyzed_at < $1 ORDER BY analyzed_at LIMIT $2))
+
+-- prune_alerts --
+-- One batch: up to $2 alerts resolved before $1, with everything that refers to them: their
+-- audit events, anomalies and correlations are deleted here, their deliveries and message
+-- references by ON DELETE CASCADE. Never an alert still open or acknowledged, one with a
+-- delivery still queued, or the parent of an unresolved alert; an alert locked by a writer is
+-- left for the next batch. Needs enable_retention_deletes first in the same transaction.
+WITH doomed AS (
+    SELECT a.id FROM perfbot.alerts a
+     WHERE a.status = 'resolved' AND a.resolved_at < $1
+       AND NOT EXISTS (SELECT 1 FROM perfbot.deliveries d
+                        WHERE d.alert_id = a.id AND d.status IN ('pending', 'sending'))
+       AND NOT EXISTS (SELECT 1 FROM perfbot.alerts c
+                        WHERE c.parent_id = a.id AND c.status <> 'resolved')
+     ORDER BY a.resolved_at
+     LIMIT $2
+       FOR UPDATE SKIP LOCKED
+), events AS (
+    DELETE FROM perfbot.alert_events WHERE alert_id = ANY(ARRAY(SELECT id FROM doomed))
+), anomalies AS (
+    DELETE FROM perfbot.anomalies WHERE alert_id = ANY(ARRAY(SELECT id FROM doomed))
+), correlations AS (
+    DELETE FROM perfbot.correlations WHERE alert_id = ANY(ARRAY(SELECT id FROM doomed))
+)
+DELETE FROM perfbot.alerts WHERE id = ANY(ARRAY(SELECT id FROM doomed))
+
+-- prune_unlinked_alert_events --
+-- One batch: the oldest $2 audit events that name no alert, recorded before $1. Needs
+-- enable_retention_deletes first in the same transaction.
+DELETE FROM perfbot.alert_events WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.alert_events
+     WHERE alert_id IS NULL AND at < $1 ORDER BY at LIMIT $2))
+
+-- prune_deliveries --
+-- One batch: the oldest $2 sent or dead deliveries created before $1 (pending and sending ones
+-- are never deleted). Each deleted row's fallback copies are found by deliveries_fallback_of.
+DELETE FROM perfbot.deliveries WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.deliveries
+     WHERE status IN ('sent', 'dead') AND created_at < $1
+     ORDER BY created_at
+     LIMIT $2))
+
+-- prune_silences --
+-- One batch: up to $2 silences that ended, or expired, before $1.
+DELETE FROM perfbot.silences WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.silences WHERE coalesce(ended_at, expires_at) < $1 LIMIT $2))
+
+-- prune_baseline_history --
+-- One batch: the oldest $2 baseline history rows written before $1.
+DELETE FROM perfbot.baseline_history WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.baseline_history WHERE created_at < $1 ORDER BY created_at LIMIT $2))
+
+-- prune_baselines --
+-- One batch: up to $2 replaced (inactive) baselines computed before $1; history rows that
+-- still name one lose the reference (ON DELETE SET NULL, indexed).
+DELETE FROM perfbot.baselines WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.baselines WHERE NOT active AND computed_at < $1 LIMIT $2))
+
+-- prune_job_runs --
+-- One batch: the oldest $2 job runs started before $1.
+DELETE FROM perfbot.job_runs WHERE id = ANY(ARRAY(
+    SELECT id FROM perfbot.job_runs
+     WHERE started_at < $1 ORDER BY started_at LIMIT $2))
+
+-- prune_seen_requests --
+-- One batch: up to $2 seen request keys whose window closed before $1.
+DELETE FROM perfbot.seen_requests WHERE key = ANY(ARRAY(
+    SELECT key FROM perfbot.seen_requests WHERE expires_at < $1 ORDER BY expires_at LIMIT $2))

@@ -2,7 +2,7 @@
 executed, so that a replay does nothing twice. `remember` is one `INSERT … ON CONFLICT DO
 NOTHING`, so among concurrent copies of one request, on any replica, exactly one wins; rows
 live until their `expires_at` (the end of the signature window) and the cleanup job deletes
-them after."""
+them after (`retention.py`)."""
 
 from datetime import datetime
 
@@ -26,9 +26,3 @@ class SeenRequestRepository:
                 QUERIES["remember_request"], key, platform, now, expires_at
             )
         return claimed is not None
-
-    async def prune(self, now: datetime) -> int:
-        """Delete keys whose window has passed; returns how many."""
-        async with self._db.connection() as conn:
-            status = await conn.execute(QUERIES["delete_seen_requests_before"], now)
-        return int(status.split()[-1])

@@ -262,12 +262,14 @@ class RollupRepository:
             records = await conn.fetch(QUERIES["rollup_minute_rows_of"], start, end, operation)
         return Rollups.from_records(records, resolution_s=60)
 
-    async def prune(self, minute_before: datetime, hour_before: datetime) -> int:
-        """Delete rollups older than the retention cut-offs; returns rows deleted."""
+    async def rolled_up_before(self) -> datetime | None:
+        """Raw metrics recorded before this moment (UTC) are in the rollups for good: the
+        rollup watermark less the late-arrival grace, and no later than the oldest back-fill
+        range still waiting. None before the first refresh. Retention prunes raw metrics only
+        before it."""
         async with self._db.connection() as conn:
-            a = await conn.execute(QUERIES["delete_rollup_minute_before"], minute_before)
-            b = await conn.execute(QUERIES["delete_rollup_hour_before"], hour_before)
-        return int(a.split()[-1]) + int(b.split()[-1])
+            horizon: datetime | None = await conn.fetchval(QUERIES["rolled_up_before"], LATE_GRACE)
+        return horizon
 
 
 async def _rebuild(

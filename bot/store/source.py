@@ -17,7 +17,7 @@ import asyncpg
 
 from bot import errors
 from bot.config import SourceSettings
-from bot.models import OPERATION_NAME_PATTERN, MergeRecord, Metric
+from bot.models import MergeRecord
 from bot.store import migrate
 from bot.store.connector import Connector
 from bot.store.queries import QUERIES
@@ -332,15 +332,6 @@ class SourceRepository:
             MergeRecord.model_validate({k: v for k, v in dict(r).items() if v is not None})
             for r in rows
         ]
-
-    async def recent_metrics(self, operation: str | None, limit: int) -> list[Metric]:
-        """The newest metrics from the configured source, newest first (rows whose operation name
-        is not valid are left out)."""
-        async with self._db.connection() as conn:
-            rows = await conn.fetch(
-                QUERIES["recent_metrics"], operation, limit, OPERATION_NAME_PATTERN
-            )
-        return [Metric.model_validate(dict(r)) for r in rows]
 
 
 async def _columns(

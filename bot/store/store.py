@@ -1,7 +1,7 @@
 """`Store`: the only place perfbot talks SQL, as one facade over one `Connector`. Each aggregate
 has its repository (`store.alerts`, `store.deliveries`, `store.findings`, `store.rollups`,
-`store.jobs`, `store.metrics`, `store.operations`, `store.source`, `store.requests`), in the
-module named for it; this module opens and closes the connection, applies migrations and answers
+`store.jobs`, `store.metrics`, `store.operations`, `store.source`, `store.requests`,
+`store.retention`), in the module named for it; this module opens and closes the connection, applies migrations and answers
 for the database as a whole (status, health)."""
 
 import time
@@ -26,8 +26,19 @@ from bot.store.metrics import MetricRepository
 from bot.store.operations import OperationRepository
 from bot.store.queries import QUERIES
 from bot.store.requests import SeenRequestRepository
+from bot.store.retention import RetentionRepository
 from bot.store.rollups import LateRows, RollupRepository
 from bot.store.source import SourceRepository, SourceStatus
+
+
+@dataclass(frozen=True)
+class TableSize:
+    """One of perfbot's tables on disk: `bytes` with its indexes and TOAST, `rows` the
+    planner's estimate (None before the table was first analysed)."""
+
+    name: str
+    bytes: int
+    rows: int | None
 
 
 @dataclass(frozen=True)
@@ -39,7 +50,7 @@ class DatabaseStatus:
     user: str
     schema_version: int | None
     latest_version: int
-    row_counts: dict[str, int]
+    tables: list[TableSize]  # largest first
     source: SourceStatus | None = None
 
 
@@ -57,6 +68,7 @@ class Store:
         self.metrics = MetricRepository(connector, self.operations)
         self.source = SourceRepository(connector)
         self.requests = SeenRequestRepository(connector)
+        self.retention = RetentionRepository(connector)
 
     @classmethod
     async def open(
@@ -116,15 +128,20 @@ class Store:
             return {"ok": False, "error": exc.message}
         return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
 
+    async def table_sizes(self) -> list[TableSize]:
+        """perfbot's tables with their size on disk and estimated rows, largest first: read
+        from the catalog, never by counting rows."""
+        async with self.connector.connection() as conn:
+            rows = await conn.fetch(QUERIES["table_sizes"])
+        return [TableSize(r["name"], r["bytes"], r["rows"]) for r in rows]
+
     async def status(self, now: datetime) -> DatabaseStatus:
-        """Server, schema version, row counts and the source, for `perfbot db status`."""
+        """Server, schema version, table sizes and the source, for `perfbot db status`."""
         version = await migrate.current_version(self.connector.pool)
         async with self.connector.connection() as conn:
             info = await conn.fetchrow(QUERIES["server_info"])
-            counts: dict[str, int] = {}
-            if version is not None:
-                counts = {r["name"]: r["n"] for r in await conn.fetch(QUERIES["table_row_counts"])}
         assert info is not None
+        tables = await self.table_sizes() if version is not None else []
         return DatabaseStatus(
             url=self.connector.masked_url,
             embedded=self.connector.embedded,
@@ -133,6 +150,6 @@ class Store:
             user=info["user"],
             schema_version=version,
             latest_version=max(m.version for m in migrate.available()),
-            row_counts=counts,
+            tables=tables,
             source=await self.source.status(now),
         )

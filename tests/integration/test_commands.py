@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
+from bot import humanize
 from bot.alerts import AlertService
 from bot.clock import FrozenClock
 from bot.commands import Commands, Reply, build_registry
@@ -414,3 +415,21 @@ async def test_operation_names_are_found_among_thousands_by_index(
     assert "unknown operation" not in text_of(reply)
     reply = await commands.run("/perf trends svc4711.endpont_4711", ALICE)
     assert "did you mean svc4711.endpoint_4711" in text_of(reply)
+
+
+async def test_status_shows_table_sizes_from_the_catalog(commands: Commands, store: Store) -> None:
+    async with store.connector.pool.acquire() as conn:
+        await conn.execute("ANALYZE perfbot.metrics")
+        rows = await conn.fetchval("SELECT count(*) FROM perfbot.metrics")
+    status = text_of(await commands.run("status", ALICE))
+    [storage] = [line for line in status.splitlines() if "Storage" in line]
+    assert (
+        f"metrics {humanize.size(await metrics_bytes(store))} ({humanize.approx(rows)} rows)"
+        in (storage)
+    )
+
+
+async def metrics_bytes(store: Store) -> int:
+    async with store.connector.pool.acquire() as conn:
+        n: int = await conn.fetchval("SELECT pg_total_relation_size('perfbot.metrics')")
+    return n

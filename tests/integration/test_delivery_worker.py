@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -135,7 +135,9 @@ async def test_503_twice_then_200_is_delivered_on_attempt_3(store: Store, runnin
     [d] = await store.deliveries.for_alert(alert_id)
     assert d.attempts == 3
     assert len(hook.calls) == 3
-    assert await store.alerts.message_ref(alert_id, "hook") == {"id": f"msg-{alert_id}"}
+    assert await store.alerts.message_refs([alert_id]) == {
+        (alert_id, "hook"): {"id": f"msg-{alert_id}"}
+    }
 
 
 async def test_retry_after_is_honoured(store: Store, running: list) -> None:
@@ -151,7 +153,8 @@ async def test_permanent_failure_is_dead_and_visible(store: Store, running: list
     [alert_id] = await queue(store)
     start(worker(store, {"hook": ScriptedChannel("hook", script=[404])}), running)
     await eventually(lambda: _all(store, alert_id, DeliveryStatus.DEAD))
-    [dead] = await store.deliveries.dead_letters()
+    [dead] = await store.deliveries.for_alert(alert_id)
+    assert (await store.deliveries.stats(datetime.now(UTC))).dead == 1  # /perf status shows it
     assert dead.attempts == 1
     assert dead.last_error is not None
     assert "permanent" in dead.last_error

@@ -22,7 +22,7 @@ from bot.errors import ConfigError
 from bot.store import Store
 from bot.store.queries import QUERIES
 from bot.store.rollups import MINUTE
-from tests.database import admin_execute, unique_name
+from tests.database import admin_execute, source_metrics, unique_name
 
 DDL = Path(__file__).parent.parent / "data" / "pggit"
 NEW_YORK = "America/New_York"
@@ -106,7 +106,7 @@ async def test_shape_a_reads_local_times_keeps_failures_apart_and_names_branches
     assert "shape A" in layout.metrics.shape
     assert layout.metrics.timezone == NEW_YORK
 
-    metrics = await store.source.recent_metrics("commit", 100)
+    metrics = await source_metrics(store, "commit", 100)
     assert len(metrics) == 12  # the failed one is not a latency
     assert min(m.recorded_at for m in metrics) == T0
     counts = await rollup_counts(store, T0 - MINUTE, T0 + 5 * MINUTE)
@@ -143,7 +143,7 @@ async def test_shape_c_reads_only_duration_types(store: Store) -> None:
     await write(store, SHAPE_C_ROW, T0, "objects_tracked", 42_000)  # a count, not a latency
     layout = await store.source.apply(Settings.load(source={"preset": "pggit"}).source)
     assert "shape C" in layout.metrics.shape
-    [metric, *_] = await store.source.recent_metrics(None, 10)
+    [metric, *_] = await source_metrics(store, None, 10)
     assert (metric.operation_type, metric.duration_ms) == ("ddl_tracking", 7.0)
     counts = await rollup_counts(store, T0 - MINUTE, T0 + 2 * MINUTE)
     assert counts == {("ddl_tracking", T0): 3}
@@ -155,7 +155,7 @@ async def test_a_configured_time_zone_wins_over_the_database_default(store: Stor
     await store.source.apply(
         Settings.load(source={"preset": "pggit", "timezone": "Europe/Paris"}).source
     )
-    [metric] = await store.source.recent_metrics(None, 10)
+    [metric] = await source_metrics(store, None, 10)
     assert metric.recorded_at == T0
 
 
@@ -262,7 +262,7 @@ async def test_a_source_without_merges(store: Store) -> None:
     ).source
     layout = await store.source.apply(source)
     assert layout.merges is None
-    [metric] = await store.source.recent_metrics(None, 5)
+    [metric] = await source_metrics(store, None, 5)
     assert metric.recorded_at == T0
 
 
@@ -318,7 +318,7 @@ async def test_the_readme_explicit_mapping_runs_as_written(store: Store) -> None
         await conn.execute("INSERT INTO public.request_timings VALUES ('GET:/users', 12.5, $1)", T0)
     layout = await store.source.apply(Settings.load(**example).source)
     assert layout.merges is None
-    [metric] = await store.source.recent_metrics(None, 5)
+    [metric] = await source_metrics(store, None, 5)
     assert (metric.operation_type, metric.duration_ms, metric.recorded_at) == (
         "GET:/users",
         12.5,

@@ -72,7 +72,7 @@ async def test_two_runners_run_each_slot_once(store: Store) -> None:
     outcomes = await asyncio.gather(a.run(spec), b.run(spec), a.run(spec))
     assert calls == ["run"]
     assert sorted(o.claimed for o in outcomes) == [False, False, True]
-    [run] = await store.jobs.recent("detect")
+    [run] = await store.jobs.latest()
     assert run.status is JobStatus.SUCCESS
     assert run.rows == 7
     assert run.duration_ms is not None

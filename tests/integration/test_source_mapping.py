@@ -7,6 +7,7 @@ import pytest
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.store import Store
+from tests import database
 
 PGGIT_SCHEMA = """
 CREATE SCHEMA pggit;
@@ -48,7 +49,7 @@ async def test_pggit_tables_are_read_in_place(store: Store) -> None:
     async with store.connector.pool.acquire() as conn:
         await conn.execute(PGGIT_SCHEMA)
     await store.source.apply(Settings.load(source={"preset": "pggit"}).source)
-    metrics = await store.source.recent_metrics(None, 10)
+    metrics = await database.source_metrics(store, None, 10)
     assert [(m.operation_type, m.duration_ms) for m in metrics] == [
         ("get_history", 12.0),
         ("commit", 5.25),
@@ -79,7 +80,7 @@ async def test_custom_column_names(store: Store) -> None:
         }
     ).source
     await store.source.apply(source)
-    [metric] = await store.source.recent_metrics("commit", 5)
+    [metric] = await database.source_metrics(store, "commit", 5)
     assert metric.duration_ms == 4.5
 
 

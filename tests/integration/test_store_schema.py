@@ -23,7 +23,9 @@ async def test_migrations_apply_from_zero_and_are_idempotent(pg_server: str) -> 
             assert await store.migrate() == []
             status = await store.status(datetime.now(UTC))
             assert status.schema_version == status.latest_version
-            assert status.row_counts["metrics"] == 0
+            sizes = {t.name: t for t in status.tables}
+            assert sizes["metrics"].bytes > 0  # its indexes take pages even when empty
+            assert sizes["deliveries"].rows is None  # never analysed yet: no estimate
         finally:
             await store.close()
     finally:
