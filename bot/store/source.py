@@ -22,6 +22,7 @@ from bot.store import migrate
 from bot.store.connector import Connector
 from bot.store.queries import QUERIES
 from bot.store.source_shape import (
+    KINDS_FUNCTION,
     PGGIT_BRANCHES,
     MergesLayout,
     MetricsLayout,
@@ -108,6 +109,40 @@ def bounds_sql(layout: MetricsLayout) -> list[str]:
             f"LANGUAGE sql STABLE PARALLEL SAFE AS {quote_literal(body)}"
         )
     return statements
+
+
+def kinds_sql(layout: MetricsLayout) -> str:
+    """The function listing the distinct values of the layout's kind column that match its
+    pattern, by a loose index scan (one index probe per distinct value, however many rows):
+    `column = ANY(perfbot.source_kinds())` then lets a (kind, time) index serve the scan.
+    Without kinds, an empty list (the function exists for every source)."""
+    if layout.kinds is None:
+        body = "SELECT '{}'::text[]"
+    else:
+        column, pattern = quote_ident(layout.kinds[0]), layout.kinds[1]
+        table = quote_table(layout.table)
+        # Identifiers validated (settings) or read from the catalog, and quoted, as in `_view`.
+        first = ["SELECT", column, "FROM", table, "WHERE", column, "IS NOT NULL"]
+        following = ["SELECT", column, "FROM", table, "WHERE", column, "> k.v"]
+        order = ["ORDER BY", column, "LIMIT 1"]
+        body = " ".join(
+            [
+                "WITH RECURSIVE k(v) AS ((",
+                *first,
+                *order,
+                ") UNION ALL SELECT (",
+                *following,
+                *order,
+                ") FROM k WHERE k.v IS NOT NULL)",
+                "SELECT coalesce(array_agg(v::text) FILTER (WHERE v LIKE",
+                quote_literal(pattern),
+                "), '{}') FROM k",
+            ]
+        )
+    return (
+        f"CREATE OR REPLACE FUNCTION {KINDS_FUNCTION}() RETURNS text[] "
+        f"LANGUAGE sql STABLE PARALLEL SAFE AS {quote_literal(body)}"
+    )
 
 
 def merges_view_sql(layout: MergesLayout | None) -> str:
@@ -267,6 +302,7 @@ class SourceRepository:
         async with self._db.transaction() as conn:
             await conn.execute(QUERIES["advisory_xact_lock"], migrate.ADVISORY_LOCK_KEY)
             layout = await self._inspect(conn, settings)
+            await conn.execute(kinds_sql(layout.metrics))  # the metrics view may call it
             statements = [
                 (METRICS_VIEW, metrics_view_sql(layout.metrics)),
                 (FAILED_VIEW, failed_view_sql(layout.metrics)),

@@ -23,6 +23,7 @@ from bot.config import SourceSettings
 from bot.config.source import MergeColumns
 
 PGGIT_BRANCHES = "pggit.branches"
+KINDS_FUNCTION = "perfbot.source_kinds"
 NAIVE = "timestamp without time zone"
 AWARE = "timestamp with time zone"
 
@@ -52,6 +53,9 @@ class MetricsLayout:
     failed: str | None = None  # predicate of failed operations, counted apart (shape A)
     timezone: str = "UTC"
     reads: tuple[str, ...] = ()  # the table's columns the view reads (privileges are checked)
+    # (column, LIKE pattern): the view reads only rows whose column is one of its distinct values
+    # matching the pattern, listed by `KINDS_FUNCTION` (pgGit shape C's duration metric types)
+    kinds: tuple[str, str] | None = None
 
     @property
     def identity(self) -> str:
@@ -151,9 +155,12 @@ def pggit_metrics(table: str, columns: Mapping[str, str], timezone: str) -> Metr
                 "without _ms); other metric types are counts and are not read",
                 "no merge phases",
             ),
-            where=("\"metric_type\" LIKE '%\\_ms'", '"metric_value" IS NOT NULL'),
+            # The duration types, listed through pgGit's (metric_type, recorded_at) index, make
+            # that index serve the time range too (a LIKE on the type alone cannot).
+            where=(f'"metric_type" = ANY({KINDS_FUNCTION}())', '"metric_value" IS NOT NULL'),
             timezone=timezone,
             reads=("metric_type", "metric_value", "recorded_at"),
+            kinds=("metric_type", "%\\_ms"),
         )
     if {"operation_type", "duration_ms", "recorded_at"} <= columns.keys():
         failed = '"error_details" IS NOT NULL' if "error_details" in columns else None

@@ -161,7 +161,7 @@ async def test_a_configured_time_zone_wins_over_the_database_default(store: Stor
 
 @pytest.mark.parametrize(
     ("shape", "row", "operation"),
-    [("a", SHAPE_A_ROW, "commit"), ("b", SHAPE_B_ROW, "commit")],
+    [("a", SHAPE_A_ROW, "commit"), ("b", SHAPE_B_ROW, "commit"), ("c", SHAPE_C_ROW, "commit_ms")],
 )
 async def test_the_incremental_scan_uses_the_source_index(
     store: Store, shape: str, row: str, operation: str
