@@ -29,7 +29,7 @@ def baseline_from_row(row: Any) -> Baseline:
     return Baseline.model_validate(dict(row))
 
 
-async def _insert_anomalies(conn: Any, anomalies: Sequence[Anomaly]) -> list[Anomaly]:
+async def insert_anomalies(conn: Any, anomalies: Sequence[Anomaly]) -> list[Anomaly]:
     """Insert `anomalies` on `conn` (inside the caller's transaction), INSERT_BATCH rows per
     statement; returns them with their ids."""
     stored: list[Anomaly] = []
@@ -71,7 +71,7 @@ class FindingRepository:
         """Store anomalies, pending alerting unless already linked to an alert; returns them
         with their ids."""
         async with self._db.transaction() as conn:
-            return await _insert_anomalies(conn, anomalies)
+            return await insert_anomalies(conn, anomalies)
 
     async def commit_cycle(
         self,
@@ -93,7 +93,7 @@ class FindingRepository:
                 )
             if moved is None:
                 return None
-            return await _insert_anomalies(conn, anomalies)
+            return await insert_anomalies(conn, anomalies)
 
     async def pending_anomalies(self, limit: int = 1000) -> list[Anomaly]:
         """Anomalies not yet through alerting, oldest first (at most `limit`)."""

@@ -174,3 +174,18 @@ async def test_spike_hours_are_the_hours_spike_windows_touched(store: Store) -> 
         "commit": {hour - timedelta(hours=1), hour},
         "merge": {hour - timedelta(hours=1)},
     }
+
+
+async def test_a_large_batch_of_anomalies_keeps_each_its_own_id(store: Store) -> None:
+    found = [
+        anomaly(f"op_{i % 7}", Severity.WARNING, 1).model_copy(
+            update={"value_ms": float(i), "details": {"i": i}}
+        )
+        for i in range(2345)  # three statements
+    ]
+    stored = await store.findings.add_anomalies(found)
+    assert [a.model_copy(update={"id": None}) for a in stored] == found
+    assert len({a.id for a in stored}) == len(found)
+    read = await store.findings.anomalies_since(T0 - timedelta(hours=1), limit=5000)
+    assert {a.id: a for a in read} == {a.id: a for a in stored}
+    assert len(await store.findings.pending_anomalies(limit=5000)) == len(found)
