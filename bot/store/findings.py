@@ -29,9 +29,12 @@ def baseline_from_row(row: Any) -> Baseline:
     return Baseline.model_validate(dict(row))
 
 
-async def insert_anomalies(conn: Any, anomalies: Sequence[Anomaly]) -> list[Anomaly]:
+async def insert_anomalies(
+    conn: Any, anomalies: Sequence[Anomaly], *, pending: bool = True
+) -> list[Anomaly]:
     """Insert `anomalies` on `conn` (inside the caller's transaction), INSERT_BATCH rows per
-    statement; returns them with their ids."""
+    statement, pending alerting when `pending` and not yet linked to an alert; returns them with
+    their ids."""
     stored: list[Anomaly] = []
     for at in range(0, len(anomalies), INSERT_BATCH):
         batch = anomalies[at : at + INSERT_BATCH]
@@ -56,7 +59,8 @@ async def insert_anomalies(conn: Any, anomalies: Sequence[Anomaly]) -> list[Anom
             [a.alert_id for a in batch],
             [a.details for a in batch],
         ]
-        ids = sorted(r["id"] for r in await conn.fetch(QUERIES["insert_anomalies"], *columns))
+        rows = await conn.fetch(QUERIES["insert_anomalies"], *columns, pending)
+        ids = sorted(r["id"] for r in rows)
         stored += [a.model_copy(update={"id": i}) for a, i in zip(batch, ids, strict=True)]
     return stored
 
@@ -67,11 +71,13 @@ class FindingRepository:
     def __init__(self, connector: Connector) -> None:
         self._db = connector
 
-    async def add_anomalies(self, anomalies: Sequence[Anomaly]) -> list[Anomaly]:
-        """Store anomalies, pending alerting unless already linked to an alert; returns them
-        with their ids."""
+    async def add_anomalies(
+        self, anomalies: Sequence[Anomaly], *, pending: bool = True
+    ) -> list[Anomaly]:
+        """Store anomalies, pending alerting (unless `pending` is false or they are already
+        linked to an alert); returns them with their ids."""
         async with self._db.transaction() as conn:
-            return await insert_anomalies(conn, anomalies)
+            return await insert_anomalies(conn, anomalies, pending=pending)
 
     async def commit_cycle(
         self,
@@ -139,9 +145,11 @@ class FindingRepository:
             hours.setdefault(row["operation_type"], set()).add(row["hour"])
         return hours
 
-    async def add_correlations(self, correlations: Sequence[Correlation]) -> list[Correlation]:
-        """Store one analysis's correlations, pending alerting unless already linked to an
-        alert; returns them with their ids."""
+    async def add_correlations(
+        self, correlations: Sequence[Correlation], *, pending: bool = True
+    ) -> list[Correlation]:
+        """Store one analysis's correlations, pending alerting (unless `pending` is false or
+        they are already linked to an alert); returns them with their ids."""
         stored = []
         async with self._db.connection() as conn, conn.transaction():
             for c in correlations:
@@ -159,6 +167,7 @@ class FindingRepository:
                     c.window_end,
                     c.analyzed_at,
                     c.alert_id,
+                    pending,
                 )
                 stored.append(c.model_copy(update={"id": correlation_id}))
         return stored

@@ -453,15 +453,16 @@ RETURNING *
 
 -- insert_anomalies --
 -- Store anomalies, one row per element of the arrays $1..$19 (one array per column, in the
--- column order below), pending alerting unless already linked to an alert. Rows are inserted in
--- array order, so the ids returned, ascending, match the arrays.
+-- column order below), pending alerting when $20 and not already linked to an alert. Rows are
+-- inserted in array order, so the ids returned, ascending, match the arrays.
 INSERT INTO perfbot.anomalies
        (operation_type, kind, severity, detector, z_score, value_ms, baseline_mean_ms,
         baseline_p99_ms, deviation_pct, degradation_pct, trend_slope, confidence, outliers,
         samples, window_start, window_end, detected_at, alert_id, details, pending)
 SELECT operation_type, kind, severity, detector, z_score, value_ms, baseline_mean_ms,
        baseline_p99_ms, deviation_pct, degradation_pct, trend_slope, confidence, outliers,
-       samples, window_start, window_end, detected_at, alert_id, details, alert_id IS NULL
+       samples, window_start, window_end, detected_at, alert_id, details,
+       $20::boolean AND alert_id IS NULL
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[],
               $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::float8[],
               $12::float8[], $13::int[], $14::int[], $15::timestamptz[], $16::timestamptz[],
@@ -539,10 +540,11 @@ SELECT DISTINCT a.operation_type, h.hour
 DELETE FROM perfbot.anomalies WHERE detected_at < $1
 
 -- insert_correlation --
+-- One correlation, pending alerting when $13 and not already linked to an alert ($12).
 INSERT INTO perfbot.correlations
        (operation_a, operation_b, r, n, confidence, bottleneck, severity, recommendations,
         window_start, window_end, analyzed_at, alert_id, pending)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12::bigint IS NULL)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::boolean AND $12::bigint IS NULL)
 RETURNING id
 
 -- pending_correlations --

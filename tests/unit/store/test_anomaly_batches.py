@@ -18,9 +18,11 @@ class RecordingConnection:
         self.statements: list[int] = []  # rows per statement
         self.next_id = 100
 
-    async def fetch(self, sql: str, *columns: list[Any]) -> list[dict[str, int]]:
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, int]]:
         assert sql == QUERIES["insert_anomalies"]
+        *columns, pending = args
         assert len(columns) == 19
+        assert pending is True
         rows = len(columns[0])
         assert all(len(c) == rows for c in columns)
         self.statements.append(rows)
