@@ -2,12 +2,14 @@
 its anomalies together with its watermark; alerting takes each pending anomaly in the
 transaction that counts it. A cycle that fails between the two, re-run, alerts each anomaly
 once; re-running a committed cycle adds nothing; racing cycles and racing alerting runs commit
-once; replicas record a standing degradation once per repeat interval."""
+once; correlations left pending alert once; replicas record a standing degradation once per
+repeat interval."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 
 from bot import errors
@@ -17,7 +19,7 @@ from bot.config import Settings
 from bot.jobs import DETECT_WATERMARK, Jobs
 from bot.models import AlertStatus, AnomalyKind, Severity
 from bot.store import Store
-from tests.factories import latency_history, make_anomaly
+from tests.factories import latency_history, make_anomaly, make_correlation
 
 NOW = datetime(2026, 11, 27, 12, 0, 20, tzinfo=UTC)  # 20 s into the minute: 11:59 is complete
 MINUTE = timedelta(minutes=1)
@@ -32,6 +34,14 @@ CREATE TRIGGER test_lose_update BEFORE UPDATE ON perfbot.alerts
     FOR EACH ROW EXECUTE FUNCTION perfbot.test_lose_update();
 """
 KEEP_ALERT_UPDATES = "DROP TRIGGER test_lose_update ON perfbot.alerts"
+# A new alert cannot be stored (e.g. the database refuses it mid-way through alerting).
+REFUSE_NEW_ALERTS = """
+CREATE FUNCTION perfbot.test_refuse() RETURNS trigger LANGUAGE plpgsql
+AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
+CREATE TRIGGER test_refuse BEFORE INSERT ON perfbot.alerts
+    FOR EACH ROW EXECUTE FUNCTION perfbot.test_refuse();
+"""
+ACCEPT_NEW_ALERTS = "DROP TRIGGER test_refuse ON perfbot.alerts"
 
 
 def replica(store: Store, **config: Any) -> tuple[Jobs, AlertService]:
@@ -169,3 +179,24 @@ async def test_replicas_record_a_standing_degradation_once_per_repeat(store: Sto
     assert {(a.operation_type, a.severity) for a in recorded} == {("commit", Severity.WARNING)}
     first = NOW.replace(second=0)  # the first cycle scores 11:59, detected at 12:00
     assert sorted(a.detected_at for a in recorded) == [first + k * 5 * MINUTE for k in range(4)]
+
+
+async def test_correlations_left_pending_by_a_failed_run_alert_once(store: Store) -> None:
+    settings = Settings.load(channels=HOOK)
+    alerts = AlertService(store, settings, FrozenClock(NOW))
+    pairs = [
+        make_correlation("merge_base_find", "merge_branches", 0.95, analyzed_at=NOW),
+        make_correlation("merge_branches", "merge_conflict_detect", 0.92, analyzed_at=NOW),
+    ]
+    await store.findings.add_correlations(pairs)
+    await execute(store, REFUSE_NEW_ALERTS)
+    with pytest.raises(asyncpg.exceptions.RaiseError):
+        await alerts.process_pending(NOW)
+    await execute(store, ACCEPT_NEW_ALERTS)
+    [bottleneck] = await alerts.process_pending(NOW + MINUTE)
+    assert await alerts.process_pending(NOW + 2 * MINUTE) == []
+    assert bottleneck.occurrences == 1
+    assert [a.id for a in await store.alerts.with_status([AlertStatus.OPEN])] == [bottleneck.id]
+    linked = await store.findings.correlations_since(NOW - MINUTE)
+    assert sorted(c.alert_id or 0 for c in linked) == [bottleneck.id, bottleneck.id]
+    assert await store.findings.pending_correlations() == []
