@@ -1,6 +1,7 @@
 """The alert service: turns detections into alerts and chat actions into state changes, and
 persists what the pure routing core decides. Every change happens in one transaction under the
-alerts lock: the alert's new state, its audit events and its queued deliveries together."""
+alerts lock: the alert's new state, its audit events, its queued deliveries and the detections it
+takes from pending (linked to it) together."""
 
 import logging
 from collections.abc import Sequence
