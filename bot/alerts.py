@@ -1,6 +1,7 @@
 """The alert service: turns detections into alerts and chat actions into state changes, and
 persists what the pure routing core decides. Every change happens in one transaction under the
-alerts lock: the alert's new state, its audit events and its queued deliveries together."""
+alerts lock: the alert's new state, its audit events, its queued deliveries and the detections it
+takes from pending (linked to it) together."""
 
 import logging
 from collections.abc import Sequence
@@ -34,35 +35,61 @@ class AlertService:
 
     # ---- detection → alerts ------------------------------------------------------------------
 
+    async def process_pending(self, now: datetime) -> list[Alert]:
+        """Alert what detection committed and alerting has not taken yet (this cycle's, or what
+        a failed run left): anomalies oldest first, then correlations, whose bottleneck alerts
+        group the anomaly alerts. Returns the alerts fired or updated."""
+        touched = await self.process_anomalies(await self._store.findings.pending_anomalies(), now)
+        correlations = await self._store.findings.pending_correlations()
+        return touched + await self.process_correlations(correlations, now)
+
     async def process_anomalies(self, anomalies: Sequence[Anomaly], now: datetime) -> list[Alert]:
-        """Decide and persist an alert change for each stored anomaly; link anomalies to their
-        alerts. Returns the alerts fired or updated."""
+        """Decide and persist an alert change for each anomaly. A stored one is taken from
+        pending and linked to its alert in that same transaction, so it counts once however
+        often this runs. Returns the alerts fired or updated."""
         touched = []
         for anomaly in anomalies:
-            alert = await self._process(candidate.from_anomaly(anomaly), now)
+            ids = () if anomaly.id is None else (anomaly.id,)
+            alert = await self._process(candidate.from_anomaly(anomaly), now, anomaly_ids=ids)
             if alert is not None:
                 touched.append(alert)
-                if anomaly.id is not None:
-                    await self._store.findings.link_anomaly(anomaly.id, alert.id)
         return touched
 
     async def process_correlations(
         self, correlations: Sequence[Correlation], now: datetime
     ) -> list[Alert]:
-        """One bottleneck alert per connected cluster of correlated pairs."""
+        """One bottleneck alert per connected cluster of each analysis's correlated pairs,
+        taken and linked like anomalies."""
+        analyses: dict[datetime, list[Correlation]] = {}
+        for c in correlations:
+            analyses.setdefault(c.analyzed_at, []).append(c)
         touched = []
-        for cluster in candidate.clusters(correlations):
-            alert = await self._process(candidate.from_cluster(cluster), now)
-            if alert is not None:
-                touched.append(alert)
-                for pair in cluster.correlations:
-                    if pair.id is not None:
-                        await self._store.findings.link_correlation(pair.id, alert.id)
+        for analysis in analyses.values():
+            for cluster in candidate.clusters(analysis):
+                ids = tuple(c.id for c in cluster.correlations if c.id is not None)
+                alert = await self._process(
+                    candidate.from_cluster(cluster), now, correlation_ids=ids
+                )
+                if alert is not None:
+                    touched.append(alert)
         return touched
 
-    async def _process(self, cand: candidate.AlertCandidate, now: datetime) -> Alert | None:
+    async def _process(
+        self,
+        cand: candidate.AlertCandidate,
+        now: datetime,
+        *,
+        anomaly_ids: Sequence[int] = (),
+        correlation_ids: Sequence[int] = (),
+    ) -> Alert | None:
         async with self._store.alerts.transaction() as tx:
             await tx.lock()
+            if not await tx.take_findings(anomaly_ids, correlation_ids):
+                logger.debug(
+                    "detection already alerted",
+                    extra={"action": "alert_already_taken", "fingerprint": cand.fingerprint},
+                )
+                return None
             related = await tx.related(cand.operation_types)
             window = self.policy.recurrence_window
             recent = lifecycle.recurrence_counts(
@@ -95,6 +122,7 @@ class AlertService:
                 await self._enqueue(tx, decision.sends, alert, now)
                 for child in await tx.alerts_by_ids(decision.children):
                     await self._apply(tx, grouping.attach(child, alert.id, now), now)
+                await tx.link_findings(alert.id, anomaly_ids, correlation_ids)
                 logger.info(
                     "alert fired",
                     extra={
@@ -111,6 +139,7 @@ class AlertService:
             updated = await self._apply(tx, decision, now)
             for child in await tx.alerts_by_ids(decision.children):
                 await self._apply(tx, grouping.attach(child, updated.id, now), now)
+            await tx.link_findings(updated.id, anomaly_ids, correlation_ids)
             return updated
 
     # ---- persistence ---------------------------------------------------------------------------

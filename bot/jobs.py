@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from bot.alerts import AlertService
 from bot.analysis import baseline as baselines_
-from bot.analysis import correlation, detection
+from bot.analysis import correlation, degradation, detection
 from bot.analysis.params import (
     BaselineParams,
     CorrelationParams,
@@ -49,7 +49,6 @@ class Jobs:
         self._settings = settings
         self._alerts = alerts
         self._cleanup = Cleanup(store, settings)
-        self._recorded_degradations: dict[str, tuple[str, datetime]] = {}
         # The span of hourly rollups detection reads each cycle (the store caches its complete
         # hours, so a week is read once an hour rather than every cycle).
         self._hours_span = max(settings.degradation.lookback, settings.detection.lookback) + HOUR
@@ -81,11 +80,21 @@ class Jobs:
 
     async def detect_once(self, now: datetime, *, alert: bool = True) -> list[Anomaly]:
         """One cycle: the minutes since the last one, scored once even if the CLI and the bot
-        (or two replicas) run a cycle at the same moment."""
+        (or two replicas) run a cycle at the same moment; then, with `alert`, alerting of every
+        pending anomaly (without, they wait for the next alerting run)."""
         async with self._store.connector.exclusive(DETECT_LOCK_KEY):
             return await self._detect(now, alert)
 
     async def _detect(self, now: datetime, alert: bool) -> list[Anomaly]:
+        stored = await self._cycle(now)
+        if alert:
+            # also what an earlier cycle committed but could not alert
+            await self._alerts.process_pending(now)
+        return stored
+
+    async def _cycle(self, now: datetime) -> list[Anomaly]:
+        """Score the minutes since the watermark; commit their anomalies, pending alerting,
+        together with the new watermark (nothing when another cycle moved it first)."""
         s = self._settings
         await self.refresh(now)
         end = floor_to(now - s.detection.settle, MINUTE)
@@ -99,18 +108,18 @@ class Jobs:
             await self.baselines(now, reason="first")
             active = await self._store.findings.active_baselines()
         found = await self._score(start, end, active)
-        found = self._throttle_degradations(found, end)
-        stored = await self._store.findings.add_anomalies(found)
-        if alert and stored:
-            await self._alerts.process_anomalies(stored, now)
-        await self._store.jobs.set_watermark(DETECT_WATERMARK, end)
+        found = await self._throttle_degradations(found, end)
+        stored = await self._store.findings.commit_cycle(found, DETECT_WATERMARK, mark, end)
+        window = f"{start:%H:%M}-{end:%H:%M}"
+        if stored is None:
+            logger.warning(
+                "detection cycle superseded",
+                extra={"action": "detect_superseded", "window": window},
+            )
+            return []
         logger.info(
             "detection cycle",
-            extra={
-                "action": "detect_cycle",
-                "window": f"{start:%H:%M}-{end:%H:%M}",
-                "anomalies": len(stored),
-            },
+            extra={"action": "detect_cycle", "window": window, "anomalies": len(stored)},
         )
         return stored
 
@@ -142,20 +151,15 @@ class Jobs:
             spikes,
         )
 
-    def _throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
-        """A standing degradation is seen every cycle; keep it when its severity changes or every
-        DEGRADATION_REPEAT (at most a third of alerts.resolve_after), enough to keep its alert
-        alive without a row a minute."""
+    async def _throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
+        """`found` without the standing degradations recorded less than DEGRADATION_REPEAT
+        (at most a third of alerts.resolve_after) ago at the same severity, judged from the
+        database so that replicas and restarts agree."""
+        if not any(a.kind is AnomalyKind.DEGRADATION for a in found):
+            return found
         repeat = min(DEGRADATION_REPEAT, self._settings.alerts.resolve_after / 3)
-        kept = []
-        for anomaly in found:
-            if anomaly.kind is AnomalyKind.DEGRADATION:
-                last = self._recorded_degradations.get(anomaly.operation_type)
-                if last is not None and last[0] == anomaly.severity and now - last[1] < repeat:
-                    continue
-                self._recorded_degradations[anomaly.operation_type] = (anomaly.severity.value, now)
-            kept.append(anomaly)
-        return kept
+        recorded = await self._store.findings.latest_degradations(now - repeat)
+        return degradation.throttle(found, recorded, now, repeat)
 
     # ---- correlate ------------------------------------------------------------------------------
 
@@ -181,8 +185,8 @@ class Jobs:
             minutes, degraded, params(CorrelationParams, s.correlation), now
         )
         stored = await self._store.findings.add_correlations(found)
-        if alert and stored:
-            await self._alerts.process_correlations(stored, now)
+        if alert:
+            await self._alerts.process_pending(now)
         return stored
 
     # ---- baselines ------------------------------------------------------------------------------

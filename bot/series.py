@@ -2,16 +2,18 @@
 (p50/p95/p99 from the rollups' histograms) against its baseline. Slack and Mattermost draw it
 as a chart, every channel as a sparkline."""
 
-from datetime import datetime, timedelta
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import numpy as np
 
 from bot.analysis.rollups import Rollups, as_datetime
 from bot.analysis.summary import Summary
 from bot.clock import Clock
-from bot.models import Alert
+from bot.models import Alert, Baseline
 from bot.notify import LatencySeries
-from bot.store import Store
 
 WINDOW = timedelta(hours=1)
 
@@ -31,27 +33,58 @@ def series_of(rollups: Rollups, operation: str) -> LatencySeries | None:
     )
 
 
+class _Rollups(Protocol):
+    async def minutes_of(self, operation: str, start: datetime, end: datetime) -> Rollups: ...
+
+
+class _Findings(Protocol):
+    async def active_baseline(self, operation: str) -> Baseline | None: ...
+
+
+class SeriesStore(Protocol):
+    """What the provider reads (`Store` answers it)."""
+
+    @property
+    def rollups(self) -> _Rollups: ...
+
+    @property
+    def findings(self) -> _Findings: ...
+
+
+@dataclass
+class _Minute:
+    """The series computed in one minute, by operation, and who is computing which."""
+
+    at: datetime
+    series: dict[str, LatencySeries | None] = field(default_factory=dict)
+    computing: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+
 class SeriesProvider:
     """`await provider(alert)`: the last hour of the alert's (first) operation, with its
-    baseline; None when there is no data."""
+    baseline; None when there is no data. The messages of a delivery batch are sent
+    concurrently; the first of them to ask computes an operation's series once for its minute
+    and the others wait for it. Only the current minute's series are kept."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: SeriesStore, clock: Clock) -> None:
         self._store = store
         self._clock = clock
-        # One alert's messages to several channels go out together: compute once per minute.
-        self._cache: dict[tuple[str, datetime], LatencySeries | None] = {}
+        self._minute = _Minute(datetime.min.replace(tzinfo=UTC))
 
     async def __call__(self, alert: Alert) -> LatencySeries | None:
         if not alert.operation_types:
             return None
         operation = alert.operation_types[0]
         now: datetime = self._clock.now()
-        key = (operation, now.replace(second=0, microsecond=0))
-        if key not in self._cache:
-            if len(self._cache) > 256:
-                self._cache.clear()
-            self._cache[key] = await self._compute(operation, now)
-        return self._cache[key]
+        at = now.replace(second=0, microsecond=0)
+        if at != self._minute.at:
+            self._minute = _Minute(at)
+        minute = self._minute  # the one this call fills, even if the next begins meanwhile
+        if operation not in minute.series:
+            async with minute.computing.setdefault(operation, asyncio.Lock()):
+                if operation not in minute.series:
+                    minute.series[operation] = await self._compute(operation, now)
+        return minute.series[operation]
 
     async def _compute(self, operation: str, now: datetime) -> LatencySeries | None:
         series = series_of(
@@ -59,7 +92,7 @@ class SeriesProvider:
         )
         if series is None:
             return None
-        baseline = (await self._store.findings.active_baselines()).get(operation)
+        baseline = await self._store.findings.active_baseline(operation)
         if baseline is None:
             return series
         return LatencySeries(

@@ -93,20 +93,26 @@ async def seed(store: Store, service: AlertService, now: datetime) -> World:
                 value_ms=900.0,
                 detected_at=now - timedelta(minutes=20),
             ),
+        ]
+    )
+    fired = await service.process_anomalies(stored, now - timedelta(minutes=20))
+    await store.findings.add_anomalies(
+        [
             make_anomaly(
                 operation_type="get_history",
                 severity=Severity.INFO,
                 detected_at=now - timedelta(hours=30),
-            ),
-        ]
+            )
+        ],
+        pending=False,  # recorded below alerts.min_severity, never alerted
     )
-    fired = await service.process_anomalies(stored[:2], now - timedelta(minutes=20))
     await store.findings.add_correlations(
         [
             make_correlation(
                 "merge", "merge_branches", r=0.93, analyzed_at=now - timedelta(minutes=10)
             )
-        ]
+        ],
+        pending=False,  # an analysis shown by /perf bottlenecks, never alerted
     )
     run = await store.jobs.claim("escalate", now - timedelta(minutes=1), "test", now)
     assert run is not None

@@ -14,11 +14,14 @@ just the slowest of them, so with no minimum one slow request in a quiet half re
 A degradation is judged without the hours in which a spike was detected (`spike_hours`): a p99
 over three and a half days moves as soon as 1 % of its samples are slow, which a 50-minute
 spike is, so with them a spike would be reported as its own "degradation" (and every spike
-during it as `combined`)."""
+during it as `combined`).
 
-from collections.abc import Collection, Mapping
+`throttle` decides which of a cycle's degradations to record, from the last one recorded per
+operation (read from the database, so every replica and restart decides alike)."""
+
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -26,7 +29,7 @@ from bot.analysis.histogram import FloatArray, IntArray
 from bot.analysis.params import DegradationParams
 from bot.analysis.rollups import Rollups, as_datetime64
 from bot.analysis.summary import Summary
-from bot.models import Severity
+from bot.models import Anomaly, AnomalyKind, Severity
 
 DAY_S = 86_400
 
@@ -145,3 +148,28 @@ def least_squares_slope(y: FloatArray) -> FloatArray:
 def _daily_slopes(rows: Rollups, start: np.datetime64, days: int) -> FloatArray:
     p99, _ = daily_p99(rows, start, days)
     return least_squares_slope(p99)
+
+
+def throttle(
+    found: Sequence[Anomaly],
+    recorded: Mapping[str, Anomaly],
+    now: datetime,
+    repeat: timedelta,
+) -> list[Anomaly]:
+    """`found` without the degradations that only repeat what is already recorded. A standing
+    degradation is seen every cycle; it is kept when its operation has no degradation in
+    `recorded` (the last one recorded per operation), when its severity differs from that one,
+    or when that one was detected `repeat` or more before `now`: often enough to keep its alert
+    alive without a row a minute. Every other anomaly is kept, in order."""
+    kept = []
+    for anomaly in found:
+        last = recorded.get(anomaly.operation_type)
+        if (
+            anomaly.kind is AnomalyKind.DEGRADATION
+            and last is not None
+            and last.severity is anomaly.severity
+            and now - last.detected_at < repeat
+        ):
+            continue
+        kept.append(anomaly)
+    return kept

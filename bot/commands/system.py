@@ -99,13 +99,14 @@ async def status(ctx: CommandContext, args: list[str]) -> Reply:
     db = await ctx.store.health()
     if not db.get("ok"):
         return Reply(text=f"perfbot {__version__}: database down ({db.get('error')})", error=True)
-    open_ = await ctx.store.alerts.with_status((AlertStatus.OPEN,), limit=1000)
-    acked = await ctx.store.alerts.with_status((AlertStatus.ACKNOWLEDGED,), limit=1000)
+    counts = await ctx.store.alerts.counts()
     silences = await ctx.store.alerts.active_silences(now)
     queue = await ctx.store.deliveries.stats(now)
     tables = await ctx.store.table_sizes()
     states = await job_states(ctx)
-    critical = sum(1 for a in open_ if a.severity is Severity.CRITICAL)
+    open_ = sum(n for (state, _), n in counts.items() if state is AlertStatus.OPEN)
+    acked = sum(n for (state, _), n in counts.items() if state is AlertStatus.ACKNOWLEDGED)
+    critical = counts.get((AlertStatus.OPEN, Severity.CRITICAL), 0)
     problems = []
     if queue.dead:
         problems.append(f"{queue.dead} undeliverable message{'s' if queue.dead != 1 else ''}")
@@ -125,8 +126,8 @@ async def status(ctx: CommandContext, args: list[str]) -> Reply:
     facts = Fields(
         (
             ("Database", f"ok ({db.get('latency_ms')} ms)"),
-            ("Open alerts", f"{len(open_)} ({critical} critical)"),
-            ("Acknowledged", str(len(acked))),
+            ("Open alerts", f"{open_} ({critical} critical)"),
+            ("Acknowledged", str(acked)),
             ("Silences", str(len(silences))),
             ("Delivery queue", f"{queue.pending} pending, {queue.sending} sending{oldest}"),
             ("Undeliverable", str(queue.dead)),

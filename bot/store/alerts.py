@@ -134,6 +134,33 @@ class AlertTx:
             raise errors.StoreError(f"alert #{alert.id} changed concurrently; try again")
         return alert_from_row(row)
 
+    async def take_findings(
+        self, anomaly_ids: Sequence[int] = (), correlation_ids: Sequence[int] = ()
+    ) -> bool:
+        """Take pending anomalies and correlations for alerting in this transaction: True when
+        every one was still pending (none is once the transaction commits), False when another
+        run took them all first. Raises StoreError, rolling back, when it took only some."""
+        taken = 0
+        if anomaly_ids:
+            taken += len(await self.conn.fetch(QUERIES["take_anomalies"], list(anomaly_ids)))
+        if correlation_ids:
+            rows = await self.conn.fetch(QUERIES["take_correlations"], list(correlation_ids))
+            taken += len(rows)
+        if taken == len(anomaly_ids) + len(correlation_ids):
+            return True
+        if taken == 0:
+            return False
+        raise errors.StoreError("detections were taken concurrently; try again")
+
+    async def link_findings(
+        self, alert_id: int, anomaly_ids: Sequence[int] = (), correlation_ids: Sequence[int] = ()
+    ) -> None:
+        """Record that these anomalies and correlations belong to alert `alert_id`."""
+        if anomaly_ids:
+            await self.conn.execute(QUERIES["link_anomalies"], list(anomaly_ids), alert_id)
+        if correlation_ids:
+            await self.conn.execute(QUERIES["link_correlations"], list(correlation_ids), alert_id)
+
     async def add_event(self, event: AlertEvent) -> int:
         event_id: int = await self.conn.fetchval(
             QUERIES["insert_alert_event"],
@@ -229,6 +256,13 @@ class AlertRepository:
         async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["list_alerts"], [s.value for s in statuses], limit)
         return [alert_from_row(r) for r in rows]
+
+    async def counts(self) -> dict[tuple[AlertStatus, Severity], int]:
+        """How many unresolved (open or acknowledged) alerts there are, by status and severity;
+        missing pairs are zero."""
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(QUERIES["alert_counts"])
+        return {(AlertStatus(r["status"]), Severity(r["severity"])): r["n"] for r in rows}
 
     async def snapshot(self, ids: Sequence[int]) -> dict[int, Alert]:
         """The current state of the given alerts, by id (no locks)."""

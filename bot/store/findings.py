@@ -9,13 +9,18 @@ from bot.models import Anomaly, Baseline, BaselineChange, Correlation, Severity
 from bot.store.connector import Connector
 from bot.store.queries import QUERIES
 
+INSERT_BATCH = 1000  # anomalies per INSERT statement
+
 
 def anomaly_from_row(row: Any) -> Anomaly:
-    return Anomaly.model_validate(dict(row))
+    data = dict(row)
+    data.pop("pending", None)
+    return Anomaly.model_validate(data)
 
 
 def correlation_from_row(row: Any) -> Correlation:
     data = dict(row)
+    data.pop("pending", None)
     data["recommendations"] = tuple(data["recommendations"])
     return Correlation.model_validate(data)
 
@@ -24,45 +29,90 @@ def baseline_from_row(row: Any) -> Baseline:
     return Baseline.model_validate(dict(row))
 
 
+async def insert_anomalies(
+    conn: Any, anomalies: Sequence[Anomaly], *, pending: bool = True
+) -> list[Anomaly]:
+    """Insert `anomalies` on `conn` (inside the caller's transaction), INSERT_BATCH rows per
+    statement, pending alerting when `pending` and not yet linked to an alert; returns them with
+    their ids."""
+    stored: list[Anomaly] = []
+    for at in range(0, len(anomalies), INSERT_BATCH):
+        batch = anomalies[at : at + INSERT_BATCH]
+        columns = [
+            [a.operation_type for a in batch],
+            [a.kind.value for a in batch],
+            [a.severity.value for a in batch],
+            [a.detector for a in batch],
+            [a.z_score for a in batch],
+            [a.value_ms for a in batch],
+            [a.baseline_mean_ms for a in batch],
+            [a.baseline_p99_ms for a in batch],
+            [a.deviation_pct for a in batch],
+            [a.degradation_pct for a in batch],
+            [a.trend_slope for a in batch],
+            [a.confidence for a in batch],
+            [a.outliers for a in batch],
+            [a.samples for a in batch],
+            [a.window_start for a in batch],
+            [a.window_end for a in batch],
+            [a.detected_at for a in batch],
+            [a.alert_id for a in batch],
+            [a.details for a in batch],
+        ]
+        rows = await conn.fetch(QUERIES["insert_anomalies"], *columns, pending)
+        ids = sorted(r["id"] for r in rows)
+        stored += [a.model_copy(update={"id": i}) for a, i in zip(batch, ids, strict=True)]
+    return stored
+
+
 class FindingRepository:
     """Anomalies, correlations and baselines over one connector."""
 
     def __init__(self, connector: Connector) -> None:
         self._db = connector
 
-    async def add_anomalies(self, anomalies: Sequence[Anomaly]) -> list[Anomaly]:
-        """Store anomalies; returns them with their ids."""
-        stored = []
-        async with self._db.connection() as conn, conn.transaction():
-            for a in anomalies:
-                anomaly_id = await conn.fetchval(
-                    QUERIES["insert_anomaly"],
-                    a.operation_type,
-                    a.kind.value,
-                    a.severity.value,
-                    a.detector,
-                    a.z_score,
-                    a.value_ms,
-                    a.baseline_mean_ms,
-                    a.baseline_p99_ms,
-                    a.deviation_pct,
-                    a.degradation_pct,
-                    a.trend_slope,
-                    a.confidence,
-                    a.outliers,
-                    a.samples,
-                    a.window_start,
-                    a.window_end,
-                    a.detected_at,
-                    a.alert_id,
-                    a.details,
-                )
-                stored.append(a.model_copy(update={"id": anomaly_id}))
-        return stored
+    async def add_anomalies(
+        self, anomalies: Sequence[Anomaly], *, pending: bool = True
+    ) -> list[Anomaly]:
+        """Store anomalies, pending alerting (unless `pending` is false or they are already
+        linked to an alert); returns them with their ids."""
+        async with self._db.transaction() as conn:
+            return await insert_anomalies(conn, anomalies, pending=pending)
 
-    async def link_anomaly(self, anomaly_id: int, alert_id: int) -> None:
+    async def commit_cycle(
+        self,
+        anomalies: Sequence[Anomaly],
+        watermark: str,
+        old_mark: datetime | None,
+        new_mark: datetime,
+    ) -> list[Anomaly] | None:
+        """Commit one detection cycle: move `watermark` from `old_mark` (None: never set) to
+        `new_mark` and store the cycle's anomalies, pending alerting, in one transaction.
+        Returns the anomalies with their ids, or None (and stores nothing) when the watermark
+        no longer reads `old_mark`: another cycle scored these minutes first."""
+        async with self._db.transaction() as conn:
+            if old_mark is None:
+                moved = await conn.fetchval(QUERIES["create_watermark"], watermark, new_mark)
+            else:
+                moved = await conn.fetchval(
+                    QUERIES["advance_watermark"], watermark, old_mark, new_mark
+                )
+            if moved is None:
+                return None
+            return await insert_anomalies(conn, anomalies)
+
+    async def pending_anomalies(self, limit: int = 1000) -> list[Anomaly]:
+        """Anomalies not yet through alerting, oldest first (at most `limit`)."""
         async with self._db.connection() as conn:
-            await conn.execute(QUERIES["set_anomaly_alert"], anomaly_id, alert_id)
+            rows = await conn.fetch(QUERIES["pending_anomalies"], limit)
+        return [anomaly_from_row(r) for r in rows]
+
+    async def latest_degradations(self, since: datetime) -> dict[str, Anomaly]:
+        """The newest degradation anomaly of each operation detected since `since` (UTC), by
+        operation."""
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(QUERIES["latest_degradations_since"], since)
+        return {r["operation_type"]: anomaly_from_row(r) for r in rows}
 
     async def anomalies_since(
         self,
@@ -95,7 +145,11 @@ class FindingRepository:
             hours.setdefault(row["operation_type"], set()).add(row["hour"])
         return hours
 
-    async def add_correlations(self, correlations: Sequence[Correlation]) -> list[Correlation]:
+    async def add_correlations(
+        self, correlations: Sequence[Correlation], *, pending: bool = True
+    ) -> list[Correlation]:
+        """Store one analysis's correlations, pending alerting (unless `pending` is false or
+        they are already linked to an alert); returns them with their ids."""
         stored = []
         async with self._db.connection() as conn, conn.transaction():
             for c in correlations:
@@ -113,19 +167,28 @@ class FindingRepository:
                     c.window_end,
                     c.analyzed_at,
                     c.alert_id,
+                    pending,
                 )
                 stored.append(c.model_copy(update={"id": correlation_id}))
         return stored
 
-    async def link_correlation(self, correlation_id: int, alert_id: int) -> None:
+    async def pending_correlations(self) -> list[Correlation]:
+        """Correlations not yet through alerting, oldest analysis first."""
         async with self._db.connection() as conn:
-            await conn.execute(QUERIES["set_correlation_alert"], correlation_id, alert_id)
+            rows = await conn.fetch(QUERIES["pending_correlations"])
+        return [correlation_from_row(r) for r in rows]
 
     async def correlations_since(self, since: datetime, limit: int = 100) -> list[Correlation]:
         """The latest result for every pair analysed since `since`, strongest first."""
         async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["correlations_since"], since, limit)
         return [correlation_from_row(r) for r in rows]
+
+    async def active_baseline(self, operation: str) -> Baseline | None:
+        """The active baseline of `operation`, or None."""
+        async with self._db.connection() as conn:
+            row = await conn.fetchrow(QUERIES["active_baseline"], operation)
+        return baseline_from_row(row) if row else None
 
     async def active_baselines(self) -> dict[str, Baseline]:
         async with self._db.connection() as conn:

@@ -283,6 +283,14 @@ SELECT * FROM perfbot.alerts
  ORDER BY id
    FOR UPDATE
 
+-- alert_counts --
+-- How many unresolved alerts there are, by status and severity (read through
+-- alerts_status_last_seen: resolved alerts, nearly all of them, are never visited).
+SELECT status, severity, count(*)::int AS n
+  FROM perfbot.alerts
+ WHERE status IN ('open', 'acknowledged')
+ GROUP BY status, severity
+
 -- alerts_created_since_touching --
 -- Alerts created since $1 naming any of the operations $2 (for the recurrence rule).
 SELECT * FROM perfbot.alerts WHERE created_at >= $1 AND operation_types && $2::text[] ORDER BY id
@@ -428,16 +436,64 @@ SELECT * FROM perfbot.silences WHERE id = $1
 UPDATE perfbot.silences SET ended_at = $2, ended_by = $3 WHERE id = $1 AND ended_at IS NULL
 RETURNING *
 
--- insert_anomaly --
+-- insert_anomalies --
+-- Store anomalies, one row per element of the arrays $1..$19 (one array per column, in the
+-- column order below), pending alerting when $20 and not already linked to an alert. Rows are
+-- inserted in array order, so the ids returned, ascending, match the arrays.
 INSERT INTO perfbot.anomalies
        (operation_type, kind, severity, detector, z_score, value_ms, baseline_mean_ms,
         baseline_p99_ms, deviation_pct, degradation_pct, trend_slope, confidence, outliers,
-        samples, window_start, window_end, detected_at, alert_id, details)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+        samples, window_start, window_end, detected_at, alert_id, details, pending)
+SELECT operation_type, kind, severity, detector, z_score, value_ms, baseline_mean_ms,
+       baseline_p99_ms, deviation_pct, degradation_pct, trend_slope, confidence, outliers,
+       samples, window_start, window_end, detected_at, alert_id, details,
+       $20::boolean AND alert_id IS NULL
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[],
+              $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::float8[],
+              $12::float8[], $13::int[], $14::int[], $15::timestamptz[], $16::timestamptz[],
+              $17::timestamptz[], $18::bigint[], $19::jsonb[])
+       WITH ORDINALITY
+       AS u(operation_type, kind, severity, detector, z_score, value_ms, baseline_mean_ms,
+            baseline_p99_ms, deviation_pct, degradation_pct, trend_slope, confidence, outliers,
+            samples, window_start, window_end, detected_at, alert_id, details, ord)
+ ORDER BY ord
 RETURNING id
 
--- set_anomaly_alert --
-UPDATE perfbot.anomalies SET alert_id = $2 WHERE id = $1
+-- advance_watermark --
+-- Compare-and-set: move watermark $1 from $2 to $3; returns its name when it moved, nothing
+-- when it no longer reads $2 (another cycle moved it first; a racing update waits for that
+-- cycle's commit, then finds the new value).
+UPDATE perfbot.watermarks SET value = $3, updated_at = now()
+ WHERE name = $1 AND value = $2
+RETURNING name
+
+-- create_watermark --
+-- Set watermark $1 to $2 if it was never set; returns its name, or nothing when another cycle
+-- set it first.
+INSERT INTO perfbot.watermarks (name, value, updated_at) VALUES ($1, $2, now())
+ON CONFLICT (name) DO NOTHING
+RETURNING name
+
+-- pending_anomalies --
+-- Anomalies not yet through alerting, oldest first, at most $1.
+SELECT * FROM perfbot.anomalies WHERE pending ORDER BY detected_at, id LIMIT $1
+
+-- take_anomalies --
+-- Take the anomalies $1 (bigint[]) for alerting in the caller's transaction; returns the ids of
+-- those still pending (another run that took one first leaves it out).
+UPDATE perfbot.anomalies SET pending = false WHERE id = ANY($1::bigint[]) AND pending
+RETURNING id
+
+-- link_anomalies --
+UPDATE perfbot.anomalies SET alert_id = $2 WHERE id = ANY($1::bigint[])
+
+-- latest_degradations_since --
+-- The newest degradation anomaly of each operation detected since $1 (what the degradation
+-- throttle remembers; the range is read through anomalies_detected_at).
+SELECT DISTINCT ON (operation_type) *
+  FROM perfbot.anomalies
+ WHERE detected_at >= $1 AND kind = 'degradation'
+ ORDER BY operation_type, detected_at DESC, id DESC
 
 -- anomalies_since --
 -- Anomalies detected since $1, optionally of one operation ($2) and at least severity rank $3
@@ -467,14 +523,25 @@ SELECT DISTINCT a.operation_type, h.hour
 
 
 -- insert_correlation --
+-- One correlation, pending alerting when $13 and not already linked to an alert ($12).
 INSERT INTO perfbot.correlations
        (operation_a, operation_b, r, n, confidence, bottleneck, severity, recommendations,
-        window_start, window_end, analyzed_at, alert_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        window_start, window_end, analyzed_at, alert_id, pending)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::boolean AND $12::bigint IS NULL)
 RETURNING id
 
--- set_correlation_alert --
-UPDATE perfbot.correlations SET alert_id = $2 WHERE id = $1
+-- pending_correlations --
+-- Correlations not yet through alerting, oldest analysis first.
+SELECT * FROM perfbot.correlations WHERE pending ORDER BY analyzed_at, id
+
+-- take_correlations --
+-- Take the correlations $1 (bigint[]) for alerting in the caller's transaction; returns the ids
+-- of those still pending.
+UPDATE perfbot.correlations SET pending = false WHERE id = ANY($1::bigint[]) AND pending
+RETURNING id
+
+-- link_correlations --
+UPDATE perfbot.correlations SET alert_id = $2 WHERE id = ANY($1::bigint[])
 
 -- correlations_since --
 -- The latest analysis of every pair analysed since $1, strongest first.
@@ -490,6 +557,10 @@ SELECT * FROM (
 
 -- active_baselines --
 SELECT * FROM perfbot.baselines WHERE active ORDER BY operation_type
+
+-- active_baseline --
+-- The active baseline of operation $1, if any (one row through baselines_one_active).
+SELECT * FROM perfbot.baselines WHERE active AND operation_type = $1
 
 -- deactivate_baseline --
 UPDATE perfbot.baselines SET active = false WHERE operation_type = $1 AND active

@@ -168,3 +168,26 @@ async def test_bottleneck_groups_the_anomaly_alerts_of_its_operations(
         assert stored.parent_id == parent.id
     pairs = await store.findings.correlations_since(T0 - timedelta(hours=1))
     assert pairs[0].alert_id == parent.id
+
+
+async def test_counts_are_the_unresolved_alerts_by_status_and_severity(
+    service: AlertService, store: Store
+) -> None:
+    assert await store.alerts.counts() == {}
+    found = [
+        make_anomaly(operation_type="commit", severity=Severity.CRITICAL),
+        make_anomaly(operation_type="merge", severity=Severity.CRITICAL),
+        make_anomaly(operation_type="get_history", severity=Severity.WARNING),
+        make_anomaly(operation_type="rollback", severity=Severity.WARNING),
+        make_anomaly(operation_type="branch_create", severity=Severity.WARNING),
+    ]
+    _, merge, history, rollback, _ = await service.process_anomalies(found, T0)
+    await service.act("ack", merge.id, ALICE)
+    await service.act("ack", history.id, ALICE)
+    await service.act("resolve", rollback.id, ALICE)
+    assert await store.alerts.counts() == {
+        (AlertStatus.OPEN, Severity.CRITICAL): 1,
+        (AlertStatus.OPEN, Severity.WARNING): 1,
+        (AlertStatus.ACKNOWLEDGED, Severity.CRITICAL): 1,
+        (AlertStatus.ACKNOWLEDGED, Severity.WARNING): 1,
+    }

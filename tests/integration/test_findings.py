@@ -12,7 +12,7 @@ from bot.models import (
     Severity,
 )
 from bot.store import Store
-from tests.factories import T0
+from tests.factories import T0, make_correlation
 
 
 def anomaly(op: str, severity: Severity, minutes_ago: int) -> Anomaly:
@@ -174,3 +174,31 @@ async def test_spike_hours_are_the_hours_spike_windows_touched(store: Store) -> 
         "commit": {hour - timedelta(hours=1), hour},
         "merge": {hour - timedelta(hours=1)},
     }
+
+
+async def test_a_large_batch_of_anomalies_keeps_each_its_own_id(store: Store) -> None:
+    found = [
+        anomaly(f"op_{i % 7}", Severity.WARNING, 1).model_copy(
+            update={"value_ms": float(i), "details": {"i": i}}
+        )
+        for i in range(2345)  # three statements
+    ]
+    stored = await store.findings.add_anomalies(found)
+    assert [a.model_copy(update={"id": None}) for a in stored] == found
+    assert len({a.id for a in stored}) == len(found)
+    read = await store.findings.anomalies_since(T0 - timedelta(hours=1), limit=5000)
+    assert {a.id: a for a in read} == {a.id: a for a in stored}
+    assert len(await store.findings.pending_anomalies(limit=5000)) == len(found)
+
+
+async def test_findings_recorded_without_alerting_are_not_pending(store: Store) -> None:
+    await store.findings.add_anomalies([anomaly("commit", Severity.INFO, 1)], pending=False)
+    [detected] = await store.findings.add_anomalies([anomaly("merge", Severity.WARNING, 1)])
+    assert await store.findings.pending_anomalies() == [detected]
+    await store.findings.add_correlations(
+        [make_correlation("merge", "merge_branches", analyzed_at=T0)], pending=False
+    )
+    [pending] = await store.findings.add_correlations(
+        [make_correlation("commit", "branch_create", analyzed_at=T0)]
+    )
+    assert await store.findings.pending_correlations() == [pending]

@@ -1,12 +1,18 @@
 """The latency series of alert messages: per-minute p50/p95/p99 from rollups."""
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
+from bot import errors
 from bot.analysis.rollups import Rollups
-from bot.series import series_of
+from bot.clock import FrozenClock
+from bot.models import Alert, Baseline
+from bot.series import SeriesProvider, series_of
+from tests.factories import make_alert
+from tests.unit.analysis.factories import baseline
 
 T0 = np.datetime64("2026-11-27T10:00:00")
 
@@ -29,3 +35,100 @@ def test_series_of_gives_ordered_quantiles_per_minute() -> None:
 
 def test_no_rollups_no_series() -> None:
     assert series_of(Rollups.empty(("commit",)), "commit") is None
+
+
+# ---- SeriesProvider: once per operation and minute, however many messages ask at once ------
+
+NOON = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
+
+
+def _rollups(operation: str) -> Rollups:
+    stamps = T0 + np.arange(0, 600, 10).astype("timedelta64[s]")
+    values = np.linspace(5.0, 15.0, len(stamps))
+    return Rollups.from_values([operation], np.zeros(len(values), np.int64), stamps, values, 60)
+
+
+class CountingRollups:
+    """The provider's rollups source: counts reads; `release` holds them until set."""
+
+    def __init__(self) -> None:
+        self.reads: list[str] = []
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+        self.release.set()
+        self.fail_next = False
+
+    async def minutes_of(self, operation: str, start: datetime, end: datetime) -> Rollups:
+        self.reads.append(operation)
+        self.entered.set()
+        await self.release.wait()
+        if self.fail_next:
+            self.fail_next = False
+            raise errors.DatabaseUnavailable("database unavailable: test")
+        return _rollups(operation)
+
+
+class CountingFindings:
+    def __init__(self) -> None:
+        self.reads: list[str] = []
+
+    async def active_baseline(self, operation: str) -> Baseline | None:
+        self.reads.append(operation)
+        return baseline(operation, p99_ms=40.0) if operation == "commit" else None
+
+    async def active_baselines(self) -> dict[str, Baseline]:
+        self.reads.append("*every baseline*")
+        return {"commit": baseline("commit", p99_ms=40.0)}
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.rollups = CountingRollups()
+        self.findings = CountingFindings()
+
+
+def alert_on(operation: str) -> Alert:
+    return make_alert(operation_types=(operation,))
+
+
+async def test_a_batch_of_messages_computes_the_series_once() -> None:
+    store = FakeStore()
+    provider = SeriesProvider(store, FrozenClock(NOON))
+    store.rollups.release.clear()
+    asking = [asyncio.create_task(provider(alert_on("commit"))) for _ in range(8)]
+    await store.rollups.entered.wait()  # the first is reading; the other seven are queued
+    store.rollups.release.set()
+    series = await asyncio.gather(*asking)
+    assert store.rollups.reads == ["commit"]
+    assert store.findings.reads == ["commit"]  # one baseline, not all of them
+    assert series[0] is not None
+    assert series[0].baseline_p99_ms == 40.0
+    assert all(s is series[0] for s in series)
+
+
+async def test_each_operation_and_minute_is_computed_once() -> None:
+    store = FakeStore()
+    clock = FrozenClock(NOON)
+    provider = SeriesProvider(store, clock)
+    for _ in range(3):
+        await provider(alert_on("commit"))
+        merge = await provider(alert_on("merge"))
+    assert merge is not None
+    assert merge.baseline_p99_ms is None
+    assert store.rollups.reads == ["commit", "merge"]
+    clock.advance(timedelta(seconds=29))  # 12:00:59, the same minute
+    await provider(alert_on("commit"))
+    clock.advance(timedelta(seconds=1))  # 12:01: the series moved on
+    await provider(alert_on("commit"))
+    await provider(alert_on("commit"))
+    assert store.rollups.reads == ["commit", "merge", "commit"]
+
+
+async def test_a_failed_read_is_not_kept() -> None:
+    store = FakeStore()
+    provider = SeriesProvider(store, FrozenClock(NOON))
+    store.rollups.fail_next = True
+    with pytest.raises(errors.DatabaseUnavailable):
+        await provider(alert_on("commit"))
+    assert await provider(alert_on("commit")) is not None
+    assert store.rollups.reads == ["commit", "commit"]

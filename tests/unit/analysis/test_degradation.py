@@ -1,12 +1,13 @@
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
-from bot.analysis.degradation import assess_degradation, least_squares_slope, trend_of
+from bot.analysis.degradation import assess_degradation, least_squares_slope, throttle, trend_of
 from bot.analysis.params import DegradationParams
 from bot.analysis.rollups import Rollups
-from bot.models import Severity
+from bot.models import AnomalyKind, Severity
+from tests.factories import make_anomaly
 from tests.unit.analysis.factories import NOW, rollups, stamps
 
 PARAMS = DegradationParams()
@@ -138,3 +139,60 @@ def test_a_degradation_outside_the_spike_hours_is_still_reported():
         _halves(10.0, 20.0), PARAMS, NOW, {"commit": {NOW - timedelta(hours=2)}}
     )
     assert found["commit"].severity is Severity.CRITICAL
+
+
+# ---- throttle: which of a cycle's degradations to record -------------------------------------
+
+REPEAT = timedelta(minutes=10)
+CYCLE = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def _found(kind: AnomalyKind, severity: Severity, op: str = "commit", at: datetime = CYCLE):
+    return make_anomaly(operation_type=op, kind=kind, severity=severity, detected_at=at)
+
+
+@pytest.mark.parametrize(
+    ("last", "kept"),
+    [
+        pytest.param(None, True, id="never recorded"),
+        pytest.param((Severity.WARNING, timedelta(minutes=1)), False, id="same, a minute ago"),
+        pytest.param(
+            (Severity.WARNING, timedelta(minutes=9, seconds=59)), False, id="same, <repeat"
+        ),
+        pytest.param((Severity.WARNING, REPEAT), True, id="same, exactly repeat ago"),
+        pytest.param((Severity.WARNING, timedelta(hours=3)), True, id="same, long ago"),
+        pytest.param((Severity.INFO, timedelta(minutes=1)), True, id="rose"),
+        pytest.param((Severity.CRITICAL, timedelta(minutes=1)), True, id="fell"),
+        pytest.param((Severity.WARNING, timedelta(0)), False, id="same, this very minute"),
+    ],
+)
+def test_throttle_keeps_a_degradation_when_new_changed_or_due(last, kept):
+    found = [_found(AnomalyKind.DEGRADATION, Severity.WARNING)]
+    recorded = {}
+    if last is not None:
+        severity, ago = last
+        recorded["commit"] = _found(AnomalyKind.DEGRADATION, severity, at=CYCLE - ago)
+    assert throttle(found, recorded, CYCLE, REPEAT) == (found if kept else [])
+
+
+@pytest.mark.parametrize(
+    "kind", [AnomalyKind.STATISTICAL, AnomalyKind.THRESHOLD, AnomalyKind.COMBINED]
+)
+def test_throttle_never_drops_a_spike(kind):
+    found = [_found(kind, Severity.WARNING)]
+    recorded = {"commit": _found(AnomalyKind.DEGRADATION, Severity.WARNING, at=CYCLE)}
+    assert throttle(found, recorded, CYCLE, REPEAT) == found
+
+
+def test_throttle_judges_each_operation_by_its_own_record():
+    found = [
+        _found(AnomalyKind.STATISTICAL, Severity.CRITICAL, op="commit"),
+        _found(AnomalyKind.DEGRADATION, Severity.WARNING, op="commit"),
+        _found(AnomalyKind.DEGRADATION, Severity.WARNING, op="merge"),
+        _found(AnomalyKind.DEGRADATION, Severity.INFO, op="rollback"),
+    ]
+    recorded = {
+        "commit": _found(AnomalyKind.DEGRADATION, Severity.WARNING, at=CYCLE - REPEAT / 2),
+        "merge": _found(AnomalyKind.DEGRADATION, Severity.WARNING, at=CYCLE - 2 * REPEAT),
+    }
+    assert throttle(found, recorded, CYCLE, REPEAT) == [found[0], found[2], found[3]]
