@@ -110,7 +110,7 @@ def hint(config: ChannelConfig, exc: errors.NotifyError) -> str | None:
         return None
     if isinstance(config, EmailChannel):
         if status in (530, 534, 535):
-            return "the SMTP server refused the login: check PERFBOT_EMAIL__USERNAME/__PASSWORD"
+            return "the SMTP server refused the login: check PERFBOT_EMAIL__USERNAME and PERFBOT_EMAIL__PASSWORD"
         if status is not None and 500 <= status < 600:
             return "the SMTP server refused the mail: check the sender (email.from) and `to`"
         return None
