@@ -73,7 +73,8 @@ async def test_slack_refusals_quote_slack_and_say_what_to_fix(
     )
     assert not probe.delivered
     assert probe.answer.startswith(f"chat.postMessage: {code}")
-    assert probe.hint is not None and fix in probe.hint
+    assert probe.hint is not None
+    assert fix in probe.hint
     assert slack_fake.messages == {}
 
 
@@ -116,7 +117,8 @@ async def test_mattermost_refusals_quote_its_message(
     assert not probe.delivered
     assert f"HTTP {status}" in probe.answer
     assert message in probe.answer
-    assert probe.hint is not None and fix in probe.hint
+    assert probe.hint is not None
+    assert fix in probe.hint
     assert mattermost_fake.posts == {}
 
 
@@ -147,7 +149,8 @@ async def test_pagerduty_unknown_routing_key_is_reported(pagerduty_fake: PagerDu
     assert not probe.delivered
     assert probe.answer.startswith("HTTP 400")
     assert "Invalid routing key" in probe.answer
-    assert probe.hint is not None and "Integration Key" in probe.hint
+    assert probe.hint is not None
+    assert "Integration Key" in probe.hint
     assert pagerduty_fake.incidents == {}
 
 
@@ -169,7 +172,8 @@ async def test_webhook_refusal_is_reported() -> None:
         probe = await run({"type": "webhook", "url": receiver.hook_url, "secret": "s"})
     assert not probe.delivered
     assert probe.answer == "HTTP 403: forbidden: bad signature"
-    assert probe.hint is not None and "secret" in probe.hint
+    assert probe.hint is not None
+    assert "secret" in probe.hint
 
 
 def email_settings(smtp: SmtpServer) -> dict[str, Any]:
@@ -214,5 +218,6 @@ async def test_email_bad_login_quotes_the_535(make_smtp_server: Any) -> None:
     assert not probe.delivered
     assert "SMTP authentication failed" in probe.answer
     assert ": 535 " in probe.answer
-    assert probe.hint is not None and "PERFBOT_EMAIL__PASSWORD" in probe.hint
+    assert probe.hint is not None
+    assert "PERFBOT_EMAIL__PASSWORD" in probe.hint
     assert smtp.received == []
