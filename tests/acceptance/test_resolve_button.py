@@ -128,7 +128,7 @@ async def test_mattermost_resolve_button_is_refused_without_permission_then_reso
     assert stored.resolved_by == f"alice (mattermost:{mattermost.ALICE_ID})"
 
     async def buttons_gone() -> bool:
-        return post["props"]["attachments"][0]["actions"] == []
+        return not post["props"]["attachments"][0]["actions"]
 
     await eventually(buttons_gone)
 
