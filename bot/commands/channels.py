@@ -29,7 +29,10 @@ async def test(ctx: CommandContext, args: list[str]) -> Reply:
     if not words:
         known = ", ".join(ctx.channels.names()) or "none"
         raise errors.BadArguments(f"which channel? e.g. {PREFIX} test <name> (channels: {known})")
-    result = await ctx.channels.test(words[0], ctx.user.label)
+    try:
+        result = await ctx.channels.test(words[0], ctx.user.label)
+    except errors.ConfigError as exc:  # the channel's platform settings are missing
+        raise errors.CommandError("; ".join(exc.problems)) from exc
     facts = [("Channel", f"{result.channel} ({result.kind})"), ("Answer", result.answer)]
     if result.hint:
         facts.append(("Fix", result.hint))
