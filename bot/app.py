@@ -27,6 +27,7 @@ from bot.delivery import DeliveryWorker
 from bot.jobs import Jobs
 from bot.metrics import Metrics
 from bot.notify import Notifier
+from bot.notify.probe import ChannelTester
 from bot.notify.registry import build_notifiers, close_all
 from bot.scheduler import JobRunner, Scheduler
 from bot.series import SeriesProvider
@@ -100,7 +101,15 @@ class Bot:
         specs = jobs.specs()
         scheduler = Scheduler(runner, specs, speed=speed)
         schedule = {spec.name: spec.expected_gap() for spec in specs}
-        commands = Commands(store, alerts, settings, clock, schedule, registry=build_registry())
+        commands = Commands(
+            store,
+            alerts,
+            settings,
+            clock,
+            schedule,
+            registry=build_registry(),
+            channels=ChannelTester(settings, clock.now, notifiers),
+        )
         return cls(
             settings,
             store,

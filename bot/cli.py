@@ -15,6 +15,7 @@ from bot import __version__, errors, logs
 from bot.terminal import EXIT_FAILED, EXIT_USAGE, Handler, error
 
 ACTIONS = "bot.cli_actions"
+ONCALL = "bot.cli_alerts"
 CONFIG_TOOLS = "bot.cli_config"
 
 # ---- parser ---------------------------------------------------------------------------------
@@ -187,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("text", nargs="?", metavar="COMMAND", help='e.g. "/perf alerts"')
     chat.set_defaults(handler=f"{ACTIONS}:cmd_chat")
 
+    add_oncall(sub, common)
+
     config = sub.add_parser("config", parents=[common], help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     check = config_sub.add_parser(
@@ -204,6 +207,89 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=f"{CONFIG_TOOLS}:cmd_config_check")
     return parser
+
+
+def _verb(
+    actions: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    common: argparse.ArgumentParser,
+    name: str,
+    summary: str,
+    handler: str,
+) -> argparse.ArgumentParser:
+    parser = actions.add_parser(name, parents=[common], help=summary, description=summary + ".")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def add_oncall(
+    sub: "argparse._SubParsersAction[argparse.ArgumentParser]", common: argparse.ArgumentParser
+) -> None:
+    """`alerts`, `silences` and `notify test`: each alert or silence verb runs the `/perf`
+    command of the same name as the console user (`perfbot chat`'s path), so permissions,
+    audit and replies are the chat's."""
+    run_as = (
+        "Runs the same command as /perf in chat, as the console user (permissions apply to "
+        "the identity `console`). Exits 1 when it was refused or failed."
+    )
+    alerts = sub.add_parser(
+        "alerts", parents=[common], help="list, show and act on alerts", description=run_as
+    )
+    verbs = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
+    handler = f"{ONCALL}:cmd_alerts"
+    listing = _verb(verbs, common, "list", "list alerts (default: open)", handler)
+    listing.add_argument(
+        "selection",
+        nargs="?",
+        choices=("open", "acked", "active", "resolved", "all"),
+        help="open: not acknowledged; acked; active: both; all: also resolved",
+    )
+    _verb(verbs, common, "show", "show one alert: state, facts, history", handler).add_argument(
+        "id", metavar="ID", help="the alert's id"
+    )
+    for name, summary, takes in (
+        ("ack", "acknowledge an alert: stops its escalation and reminders", "NOTE"),
+        ("unack", "take back an acknowledgement: the alert escalates again", None),
+        ("escalate", "run the alert's next escalation step now", "REASON"),
+        ("resolve", "mark an alert resolved; a new detection fires a new alert", "NOTE"),
+    ):
+        verb = _verb(verbs, common, name, summary, handler)
+        verb.add_argument("id", metavar="ID", help="the alert's id")
+        if takes:
+            verb.add_argument("text", nargs="*", metavar=takes, help="optional, recorded")
+
+    silences = sub.add_parser(
+        "silences", parents=[common], help="list, add and expire silences", description=run_as
+    )
+    verbs = silences.add_subparsers(dest="silences_command", metavar="ACTION", required=True)
+    handler = f"{ONCALL}:cmd_silences"
+    _verb(verbs, common, "list", "list the active silences", handler)
+    add = _verb(verbs, common, "add", "mute matching alerts for a while (at most 30 days)", handler)
+    add.add_argument(
+        "matcher",
+        nargs="+",
+        metavar="WORD",
+        help="what, for how long, why: e.g. commit 2h deploying · 'merge*' 30m · "
+        "kind=degradation severity=warning 1d · alert=42 1h",
+    )
+    _verb(verbs, common, "expire", "end a silence now", handler).add_argument(
+        "id", metavar="ID", help="the silence's id"
+    )
+
+    notify = sub.add_parser("notify", parents=[common], help="channel tools")
+    notify_sub = notify.add_subparsers(dest="notify_command", metavar="ACTION", required=True)
+    test = notify_sub.add_parser(
+        "test",
+        parents=[common],
+        help="send a marked test message through a channel and report the platform's answer",
+        description="Send a clearly marked TEST card through the configured channel, as alerts "
+        "go, and print what the platform answered or its error with the fix (missing scope, "
+        "bot not in channel, bad token or routing key, SMTP refusal). PagerDuty gets an "
+        "info-severity trigger resolved at once. Exits 0 delivered, 1 refused, 2 unknown "
+        "channel or missing settings.",
+    )
+    test.add_argument("channel", metavar="CHANNEL", help="a channel name from the configuration")
+    test.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    test.set_defaults(handler=f"{ONCALL}:cmd_notify_test")
 
 
 def load(action: str) -> Handler:

@@ -20,6 +20,7 @@ from bot.commands import Commands, build_registry
 from bot.config import Settings
 from bot.jobs import Jobs
 from bot.models import ActorSource
+from bot.notify.probe import ChannelTester
 from bot.routing.transition import Actor
 from bot.store import Store
 
@@ -98,7 +99,15 @@ async def stdin_lines(prompt: str = PROMPT) -> AsyncIterator[str]:
 def commands_for(store: Store, settings: Settings, clock: Clock) -> Commands:
     alerts = AlertService(store, settings, clock)
     schedule = {s.name: s.expected_gap() for s in Jobs(store, settings, alerts).specs()}
-    return Commands(store, alerts, settings, clock, schedule, registry=build_registry())
+    return Commands(
+        store,
+        alerts,
+        settings,
+        clock,
+        schedule,
+        registry=build_registry(),
+        channels=ChannelTester(settings, clock.now),
+    )
 
 
 async def repl(bot: "Bot", console: Console, lines: AsyncIterator[str] | None = None) -> None:

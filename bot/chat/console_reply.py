@@ -11,6 +11,7 @@ COMMANDS = {
     "ack": "ack {id}",
     "unack": "unack {id}",
     "escalate": "escalate {id}",
+    "resolve": "resolve {id}",
     "silence1h": "silence alert={id} 1h",
 }
 

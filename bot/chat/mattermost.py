@@ -40,6 +40,7 @@ CLICKS = {
     "ack": "ack {id}",
     "unack": "unack {id}",
     "escalate": "escalate {id}",
+    "resolve": "resolve {id}",
     "silence1h": "silence alert={id} 1h Silence 1h button",
 }
 

@@ -1,5 +1,5 @@
 """The Slack front end, on Bolt's `AsyncApp`: `/perf` slash commands and the buttons on alert
-messages (block_actions `perf_ack`, `perf_unack`, `perf_escalate`, `perf_silence_1h`).
+messages (block_actions `perf_ack`, `perf_unack`, `perf_escalate`, `perf_resolve`, `perf_silence_1h`).
 
 HTTP mode serves `POST /slack/events` inside perfbot's aiohttp server; the signature and
 timestamp are verified over the raw body before anything is parsed (`slack_request`: forged,
@@ -58,6 +58,7 @@ CLICKS = {
     slack_render.ACTION_ACK: "ack {id}",
     slack_render.ACTION_UNACK: "unack {id}",
     slack_render.ACTION_ESCALATE: "escalate {id}",
+    slack_render.ACTION_RESOLVE: "resolve {id}",
     slack_render.ACTION_SILENCE_1H: "silence alert={id} 1h Silence 1h button",
 }
 _TOKENS = re.compile(r"\b(xox[a-z]|xapp)-[A-Za-z0-9-]+")

@@ -27,6 +27,7 @@ ACTION_IDS = {
     "ack": slack_render.ACTION_ACK,
     "unack": slack_render.ACTION_UNACK,
     "escalate": slack_render.ACTION_ESCALATE,
+    "resolve": slack_render.ACTION_RESOLVE,
     "silence1h": slack_render.ACTION_SILENCE_1H,
 }
 
@@ -63,6 +64,8 @@ def _button(button: Button) -> dict[str, Any]:
     }
     if button.style:
         element["style"] = button.style
+    if button.action == "resolve":
+        element["confirm"] = slack_render.resolve_confirm(button.alert_id)
     if button.action == "silence1h":
         element["confirm"] = {
             "title": {"type": "plain_text", "text": f"Silence alert #{button.alert_id}?"},

@@ -1,4 +1,4 @@
-"""Alert commands: list alerts, and acknowledge, unacknowledge, escalate or resolve one. The
+"""Alert commands: list alerts, show one, and acknowledge, unacknowledge, escalate or resolve one. The
 actions go through `AlertService.act`, which checks permissions (refusals are audited) and
 queues the edits of the alert's messages on every platform."""
 
@@ -14,6 +14,7 @@ from bot.models import Alert, AlertStatus
 LIST_LIMIT = 20
 BUTTON_LIMIT = 5
 MAX_NOTE = 500
+HISTORY_LIMIT = 15
 
 SELECTIONS = {
     "open": (AlertStatus.OPEN,),
@@ -89,6 +90,59 @@ async def list_alerts(ctx: CommandContext, args: list[str]) -> Reply:
     )
 
 
+@command(
+    "alert",
+    "alert <id>",
+    "show one alert: its state, facts and what happened to it",
+    aliases=("show",),
+)
+async def show_alert(ctx: CommandContext, args: list[str]) -> Reply:
+    words = parse(args, max_positional=1).positional
+    if not words:
+        raise errors.BadArguments(f"which alert? give its id, e.g. {PREFIX} alert 42")
+    target = alert_id(words[0])
+    alert = await ctx.store.alerts.get(target)
+    if alert is None:
+        raise errors.NotFound(f"there is no alert #{target}")
+    now = ctx.now
+    facts = [
+        ("Severity", alert.severity.value),
+        ("Kind", alert.kind.value),
+        ("State", state(alert)),
+        ("Operations", ", ".join(alert.operation_types) or "(none)"),
+        ("First seen", f"{fmt.stamp(alert.first_seen)} ({fmt.ago(alert.first_seen, now)})"),
+        ("Last seen", f"{fmt.stamp(alert.last_seen)} ({fmt.ago(alert.last_seen, now)})"),
+        ("Times", str(alert.occurrences)),
+        ("Route", alert.plan.route),
+        ("Channels", ", ".join(alert.notified_channels) or "(none yet)"),
+    ]
+    if alert.bottleneck is not None:
+        facts.append(("Bottleneck", alert.bottleneck.value))
+    if alert.summary:
+        facts.append(("Summary", alert.summary))
+    events = await ctx.store.alerts.events(target)
+    rows = [(fmt.stamp(e.at), e.action, e.actor) for e in events[-HISTORY_LIMIT:]]
+    history = table(("at (UTC)", "what", "who"), rows, title="History") if rows else None
+    buttons: tuple[Button, ...] = ()
+    if alert.status is not AlertStatus.RESOLVED:
+        first = (
+            Button("Unacknowledge", "unack", alert.id, None, alert.version, alert.shown_state)
+            if alert.status is AlertStatus.ACKNOWLEDGED
+            else Button("Acknowledge", "ack", alert.id, "primary", alert.version, alert.shown_state)
+        )
+        buttons = (
+            first,
+            Button("Escalate", "escalate", alert.id, None, alert.version, alert.shown_state),
+            Button("Resolve", "resolve", alert.id, "danger", alert.version, alert.shown_state),
+        )
+    return Reply.of(
+        f"Alert #{alert.id}: {_short(alert.title, 120)}",
+        Fields(tuple(facts)),
+        history,
+        Buttons(buttons) if buttons else None,
+    )
+
+
 async def _act(
     ctx: CommandContext, action: AlertAction, args: list[str], *, takes_note: bool
 ) -> Reply:
@@ -153,5 +207,5 @@ async def resolve(ctx: CommandContext, args: list[str]) -> Reply:
 
 
 def register(registry: Registry) -> None:
-    """Add the alert commands (alerts, ack, unack, escalate, resolve) to `registry`."""
-    registry.add(list_alerts, ack, unack, escalate, resolve)
+    """Add the alert commands (alerts, alert, ack, unack, escalate, resolve) to `registry`."""
+    registry.add(list_alerts, show_alert, ack, unack, escalate, resolve)

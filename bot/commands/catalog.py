@@ -4,11 +4,12 @@ import; each command module adds its own commands in its `register(registry)`.""
 
 from collections.abc import Callable
 
-from bot.commands import alerts, findings, help, merges, silences, system, trends
+from bot.commands import alerts, channels, findings, help, merges, silences, system, trends
 from bot.commands.registry import Registry
 
 GROUPS: tuple[Callable[[Registry], None], ...] = (
     alerts.register,
+    channels.register,
     findings.register,
     help.register,
     merges.register,

@@ -1,15 +1,30 @@
 """What a command runs with: the store, the alert service, settings, the clock, who is asking,
-the job schedule and whether the front end can show images."""
+the job schedule, whether the front end can show images, and the channel tester (a port:
+`bot.notify.probe.ChannelTester` implements it; commands never import a notifier)."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.alerts import AlertService
 from bot.clock import Clock
 from bot.config import Settings
+from bot.models import ChannelProbe
 from bot.routing.transition import Actor
 from bot.store import Store
+
+
+class ChannelTesting(Protocol):
+    """Sends a marked test card through a configured channel."""
+
+    def names(self) -> list[str]:
+        """The configured channel names."""
+        ...
+
+    async def test(self, channel: str, requested_by: str) -> ChannelProbe:
+        """The platform's answer; raises NotFound for an unknown channel."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -24,6 +39,7 @@ class CommandContext:
     user: Actor
     schedule: Mapping[str, timedelta] = field(default_factory=dict)
     images: bool = False
+    channels: ChannelTesting | None = None
 
     @property
     def now(self) -> datetime:

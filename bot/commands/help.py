@@ -7,9 +7,9 @@ from bot.commands.registry import PREFIX, Registry
 from bot.commands.reply import Paragraph, Reply, table
 
 ORDER = [
-    *("help", "anomalies", "alerts", "ack", "unack", "escalate", "resolve", "silence"),
-    *("silences", "unsilence", "bottlenecks", "trends", "merges", "baselines", "jobs"),
-    *("status", "route test"),
+    *("help", "anomalies", "alerts", "alert", "ack", "unack", "escalate", "resolve"),
+    *("silence", "silences", "unsilence", "bottlenecks", "trends", "merges", "baselines"),
+    *("jobs", "status", "route test", "test"),
 ]
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-ButtonAction = Literal["ack", "unack", "escalate", "silence1h"]
+ButtonAction = Literal["ack", "unack", "escalate", "resolve", "silence1h"]
 
 
 @dataclass(frozen=True)

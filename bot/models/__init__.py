@@ -40,6 +40,7 @@ from bot.models.operations import (
     admission,
     operation_name_problem,
 )
+from bot.models.probes import ChannelProbe
 from bot.models.silences import NewSilence, Silence, SilenceMatch
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "Baseline",
     "BaselineChange",
     "BottleneckType",
+    "ChannelProbe",
     "Correlation",
     "Delivery",
     "DeliveryStatus",

@@ -22,7 +22,18 @@ __all__ = ["EVENTS", "LatencySeries", "MessageRef", "Notification", "Notifier", 
 
 MAX_RENDER_REASON = 200
 
-EVENTS = ("fired", "updated", "acknowledged", "unacknowledged", "escalated", "resolved", "repeat")
+EVENTS = (
+    "fired",
+    "updated",
+    "acknowledged",
+    "unacknowledged",
+    "escalated",
+    "resolved",
+    "repeat",
+    "test",
+)
+"""`test` is the marked card of `perfbot notify test` (`bot.notify.probe`): no buttons, `TEST`
+in its tag, a webhook event of its own."""
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,8 @@ class EmailNotifier:
             who = ", ".join(r.recipient for r in exc.recipients)
             return errors.NotifyError(
                 self._channel,
-                f"SMTP server {where} refused every recipient ({who}): {excerpt(exc.recipients[0].message)}",
+                f"SMTP server {where} refused every recipient ({who}): "
+                f"{codes[0]} {excerpt(exc.recipients[0].message)}",
                 permanent=all(code >= 500 for code in codes),
                 status=codes[0] if codes else None,
             )

@@ -112,12 +112,14 @@ def state(notification: Notification, esc: Escape = _same) -> str:
 
 def event_label(notification: Notification) -> str:
     """A short upper-case tag for subjects and terminal lines: the severity while the alert is
-    news (`CRITICAL`), else what happened (`ACK`, `UNACK`, `ESCALATED`, `RESOLVED`)."""
+    news (`CRITICAL`), else what happened (`ACK`, `UNACK`, `ESCALATED`, `RESOLVED`; `TEST` for a
+    test card)."""
     labels = {
         "acknowledged": "ACK",
         "unacknowledged": "UNACK",
         "escalated": "ESCALATED",
         "resolved": "RESOLVED",
+        "test": "TEST",
     }
     if notification.alert.status is AlertStatus.RESOLVED:
         return "RESOLVED"

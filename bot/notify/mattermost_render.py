@@ -2,7 +2,7 @@
 severity colour, the facts as fields, sparkline, bottleneck pairs, recommendations, grouped
 alerts, and interactive buttons.
 
-Button ids are alphanumeric (`ack`, `unack`, `escalate`, `silence1h`; Mattermost 404s clicks on
+Button ids are alphanumeric (`ack`, `unack`, `escalate`, `resolve`, `silence1h`; Mattermost 404s clicks on
 ids with `_` or `-`); each carries `integration.url` (perfbot's `/mattermost/actions`) and a
 signed `context` from `bot.notify.mattermost_sign` (bound to the post or, for a new post, its
 channel; expiring). Without an actions URL or a signing key there are no buttons, since nothing
@@ -30,6 +30,7 @@ BUTTONS = {
     "ack": ("Acknowledge", "primary"),
     "unack": ("Unacknowledge", "default"),
     "escalate": ("Escalate", "default"),
+    "resolve": ("Resolve", "default"),
     "silence1h": ("Silence 1h", "danger"),
 }
 
@@ -55,7 +56,7 @@ def actions(
         return []
     first = "unack" if alert.status is AlertStatus.ACKNOWLEDGED else "ack"
     out = []
-    for action_id in (first, "escalate", "silence1h"):
+    for action_id in (first, "escalate", "resolve", "silence1h"):
         name, style = BUTTONS[action_id]
         out.append(
             {
@@ -136,7 +137,11 @@ def render(
             for label, value in f.facts(notification, escape.mattermost)
         ],
         "footer": _plain(f"perfbot alert #{alert.id} · {f.truncate(alert.fingerprint, 200)}"),
-        "actions": actions(alert, actions_url, signer, binding, now),
+        "actions": (
+            actions(alert, actions_url, signer, binding, now)
+            if notification.event != "test"
+            else []
+        ),
     }
     return {"message": message(notification), "props": {"attachments": [attachment]}}
 

@@ -27,13 +27,14 @@ from typing import Any, Literal
 
 from bot.config import MattermostSettings
 
-ACTIONS = ("ack", "unack", "escalate", "silence1h")
+ACTIONS = ("ack", "unack", "escalate", "resolve", "silence1h")
 """The button ids; Mattermost requires them alphanumeric (an `_` makes clicks 404)."""
 
 TYPED = {
     "ack": "ack {id}",
     "unack": "unack {id}",
     "escalate": "escalate {id}",
+    "resolve": "resolve {id}",
     "silence1h": "silence alert={id} 1h",
 }
 """What to type instead of each button."""

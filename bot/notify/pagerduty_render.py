@@ -86,7 +86,8 @@ def render(notification: Notification, routing_key: str) -> dict[str, Any]:
     }
     if action != "trigger":
         return event
-    summary = f"[{alert.severity.value}] {f.headline(alert)}"
+    tag = "TEST" if notification.event == "test" else alert.severity.value
+    summary = f"[{tag}] {f.headline(alert)}"
     if alert.summary:
         summary += f": {alert.summary}"
     event["payload"] = {

@@ -217,7 +217,7 @@ class SlackNotifier:
     def _api_failure(self, method: str, exc: SlackApiError) -> errors.NotifyError:
         status = int(exc.response.status_code)
         code = excerpt(_api_error(exc)) or f"HTTP {status}"
-        reason = f"{method}: {code}"
+        reason = f"{method}: {code}{_scopes(exc)}"
         if status == 429:
             headers = exc.response.headers
             retry_after = retry_after_seconds(headers.get("Retry-After"), headers.get("Date"))
@@ -239,6 +239,17 @@ def _ref(previous: MessageRef | None) -> dict[str, str] | None:
     ):
         return {"channel": previous["channel"], "ts": previous["ts"]}
     return None
+
+
+def _scopes(exc: SlackApiError) -> str:
+    """` (needed: chat:write; provided: …)` for a `missing_scope` answer, which names the scope
+    the method needs and those the token has; else empty."""
+    data = exc.response.data
+    if not isinstance(data, dict) or data.get("error") != "missing_scope":
+        return ""
+    needed = excerpt(str(data.get("needed") or "?"))
+    provided = excerpt(str(data.get("provided") or "none"))
+    return f" (needed: {needed}; provided: {provided})"
 
 
 def _api_error(exc: BaseException) -> str | None:

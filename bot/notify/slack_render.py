@@ -25,6 +25,7 @@ from bot.notify import facts as f
 ACTION_ACK = "perf_ack"
 ACTION_UNACK = "perf_unack"
 ACTION_ESCALATE = "perf_escalate"
+ACTION_RESOLVE = "perf_resolve"
 ACTION_SILENCE_1H = "perf_silence_1h"
 
 
@@ -76,8 +77,8 @@ def fallback_text(notification: Notification) -> str:
 
 
 def actions(alert: Alert) -> dict[str, Any] | None:
-    """The buttons: Acknowledge (or Unacknowledge once acknowledged), Escalate and Silence 1h
-    with a confirm dialog; None for a resolved alert. `block_id` changes with every version so
+    """The buttons: Acknowledge (or Unacknowledge once acknowledged), Escalate, Resolve and
+    Silence 1h, the last two with a confirm dialog; None for a resolved alert. `block_id` changes with every version so
     that Slack treats an edited message's buttons as new."""
     if alert.status is AlertStatus.RESOLVED:
         return None
@@ -121,7 +122,28 @@ def actions(alert: Alert) -> dict[str, Any] | None:
     return {
         "type": "actions",
         "block_id": f"perf_actions_{alert.id}_{alert.version}",
-        "elements": [first, escalate, silence],
+        "elements": [first, escalate, resolve_button(alert), silence],
+    }
+
+
+def resolve_button(alert: Alert) -> dict[str, Any]:
+    """Resolve, confirmed first: it ends the alert for everyone (a new detection fires anew)."""
+    return {
+        "type": "button",
+        "action_id": ACTION_RESOLVE,
+        "text": _plain("Resolve", 75),
+        "value": str(alert.id),
+        "confirm": resolve_confirm(alert.id),
+    }
+
+
+def resolve_confirm(alert_id: int) -> dict[str, Any]:
+    """The confirm dialog of a Resolve button."""
+    return {
+        "title": {"type": "plain_text", "text": f"Resolve alert #{alert_id}?"},
+        "text": mrkdwn("It stops paging; a new detection fires a new alert.", 300),
+        "confirm": {"type": "plain_text", "text": "Resolve"},
+        "deny": {"type": "plain_text", "text": "Cancel"},
     }
 
 
@@ -177,7 +199,7 @@ def render(notification: Notification) -> dict[str, Any]:
             ],
         }
     )
-    buttons = actions(alert)
+    buttons = actions(alert) if notification.event != "test" else None
     if buttons is not None:
         blocks.append(buttons)
     return {"text": fallback_text(notification), "blocks": blocks}

@@ -7,7 +7,8 @@ a receiver refuse a replayed request (the README's verify recipe allows 5 minute
 delivery id a repeated one.
 
 The contract names five events; `repeat` is sent as `updated` and `unacknowledged` as
-`updated` too (the alert's `status` says `open` again)."""
+`updated` too (the alert's `status` says `open` again). `perfbot notify test` sends a sixth,
+`test`, about a made-up alert (id 0, fingerprint `perfbot-test:…`) that receivers should ignore."""
 
 import hashlib
 import hmac

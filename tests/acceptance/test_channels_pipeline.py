@@ -83,14 +83,19 @@ async def test_one_anomaly_on_every_channel_then_acknowledged(
         [post_call] = slack_fake.calls_to("chat.postMessage")[:1]
         blocks = post_call.args["blocks"]
         actions = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
-        assert actions == ["perf_ack", "perf_escalate", "perf_silence_1h"]
+        assert actions == ["perf_ack", "perf_escalate", "perf_resolve", "perf_silence_1h"]
         text = str(blocks)
         assert "commit" in text
         assert "CRITICAL" in text or "WARNING" in text
         assert "ms" in text
         [post] = list(mattermost_fake.posts.values())[:1]
         [attachment] = post["props"]["attachments"]
-        assert [a["id"] for a in attachment["actions"]] == ["ack", "escalate", "silence1h"]
+        assert [a["id"] for a in attachment["actions"]] == [
+            "ack",
+            "escalate",
+            "resolve",
+            "silence1h",
+        ]
         assert "commit" in str(attachment)
         # The latency chart went into the alert message's thread, the sparkline into the text.
         await slack_fake.wait_for_call("files.completeUploadExternal", within=30)

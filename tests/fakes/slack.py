@@ -12,7 +12,13 @@ hands out `response_url`s that accept 5 posts within 30 minutes. Socket Mode:
 says `hello`, `socket_send(envelope)` pushes an envelope to every connected client, and the
 clients' acknowledgements (`{"envelope_id", "payload"}`) land in `socket_acks`. Every request is recorded in
 `calls`; `fail(429, retry_after=1)`, `fail(500)`, `hang()`, `down()`/`up()` script trouble
-(faults apply to `/api/` only unless a `path_prefix` is given)."""
+(faults apply to `/api/` only unless a `path_prefix` is given).
+
+Scopes and membership as Slack checks them: a method whose scope (`SCOPES`) the token lacks
+(`scopes`, default all the manifest's) answers `missing_scope` with `needed` and `provided`;
+`chat.postMessage` into a channel whose `is_member` is false answers `not_in_channel` (public,
+unless the token has `chat:write.public`) or `channel_not_found` (private: the bot cannot see
+it)."""
 
 import json
 import time
@@ -38,6 +44,21 @@ RESPONSE_URL_TTL = 30 * 60.0
 
 # methods that need no token, or another kind of token
 APP_LEVEL_METHODS = {"apps.connections.open"}
+# the bot token scope each method needs (Slack's method reference)
+SCOPES = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "users.info": "users:read",
+    "conversations.info": "channels:read",
+    "conversations.join": "channels:join",
+    "conversations.open": "im:write",
+    "conversations.list": "channels:read",
+    "conversations.history": "channels:history",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+}
+ALL_SCOPES = frozenset({*SCOPES.values(), "commands", "chat:write.public"})
 
 
 @dataclass
@@ -69,6 +90,7 @@ class SlackFake(FakeServer):
         super().__init__(port)
         self.token = token
         self.app_token = app_token
+        self.scopes: set[str] = set(ALL_SCOPES)
         self.channels: dict[str, dict[str, Any]] = {
             CHANNEL_ID: {
                 "id": CHANNEL_ID,
@@ -165,6 +187,16 @@ class SlackFake(FakeServer):
         handler = self._methods().get(method)
         if handler is None:
             return _answer({"ok": False, "error": "unknown_method"})
+        needed = SCOPES.get(method)
+        if needed is not None and needed not in self.scopes:
+            return _answer(
+                {
+                    "ok": False,
+                    "error": "missing_scope",
+                    "needed": needed,
+                    "provided": ",".join(sorted(self.scopes)),
+                }
+            )
         result: dict[str, Any] = handler(args)
         return _answer(result)
 
@@ -264,6 +296,11 @@ class SlackFake(FakeServer):
         channel = self._channel(args.get("channel"))
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
+        if not channel.get("is_member", True):
+            if channel.get("is_private"):
+                return {"ok": False, "error": "channel_not_found"}
+            if "chat:write.public" not in self.scopes:
+                return {"ok": False, "error": "not_in_channel"}
         if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
             return {"ok": False, "error": "no_text"}
         thread_ts = args.get("thread_ts")

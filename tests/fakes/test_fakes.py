@@ -59,6 +59,33 @@ async def test_slack_checks_the_token(slack_fake, token, error):
     assert caught.value.response["error"] == error
 
 
+async def test_slack_missing_scope_names_the_needed_one(slack_fake):
+    slack_fake.scopes.discard("chat:write")
+    with pytest.raises(SlackApiError) as raised:
+        await _client(slack_fake).chat_postMessage(channel=slack.CHANNEL_ID, text="x")
+    data = raised.value.response.data
+    assert data["error"] == "missing_scope"
+    assert data["needed"] == "chat:write"
+    assert "chat:write" not in data["provided"].split(",")
+
+
+@pytest.mark.parametrize(
+    ("private", "public_scope", "error"),
+    [(False, False, "not_in_channel"), (True, True, "channel_not_found"), (False, True, None)],
+)
+async def test_slack_membership(slack_fake, private, public_scope, error):
+    slack_fake.channels[slack.CHANNEL_ID] |= {"is_member": False, "is_private": private}
+    if not public_scope:
+        slack_fake.scopes.discard("chat:write.public")
+    client = _client(slack_fake)
+    if error is None:
+        assert (await client.chat_postMessage(channel=slack.CHANNEL_ID, text="x"))["ok"]
+        return
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel=slack.CHANNEL_ID, text="x")
+    assert raised.value.response["error"] == error
+
+
 async def test_slack_update_unknown_message(slack_fake):
     with pytest.raises(SlackApiError) as caught:
         await _client(slack_fake).chat_update(channel=slack.CHANNEL_ID, ts="1.000001", text="x")

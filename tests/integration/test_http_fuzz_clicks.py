@@ -134,7 +134,7 @@ async def footprint(store: Store, alert_id: int) -> tuple[int, int, int]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    action=st.sampled_from(["ack", "unack", "escalate", "silence1h"]),
+    action=st.sampled_from(["ack", "unack", "escalate", "resolve", "silence1h"]),
     tamper=tampering,
     clicked_in=st.sampled_from([CHANNEL, "chan1other", None, 7]),
     user_id=st.one_of(st.just("u0alice"), json_values),
@@ -179,7 +179,7 @@ async def test_tampered_contexts_never_act_and_never_fail(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    action=st.sampled_from(["ack", "unack", "escalate", "silence1h"]),
+    action=st.sampled_from(["ack", "unack", "escalate", "resolve", "silence1h"]),
     alert_id=st.integers(min_value=10**6, max_value=10**9),
     user_id=st.from_regex(r"\A[a-z0-9]{26}\Z"),  # a well-formed Mattermost user id
     exp_offset=st.integers(min_value=60, max_value=7 * 86400),
@@ -214,7 +214,13 @@ slack_bodies = st.one_of(
                         st.fixed_dictionaries(
                             {
                                 "action_id": st.sampled_from(
-                                    ["perf_ack", "perf_escalate", "perf_silence_1h", "other"]
+                                    [
+                                        "perf_ack",
+                                        "perf_escalate",
+                                        "perf_resolve",
+                                        "perf_silence_1h",
+                                        "other",
+                                    ]
                                 ),
                                 "value": st.text(max_size=8),
                             }

@@ -17,12 +17,13 @@ CTX = cast(
 )
 
 NAMES = [
-    *("help", "anomalies", "alerts", "ack", "unack", "escalate", "resolve", "silence"),
-    *("silences", "unsilence", "bottlenecks", "trends", "merges", "baselines", "jobs"),
-    *("status", "route test"),
+    *("help", "anomalies", "alerts", "alert", "ack", "unack", "escalate", "resolve"),
+    *("silence", "silences", "unsilence", "bottlenecks", "trends", "merges", "baselines"),
+    *("jobs", "status", "route test", "test"),
 ]
 REGISTRATION = [
-    *("alerts", "ack", "unack", "escalate", "resolve", "anomalies", "bottlenecks", "baselines"),
+    *("alerts", "alert", "ack", "unack", "escalate", "resolve", "test"),
+    *("anomalies", "bottlenecks", "baselines"),
     *("help", "merges", "silence", "silences", "unsilence", "jobs", "status", "route test"),
     "trends",
 ]

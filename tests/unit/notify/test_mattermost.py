@@ -69,7 +69,7 @@ async def test_fired_logs_in_once_and_creates_the_post(mattermost_fake):
     post = mattermost_fake.posts[ref["post_id"]]
     assert post["channel_id"] == CHANNEL_ID
     (attachment,) = post["props"]["attachments"]
-    assert [a["id"] for a in attachment["actions"]] == ["ack", "escalate", "silence1h"]
+    assert [a["id"] for a in attachment["actions"]] == ["ack", "escalate", "resolve", "silence1h"]
     call = mattermost_fake.calls_to("POST /posts")[0]
     assert call.headers["Authorization"] == f"Bearer {mattermost_fake.token}"
 
@@ -87,6 +87,7 @@ async def test_state_change_patches_the_post(mattermost_fake):
     assert [a["id"] for a in post["props"]["attachments"][0]["actions"]] == [
         "unack",
         "escalate",
+        "resolve",
         "silence1h",
     ]
 

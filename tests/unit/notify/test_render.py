@@ -55,9 +55,13 @@ def test_slack_open_alert_has_ack_escalate_and_confirmed_silence():
     assert [(e["action_id"], e["value"], e["text"]["text"]) for e in actions["elements"]] == [
         ("perf_ack", "42", "Acknowledge"),
         ("perf_escalate", "42", "Escalate"),
+        ("perf_resolve", "42", "Resolve"),
         ("perf_silence_1h", "42", "Silence 1h"),
     ]
-    silence = actions["elements"][2]
+    resolve = actions["elements"][2]
+    assert resolve["confirm"]["confirm"]["text"] == "Resolve"
+    assert resolve["confirm"]["title"]["text"] == "Resolve alert #42?"
+    silence = actions["elements"][3]
     assert silence["style"] == "danger"
     assert silence["confirm"]["confirm"]["text"] == "Silence"
     assert silence["confirm"]["deny"]["text"] == "Cancel"
@@ -72,6 +76,7 @@ def test_slack_acknowledged_alert_offers_unacknowledge():
     assert [e["action_id"] for e in actions["elements"]] == [
         "perf_unack",
         "perf_escalate",
+        "perf_resolve",
         "perf_silence_1h",
     ]
     assert actions["block_id"] == "perf_actions_42_3"
@@ -192,7 +197,7 @@ def test_mattermost_actions_are_alphanumeric_signed_and_point_at_the_integration
     )
     (attachment,) = post["props"]["attachments"]
     assert attachment["color"] == "#D32F2F"
-    assert [a["id"] for a in attachment["actions"]] == ["ack", "escalate", "silence1h"]
+    assert [a["id"] for a in attachment["actions"]] == ["ack", "escalate", "resolve", "silence1h"]
     for action in attachment["actions"]:
         assert re.fullmatch(r"[A-Za-z0-9]+", action["id"])
         assert action["type"] == "button"
@@ -222,6 +227,7 @@ def test_mattermost_acknowledged_and_resolved_buttons():
     assert [a["id"] for a in post["props"]["attachments"][0]["actions"]] == [
         "unack",
         "escalate",
+        "resolve",
         "silence1h",
     ]
     resolved = make_alert(status=AlertStatus.RESOLVED)

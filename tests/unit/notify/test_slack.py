@@ -48,6 +48,7 @@ async def test_fired_posts_and_returns_channel_and_ts(slack_fake):
     assert [e["action_id"] for e in actions["elements"]] == [
         "perf_ack",
         "perf_escalate",
+        "perf_resolve",
         "perf_silence_1h",
     ]
     assert stored["text"].startswith("[CRITICAL] commit latency anomaly (#42)")
