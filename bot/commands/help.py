@@ -9,7 +9,7 @@ from bot.commands.reply import Paragraph, Reply, table
 ORDER = [
     *("help", "anomalies", "alerts", "ack", "unack", "escalate", "resolve", "silence"),
     *("silences", "unsilence", "bottlenecks", "trends", "merges", "baselines", "jobs"),
-    *("status", "route test"),
+    *("status", "route test", "oncall", "override", "overrides", "unoverride"),
 ]
 
 

@@ -1,6 +1,7 @@
 """`Store`: the only place perfbot talks SQL, as one facade over one `Connector`. Each aggregate
 has its repository (`store.alerts`, `store.deliveries`, `store.findings`, `store.rollups`,
-`store.jobs`, `store.metrics`, `store.operations`, `store.source`, `store.requests`), in the
+`store.jobs`, `store.metrics`, `store.operations`, `store.source`, `store.requests`,
+`store.oncall`), in the
 module named for it; this module opens and closes the connection, applies migrations and answers
 for the database as a whole (status, health)."""
 
@@ -23,6 +24,7 @@ from bot.store.deliveries import DeliveryRepository
 from bot.store.findings import FindingRepository
 from bot.store.jobruns import JobRunRepository
 from bot.store.metrics import MetricRepository
+from bot.store.oncall import OncallRepository
 from bot.store.operations import OperationRepository
 from bot.store.queries import QUERIES
 from bot.store.requests import SeenRequestRepository
@@ -57,6 +59,7 @@ class Store:
         self.metrics = MetricRepository(connector, self.operations)
         self.source = SourceRepository(connector)
         self.requests = SeenRequestRepository(connector)
+        self.oncall = OncallRepository(connector)
 
     @classmethod
     async def open(

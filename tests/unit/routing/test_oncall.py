@@ -23,8 +23,10 @@ NEW_YORK = ZoneInfo("America/New_York")
 WEEKDAYS = frozenset(range(5))
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def schedule(zone: ZoneInfo, *layers: Layer) -> Schedule:
