@@ -187,6 +187,25 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("text", nargs="?", metavar="COMMAND", help='e.g. "/perf alerts"')
     chat.set_defaults(handler=f"{ACTIONS}:cmd_chat")
 
+    oncall = sub.add_parser(
+        "oncall",
+        parents=[common],
+        help="who is on call now (or --at TIME), and the next hand-offs",
+        description="Show who is on call on each schedule of oncall.schedules (or SCHEDULE), "
+        "from the rotations in the configuration and the overrides in the database, and the "
+        "next hand-offs. Runs /perf oncall as the console user. Exits 1 when it failed.",
+    )
+    oncall.add_argument("schedule", nargs="?", metavar="SCHEDULE", help="one schedule's name")
+    oncall.add_argument(
+        "--at",
+        metavar="TIME",
+        help="another moment: 2026-12-24T18:00+01:00 (no offset: UTC), +6h or --at=-1d",
+    )
+    oncall.add_argument(
+        "--next", type=int, metavar="N", help="how many hand-offs to list (1-20, default 5)"
+    )
+    oncall.set_defaults(handler="bot.cli_oncall:cmd_oncall")
+
     config = sub.add_parser("config", parents=[common], help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     check = config_sub.add_parser(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot import errors
 from bot.commands import format as fmt
-from bot.commands.args import alert_id, parse, window
+from bot.commands.args import alert_id, parse, whole_number, window
 from bot.commands.context import CommandContext
 from bot.commands.registry import PREFIX, Registry, command
 from bot.commands.reply import Fields, Paragraph, Reply, table
@@ -149,7 +149,7 @@ async def oncall_(ctx: CommandContext, args: list[str]) -> Reply:
         args,
         {
             "at": lambda t: when_arg(t, now),
-            "next": lambda t: int(t) if t.isdigit() and 0 < int(t) <= 20 else _bad_next(),
+            "next": lambda t: whole_number(t, low=1, high=20, what="--next"),
         },
         max_positional=1,
     )
@@ -161,10 +161,6 @@ async def oncall_(ctx: CommandContext, args: list[str]) -> Reply:
         blocks += _status_reply(ctx, status, at)
     when = "now" if at == now else f"at {fmt.stamp(at)}"
     return Reply.of(f"On call {when}", *blocks)
-
-
-def _bad_next() -> int:
-    raise errors.BadArguments("--next is a number of hand-offs from 1 to 20")
 
 
 @command(
