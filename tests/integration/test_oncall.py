@@ -218,9 +218,9 @@ def test_perfbot_oncall_runs_the_chat_command(db_url: str, tmp_path: Path) -> No
         "        - {rotation: weekly, start: 2026-06-01, participants: [alice, bob]}\n"
     )
     env = {**os.environ, "PERFBOT_DATABASE_URL": db_url}
+    at = "2026-06-09T12:00:00+00:00"
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "oncall", "--config", str(config), "primary"]
-        + ["--at", "2026-06-09T12:00:00+00:00"],
+        [*(sys.executable, "-m", "bot", "oncall", "--config", str(config), "primary"), "--at", at],
         env=env,
         capture_output=True,
         text=True,
