@@ -19,6 +19,7 @@ from aiohttp import web
 from bot import errors, jobhealth, listener, server
 from bot.alerts import AlertService
 from bot.chat import mattermost, slack
+from bot.chat.mattermost_users import MattermostUsers
 from bot.chat.replay import ReplayGuard
 from bot.clock import Clock, SystemClock
 from bot.commands import Commands, build_registry
@@ -100,7 +101,15 @@ class Bot:
         specs = jobs.specs()
         scheduler = Scheduler(runner, specs, speed=speed)
         schedule = {spec.name: spec.expected_gap() for spec in specs}
-        commands = Commands(store, alerts, settings, clock, schedule, registry=build_registry())
+        commands = Commands(
+            store,
+            alerts,
+            settings,
+            clock,
+            schedule,
+            registry=build_registry(),
+            users=MattermostUsers.configured(settings.mattermost),
+        )
         return cls(
             settings,
             store,

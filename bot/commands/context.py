@@ -1,15 +1,25 @@
 """What a command runs with: the store, the alert service, settings, the clock, who is asking,
-the job schedule and whether the front end can show images."""
+the job schedule, whether the front end can show images, and the user directory (a port:
+`bot.chat.mattermost_users.MattermostUsers` implements it; commands never talk to a server)."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.alerts import AlertService
 from bot.clock import Clock
 from bot.config import Settings
 from bot.routing.transition import Actor
 from bot.store import Store
+
+
+class UserDirectory(Protocol):
+    """Turns a chat user name into that platform's user id."""
+
+    async def mattermost_user_id(self, username: str) -> str | None:
+        """The id the Mattermost server holds for `username` now, or None if none."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,7 @@ class CommandContext:
     user: Actor
     schedule: Mapping[str, timedelta] = field(default_factory=dict)
     images: bool = False
+    users: UserDirectory | None = None
 
     @property
     def now(self) -> datetime:

@@ -1,9 +1,11 @@
 """On-call commands: who is on call now and the next hand-offs (`oncall`), putting someone on
 call for a while (`override`), listing overrides (`overrides`) and ending one (`unoverride`).
 
-A person is named by their platform user id, never by a name: a Slack mention (`<@U…>`, sent
-by Slack when the slash command escapes users), `me` (the person whose id asked), a
-platform-qualified id (`slack:U…`, `mattermost:<id>`) or their id in `people:`."""
+A person is found by their platform user id, never by a name: a Slack mention (`<@U…>`, sent
+by Slack when the slash command escapes users), a Mattermost mention (`@bob`: Mattermost sends
+the name, so the server is asked for that name's id, `ctx.users`, and the person is found by
+the id), `me` (the person whose id asked), a platform-qualified id (`slack:U…`,
+`mattermost:<id>`) or their id in `people:` (the configuration's own key)."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -15,6 +17,7 @@ from bot.commands.context import CommandContext
 from bot.commands.registry import PREFIX, Registry, command
 from bot.commands.reply import Fields, Paragraph, Reply, table
 from bot.durations import parse_duration
+from bot.models import ActorSource
 from bot.oncall import OncallService, ScheduleStatus, person_label
 from bot.routing import permission
 from bot.routing.oncall import Handoff, OnCall, Schedule
@@ -52,21 +55,21 @@ def when_arg(text: str, now: datetime) -> datetime:
     return at.astimezone(UTC)
 
 
-def resolve_person(ctx: CommandContext, word: str) -> str:
+async def resolve_person(ctx: CommandContext, word: str) -> str:
     """The people id that `word` names (see the module docstring); raises BadArguments."""
-    oncall = service(ctx)
     text = word.strip()
-    mention = SLACK_MENTION.fullmatch(text)
     if text.lower() == "me":
-        ident = ctx.user.ident
-        found = oncall.person_by_identity(ident) if ident else None
-        if found is None:
-            raise errors.BadArguments(
-                f"your id ({ident or 'none'}) is not in people:; name the person instead"
-            )
-        return found
+        return _person(ctx, ctx.user.ident, f"your id ({ctx.user.ident or 'none'})")
+    mention = SLACK_MENTION.fullmatch(text)
     if mention is not None:
         ident = f"slack:{mention.group(1)}"
+    elif text.startswith("@") and ctx.user.source is ActorSource.MATTERMOST:
+        ident = await _mattermost_mention(ctx, text[1:])
+    elif text.startswith("@") and ctx.user.source is ActorSource.SLACK:
+        raise errors.BadArguments(
+            f"Slack sent the name {text[:40]!r}, not the user's id: turn on 'Escape channels, "
+            "users, and links' for /perf (manifest: should_escape: true), or write their id"
+        )
     elif permission.owner(text) == text and ":" in text:
         ident = text
     elif text in ctx.settings.people:
@@ -74,13 +77,29 @@ def resolve_person(ctx: CommandContext, word: str) -> str:
     else:
         known = ", ".join(sorted(ctx.settings.people)) or "none are configured"
         raise errors.BadArguments(
-            f"who is {text[:40]!r}? Mention them (Slack), or write me, their slack:/mattermost: "
-            f"id or their id in people: ({known}); names are not trusted"
+            f"who is {text[:40]!r}? Mention them, or write me, their slack:/mattermost: id or "
+            f"their id in people: ({known}); names are not trusted"
         )
-    found = oncall.person_by_identity(ident)
+    return _person(ctx, ident, ident)
+
+
+def _person(ctx: CommandContext, ident: str | None, shown: str) -> str:
+    found = service(ctx).person_by_identity(ident) if ident else None
     if found is None:
-        raise errors.BadArguments(f"{ident} is not anyone in people:")
+        raise errors.BadArguments(f"{shown} is not anyone in people:")
     return found
+
+
+async def _mattermost_mention(ctx: CommandContext, name: str) -> str:
+    if ctx.users is None:
+        raise errors.BadArguments(
+            "perfbot cannot look Mattermost names up (PERFBOT_MATTERMOST__URL and __TOKEN); "
+            "write the person's id in people: instead"
+        )
+    user_id = await ctx.users.mattermost_user_id(name)
+    if user_id is None:
+        raise errors.BadArguments(f"Mattermost has no user called @{name[:40]}")
+    return f"mattermost:{user_id}"
 
 
 def _schedule_names(ctx: CommandContext, given: str | None) -> list[str]:
@@ -169,8 +188,8 @@ async def oncall_(ctx: CommandContext, args: list[str]) -> Reply:
     "put someone on call from now for a while (at most 30 days)",
     mutating=True,
     details=(
-        "The person is a Slack mention (@alice, sent as her id), me, slack:U… / mattermost:<id>, "
-        "or an id from people:. Example: override @alice 4h primary. Needs "
+        "The person is a mention (@alice; Slack sends her id, Mattermost's name is looked up "
+        "to an id), me, slack:U… / mattermost:<id>, or an id from people:. Example: override @alice 4h primary. Needs "
         "permissions.override. The later override wins where two overlap."
     ),
 )
@@ -180,7 +199,7 @@ async def override(ctx: CommandContext, args: list[str]) -> Reply:
     words = parse(args, max_positional=3).positional
     if len(words) < 2:
         raise errors.BadArguments("whom, and for how long? e.g. override @alice 4h")
-    person = resolve_person(ctx, words[0])
+    person = await resolve_person(ctx, words[0])
     duration = window(words[1], longest=MAX_OVERRIDE)
     schedule = _one_schedule(ctx, words[2] if len(words) > 2 else None)
     now = ctx.now

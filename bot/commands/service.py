@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from bot.alerts import AlertService
 from bot.clock import Clock
-from bot.commands.context import CommandContext
+from bot.commands.context import CommandContext, UserDirectory
 from bot.commands.registry import Registry
 from bot.commands.reply import Reply
 from bot.config import Settings
@@ -32,10 +32,18 @@ class Commands:
     clock: Clock
     schedule: Mapping[str, timedelta] = field(default_factory=dict)
     registry: Registry = field(kw_only=True)  # bot.commands.build_registry()
+    users: UserDirectory | None = field(default=None, kw_only=True)  # Mattermost @name → id
 
     def context(self, user: Actor, *, images: bool = False) -> CommandContext:
         return CommandContext(
-            self.store, self.alerts, self.settings, self.clock, user, self.schedule, images
+            self.store,
+            self.alerts,
+            self.settings,
+            self.clock,
+            user,
+            self.schedule,
+            images,
+            self.users,
         )
 
     async def run(self, text: str, user: Actor, *, images: bool = False) -> Reply:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.alerts import AlertService
+from bot.chat.mattermost_users import MattermostUsers
 from bot.clock import FrozenClock
 from bot.commands import Commands, build_registry
 from bot.config import Settings
@@ -19,6 +20,7 @@ from bot.models import ActorSource
 from bot.oncall import OncallService
 from bot.routing.transition import Actor
 from bot.store import Store
+from tests.fakes.mattermost import BOT_TOKEN, MattermostFake
 from tests.integration.test_commands import table_of, text_of
 
 # Wednesday 2026-06-03 12:00 UTC = 14:00 in Paris; the weekly rotation started Monday 06-01
@@ -156,7 +158,8 @@ async def test_override_me_from_mattermost_and_later_override_wins(
     ("text", "expected"),
     [
         ("override", "whom, and for how long?"),
-        ("override @bob 4h primary", "who is '@bob'?"),
+        ("override @bob 4h primary", "Slack sent the name '@bob', not the user's id"),
+        ("override bobby 4h primary", "who is 'bobby'?"),
         ("override <@U0NOBODY> 4h primary", "slack:U0NOBODY is not anyone in people:"),
         ("override bob 4h", "which schedule? name one of primary, dba"),
         ("override bob 40d primary", "at most 30d"),
@@ -202,6 +205,36 @@ async def test_help_lists_the_oncall_commands(commands: Commands) -> None:
         assert any(n.startswith(usage) for n in names), usage
     assert commands.is_mutating("override me 1h")
     assert not commands.is_mutating("oncall")
+
+
+async def test_a_mattermost_mention_is_looked_up_to_an_id(
+    store: Store, settings: Settings, clock: FrozenClock, mattermost_fake: MattermostFake
+) -> None:
+    mattermost_fake.users = {"carol.b": MM_CAROL, "bob": "b0bb0bb0bb0bb0bb0bb0bb0bb0"}
+    users = MattermostUsers(mattermost_fake.url, BOT_TOKEN)
+    commands = Commands(
+        store,
+        AlertService(store, settings, clock),
+        settings,
+        clock,
+        registry=build_registry(),
+        users=users,
+    )
+    reply = await commands.run("override @carol.b 2h primary", CAROL)
+    assert not reply.error, reply.text
+    paged = await OncallService(store, settings, clock).person_on_call("primary", NOW)
+    assert paged is not None
+    assert paged.id == "carol"
+    unknown_id = await commands.run("override @bob 2h primary", CAROL)
+    assert unknown_id.text == "mattermost:b0bb0bb0bb0bb0bb0bb0bb0bb0 is not anyone in people:"
+    nobody = await commands.run("override @zed 2h primary", CAROL)
+    assert nobody.text == "Mattermost has no user called @zed"
+    [lookup, *_] = mattermost_fake.calls_to("GET /users/username")
+    assert lookup.path == "/api/v4/users/username/carol.b"
+    mattermost_fake.token = "rotated"
+    refused = await commands.run("override @carol.b 2h primary", CAROL)
+    assert refused.error
+    assert "Mattermost refused the user lookup (HTTP 401)" in refused.text
 
 
 def test_perfbot_oncall_runs_the_chat_command(db_url: str, tmp_path: Path) -> None:
