@@ -63,6 +63,6 @@ def actions(parser: argparse.ArgumentParser) -> Iterator[str]:
 
 def test_every_subcommand_names_a_coroutine_function() -> None:
     found = list(actions(build_parser()))
-    assert len(found) == 11
+    assert len(found) == 12
     for action in found:
         assert inspect.iscoroutinefunction(load(action)), action

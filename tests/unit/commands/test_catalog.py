@@ -19,12 +19,12 @@ CTX = cast(
 NAMES = [
     *("help", "anomalies", "alerts", "ack", "unack", "escalate", "resolve", "silence"),
     *("silences", "unsilence", "bottlenecks", "trends", "merges", "baselines", "jobs"),
-    *("status", "route test"),
+    *("status", "route test", "oncall", "override", "overrides", "unoverride"),
 ]
 REGISTRATION = [
     *("alerts", "ack", "unack", "escalate", "resolve", "anomalies", "bottlenecks", "baselines"),
-    *("help", "merges", "silence", "silences", "unsilence", "jobs", "status", "route test"),
-    "trends",
+    *("help", "merges", "oncall", "override", "overrides", "unoverride"),
+    *("silence", "silences", "unsilence", "jobs", "status", "route test", "trends"),
 ]
 
 
