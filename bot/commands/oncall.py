@@ -40,7 +40,11 @@ def when_arg(text: str, now: datetime) -> datetime:
         try:
             delta = parse_duration(cleaned[1:])
         except ValueError:
-            raise errors.BadArguments(f"{cleaned!r} is not an offset like +6h or -1d") from None
+            raise errors.BadArguments(
+                f"{cleaned[:40]!r} is not an offset like +6h or -1d"
+            ) from None
+        if delta > MAX_AT:
+            raise errors.BadArguments("--at must be within a year of now")
         at = now + delta if cleaned[0] == "+" else now - delta
     else:
         try:

@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from bot.alerts import AlertService
 from bot.chat.mattermost_users import MattermostUsers
@@ -165,6 +168,8 @@ async def test_override_me_from_mattermost_and_later_override_wins(
         ("override bob 40d primary", "at most 30d"),
         ("override bob 4h nope", "there is no on-call schedule 'nope'"),
         ("oncall --at yesterday", "'yesterday' is not a time"),
+        ("oncall --at +99999999d", "--at must be within a year of now"),
+        ("oncall --at 9999-12-31T23:59", "--at must be within a year of now"),
         ("oncall --next 99", "--next must be a whole number from 1 to 20"),
         ("unoverride x", "'x' is not an override id like 42"),
     ],
@@ -173,6 +178,33 @@ async def test_mistakes_get_clear_answers(commands: Commands, text: str, expecte
     reply = await commands.run(text, ALICE)
     assert reply.error
     assert expected in reply.text, reply.text
+
+
+WORDS = st.sampled_from(
+    [
+        *("primary", "dba", "nope", "me", "alice", "@alice", "<@U0BOB|bob>", "<@U0>", "<@>"),
+        *("slack:U0BOB", f"mattermost:{MM_CAROL}", "mattermost:x", "4h", "0s", "31d", "1"),
+        *("--at", "--next", "--at=-1d", "--at=+99999999d", "--at=-9999999d", "--next=²"),
+        *("--at=0001-01-01T00:00+14:00", "--at=9999-12-31T23:59", "now", "²", "#1", '"', ""),
+    ]
+)
+ONCALL_TEXT = st.builds(
+    lambda name, args: " ".join([name, *args]),
+    st.sampled_from(["oncall", "override", "overrides", "unoverride"]),
+    st.lists(st.one_of(WORDS, st.text(max_size=8)), max_size=5),
+)
+
+
+@examples(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=ONCALL_TEXT)
+async def test_any_oncall_text_gets_a_clear_reply(commands: Commands, text: str) -> None:
+    reply = await commands.run(text, ALICE)
+    assert reply.text.strip()
+    assert "unexpectedly" not in reply.text, text
 
 
 async def test_override_needs_permission_and_refusals_are_audited(
