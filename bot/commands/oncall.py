@@ -20,7 +20,7 @@ from bot.durations import parse_duration
 from bot.models import ActorSource
 from bot.oncall import OncallService, ScheduleStatus, person_label
 from bot.routing import permission
-from bot.routing.oncall import Handoff, OnCall, Schedule
+from bot.routing.oncall import DEFAULT_HORIZON, Handoff, OnCall, Schedule
 
 SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 MAX_OVERRIDE = timedelta(days=30)
@@ -132,7 +132,8 @@ def _source(found: OnCall) -> str:
     if found.override is not None:
         ref = f" #{found.override.id}" if found.override.id is not None else " (config)"
         return "override" + ref
-    return f"layer {found.layer}"
+    name = found.layer or ""
+    return name if name.startswith("layer ") else f"layer {name}"
 
 
 def _who(ctx: CommandContext, found: OnCall | None) -> str:
@@ -145,7 +146,10 @@ def _status_reply(ctx: CommandContext, status: ScheduleStatus, at: datetime) -> 
     head = f"{s.name}: {_who(ctx, now)}"
     if now is not None:
         head += f" ({_source(now)})"
-    head += f", until {local(until, s)} ({fmt.when(until)} UTC)" if until else ""
+    if until is not None:
+        head += f", until {local(until, s)} ({fmt.when(until)} UTC)"
+    elif now is not None:
+        head += f", no hand-off in the next {fmt.span(DEFAULT_HORIZON)}"
     lines = [Paragraph(head)]
     rows = [_handoff_row(ctx, s, h) for h in status.next]
     if rows:
