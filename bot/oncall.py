@@ -86,12 +86,24 @@ class OncallService:
     async def overrides(self, names: list[str], now: datetime) -> dict[str, list[oncall.Override]]:
         """For each schedule of `names`: its overrides in precedence order (a later one wins):
         those written in the file, then the stored ones not removed that end after `now`, in
-        the order they were created."""
+        the order they were created (a stored one for a person no longer in `people:` is
+        ignored, with a warning)."""
         result = {
             name: list(self._settings.oncall.schedules[name].file_overrides()) for name in names
         }
         for row in await self._store.oncall.live(now, names):
-            if row.schedule in result:
+            if row.person not in self._settings.people:
+                # the person was taken out of people: since; the schedule applies without it
+                logger.warning(
+                    "on-call override of an unknown person ignored",
+                    extra={
+                        "action": "oncall_override_ignored",
+                        "override": row.id,
+                        "schedule": row.schedule,
+                        "person": row.person,
+                    },
+                )
+            elif row.schedule in result:
                 result[row.schedule].append(_core(row))
         return result
 

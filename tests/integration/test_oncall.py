@@ -155,6 +155,21 @@ async def test_override_me_from_mattermost_and_later_override_wins(
     assert later.on_call.source == "override"
 
 
+async def test_an_override_of_someone_no_longer_configured_is_ignored(
+    store: Store, settings: Settings, clock: FrozenClock
+) -> None:
+    oncall = OncallService(store, settings, clock)
+    await oncall.add_override("primary", "bob", NOW, NOW + timedelta(hours=2), ALICE)
+    fewer = Settings.load(
+        people={k: v for k, v in PEOPLE.items() if k != "bob"},
+        oncall={"schedules": {"primary": {"timezone": "UTC", "layers": []}}},
+    )
+    assert await OncallService(store, fewer, clock).person_on_call("primary", NOW) is None
+    paged = await oncall.person_on_call("primary", NOW)
+    assert paged is not None
+    assert paged.id == "bob"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
