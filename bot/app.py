@@ -19,6 +19,7 @@ from aiohttp import web
 from bot import errors, jobhealth, listener, server
 from bot.alerts import AlertService
 from bot.chat import mattermost, slack
+from bot.chat.mattermost_users import MattermostUsers
 from bot.chat.replay import ReplayGuard
 from bot.clock import Clock, SystemClock
 from bot.commands import Commands, build_registry
@@ -109,6 +110,7 @@ class Bot:
             schedule,
             registry=build_registry(),
             channels=ChannelTester(settings, clock.now, notifiers),
+            users=MattermostUsers.configured(settings.mattermost),
         )
         return cls(
             settings,

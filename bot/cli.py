@@ -15,7 +15,7 @@ from bot import __version__, errors, logs
 from bot.terminal import EXIT_FAILED, EXIT_USAGE, Handler, error
 
 ACTIONS = "bot.cli_actions"
-ONCALL = "bot.cli_alerts"
+ALERT_VERBS = "bot.cli_alerts"
 CONFIG_TOOLS = "bot.cli_config"
 
 # ---- parser ---------------------------------------------------------------------------------
@@ -188,7 +188,25 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("text", nargs="?", metavar="COMMAND", help='e.g. "/perf alerts"')
     chat.set_defaults(handler=f"{ACTIONS}:cmd_chat")
 
-    add_oncall(sub, common)
+    add_alert_verbs(sub, common)
+    oncall = sub.add_parser(
+        "oncall",
+        parents=[common],
+        help="who is on call now (or --at TIME), and the next hand-offs",
+        description="Show who is on call on each schedule of oncall.schedules (or SCHEDULE), "
+        "from the rotations in the configuration and the overrides in the database, and the "
+        "next hand-offs. Runs /perf oncall as the console user. Exits 1 when it failed.",
+    )
+    oncall.add_argument("schedule", nargs="?", metavar="SCHEDULE", help="one schedule's name")
+    oncall.add_argument(
+        "--at",
+        metavar="TIME",
+        help="another moment: 2026-12-24T18:00+01:00 (no offset: UTC), +6h or --at=-1d",
+    )
+    oncall.add_argument(
+        "--next", type=int, metavar="N", help="how many hand-offs to list (1-20, default 5)"
+    )
+    oncall.set_defaults(handler="bot.cli_oncall:cmd_oncall")
 
     config = sub.add_parser("config", parents=[common], help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
@@ -221,7 +239,7 @@ def _verb(
     return parser
 
 
-def add_oncall(
+def add_alert_verbs(
     sub: "argparse._SubParsersAction[argparse.ArgumentParser]", common: argparse.ArgumentParser
 ) -> None:
     """`alerts`, `silences` and `notify test`: each alert or silence verb runs the `/perf`
@@ -235,7 +253,7 @@ def add_oncall(
         "alerts", parents=[common], help="list, show and act on alerts", description=run_as
     )
     verbs = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
-    handler = f"{ONCALL}:cmd_alerts"
+    handler = f"{ALERT_VERBS}:cmd_alerts"
     listing = _verb(verbs, common, "list", "list alerts (default: open)", handler)
     listing.add_argument(
         "selection",
@@ -261,7 +279,7 @@ def add_oncall(
         "silences", parents=[common], help="list, add and expire silences", description=run_as
     )
     verbs = silences.add_subparsers(dest="silences_command", metavar="ACTION", required=True)
-    handler = f"{ONCALL}:cmd_silences"
+    handler = f"{ALERT_VERBS}:cmd_silences"
     _verb(verbs, common, "list", "list the active silences", handler)
     add = _verb(verbs, common, "add", "mute matching alerts for a while (at most 30 days)", handler)
     add.add_argument(
@@ -289,7 +307,7 @@ def add_oncall(
     )
     test.add_argument("channel", metavar="CHANNEL", help="a channel name from the configuration")
     test.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    test.set_defaults(handler=f"{ONCALL}:cmd_notify_test")
+    test.set_defaults(handler=f"{ALERT_VERBS}:cmd_notify_test")
 
 
 def load(action: str) -> Handler:

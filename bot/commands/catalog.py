@@ -4,7 +4,17 @@ import; each command module adds its own commands in its `register(registry)`.""
 
 from collections.abc import Callable
 
-from bot.commands import alerts, channels, findings, help, merges, silences, system, trends
+from bot.commands import (
+    alerts,
+    channels,
+    findings,
+    help,
+    merges,
+    oncall,
+    silences,
+    system,
+    trends,
+)
 from bot.commands.registry import Registry
 
 GROUPS: tuple[Callable[[Registry], None], ...] = (
@@ -13,6 +23,7 @@ GROUPS: tuple[Callable[[Registry], None], ...] = (
     findings.register,
     help.register,
     merges.register,
+    oncall.register,
     silences.register,
     system.register,
     trends.register,

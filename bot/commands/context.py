@@ -1,6 +1,7 @@
 """What a command runs with: the store, the alert service, settings, the clock, who is asking,
-the job schedule, whether the front end can show images, and the channel tester (a port:
-`bot.notify.probe.ChannelTester` implements it; commands never import a notifier)."""
+the job schedule, whether the front end can show images, the channel tester and the user
+directory (ports: `bot.notify.probe.ChannelTester` and `bot.chat.mattermost_users.MattermostUsers`
+implement them; commands never import a notifier nor talk to a chat server)."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,13 @@ class ChannelTesting(Protocol):
 
     async def test(self, channel: str, requested_by: str) -> ChannelProbe:
         """The platform's answer; raises NotFound for an unknown channel."""
+
+
+class UserDirectory(Protocol):
+    """Turns a chat user name into that platform's user id."""
+
+    async def mattermost_user_id(self, username: str) -> str | None:
+        """The id the Mattermost server holds for `username` now, or None if none."""
         ...
 
 
@@ -40,6 +48,7 @@ class CommandContext:
     schedule: Mapping[str, timedelta] = field(default_factory=dict)
     images: bool = False
     channels: ChannelTesting | None = None
+    users: UserDirectory | None = None
 
     @property
     def now(self) -> datetime:

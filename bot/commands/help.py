@@ -9,7 +9,7 @@ from bot.commands.reply import Paragraph, Reply, table
 ORDER = [
     *("help", "anomalies", "alerts", "alert", "ack", "unack", "escalate", "resolve"),
     *("silence", "silences", "unsilence", "bottlenecks", "trends", "merges", "baselines"),
-    *("jobs", "status", "route test", "test"),
+    *("jobs", "status", "route test", "test", "oncall", "override", "overrides", "unoverride"),
 ]
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from bot.alerts import AlertService
 from bot.clock import Clock
-from bot.commands.context import ChannelTesting, CommandContext
+from bot.commands.context import ChannelTesting, CommandContext, UserDirectory
 from bot.commands.registry import Registry
 from bot.commands.reply import Reply
 from bot.config import Settings
@@ -33,6 +33,7 @@ class Commands:
     schedule: Mapping[str, timedelta] = field(default_factory=dict)
     registry: Registry = field(kw_only=True)  # bot.commands.build_registry()
     channels: ChannelTesting | None = field(default=None, kw_only=True)  # for /perf test
+    users: UserDirectory | None = field(default=None, kw_only=True)  # Mattermost @name → id
 
     def context(self, user: Actor, *, images: bool = False) -> CommandContext:
         return CommandContext(
@@ -44,6 +45,7 @@ class Commands:
             self.schedule,
             images,
             self.channels,
+            self.users,
         )
 
     async def run(self, text: str, user: Actor, *, images: bool = False) -> Reply:

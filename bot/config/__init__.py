@@ -32,6 +32,7 @@ from bot.config.detection import (
     DetectionSettings,
 )
 from bot.config.loader import describe_errors
+from bot.config.oncall import OncallSettings, Person
 from bot.config.params import params
 from bot.config.permissions import PermissionSettings
 from bot.config.platforms import (
@@ -68,9 +69,11 @@ __all__ = [
     "MattermostSettings",
     "MergeColumns",
     "MetricColumns",
+    "OncallSettings",
     "PagerDutyChannel",
     "PagerDutySettings",
     "PermissionSettings",
+    "Person",
     "Platforms",
     "RetentionSettings",
     "Route",

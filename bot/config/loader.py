@@ -108,7 +108,11 @@ def describe_errors(exc: ValidationError) -> list[str]:
 def _environment_name(loc: tuple[int | str, ...]) -> str | None:
     """`PERFBOT_SLACK__SIGNING_SECRET` for `("slack", "signing_secret")`; None for keys that
     live in lists or named entries (channels, routes), which are set in the YAML file."""
-    if not loc or loc[0] in ("channels", "routes") or any(isinstance(p, int) for p in loc):
+    if (
+        not loc
+        or loc[0] in ("channels", "routes", "people", "oncall")
+        or any(isinstance(p, int) for p in loc)
+    ):
         return None
     return "PERFBOT_" + "__".join(str(p).upper() for p in loc)
 

@@ -10,12 +10,12 @@ from bot.config.section import Section
 from bot.routing import permission
 from bot.routing.permission import Permissions
 
-_LISTS = ("ack", "escalate", "silence", "silence_all", "resolve")
+_LISTS = ("ack", "escalate", "silence", "silence_all", "resolve", "override")
 
 
 class PermissionSettings(Section):
     """Who may do what. Out of the box anyone may acknowledge and escalate, nobody may silence
-    or resolve, and a silence that mutes CRITICAL alerts of every operation needs
+    or resolve or override an on-call schedule, and a silence that mutes CRITICAL alerts of every operation needs
     `silence_all` as well as `silence`."""
 
     ack: list[str] = Field(default_factory=lambda: sorted(Permissions.ack))
@@ -23,6 +23,7 @@ class PermissionSettings(Section):
     silence: list[str] = Field(default_factory=lambda: sorted(Permissions.silence))
     resolve: list[str] = Field(default_factory=lambda: sorted(Permissions.resolve))
     silence_all: list[str] = Field(default_factory=lambda: sorted(Permissions.silence_all))
+    override: list[str] = Field(default_factory=lambda: sorted(Permissions.override))
     groups: dict[str, list[str]] = Field(default_factory=dict)
 
     def problems(self) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from bot.config.detection import (
     DegradationSettings,
     DetectionSettings,
 )
+from bot.config.oncall import OncallSettings, Person, people_problems
 from bot.config.permissions import PermissionSettings
 from bot.config.platforms import (
     EmailSettings,
@@ -75,6 +76,8 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     permissions: PermissionSettings = Field(default_factory=PermissionSettings)
     silences: SilenceSettings = Field(default_factory=SilenceSettings)
+    people: dict[str, Person] = Field(default_factory=dict)
+    oncall: OncallSettings = Field(default_factory=OncallSettings)
 
     _channel_names = field_validator("channels")(channels_.check_names)
     _database_url = field_validator("database_url")(secrets.check_database_url)
@@ -109,6 +112,8 @@ class Settings(BaseSettings):
                 settings.alerts,
                 settings.source,
             )
+            + people_problems(settings.people)
+            + settings.oncall.problems(settings.people)
         )
         if problems:
             raise ConfigError([f"{where}: {why}" for where, why in problems])

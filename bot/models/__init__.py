@@ -32,6 +32,7 @@ from bot.models.findings import (
 )
 from bot.models.jobs import JobRun, JobStatus
 from bot.models.metrics import MergeRecord, MergeStatus, Metric
+from bot.models.oncall import OncallOverride
 from bot.models.operations import (
     OPERATION_NAME_PATTERN,
     Admission,
@@ -72,6 +73,7 @@ __all__ = [
     "Metric",
     "NewAlert",
     "NewSilence",
+    "OncallOverride",
     "OperationLimits",
     "OperationName",
     "Severity",

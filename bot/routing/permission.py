@@ -8,7 +8,8 @@ request without one is refused, even where the list says `*`.
 
 Unacknowledge uses the `ack` list (your own acknowledgement may always be taken back),
 unsilence `silence`. A silence that can mute CRITICAL alerts everywhere (see
-`bot.routing.silence.is_broad`) needs `silence_all` as well. The `permissions:` YAML section that
+`bot.routing.silence.is_broad`) needs `silence_all` as well. Putting someone on call over a
+schedule (or removing such an override) needs `override`; nobody may by default. The `permissions:` YAML section that
 builds `Permissions` (and checks every entry with `entry_problem`) is `bot.config.permissions`."""
 
 import re
@@ -16,8 +17,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-Action = Literal["ack", "unack", "escalate", "silence", "silence_all", "unsilence", "resolve"]
-Setting = Literal["ack", "escalate", "silence", "silence_all", "resolve"]
+Action = Literal[
+    "ack", "unack", "escalate", "silence", "silence_all", "unsilence", "resolve", "override"
+]
+Setting = Literal["ack", "escalate", "silence", "silence_all", "resolve", "override"]
 
 EVERYONE = "*"
 CONSOLE = "console"
@@ -41,6 +44,7 @@ class Permissions:
     silence: frozenset[str] = frozenset()
     resolve: frozenset[str] = frozenset()
     silence_all: frozenset[str] = frozenset()
+    override: frozenset[str] = frozenset()
 
 
 def setting(action: Action) -> Setting:

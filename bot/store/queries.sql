@@ -866,3 +866,22 @@ DELETE FROM perfbot.job_runs WHERE id = ANY(ARRAY(
 -- One batch: up to $2 seen request keys whose window closed before $1.
 DELETE FROM perfbot.seen_requests WHERE key = ANY(ARRAY(
     SELECT key FROM perfbot.seen_requests WHERE expires_at < $1 ORDER BY expires_at LIMIT $2))
+
+-- insert_oncall_override --
+-- A new override: schedule $1, person $2, from $3 to $4, created at $5 by $6.
+INSERT INTO perfbot.oncall_overrides (schedule, person, starts_at, ends_at, created_at, created_by)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING *
+
+-- live_oncall_overrides --
+-- Overrides not removed that end after $1, of the schedules in $2 (every schedule when null),
+-- in the order they were created (a later one wins).
+SELECT * FROM perfbot.oncall_overrides
+ WHERE removed_at IS NULL AND ends_at > $1 AND ($2::text[] IS NULL OR schedule = ANY($2))
+ ORDER BY created_at, id
+
+-- remove_oncall_override --
+-- Remove override $1 at $2 by $3 unless it was removed already; the row when it was removed.
+UPDATE perfbot.oncall_overrides SET removed_at = $2, removed_by = $3
+ WHERE id = $1 AND removed_at IS NULL
+RETURNING *

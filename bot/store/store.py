@@ -1,7 +1,8 @@
 """`Store`: the only place perfbot talks SQL, as one facade over one `Connector`. Each aggregate
 has its repository (`store.alerts`, `store.deliveries`, `store.findings`, `store.rollups`,
 `store.jobs`, `store.metrics`, `store.operations`, `store.source`, `store.requests`,
-`store.retention`), in the module named for it; this module opens and closes the connection, applies migrations and answers
+`store.retention`, `store.oncall`), in the module named for it; this module opens and closes
+the connection, applies migrations and answers
 for the database as a whole (status, health)."""
 
 import time
@@ -23,6 +24,7 @@ from bot.store.deliveries import DeliveryRepository
 from bot.store.findings import FindingRepository
 from bot.store.jobruns import JobRunRepository
 from bot.store.metrics import MetricRepository
+from bot.store.oncall import OncallRepository
 from bot.store.operations import OperationRepository
 from bot.store.queries import QUERIES
 from bot.store.requests import SeenRequestRepository
@@ -69,6 +71,7 @@ class Store:
         self.source = SourceRepository(connector)
         self.requests = SeenRequestRepository(connector)
         self.retention = RetentionRepository(connector)
+        self.oncall = OncallRepository(connector)
 
     @classmethod
     async def open(

@@ -1,7 +1,7 @@
 """A stand-in for the Mattermost REST API v4 subset perfbot uses, speaking to mattermostdriver
 (`PERFBOT_MATTERMOST__URL=fake.url`).
 
-Routes: `GET /api/v4/users/me`, `POST /api/v4/posts` (201), `GET /api/v4/posts/{id}`,
+Routes: `GET /api/v4/users/me`, `GET /api/v4/users/username/{name}` (from `users`), `POST /api/v4/posts` (201), `GET /api/v4/posts/{id}`,
 `PUT /api/v4/posts/{id}/patch` (partial) and `PUT /api/v4/posts/{id}` (full update),
 `POST /api/v4/files` (multipart), `POST /hooks/{id}` (incoming webhook, `200 ok`) and
 `POST /api/v4/posts/{id}/actions/{action_id}` (what a client calls on a button click). The
@@ -73,10 +73,12 @@ class MattermostFake(FakeServer):
         self.posts: dict[str, dict[str, Any]] = {}
         self.files: dict[str, dict[str, Any]] = {}
         self.hooks: list[dict[str, Any]] = []
+        self.users: dict[str, str] = {"alice": ALICE_ID}  # username → id
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/api/v4/users/me", self._me),
+            web.get("/api/v4/users/username/{username}", self._user_by_name),
             web.post("/api/v4/posts", self._create_post),
             web.get("/api/v4/posts/{post_id}", self._get_post),
             web.put("/api/v4/posts/{post_id}/patch", self._patch_post),
@@ -156,6 +158,18 @@ class MattermostFake(FakeServer):
         return denied or respond(
             200, {"id": BOT_USER_ID, "username": "perfbot", "is_bot": True, "roles": "system_user"}
         )
+
+    async def _user_by_name(self, request: web.Request) -> web.Response:
+        _, denied = await self._begin(request, "GET /users/username")
+        if denied:
+            return denied
+        name = request.match_info["username"]
+        user_id = self.users.get(name)
+        if user_id is None:
+            return respond(
+                404, error_body(404, "Unable to find the user.", "app.user.missing_account.const")
+            )
+        return respond(200, {"id": user_id, "username": name, "roles": "system_user"})
 
     async def _create_post(self, request: web.Request) -> web.Response:
         body, denied = await self._begin(request, "POST /posts")

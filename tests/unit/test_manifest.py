@@ -42,7 +42,8 @@ def test_slash_command_and_bot_user() -> None:
     assert 1 <= len(command["usage_hint"]) <= 1000
     assert URL.match(command["url"])
     assert command["url"].endswith(EVENTS_PATH)
-    assert command["should_escape"] is False
+    # mentions must arrive as ids (`<@U…|name>`): `/perf override @alice 4h` trusts no name
+    assert command["should_escape"] is True
 
 
 def test_interactivity_socket_mode_and_scopes() -> None:

@@ -19,12 +19,13 @@ CTX = cast(
 NAMES = [
     *("help", "anomalies", "alerts", "alert", "ack", "unack", "escalate", "resolve"),
     *("silence", "silences", "unsilence", "bottlenecks", "trends", "merges", "baselines"),
-    *("jobs", "status", "route test", "test"),
+    *("jobs", "status", "route test", "test", "oncall", "override", "overrides", "unoverride"),
 ]
 REGISTRATION = [
     *("alerts", "alert", "ack", "unack", "escalate", "resolve", "test"),
     *("anomalies", "bottlenecks", "baselines"),
-    *("help", "merges", "silence", "silences", "unsilence", "jobs", "status", "route test"),
+    *("help", "merges", "oncall", "override", "overrides", "unoverride"),
+    *("silence", "silences", "unsilence", "jobs", "status", "route test"),
     "trends",
 ]
 
