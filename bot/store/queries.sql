@@ -2,16 +2,21 @@
 -- it say what it does. Parameters are always bound ($1, $2, …).
 
 -- advisory_lock --
--- A session-level advisory lock (schema changes, one detection cycle at a time); keys are
--- constants in the code.
+-- A session-level advisory lock (schema changes only: a no-transaction migration cannot hold a
+-- transaction lock); keys are constants in the code.
 SELECT pg_advisory_lock($1)
 
 -- advisory_xact_lock --
--- An advisory lock held until the current transaction ends (alert changes, rollup refreshes).
+-- An advisory lock held until the current transaction ends (one detection cycle at a time,
+-- alert changes, rollup refreshes).
 SELECT pg_advisory_xact_lock($1)
 
 -- advisory_unlock --
 SELECT pg_advisory_unlock($1)
+
+-- advisory_unlock_all --
+-- Release every session advisory lock of this connection (the pool's reset, a backstop).
+SELECT pg_advisory_unlock_all()
 
 -- create_migrations_table --
 CREATE SCHEMA IF NOT EXISTS perfbot;
@@ -590,3 +595,13 @@ RETURNING key
 
 -- delete_seen_requests_before --
 DELETE FROM perfbot.seen_requests WHERE expires_at < $1
+
+-- invalid_index_exists --
+-- Whether schema $1 holds an index named $2 that is INVALID (a concurrent build that failed).
+SELECT EXISTS (
+    SELECT 1
+      FROM pg_index i
+      JOIN pg_class c ON c.oid = i.indexrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 AND c.relname = $2 AND NOT i.indisvalid
+)
