@@ -103,6 +103,7 @@ async def status(ctx: CommandContext, args: list[str]) -> Reply:
     silences = await ctx.store.alerts.active_silences(now)
     queue = await ctx.store.deliveries.stats(now)
     states = await job_states(ctx)
+    backlog = await ctx.store.rollups.backlog()
     critical = sum(1 for a in open_ if a.severity is Severity.CRITICAL)
     problems = []
     if queue.dead:
@@ -126,11 +127,19 @@ async def status(ctx: CommandContext, args: list[str]) -> Reply:
             ("Delivery queue", f"{queue.pending} pending, {queue.sending} sending{oldest}"),
             ("Undeliverable", str(queue.dead)),
             ("Jobs", f"{len(states)} ({len(overdue)} overdue, {len(failing)} failing)"),
+            ("Back-fill", _backfill(backlog.span, backlog.oldest)),
             ("Channels", ", ".join(f"{n} ({c.type})" for n, c in channels.items())),
         )
     )
     headline = f"perfbot {__version__}: " + ("; ".join(problems) if problems else "all good")
     return Reply.of(headline, facts)
+
+
+def _backfill(span: timedelta, oldest: datetime | None) -> str:
+    """The rollup back-fill's progress: complete, or how much history is still pending."""
+    if oldest is None:
+        return "complete"
+    return f"{fmt.span(span)} of history pending (from {oldest:%Y-%m-%d %H:%M} UTC)"
 
 
 ROUTE_KEYS = {

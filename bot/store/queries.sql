@@ -93,11 +93,20 @@ INSERT INTO perfbot.watermarks (name, value, updated_at) VALUES ($1, $2, now())
 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
 
 -- take_dirty_ranges --
--- Claim every pending backfill range (the caller rebuilds rollups for them in the same
--- transaction, so a failure puts them back), clipped to start at $1 at the earliest (older
--- rollups would be pruned; ranges wholly before it are dropped).
+-- Claim every pending back-fill range (the caller puts back what it does not roll up in the
+-- same transaction, so a failure puts them all back), clipped to start at $1 at the earliest
+-- (older rollups would be pruned; ranges wholly before it are dropped).
 WITH taken AS (DELETE FROM perfbot.rollup_dirty RETURNING range_from, range_to)
 SELECT greatest(range_from, $1) AS range_from, range_to FROM taken WHERE range_to >= $1
+
+-- pending_rollup_ranges --
+-- The ranges the back-fill has still to roll up (a few merged ones, plus ingest's since).
+SELECT range_from, range_to FROM perfbot.rollup_dirty ORDER BY range_from
+
+-- backfill_horizon --
+-- The oldest pending back-fill time, and whether any refresh ran ($1: the rollup watermark).
+SELECT (SELECT min(range_from) FROM perfbot.rollup_dirty) AS oldest,
+       EXISTS (SELECT 1 FROM perfbot.watermarks WHERE name = $1) AS refreshed
 
 -- delete_rollup_minute --
 DELETE FROM perfbot.rollup_minute WHERE bucket >= $1 AND bucket < $2
