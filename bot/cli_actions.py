@@ -118,6 +118,12 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     elapsed = time.perf_counter() - started
     rate = f", {stored / elapsed:,.0f} rows/s" if elapsed > 0 and stored else ""
     _out().print(f"stored {stored:,} {what}{span} in {elapsed:.1f} s{rate}", markup=False)
+    if stored and not args.merges:
+        # the rollups of back-dated rows are rebuilt by the back-fill, chunk by chunk
+        _out().print(
+            "their rollups follow: the running bot's backfill job, or `perfbot rollups rebuild`",
+            markup=False,
+        )
     return EXIT_OK
 
 
