@@ -55,6 +55,7 @@ async def measure(rate: float, cycles: int) -> dict[str, Any]:
             load_s = time.perf_counter() - began
             began = time.perf_counter()
             await store.rollups.refresh(now, initial_backfill=timedelta(days=7, hours=1))
+            await store.rollups.backfill()
             rollup_s = time.perf_counter() - began
             settings = Settings.load()
             clock = FrozenClock(now)

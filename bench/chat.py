@@ -97,6 +97,7 @@ async def seed(url: str, tmp: Path) -> dict[str, int]:
         with path.open("rb") as stream:
             await store.metrics.copy_csv(MetricCsv(stream, now=now))
         await store.rollups.refresh(now, initial_backfill=timedelta(days=DAYS + 1))
+        await store.rollups.backfill()
         found = await store.findings.add_anomalies(anomalies(now))
         recent = [a for a in found if a.detected_at >= now - timedelta(hours=3)]
         alerts = await AlertService(store, Settings.load(), SystemClock()).process_anomalies(

@@ -134,6 +134,29 @@ def build_parser() -> argparse.ArgumentParser:
     correlate.add_argument("--json", action="store_true", help="print the correlations as JSON")
     correlate.set_defaults(handler=f"{ACTIONS}:cmd_correlate")
 
+    rollups = sub.add_parser(
+        "rollups", parents=[common], help="the per-minute and per-hour rollups detection reads"
+    )
+    rollups_sub = rollups.add_subparsers(dest="rollups_command", metavar="ACTION", required=True)
+    rebuild = rollups_sub.add_parser(
+        "rebuild",
+        parents=[common],
+        help="roll up pending history now (with --since, roll up again from then)",
+        description="Roll up the history that is still pending (the source's history on a new "
+        "database, back-dated rows loaded with `perfbot ingest`), newest first, one committed "
+        "6-hour chunk at a time, with a progress bar. The running bot's backfill job does the "
+        "same work every minute; both can run at once. Interrupted, it resumes where it "
+        "stopped. With --since, the rollups from then on are rebuilt from the raw rows first.",
+    )
+    rebuild.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="also rebuild from WHEN on: a duration back from now (7d, 12h) or an ISO 8601 "
+        "timestamp (2026-11-01T00:00Z; without an offset, UTC)",
+    )
+    rebuild.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    rebuild.set_defaults(handler=f"{ACTIONS}:cmd_rollups_rebuild")
+
     baselines = sub.add_parser(
         "baselines", parents=[common], help="per-operation latency baselines"
     )

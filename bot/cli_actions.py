@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -20,7 +20,9 @@ from rich.text import Text
 from bot import errors, humanize, ingest
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.durations import parse_duration
 from bot.store import Store
+from bot.store.rollups import HOUR, BackfillChunk
 from bot.store.source import SourceStatus
 from bot.terminal import EXIT_OK, err_console, literal
 from bot.terminal import out as _out
@@ -137,6 +139,12 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     elapsed = time.perf_counter() - started
     rate = f", {stored / elapsed:,.0f} rows/s" if elapsed > 0 and stored else ""
     _out().print(f"stored {stored:,} {what}{span} in {elapsed:.1f} s{rate}", markup=False)
+    if stored and not args.merges:
+        # the rollups of back-dated rows are rebuilt by the back-fill, chunk by chunk
+        _out().print(
+            "their rollups follow: the running bot's backfill job, or `perfbot rollups rebuild`",
+            markup=False,
+        )
     return EXIT_OK
 
 
@@ -208,6 +216,63 @@ async def cmd_correlate(args: argparse.Namespace, settings: Settings) -> int:
         )
         for line in c.recommendations:
             out.print(f"    - {line}", markup=False)
+    return EXIT_OK
+
+
+def _since(text: str, now: datetime) -> datetime:
+    """`--since`: a duration back from `now`, or an ISO 8601 timestamp (UTC without offset)."""
+    try:
+        return now - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        when = ingest.parse_timestamp(text)
+    except ValueError:
+        raise errors.BadArguments(
+            f"--since {text!r} is neither a duration (7d, 12h) nor an ISO 8601 timestamp"
+        ) from None
+    if when >= now:
+        raise errors.BadArguments(f"--since {text!r} is not in the past")
+    return when
+
+
+async def cmd_rollups_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    now = SystemClock().now()
+    since = _since(args.since, now) if args.since else None
+    started = time.perf_counter()
+    chunks: list[BackfillChunk] = []
+    async with _jobs(settings) as jobs:
+        store = jobs.store
+        await jobs.refresh(now)  # the first ever refresh queues the source's history
+        if since is not None:
+            await store.rollups.queue(since, now)
+        backlog = await store.rollups.backlog()
+        show = sys.stderr.isatty() and not args.quiet
+        hours = backlog.span / HOUR
+        with Progress(
+            TextColumn("rolling up"),
+            BarColumn(),
+            TextColumn("{task.completed:,.0f}/{task.total:,.0f} h"),
+            TimeRemainingColumn(),
+            console=err_console(),
+            disable=not show,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("rollups", total=hours)
+
+            def advance(chunk: BackfillChunk) -> None:
+                chunks.append(chunk)
+                done = sum((c.end - c.start for c in chunks), timedelta()) / HOUR
+                progress.update(task, completed=done, total=done + chunk.left.span / HOUR)
+
+            await jobs.backfill(now, budget=None, on_chunk=advance)
+    elapsed = time.perf_counter() - started
+    span = sum((c.end - c.start for c in chunks), timedelta()) / HOUR
+    _out().print(
+        f"rolled up {span:,.0f} h of history in {len(chunks)} chunks in {elapsed:.1f} s; "
+        "nothing is pending",
+        markup=False,
+    )
     return EXIT_OK
 
 

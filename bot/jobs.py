@@ -1,11 +1,17 @@
-"""Scheduled job bodies: detect, correlate, baselines, escalate and cleanup. Each takes the
-slot's `now` and returns how many rows it produced; `Jobs.specs()` is the schedule table.
+"""Scheduled job bodies: detect, correlate, baselines, backfill, escalate and cleanup. Each
+takes the slot's `now` and returns how many rows it produced; `Jobs.specs()` is the schedule
+table.
 
 Detection reads rollups, never raw history: each cycle refreshes the rollups from the rows that
 arrived since the watermark, then scores the complete minutes since the last cycle against the
-lookback (hourly rollups, plus minutes for the last stretch the robust detector looks at)."""
+lookback (hourly rollups, plus minutes for the last stretch the robust detector looks at).
+History (the source's on the first start, back-dated rows a `perfbot ingest` loaded) is rolled
+up by the `backfill` job, newest first, one committed chunk at a time, so detection of live
+minutes starts at once and a long history is never redone from the start."""
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.alerts import AlertService
@@ -25,7 +31,7 @@ from bot.config.params import params
 from bot.models import Anomaly, AnomalyKind, Baseline, BaselineChange, Correlation
 from bot.scheduler import JobSpec
 from bot.store import Store
-from bot.store.rollups import HOUR, MINUTE, floor_to
+from bot.store.rollups import HOUR, MINUTE, BackfillChunk, floor_to
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +47,9 @@ DEGRADATION_REPEAT = timedelta(minutes=15)
 # The cleanup stops starting batches once retention.budget is spent; its last batch may still
 # run (a batch is bounded by its statement timeout).
 CLEANUP_GRACE = timedelta(minutes=5)
+# A scheduled back-fill run starts no new chunk after this long (the next slot goes on), so the
+# job ends well inside its timeout and its runs stay visible in /perf jobs.
+BACKFILL_BUDGET = timedelta(minutes=2)
 
 
 class Jobs:
@@ -52,6 +61,10 @@ class Jobs:
         # The span of hourly rollups detection reads each cycle (the store caches its complete
         # hours, so a week is read once an hour rather than every cycle).
         self._hours_span = max(settings.degradation.lookback, settings.detection.lookback) + HOUR
+
+    @property
+    def store(self) -> Store:
+        return self._store
 
     # ---- detect ---------------------------------------------------------------------------------
 
@@ -72,6 +85,41 @@ class Jobs:
         if self._settings.source.table != OWN_METRICS:
             return now - keep.rollup_hour
         return floor_to(now - keep.metrics, HOUR) + HOUR
+
+    # ---- backfill -------------------------------------------------------------------------------
+
+    async def backfill(
+        self,
+        now: datetime,
+        *,
+        budget: timedelta | None = BACKFILL_BUDGET,
+        on_chunk: Callable[[BackfillChunk], None] | None = None,
+    ) -> int:
+        """Roll up pending history one committed chunk at a time, newest first, until none is
+        left or `budget` (monotonic time; None: no limit) has passed; returns the chunks done.
+        Ranges older than the hourly rollups' retention are dropped."""
+        oldest = self.rebuild_horizon(now)
+        deadline = None if budget is None else time.monotonic() + budget.total_seconds()
+        done = 0
+        while deadline is None or time.monotonic() < deadline:
+            chunk = await self._store.rollups.backfill_step(oldest)
+            if chunk is None:
+                break
+            done += 1
+            logger.info(
+                "back-fill chunk rolled up",
+                extra={
+                    "action": "backfill_chunk",
+                    "chunk": f"{chunk.start:%Y-%m-%dT%H:%M}/{chunk.end:%Y-%m-%dT%H:%M}",
+                    "pending_hours": round(chunk.left.span / HOUR, 1),
+                    "pending_from": chunk.left.oldest.isoformat() if chunk.left.oldest else None,
+                },
+            )
+            if on_chunk is not None:
+                on_chunk(chunk)
+            if not chunk.left.ranges:
+                logger.info("back-fill complete", extra={"action": "backfill_done"})
+        return done
 
     async def detect(self, now: datetime) -> int:
         """Score the complete minutes since the last cycle; store anomalies and alert."""
@@ -251,6 +299,12 @@ class Jobs:
                 self.detect,
                 every=s.detection.interval,
                 timeout=max(s.detection.interval * 5, timedelta(minutes=2)),
+            ),
+            JobSpec(
+                "backfill",
+                self.backfill,
+                every=s.detection.interval,
+                timeout=BACKFILL_BUDGET + timedelta(minutes=10),
             ),
             JobSpec("correlate", self.correlate, every=s.correlation.interval),
             JobSpec(

@@ -58,6 +58,7 @@ async def seed(store: Store, service: AlertService, now: datetime) -> World:
     ]
     await store.metrics.add(metrics)
     await store.rollups.refresh(now, initial_backfill=timedelta(days=8))
+    await store.rollups.backfill()
     await store.findings.save_baselines(
         [
             (

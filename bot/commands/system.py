@@ -107,6 +107,7 @@ async def status(ctx: CommandContext, args: list[str]) -> Reply:
     open_ = sum(n for (state, _), n in counts.items() if state is AlertStatus.OPEN)
     acked = sum(n for (state, _), n in counts.items() if state is AlertStatus.ACKNOWLEDGED)
     critical = counts.get((AlertStatus.OPEN, Severity.CRITICAL), 0)
+    backlog = await ctx.store.rollups.backlog()
     problems = []
     if queue.dead:
         problems.append(f"{queue.dead} undeliverable message{'s' if queue.dead != 1 else ''}")
@@ -133,6 +134,7 @@ async def status(ctx: CommandContext, args: list[str]) -> Reply:
             ("Undeliverable", str(queue.dead)),
             ("Jobs", f"{len(states)} ({len(overdue)} overdue, {len(failing)} failing)"),
             ("Storage", _storage(tables)),
+            ("Back-fill", _backfill(backlog.span, backlog.oldest)),
             ("Channels", ", ".join(f"{n} ({c.type})" for n, c in channels.items())),
         )
     )
@@ -151,6 +153,13 @@ def _storage(tables: list[TableSize]) -> str:
         for t in tables[:STORAGE_TOP]
     )
     return f"{total}: {top}" if top else total
+
+
+def _backfill(span: timedelta, oldest: datetime | None) -> str:
+    """The rollup back-fill's progress: complete, or how much history is still pending."""
+    if oldest is None:
+        return "complete"
+    return f"{fmt.span(span)} of history pending (from {oldest:%Y-%m-%d %H:%M} UTC)"
 
 
 ROUTE_KEYS = {

@@ -108,6 +108,7 @@ async def load_history(store: Store, workload: Workload, start: datetime, consol
         await store.metrics.add_merges(merges)
     with console.status("building rollups and baselines…"):
         await store.rollups.refresh(start, initial_backfill=HISTORY + timedelta(hours=1))
+        await store.rollups.backfill()
     console.print(
         f"loaded {len(samples):,} metrics and {len(merges):,} merges of history in "
         f"{time.perf_counter() - began:.1f} s"

@@ -1,8 +1,13 @@
 """The connector: the one object that owns the asyncpg pool. Every repository of the store goes
 through it for a connection, so a lost or unreachable database becomes `DatabaseUnavailable`
 wherever it happens (acquiring, or mid-query) and callers above the store handle one error for
-"the database is down". It also holds session advisory locks (`exclusive`), transactions, and
-what `perfbot db status` shows of the connection (masked URL, embedded or not)."""
+"the database is down". It also holds advisory locks (`exclusive`), transactions, and what
+`perfbot db status` shows of the connection (masked URL, embedded or not).
+
+Advisory locks are transaction-scoped here: a lock ends with its transaction, so a cancellation
+at any point (while waiting, just as the lock is granted, or while holding it) rolls the
+transaction back and leaves no lock behind on a pooled connection. The pool's reset also runs
+`pg_advisory_unlock_all()` as a backstop (`pool.py`)."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -102,11 +107,11 @@ class Connector:
 
     @asynccontextmanager
     async def exclusive(self, key: int) -> AsyncIterator[None]:
-        """Hold a session advisory lock for the block: one holder at a time across processes
-        (a detection cycle started by the CLI while the bot runs one waits for it)."""
-        async with self.connection() as conn:
-            await conn.execute(QUERIES["advisory_lock"], key)
-            try:
-                yield
-            finally:
-                await conn.execute(QUERIES["advisory_unlock"], key)
+        """Hold advisory lock `key` for the block: one holder at a time across processes (a
+        detection cycle started by the CLI while the bot runs one waits for it). The lock is a
+        transaction lock on a connection of its own, held open (idle, without a snapshot) for
+        the block; the block's queries use other connections. Leaving the block in any way,
+        cancellation included, ends the transaction and so the lock."""
+        async with self.transaction() as conn:
+            await conn.execute(QUERIES["advisory_xact_lock"], key)
+            yield

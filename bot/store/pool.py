@@ -14,6 +14,7 @@ from bot import errors
 from bot.config.secrets import URL_HINT, mask_url
 from bot.excerpt import excerpt
 from bot.store import embedded
+from bot.store.queries import QUERIES
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +48,14 @@ async def _init_connection(conn: "asyncpg.Connection[Any]") -> None:
         )
 
 
-async def _keep_session(conn: "asyncpg.Connection[Any]") -> None:
-    """Released connections skip asyncpg's default reset query (a round trip per release).
-    asyncpg still rolls back an open transaction and drops client-side listeners first; perfbot
-    sets no session state, unlistens explicitly and releases its advisory locks itself."""
+async def _reset_session(conn: "asyncpg.Connection[Any]") -> None:
+    """What a released connection runs instead of asyncpg's default reset (`RESET ALL`,
+    `UNLISTEN *`, … in one larger query): asyncpg still rolls back an open transaction and drops
+    client-side listeners first; perfbot sets no session state and unlistens explicitly. Its
+    advisory locks are transaction locks, but a session lock left by any path (a cancellation
+    at the wrong moment, a future caller) must never stay on an idle pooled connection, where
+    it would block other replicas and the CLI: release them all, as a backstop."""
+    await conn.execute(QUERIES["advisory_unlock_all"])
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> "asyncpg.Pool[Any]":
@@ -64,7 +69,7 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> "as
             timeout=CONNECT_TIMEOUT_S,
             command_timeout=COMMAND_TIMEOUT_S,
             init=_init_connection,
-            reset=_keep_session,
+            reset=_reset_session,
             # Plan every execution with its parameters: a generic plan cached while the outbox
             # was small made claims 15x slower once a backlog built up (measured:
             # bench/delivery.py fell from ~800 to ~90 deliveries/s).

@@ -2,16 +2,21 @@
 -- it say what it does. Parameters are always bound ($1, $2, …).
 
 -- advisory_lock --
--- A session-level advisory lock (schema changes, one detection cycle at a time); keys are
--- constants in the code.
+-- A session-level advisory lock (schema changes only: a no-transaction migration cannot hold a
+-- transaction lock); keys are constants in the code.
 SELECT pg_advisory_lock($1)
 
 -- advisory_xact_lock --
--- An advisory lock held until the current transaction ends (alert changes, rollup refreshes).
+-- An advisory lock held until the current transaction ends (one detection cycle at a time,
+-- alert changes, rollup refreshes).
 SELECT pg_advisory_xact_lock($1)
 
 -- advisory_unlock --
 SELECT pg_advisory_unlock($1)
+
+-- advisory_unlock_all --
+-- Release every session advisory lock of this connection (the pool's reset, a backstop).
+SELECT pg_advisory_unlock_all()
 
 -- create_migrations_table --
 CREATE SCHEMA IF NOT EXISTS perfbot;
@@ -90,11 +95,20 @@ INSERT INTO perfbot.watermarks (name, value, updated_at) VALUES ($1, $2, now())
 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
 
 -- take_dirty_ranges --
--- Claim every pending backfill range (the caller rebuilds rollups for them in the same
--- transaction, so a failure puts them back), clipped to start at $1 at the earliest (older
--- rollups would be pruned; ranges wholly before it are dropped).
+-- Claim every pending back-fill range (the caller puts back what it does not roll up in the
+-- same transaction, so a failure puts them all back), clipped to start at $1 at the earliest
+-- (older rollups would be pruned; ranges wholly before it are dropped).
 WITH taken AS (DELETE FROM perfbot.rollup_dirty RETURNING range_from, range_to)
 SELECT greatest(range_from, $1) AS range_from, range_to FROM taken WHERE range_to >= $1
+
+-- pending_rollup_ranges --
+-- The ranges the back-fill has still to roll up (a few merged ones, plus ingest's since).
+SELECT range_from, range_to FROM perfbot.rollup_dirty ORDER BY range_from
+
+-- backfill_horizon --
+-- The oldest pending back-fill time, and whether any refresh ran ($1: the rollup watermark).
+SELECT (SELECT min(range_from) FROM perfbot.rollup_dirty) AS oldest,
+       EXISTS (SELECT 1 FROM perfbot.watermarks WHERE name = $1) AS refreshed
 
 -- delete_rollup_minute --
 DELETE FROM perfbot.rollup_minute WHERE bucket >= $1 AND bucket < $2
@@ -885,3 +899,13 @@ SELECT * FROM perfbot.oncall_overrides
 UPDATE perfbot.oncall_overrides SET removed_at = $2, removed_by = $3
  WHERE id = $1 AND removed_at IS NULL
 RETURNING *
+
+-- invalid_index_exists --
+-- Whether schema $1 holds an index named $2 that is INVALID (a concurrent build that failed).
+SELECT EXISTS (
+    SELECT 1
+      FROM pg_index i
+      JOIN pg_class c ON c.oid = i.indexrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 AND c.relname = $2 AND NOT i.indisvalid
+)

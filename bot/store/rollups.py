@@ -1,15 +1,25 @@
 """The rollups repository: per-minute and per-hour rollups of the metric source, maintained
 incrementally.
 
-Each refresh rebuilds, from raw rows, only the minutes since the rollup watermark plus any
-backfill ranges that ingest recorded; hours are then merged from their minutes. Rows committed
-late (a slow operation in a long transaction is stamped when its transaction began) are found by
-counting: each refresh re-counts the last `late.grace` of the source per minute, and once an hour
-the last `late.check` per hour, and rebuilds any minute or hour whose source count grew. Detection, baselines, correlation and trends read rollups, never raw history.
-The detection cycle's week of hourly rollups is cached here too, because only the refresh knows
-which hours it rebuilt and so when the cache must be forgotten. Only rows of known operations are
-rolled up: before each rebuild the refresh admits the range's new valid names while the caps
-allow (`operations.py`), and counts and logs the rows it skips."""
+Each refresh (every detection cycle) rebuilds, from raw rows, only the recent edge: the minutes
+since the rollup watermark, and any minute or hour whose source count grew since it was rolled
+up (rows committed late: a slow operation in a long transaction is stamped when its
+transaction began; each refresh re-counts the last `late.grace` per minute, and once an hour
+the last `late.check` per hour). Older ranges that need rolling up,
+the source's history on the first refresh (`initial_backfill`) and the ranges an ingest of
+back-dated rows recorded (`perfbot.rollup_dirty`), are not rebuilt there: the refresh merges
+them into a few hour-aligned pending ranges in `perfbot.rollup_dirty`, which is the persisted
+back-fill cursor. `backfill_step` then rolls them up one chunk (at most BACKFILL_CHUNK) per
+transaction, newest first (detection's reference, the last day and week, is ready first) and
+shrinks the pending range in the same transaction: an interruption loses at most the chunk in
+progress, and nothing is rebuilt twice. The `backfill` job and `perfbot rollups rebuild` run the
+steps; detection scores live minutes meanwhile. Hours are merged from their minutes.
+
+Detection, baselines, correlation and trends read rollups, never raw history. The detection
+cycle's week of hourly rollups is cached here too, because only this repository knows which
+hours it rebuilt and so when the cache must be forgotten. Only rows of known operations are
+rolled up: before each rebuild it admits the range's new valid names while the caps allow
+(`operations.py`), and counts and logs the rows it skips."""
 
 import logging
 from dataclasses import dataclass
@@ -20,6 +30,7 @@ import asyncpg
 
 from bot.analysis import histogram
 from bot.analysis.rollups import Rollups
+from bot.models import EARLIEST
 from bot.store.connector import Connector
 from bot.store.operations import OperationRepository, SourceSkips
 from bot.store.queries import QUERIES
@@ -35,12 +46,16 @@ BACKFILL_CHUNK = timedelta(hours=6)
 MAX_BACKFILL = timedelta(days=400)
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
+_TICK = timedelta(microseconds=1)  # timestamptz resolution
 
 
 def floor_to(when: datetime, step: timedelta) -> datetime:
     """`when` rounded down to a multiple of `step` since the epoch (UTC)."""
     epoch = datetime(1970, 1, 1, tzinfo=when.tzinfo)
     return when - (when - epoch) % step
+
+
+Range = tuple[datetime, datetime]
 
 
 @dataclass(frozen=True)
@@ -54,19 +69,20 @@ class LateRows:
 
 @dataclass(frozen=True)
 class RollupRefresh:
-    """What one refresh rebuilt: the streaming range, any backfill ranges, and the ranges
-    rebuilt for rows that were committed late (with how many such rows)."""
+    """What one refresh did: the streaming range it rebuilt, the ranges left pending for the
+    back-fill (hour-aligned, oldest first), and the ranges rebuilt for rows that were committed
+    late (with how many such rows)."""
 
     streamed_from: datetime
     streamed_to: datetime
-    backfilled: tuple[tuple[datetime, datetime], ...] = ()
-    late: tuple[tuple[datetime, datetime], ...] = ()
+    pending: tuple[Range, ...] = ()
+    late: tuple[Range, ...] = ()
     late_rows: int = 0
 
 
-def _runs(buckets: list[datetime], step: timedelta) -> list[tuple[datetime, datetime]]:
+def _runs(buckets: list[datetime], step: timedelta) -> list[Range]:
     """Consecutive buckets of `step` merged into [start, end) ranges."""
-    ranges: list[tuple[datetime, datetime]] = []
+    ranges: list[Range] = []
     for bucket in sorted(buckets):
         if ranges and ranges[-1][1] == bucket:
             ranges[-1] = (ranges[-1][0], bucket + step)
@@ -75,10 +91,35 @@ def _runs(buckets: list[datetime], step: timedelta) -> list[tuple[datetime, date
     return ranges
 
 
-def _merge_ranges(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+@dataclass(frozen=True)
+class Backlog:
+    """What is left to roll up: pending hour-aligned ranges, oldest first."""
+
+    ranges: tuple[Range, ...] = ()
+
+    @property
+    def span(self) -> timedelta:
+        """The total time still to roll up."""
+        return sum((b - a for a, b in self.ranges), timedelta())
+
+    @property
+    def oldest(self) -> datetime | None:
+        return self.ranges[0][0] if self.ranges else None
+
+
+@dataclass(frozen=True)
+class BackfillChunk:
+    """One committed back-fill step: the range [start, end) it rolled up, and what is left."""
+
+    start: datetime
+    end: datetime
+    left: Backlog
+
+
+def _merge_ranges(ranges: list[Range]) -> list[Range]:
     """Hour-aligned, sorted, non-overlapping cover of the given closed ranges."""
     aligned = sorted((floor_to(a, HOUR), floor_to(b, HOUR) + HOUR) for a, b in ranges)
-    merged: list[tuple[datetime, datetime]] = []
+    merged: list[Range] = []
     for start, end in aligned:
         if merged and start <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
@@ -120,10 +161,11 @@ class RollupRepository:
     async def refresh(
         self, now: datetime, *, initial_backfill: timedelta, oldest: datetime | None = None
     ) -> RollupRefresh:
-        """Bring rollups up to `now`. On the first run (no watermark) the last
-        `initial_backfill` of the source is rolled up, e.g. an existing pgGit history. Backfill
-        ranges are rebuilt from `oldest` (default: MAX_BACKFILL ago) on at most: one ancient
-        metric in a batch must not mean rebuilding centuries, 6 hours at a time."""
+        """Bring the recent edge of the rollups up to `now`. Older ranges to roll up (on the
+        first run, the last `initial_backfill` of the source, e.g. an existing pgGit history;
+        later, back-dated rows that ingest recorded) are left pending for `backfill_step`,
+        clipped to start at `oldest` (default: MAX_BACKFILL ago): one ancient metric in a batch
+        must not mean rolling up centuries."""
         hist_args = (histogram.MIN_MS, histogram.SCALE, histogram.N_BUCKETS)
         skips = SourceSkips()
         async with self._db.transaction() as conn:
@@ -132,8 +174,8 @@ class RollupRepository:
                 QUERIES["get_watermark"], ROLLUP_WATERMARK
             )
             streamed_from = floor_to(min(watermark or now, now) - LATE_GRACE, MINUTE)
-            # Rows that landed inside the streaming window are rebuilt by it anyway; only older
-            # ones (a backfill) need their hours rebuilt.
+            # Rows that landed inside the streaming window are rebuilt by it; only older ones
+            # are left for the back-fill.
             ranges = [
                 (r["range_from"], min(r["range_to"], streamed_from))
                 for r in await conn.fetch(
@@ -142,35 +184,32 @@ class RollupRepository:
                 if r["range_from"] < streamed_from
             ]
             if watermark is None:
-                ranges.append((now - initial_backfill, now))
-            backfilled = _merge_ranges(ranges)
-            admit = self._operations.admit_source
-            for start, end in backfilled:
-                chunk = start
-                while chunk < end:
-                    stop = min(chunk + BACKFILL_CHUNK, end)
-                    await admit(conn, chunk, stop, chunk, skips)
-                    await _rebuild(conn, chunk, stop, hist_args)
-                    chunk = stop
-            late: list[tuple[datetime, datetime]] = []
+                start = max(now - initial_backfill, oldest or now - MAX_BACKFILL)
+                if start < streamed_from:
+                    ranges.append((start, streamed_from))
+            pending = _merge_ranges(ranges)
+            await _put_pending(conn, pending)
+            late: list[Range] = []
             late_rows = 0
             if watermark is not None:
-                late, late_rows = await self._late(conn, now, watermark, streamed_from, skips)
+                late, late_rows = await self._late(
+                    conn, now, watermark, streamed_from, pending, skips
+                )
                 for start, end in late:
                     await _rebuild(conn, start, end, hist_args)
             # Skipped rows are counted once: those before the old watermark were counted by the
-            # refresh that saw them first, and on the first run the backfill counted them all.
-            fresh = max(watermark, streamed_from) if watermark is not None else now
-            await admit(conn, streamed_from, now, fresh, skips)
+            # refresh that saw them first; on the first run the back-fill counts older ones.
+            fresh = max(watermark, streamed_from) if watermark is not None else streamed_from
+            await self._operations.admit_source(conn, streamed_from, now, fresh, skips)
             await _rebuild(conn, streamed_from, now, hist_args)
             await conn.execute(QUERIES["set_watermark"], ROLLUP_WATERMARK, now)
         await self._operations.record_skips(skips)
-        for start, _ in [*backfilled, *late]:
+        for start, _ in late:
             self._hours.invalidate(start)
         self._hours.invalidate(streamed_from)
         if late_rows:
             await self._record_late(late_rows, late)
-        return RollupRefresh(streamed_from, now, tuple(backfilled), tuple(late), late_rows)
+        return RollupRefresh(streamed_from, now, tuple(pending), tuple(late), late_rows)
 
     async def _late(
         self,
@@ -178,12 +217,14 @@ class RollupRepository:
         now: datetime,
         watermark: datetime,
         streamed_from: datetime,
+        pending: list[Range],
         skips: SourceSkips,
-    ) -> tuple[list[tuple[datetime, datetime]], int]:
+    ) -> tuple[list[Range], int]:
         """The ranges to rebuild for rows committed after their minute was rolled up, and how
         many such rows: minutes of the last `late.grace` whose source count grew, and, once an
-        hour, hours of the last `late.check` whose count grew. Only growth counts: a source
-        that deletes old rows must not thin out the rollups, which are the durable record."""
+        hour, hours of the last `late.check` whose count grew (but none still pending for the
+        back-fill, which rolls them up anyway). Only growth counts: a source that deletes old
+        rows must not thin out the rollups, which are the durable record."""
         grace_from = floor_to(watermark - self.late.grace, MINUTE)
         if grace_from >= streamed_from:
             return [], 0
@@ -197,13 +238,17 @@ class RollupRepository:
             check_from = floor_to(now - self.late.check, HOUR)
             if check_from < check_to:
                 await self._operations.admit_source(conn, check_from, check_to, check_to, skips)
-                hours = await conn.fetch(QUERIES["late_buckets"], check_from, check_to, "hour")
+                hours = [
+                    r
+                    for r in await conn.fetch(QUERIES["late_buckets"], check_from, check_to, "hour")
+                    if not any(a < r["bucket"] + HOUR and r["bucket"] < b for a, b in pending)
+                ]
                 ranges = _runs([r["bucket"] for r in hours], HOUR) + ranges
                 rows += sum(r["source_rows"] - r["rolled_rows"] for r in hours)
             await conn.execute(QUERIES["set_watermark"], LATE_CHECK_WATERMARK, now)
         return ranges, rows
 
-    async def _record_late(self, rows: int, ranges: list[tuple[datetime, datetime]]) -> None:
+    async def _record_late(self, rows: int, ranges: list[Range]) -> None:
         async with self._db.connection() as conn:
             await conn.execute(QUERIES["add_late_source_rows"], rows)
         logger.warning(
@@ -219,6 +264,65 @@ class RollupRepository:
         """Rows found committed late and rolled up since the database was created."""
         async with self._db.connection() as conn:
             return int(await conn.fetchval(QUERIES["late_source_rows"]) or 0)
+
+    async def queue(self, start: datetime, end: datetime) -> None:
+        """Mark [start, end] to be rolled up again by the back-fill (`perfbot rollups
+        rebuild --since`)."""
+        async with self._db.connection() as conn:
+            await conn.execute(QUERIES["add_dirty_range"], start, end)
+
+    async def backfill_step(self, oldest: datetime) -> BackfillChunk | None:
+        """Roll up the newest pending chunk (at most BACKFILL_CHUNK, 6-hour aligned) and commit
+        it together with the shrunk pending ranges; None when nothing is pending. Pending
+        ranges wholly before `oldest` (past the hourly rollups' retention) are dropped."""
+        hist_args = (histogram.MIN_MS, histogram.SCALE, histogram.N_BUCKETS)
+        skips = SourceSkips()
+        async with self._db.transaction() as conn:
+            await conn.execute(QUERIES["advisory_xact_lock"], ROLLUP_LOCK_KEY)
+            pending = _merge_ranges(
+                [
+                    (r["range_from"], r["range_to"])
+                    for r in await conn.fetch(QUERIES["take_dirty_ranges"], oldest)
+                ]
+            )
+            if not pending:
+                return None
+            first, end = pending.pop()
+            start = max(first, floor_to(end - HOUR, BACKFILL_CHUNK))
+            if first < start:
+                pending.append((first, start))
+            await self._operations.admit_source(conn, start, end, start, skips)
+            await _rebuild(conn, start, end, hist_args)
+            await _put_pending(conn, pending)
+        await self._operations.record_skips(skips)
+        self._hours.invalidate(start)
+        return BackfillChunk(start, end, Backlog(tuple(pending)))
+
+    async def backfill(self, oldest: datetime = EARLIEST) -> list[BackfillChunk]:
+        """Every pending chunk, step by step, until none is left (the demo's start, tests,
+        benches); the chunks rolled up. The bot's `backfill` job runs the steps with a budget."""
+        chunks = []
+        while (chunk := await self.backfill_step(oldest)) is not None:
+            chunks.append(chunk)
+        return chunks
+
+    async def backlog(self) -> Backlog:
+        """The ranges still to roll up, merged (for `/perf status` and progress)."""
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(QUERIES["pending_rollup_ranges"])
+        return Backlog(tuple(_merge_ranges([(r["range_from"], r["range_to"]) for r in rows])))
+
+    async def backfill_horizon(self) -> datetime | None:
+        """The oldest time not yet rolled up (UTC), or None when the back-fill is complete:
+        raw rows before it are in the rollups, rows from it on may not be yet (the retention of
+        raw metrics must keep them). Before the first refresh nothing is rolled up: EARLIEST."""
+        async with self._db.connection() as conn:
+            row = await conn.fetchrow(QUERIES["backfill_horizon"], ROLLUP_WATERMARK)
+        assert row is not None
+        if not row["refreshed"]:
+            return EARLIEST
+        oldest: datetime | None = row["oldest"]
+        return None if oldest is None else floor_to(oldest, HOUR)
 
     async def between(
         self, resolution: str, start: datetime, end: datetime, *, histograms: bool = True
@@ -270,6 +374,14 @@ class RollupRepository:
         async with self._db.connection() as conn:
             horizon: datetime | None = await conn.fetchval(QUERIES["rolled_up_before"], LATE_GRACE)
         return horizon
+
+
+async def _put_pending(conn: "asyncpg.pool.PoolConnectionProxy[Any]", ranges: list[Range]) -> None:
+    """Store merged pending ranges back into `perfbot.rollup_dirty` (the caller took them).
+    Its ranges are closed (ingest records [first, last] row); these hour-aligned ones are
+    half-open [start, end), so they are stored ending just before `end`."""
+    for start, end in ranges:
+        await conn.execute(QUERIES["add_dirty_range"], start, end - _TICK)
 
 
 async def _rebuild(

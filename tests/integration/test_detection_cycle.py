@@ -168,6 +168,8 @@ async def test_replicas_record_a_standing_degradation_once_per_repeat(store: Sto
     )
     config: dict[str, Any] = {"degradation": {"lookback": "2d"}, "alerts": {"resolve_after": "15m"}}
     replicas = [replica(store, **config)[0] for _ in range(2)]  # repeat: 15 min / 3
+    await store.rollups.refresh(NOW - MINUTE, initial_backfill=timedelta(days=3))
+    await store.rollups.backfill()  # the history, rolled up before the first cycle
     for k in range(20):  # each minute's cycle runs on one replica or the other
         await replicas[k % 2].detect_once(NOW + k * MINUTE)
 

@@ -35,6 +35,12 @@ def history(
     )
 
 
+async def roll_up(jobs: Jobs, now: datetime) -> None:
+    """The first refresh queues the history; the back-fill rolls it all up."""
+    await jobs.refresh(now)
+    await jobs.backfill(now, budget=None)
+
+
 @pytest.fixture
 def jobs(store: Store) -> Jobs:
     settings = Settings.load(channels={"hook": {"type": "webhook", "url": "http://127.0.0.1:9/x"}})
@@ -50,6 +56,7 @@ async def test_a_spike_becomes_an_anomaly_and_an_alert(store: Store, jobs: Jobs)
         )
         + history("get_history", start, NOW, 20, 12.0, seed=2)
     )
+    await roll_up(jobs, NOW)
     found = await jobs.detect_once(NOW)
     spikes = [a for a in found if a.operation_type == "commit"]
     assert len(spikes) == 1
@@ -65,6 +72,7 @@ async def test_a_spike_becomes_an_anomaly_and_an_alert(store: Store, jobs: Jobs)
 
 async def test_baselines_are_kept_unless_p99_moves(store: Store, jobs: Jobs) -> None:
     await store.metrics.add(history("commit", NOW - timedelta(days=2), NOW, 5, 5.0, seed=3))
+    await roll_up(jobs, NOW)
     first = await jobs.recalculate(NOW)
     assert [c.reason for _, c, _ in first] == ["first"]
     again = await jobs.recalculate(NOW + timedelta(minutes=1))
@@ -89,6 +97,7 @@ async def test_correlated_merge_slowdown_is_one_bottleneck_alert(store: Store, j
         for m in history(op, start, NOW, 10, ms, seed=10 + i, factor=slow)
     ]
     await store.metrics.add(metrics)
+    await roll_up(jobs, NOW)
     await jobs.detect_once(NOW)
     assert set(ops) <= await store.findings.degraded_operations(NOW - timedelta(minutes=10))
     found = await jobs.correlate_once(NOW)
@@ -124,6 +133,10 @@ async def test_cli_detect_correlate_and_baselines(store: Store, db_url: str) -> 
             factor=lambda t: 8.0 if t >= spike_from else 1.0,
         )
     )
+    rebuild = run_cli(db_url, "rollups", "rebuild")
+    assert rebuild.returncode == 0, rebuild.stderr
+    assert "nothing is pending" in rebuild.stdout
+    assert await store.rollups.backfill_horizon() is None
     recalc = run_cli(db_url, "baselines", "recalc", "--json")
     assert recalc.returncode == 0, recalc.stderr
     [baseline] = json.loads(recalc.stdout)

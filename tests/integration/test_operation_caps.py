@@ -241,6 +241,7 @@ async def test_source_rows_with_invalid_or_capped_names_are_skipped_and_counted(
     await source_rows(store, busy + bad)
     caplog.set_level(logging.WARNING, logger="bot.store.operations")
     await store.rollups.refresh(NOW, initial_backfill=timedelta(hours=2))
+    await store.rollups.backfill()
 
     assert await known(store) == {"src0", "src1", "src2", "src3"}  # the busiest four fit
     rolled = await store.rollups.between("hour", NOW - timedelta(days=1), NOW + timedelta(hours=1))

@@ -68,6 +68,7 @@ async def rollup_counts(
     store: Store, start: datetime, end: datetime
 ) -> Counter[tuple[str, datetime]]:
     await store.rollups.refresh(end, initial_backfill=end - start)
+    await store.rollups.backfill()
     rollups = await store.rollups.between("minute", start, end)
     counts: Counter[tuple[str, datetime]] = Counter()
     async with store.connector.pool.acquire() as conn:
@@ -337,6 +338,7 @@ async def test_a_changed_source_rebuilds_rollups_and_baselines(store: Store) -> 
             T0,
         )
     await store.rollups.refresh(T0 + MINUTE, initial_backfill=timedelta(hours=1))
+    await store.rollups.backfill()
     async with store.connector.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM perfbot.rollup_minute") == 1
     assert not (await store.source.apply(default)).changed  # the same source again

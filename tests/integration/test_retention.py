@@ -136,6 +136,7 @@ async def test_the_audit_trail_stays_append_only_outside_retention(store: Store)
 
 async def roll_up(store: Store, now: datetime) -> None:
     await store.rollups.refresh(now, initial_backfill=12 * DAY)
+    await store.rollups.backfill()
 
 
 async def test_raw_metrics_go_only_once_rolled_up_and_past_retention(store: Store) -> None:

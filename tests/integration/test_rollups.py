@@ -42,6 +42,7 @@ async def test_minute_and_hour_rollups_match_numpy(store: Store) -> None:
     metrics = samples("commit", start, 90, 40, seed=1) + samples("merge", start, 90, 7, seed=2)
     await store.metrics.add(metrics)
     await store.rollups.refresh(NOW, initial_backfill=WEEK)
+    await store.rollups.backfill()
 
     minute = await store.rollups.between("minute", start, NOW)
     hour = await store.rollups.between("hour", start, NOW)
@@ -71,6 +72,7 @@ async def test_refresh_is_incremental_and_catches_backfills(store: Store) -> Non
     first = samples("commit", NOW - timedelta(minutes=30), 20, 10, seed=3)
     await store.metrics.add(first)
     await store.rollups.refresh(NOW, initial_backfill=WEEK)
+    await store.rollups.backfill()
     later = NOW + timedelta(minutes=5)
     fresh = samples("commit", NOW, 5, 10, seed=4)
     old = samples("commit", NOW - timedelta(days=3), 10, 10, seed=5)  # a late CSV backfill
@@ -78,6 +80,9 @@ async def test_refresh_is_incremental_and_catches_backfills(store: Store) -> Non
     await store.metrics.add(old)
     result = await store.rollups.refresh(later, initial_backfill=WEEK)
     assert result.streamed_from == floor_to(NOW - timedelta(seconds=60), timedelta(minutes=1))
+    day = floor_to(NOW - timedelta(days=3), timedelta(hours=1))
+    assert result.pending == ((day, day + timedelta(hours=1)),)  # left for the back-fill
+    await store.rollups.backfill()
     rows = await store.rollups.between("hour", NOW - WEEK, later)
     assert sum(rows.n) == len(first) + len(fresh) + len(old)
     minutes = await store.rollups.between("minute", NOW - WEEK, later, histograms=False)
@@ -100,7 +105,8 @@ async def test_a_backfill_reaching_back_centuries_rebuilds_only_from_oldest(stor
         result = await store.rollups.refresh(
             later, initial_backfill=WEEK, oldest=later - timedelta(days=90)
         )
-    assert result.backfilled[0][0] == floor_to(later - timedelta(days=90), timedelta(hours=1))
+    assert result.pending[0][0] == floor_to(later - timedelta(days=90), timedelta(hours=1))
+    await store.rollups.backfill()
     rows = await store.rollups.between("hour", NOW - WEEK, later)
     assert sum(rows.n) == len(recent)
 
@@ -114,6 +120,7 @@ async def test_recent_hours_are_cached_until_a_refresh_rebuilds_them(store: Stor
     first = samples("commit", NOW - timedelta(hours=5), 60, 4, seed=7)
     await store.metrics.add(first)
     await store.rollups.refresh(NOW, initial_backfill=WEEK)
+    await store.rollups.backfill()
     assert sum((await store.rollups.recent_hours(NOW, span)).n) == len(first)
 
     async with store.connector.pool.acquire() as conn:
@@ -123,6 +130,7 @@ async def test_recent_hours_are_cached_until_a_refresh_rebuilds_them(store: Stor
     old = samples("commit", NOW - timedelta(days=1), 10, 4, seed=8)  # a late CSV backfill
     await store.metrics.add(old)
     await store.rollups.refresh(NOW + timedelta(minutes=1), initial_backfill=WEEK)
+    await store.rollups.backfill()
     # Re-read: only the backfilled hours were rebuilt, so the deleted ones stay gone.
     assert sum((await store.rollups.recent_hours(NOW, span)).n) == len(old)
 
@@ -151,6 +159,7 @@ async def test_rows_committed_late_are_rolled_up_and_counted(
     history = samples("commit", NOW - timedelta(hours=6), 360, 2, seed=9)
     await store.metrics.add(history)
     await store.rollups.refresh(NOW, initial_backfill=WEEK)
+    await store.rollups.backfill()
     five_ago = floor_to(NOW - timedelta(minutes=5), timedelta(minutes=1))
     before = await minute_count(store, five_ago)
 
@@ -182,6 +191,7 @@ async def test_a_source_that_deletes_old_rows_never_thins_the_rollups(store: Sto
     history = samples("commit", NOW - timedelta(hours=3), 180, 2, seed=12)
     await store.metrics.add(history)
     await store.rollups.refresh(NOW, initial_backfill=WEEK)
+    await store.rollups.backfill()
     two_hours_ago = floor_to(NOW - timedelta(hours=2), timedelta(minutes=1))
     kept = await minute_count(store, two_hours_ago)
     async with store.connector.pool.acquire() as conn:  # the source prunes its own history

@@ -20,7 +20,33 @@ COMMANDS = [
     ["route"],
     ["route", "test"],
     ["chat"],
+    ["rollups"],
+    ["rollups", "rebuild"],
 ]
+
+
+def test_rollups_rebuild_help_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["rollups", "rebuild", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--since WHEN" in out
+    assert "resumes where it stopped" in out
+    assert "ISO 8601 timestamp" in out
+
+
+def test_rollups_rebuild_refuses_a_bad_since(capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime
+
+    from bot import errors
+    from bot.cli_actions import _since
+
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    assert _since("2d", now) == datetime(2026, 11, 25, 12, tzinfo=UTC)
+    assert _since("2026-11-01T00:00", now) == datetime(2026, 11, 1, tzinfo=UTC)
+    with pytest.raises(errors.BadArguments, match="neither a duration"):
+        _since("last week", now)
+    with pytest.raises(errors.BadArguments, match="not in the past"):
+        _since("2027-01-01", now)
 
 
 @pytest.mark.parametrize("words", COMMANDS, ids=lambda w: " ".join(w) or "perfbot")

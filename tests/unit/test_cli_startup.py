@@ -63,6 +63,6 @@ def actions(parser: argparse.ArgumentParser) -> Iterator[str]:
 
 def test_every_subcommand_names_a_coroutine_function() -> None:
     found = list(actions(build_parser()))
-    assert len(found) == 22  # 11, then alerts (6 verbs), silences (3), notify test and oncall
+    assert len(found) == 23  # 12, then alerts (6 verbs), silences (3), notify test and oncall
     for action in found:
         assert inspect.iscoroutinefunction(load(action)), action
