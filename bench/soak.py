@@ -367,23 +367,33 @@ class Ledger:
         missing = [i for i in self.deliveries if received.get(i, 0) == 0]
         duplicated = {i: n for i, n in received.items() if n > 1}
         unknown = [i for i in received if i not in self.deliveries]
-        fired: Counter[int] = Counter()
+        fired_rows: Counter[int] = Counter()
+        fired_received: Counter[int] = Counter()
         for i, (alert_id, event, _) in self.deliveries.items():
             if event == "fired":
-                fired[alert_id] += received.get(i, 0)
-        # An alert grouped under a bottleneck alert sends no "fired" of its own (its parent's
-        # message is updated to list it); every other alert's "fired" arrives exactly once.
-        not_once = sorted(a for a in self.alerts if fired[a] != (0 if a in self.grouped else 1))
+                fired_rows[alert_id] += 1
+                fired_received[alert_id] += received.get(i, 0)
+        # Every alert pages once: one "fired" row, received once. Only an alert grouped under a
+        # bottleneck alert when it was created has none (its parent's message lists it); one
+        # adopted by a bottleneck later was paged before.
+        not_once = sorted(
+            a
+            for a in self.alerts
+            if fired_rows[a] > 1
+            or fired_received[a] != fired_rows[a]
+            or (fired_rows[a] == 0 and a not in self.grouped)
+        )
         return {
             "alerts": len(self.alerts),
-            "grouped_alerts": len(self.grouped),
+            "alerts_paged": sum(1 for a in self.alerts if fired_rows[a]),
+            "alerts_grouped_at_birth": sum(1 for a in self.alerts if not fired_rows[a]),
             "deliveries": len(self.deliveries),
             "requests_received": receiver.received,
             "deliveries_not_sent": len(unsent),
             "deliveries_never_received": len(missing),
             "deliveries_received_more_than_once": len(duplicated),
             "requests_for_unknown_deliveries": len(unknown),
-            "alerts_whose_fired_message_was_not_received_exactly_once": not_once[:20],
+            "alerts_not_paged_exactly_once": not_once[:20],
             "received_by_event": dict(receiver.by_event),
             "met": not (unsent or missing or duplicated or unknown or not_once),
         }
