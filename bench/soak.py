@@ -20,7 +20,8 @@ What is simulated, and how it is compressed (also printed as `method`):
   clock. Steps are 1 s past the minute, where the scheduler fires;
 * the compression: the clock does not visit every minute. It steps every minute through a window
   around each incident (3 minutes before it to 10 after it), and on `--samples` (default 12)
-  other minutes a day spread over the day, each as two consecutive minutes; in between it jumps
+  other minutes a day (a random one in each 2-hour slice), each as two consecutive minutes; in
+  between it jumps
   (the first cycle after a jump is a catch-up: its refresh rolls up the whole gap and it scores
   the last 10 minutes, `MAX_CATCH_UP`). Minutes no cycle visits are rolled up but never scored.
   `detect_cycle_*` are the *steady* cycles only (one interval after the previous cycle, as in
@@ -28,13 +29,13 @@ What is simulated, and how it is compressed (also printed as `method`):
 * delivery: the app's `DeliveryWorker` runs throughout in the same event loop (woken by NOTIFY
   as in production); before each step the bench waits until the outbox has nothing due or in
   flight, so that a clock jump never expires a lease mid-send. The receiver counts every request
-  by its `X-Perfbot-Delivery` id (the outbox row) and by (alert, event, occurrences).
+  by its `X-Perfbot-Delivery` id (the outbox row: one alert event for this channel).
 
 Per simulated day: detect cycle p50/max (steady and catch-up), correlate and escalate p50, the
-baselines and cleanup run (duration, status), database size and the biggest tables
-(`pg_total_relation_size`), raw metric rows, the process's RSS (the bot, this driver, the
-workload generator and the receiver share it), alerts fired and messages delivered. Summary
-figures with their targets and `met`:
+baselines and cleanup run (duration, status, rows), database size and the biggest tables
+(`pg_total_relation_size`, live and dead rows), the process's RSS after `gc.collect()` (the
+bot, this driver, the workload generator and the receiver share it), alerts and webhook
+requests so far, wall time and load average. Summary figures with their targets and `met`:
 
 * cycle_growth: last day's steady cycle p50 / day 1's (≤ 1.2);
 * cleanup: the longest nightly cleanup (≤ 5 s, and every night succeeded);
@@ -42,8 +43,9 @@ figures with their targets and `met`:
   reference day is min(10, days));
 * rss: RSS at the end of the last day / at the end of the reference day (≤ 1.1) and the
   least-squares slope over the days from the reference day on, in MB/day;
-* exactly_once: every outbox row of the webhook channel was sent and received exactly once, and
-  every alert's "fired" message was received exactly once.
+* exactly_once: every outbox row of the webhook channel was sent and received exactly once,
+  nothing else was received, and every alert paged exactly once (an alert grouped under a
+  bottleneck alert at birth has no page of its own).
 
 Usage: ./dev bench soak [--days 30] [--rate 20] [--samples 12] [--database-url URL]
 (a server on which a fresh database is created; else PERFBOT_BENCH_DATABASE_URL, else an
@@ -528,6 +530,8 @@ async def soak(args: argparse.Namespace, srv: str) -> dict[str, Any]:
             record = day_record(day + 1, figures, await table_sizes(url))
             record["wall_s"]["day"] = round(time.perf_counter() - wall, 1)
             record["load_average_1m"] = (_loadavg() or (None,))[0]
+            record["alerts_so_far"] = len(ledger.alerts)
+            record["webhook_requests_so_far"] = receiver.received
             days.append(record)
             progress(
                 f"day {day + 1:>2}: cycle p50 {record['detect_cycle_p50_ms']} ms "
