@@ -325,6 +325,19 @@ async def table_sizes(url: str) -> tuple[int, dict[str, dict[str, float]]]:
     return int(total), tables
 
 
+async def server_facts(url: str) -> dict[str, str]:
+    """What of the server's configuration bears on the figures: with autovacuum off (some test
+    servers), deleted rows are never reclaimed and tables bloat whatever perfbot does."""
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        return {
+            name: str(await conn.fetchval(f"SHOW {name}"))
+            for name in ("server_version", "autovacuum", "shared_buffers", "synchronous_commit")
+        }
+    finally:
+        await conn.close()
+
+
 def pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -489,6 +502,9 @@ async def soak(args: argparse.Namespace, srv: str) -> dict[str, Any]:
     incidents = plan_incidents(start, args.days, args.seed)
     workload = Workload(seed=args.seed, rate_per_op_per_min=args.rate, incidents=incidents)
     url = await fresh_database(srv)
+    facts = await server_facts(url)
+    if facts["autovacuum"] != "on":
+        progress("warning: autovacuum is off on this server: dead rows are never reclaimed")
     receiver = await CountingReceiver().start()
     settings = bot_settings(url, receiver.hook_url)
     store = await Store.connect(settings)
@@ -549,7 +565,8 @@ async def soak(args: argparse.Namespace, srv: str) -> dict[str, Any]:
         await store.close()
         await receiver.stop()
         await drop_database(srv, url)
-    return summarize(args, days, ledger.verdict(receiver), total_s, profiles, incidents)
+    summary = summarize(args, days, ledger.verdict(receiver), total_s, profiles, incidents)
+    return {**summary, "server": facts}
 
 
 def profile_text(profile: cProfile.Profile, top: int = 30) -> str:
