@@ -5,9 +5,6 @@
 -- below alerts.min_severity is taken without an alert, and deleting an old alert sets its
 -- anomalies' alert_id back to NULL.
 -- Existing rows went through alerting when they were detected, hence the constant default
--- (no table rewrite); the partial indexes stay as small as the backlog.
+-- (no table rewrite). Their partial indexes are migration 0010 (built CONCURRENTLY).
 ALTER TABLE perfbot.anomalies ADD COLUMN pending boolean NOT NULL DEFAULT false;
-CREATE INDEX anomalies_pending ON perfbot.anomalies (detected_at, id) WHERE pending;
-
 ALTER TABLE perfbot.correlations ADD COLUMN pending boolean NOT NULL DEFAULT false;
-CREATE INDEX correlations_pending ON perfbot.correlations (analyzed_at, id) WHERE pending;
