@@ -276,7 +276,7 @@ class Soak:
         began = time.perf_counter()
         deadline = began + DRAIN_WITHIN_S
         while True:
-            due = await self.bot.store.deliveries.next_due()
+            due = await self.bot.store.deliveries.next_due(self.clock.now())
             stats = await self.bot.store.deliveries.stats(self.clock.now())
             if stats.sending == 0 and (due is None or due > self.clock.now()):
                 break
@@ -519,7 +519,8 @@ async def soak(args: argparse.Namespace, srv: str) -> dict[str, Any]:
         history = DayFigures()
         await run.insert_until(start, history)
         clock.set(start)
-        await bot.jobs.refresh(start)
+        await bot.jobs.refresh(start)  # queues the history for the back-fill
+        await bot.store.rollups.backfill()
         progress(
             f"history: {history.rows:,} rows over {args.history_days} days loaded and rolled up "
             f"in {time.perf_counter() - began:.0f} s"
