@@ -98,6 +98,7 @@ class Bot:
             name,
             metrics=metrics,
             series=SeriesProvider(store, clock),
+            links=settings.link_rules(),
         )
         specs = jobs.specs()
         scheduler = Scheduler(runner, specs, speed=speed)
