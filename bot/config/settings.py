@@ -22,6 +22,7 @@ from bot.config.detection import (
     DegradationSettings,
     DetectionSettings,
 )
+from bot.config.heartbeat import HeartbeatSettings
 from bot.config.links import LinkSettings
 from bot.config.oncall import OncallSettings, Person, people_problems
 from bot.config.permissions import PermissionSettings
@@ -81,6 +82,7 @@ class Settings(BaseSettings):
     people: dict[str, Person] = Field(default_factory=dict)
     oncall: OncallSettings = Field(default_factory=OncallSettings)
     links: list[LinkSettings] = Field(default_factory=list)
+    heartbeat: HeartbeatSettings = Field(default_factory=HeartbeatSettings)
 
     _channel_names = field_validator("channels")(channels_.check_names)
     _database_url = field_validator("database_url")(secrets.check_database_url)
