@@ -81,3 +81,15 @@ def test_a_valid_file_builds_the_core_rules(config) -> None:
 
 def test_no_links_section_means_no_rules(config) -> None:
     assert Settings.load(config("")).link_rules() == ()
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@pytest.mark.parametrize("section", ["## Runbooks and links", "## Heartbeat"])
+def test_the_readme_examples_load(config, section: str) -> None:
+    text = README.read_text(encoding="utf-8")
+    part = text[text.index(section) :]
+    start = part.index("```yaml\n") + len("```yaml\n")
+    settings = Settings.load(config(part[start : part.index("```", start)]))
+    assert settings.links or settings.heartbeat.url is not None
