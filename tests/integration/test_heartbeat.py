@@ -3,6 +3,7 @@ cycle and never for a failed one; a monitor that is down, slow or redirecting le
 successful, is logged (throttled, the URL masked) and never raises."""
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -82,7 +83,7 @@ async def test_an_unreachable_monitor_leaves_the_cycle_successful(
     assert set(runs.values()) == {JobStatus.SUCCESS}
     failed = [r for r in caplog.records if getattr(r, "action", None) == "heartbeat_failed"]
     assert len(failed) == 1  # the second failure within 5 minutes is counted, not logged
-    assert failed[0].url == "http://127.0.0.1:" + failed[0].url.split(":")[2]
+    assert re.fullmatch(r"http://127\.0\.0\.1:[0-9]+/\*\*\*", failed[0].__dict__["url"])
     assert TOKEN not in caplog.text
     assert beat.failures == 2
 
@@ -101,7 +102,7 @@ async def test_redirects_are_not_followed_and_errors_recover(
     assert [(c.verb, c.path) for c in webhook_receiver.calls] == [("GET", f"/ping/{TOKEN}")]
     actions = [getattr(r, "action", None) for r in caplog.records]
     assert actions == ["heartbeat_failed", "heartbeat_recovered"]
-    assert "HTTP 302" in caplog.records[0].error
+    assert "HTTP 302" in caplog.records[0].__dict__["error"]
     assert TOKEN not in caplog.text
 
 
