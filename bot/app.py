@@ -28,6 +28,7 @@ from bot.delivery import DeliveryWorker
 from bot.jobs import Jobs
 from bot.metrics import Metrics
 from bot.notify import Notifier
+from bot.notify.heartbeat import Heartbeat
 from bot.notify.probe import ChannelTester
 from bot.notify.registry import build_notifiers, close_all
 from bot.scheduler import JobRunner, Scheduler
@@ -37,6 +38,7 @@ from bot.store import Store
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 10.0
+DETECT = "detect"  # the job whose success the heartbeat and /healthz report
 LINGER_S = 2.0  # after an early answer (401, 408, 413), unread body is discarded this long
 
 
@@ -77,6 +79,7 @@ class Bot:
     commands: Commands
     listening: dict[str, str] = field(default_factory=dict)  # listener → URL, once serving
     started: datetime | None = None  # when this process began scheduling
+    heartbeat: Heartbeat | None = None  # called after each successful detect cycle
 
     @classmethod
     def build(
@@ -87,7 +90,14 @@ class Bot:
         notifiers = build_notifiers(settings, **notify)
         alerts = AlertService(store, settings, clock)
         jobs = Jobs(store, settings, alerts)
-        runner = JobRunner(store, clock, name, metrics)
+        heartbeat = Heartbeat.configured(settings.heartbeat)
+        runner = JobRunner(
+            store,
+            clock,
+            name,
+            metrics,
+            after_success={DETECT: heartbeat.beat} if heartbeat is not None else None,
+        )
         channel_types = {n: c.type for n, c in settings.all_channels().items()}
         worker = DeliveryWorker(
             store,
@@ -98,6 +108,7 @@ class Bot:
             name,
             metrics=metrics,
             series=SeriesProvider(store, clock),
+            links=settings.link_rules(),
         )
         specs = jobs.specs()
         scheduler = Scheduler(runner, specs, speed=speed)
@@ -125,6 +136,7 @@ class Bot:
             name,
             metrics,
             commands,
+            heartbeat=heartbeat,
         )
 
     def http_app(self, *, internal: bool = False) -> web.Application:
@@ -197,8 +209,21 @@ class Bot:
         """Unhealthy when a job failed its last runs or is long overdue (`bot.jobhealth`)."""
         schedule = self.commands.schedule
         recent = await self.store.jobs.last_runs(schedule, jobhealth.FAILED_RUNS)
-        problems = jobhealth.job_problems(schedule, recent, self.clock.now(), started=self.started)
-        return {"ok": not problems, "problems": problems}
+        now = self.clock.now()
+        report: dict[str, Any] = {}
+        last_success: dict[str, datetime | None] = {}
+        if DETECT in schedule:
+            # the last successful detect cycle: its age, and a problem past 3 intervals
+            success = await self.store.jobs.last_success(DETECT)
+            last_success[DETECT] = success
+            report["last_detect_success"] = success.isoformat() if success else None
+            report["last_detect_age_s"] = (
+                round((now - success).total_seconds(), 1) if success else None
+            )
+        problems = jobhealth.job_problems(
+            schedule, recent, now, started=self.started, last_success=last_success
+        )
+        return {"ok": not problems, "problems": problems, **report}
 
     async def _channel_health(self) -> dict[str, Any]:
         circuits = self.worker.health()
@@ -268,6 +293,8 @@ class Bot:
                 guard.flush()
             server.flush_logs()
             await close_all(self.notifiers)
+            if self.heartbeat is not None:
+                await self.heartbeat.aclose()
 
 
 def _ingest_mode(http: HttpSettings) -> str:

@@ -5,12 +5,14 @@ process. A tick that fails before or after the job's body (claiming or recording
 the database down or slow, or anything unexpected) is logged too, and the next tick tries
 again: the job's interval is its back-off. Each job keeps a `FailureStreak` of failed ticks
 and failed runs; a job failing `streak.FAILING_AFTER` times in a row fails the scheduler's
-`/healthz` check. `stop()` lets in-flight runs finish (bounded) before returning."""
+`/healthz` check. `stop()` lets in-flight runs finish (bounded) before returning. A job may
+have an `after_success` hook (the detect job's heartbeat), awaited once its successful run is
+recorded; the hook bounds its own wait and never raises."""
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +31,8 @@ from bot.streak import FailureStreak
 logger = logging.getLogger(__name__)
 
 JobBody = Callable[[datetime], Awaitable[int | None]]
+AfterSuccess = Callable[[], Awaitable[object]]
+"""Called after a job's successful run (the heartbeat); bounds its own wait, never raises."""
 """A job's work: gets the slot's `now`, returns how many rows it produced (or None)."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -78,9 +82,16 @@ class RunOutcome:
 
 class JobRunner:
     def __init__(
-        self, store: Store, clock: Clock, owner: str, metrics: Metrics | None = None
+        self,
+        store: Store,
+        clock: Clock,
+        owner: str,
+        metrics: Metrics | None = None,
+        *,
+        after_success: Mapping[str, AfterSuccess] | None = None,
     ) -> None:
         self._store = store
+        self._after_success = dict(after_success or {})
         self._clock = clock
         self._owner = owner
         self._metrics = metrics
@@ -146,6 +157,9 @@ class JobRunner:
                     "ms": round(duration_ms, 1),
                 },
             )
+            hook = self._after_success.get(spec.name)
+            if hook is not None:
+                await hook()
         return RunOutcome(spec.name, slot, True, status, rows, error, duration_ms)
 
 

@@ -161,6 +161,8 @@ class SlackFrontEnd:
         self.app.command("/perf")(ack=self._ack, lazy=[self._answer_command])
         for action_id in CLICKS:
             self.app.action(action_id)(ack=self._ack, lazy=[self._answer_click])
+        # URL buttons (runbooks, dashboards): Slack opens the link and reports the click too
+        self.app.action(re.compile(rf"^{slack_render.ACTION_LINK}_[0-9]+$"))(self._ack)
 
     # ---- listeners ---------------------------------------------------------------------------
 

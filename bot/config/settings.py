@@ -22,6 +22,8 @@ from bot.config.detection import (
     DegradationSettings,
     DetectionSettings,
 )
+from bot.config.heartbeat import HeartbeatSettings
+from bot.config.links import LinkSettings
 from bot.config.oncall import OncallSettings, Person, people_problems
 from bot.config.permissions import PermissionSettings
 from bot.config.platforms import (
@@ -37,6 +39,7 @@ from bot.config.schedule import RetentionSettings, ScheduleSettings
 from bot.config.silences import SilenceSettings
 from bot.config.source import SourceSettings
 from bot.errors import ConfigError
+from bot.routing.links import LinkRule
 
 
 class Settings(BaseSettings):
@@ -78,6 +81,8 @@ class Settings(BaseSettings):
     silences: SilenceSettings = Field(default_factory=SilenceSettings)
     people: dict[str, Person] = Field(default_factory=dict)
     oncall: OncallSettings = Field(default_factory=OncallSettings)
+    links: list[LinkSettings] = Field(default_factory=list)
+    heartbeat: HeartbeatSettings = Field(default_factory=HeartbeatSettings)
 
     _channel_names = field_validator("channels")(channels_.check_names)
     _database_url = field_validator("database_url")(secrets.check_database_url)
@@ -128,6 +133,10 @@ class Settings(BaseSettings):
         """The configured channels plus the implicit ones (`bot.config.implicit`): a channel per
         platform configured only by the environment, and `console` when nothing else is."""
         return implicit.all_channels(self.channels, self.platforms)
+
+    def link_rules(self) -> tuple[LinkRule, ...]:
+        """The `links:` section as the routing core's rules, in order."""
+        return tuple(entry.to_rule() for entry in self.links)
 
     def dump_safe(self) -> dict[str, Any]:
         """The effective configuration as JSON-able data, secrets masked."""

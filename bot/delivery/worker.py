@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from bot.metrics import Metrics
 from bot.models import Alert, Delivery
 from bot.notify import LatencySeries, MessageRef, Notification, Notifier
 from bot.routing import attempt
+from bot.routing.links import LinkRule, links_for
 from bot.store import Store
 from bot.store.deliveries import DeliveryListener
 from bot.streak import FailureStreak, describe
@@ -55,8 +56,10 @@ class DeliveryWorker:
         rng: random.Random | None = None,
         series: SeriesProvider | None = None,
         metrics: Metrics | None = None,
+        links: Sequence[LinkRule] = (),
     ) -> None:
         self._store = store
+        self._links = tuple(links)
         self._notifiers = notifiers
         self._types = channel_types
         self._settings = settings
@@ -254,6 +257,7 @@ class DeliveryWorker:
             else None,
             is_fallback=delivery.is_fallback,
             extra={"delivery_id": delivery.id},
+            links=links_for(alert, self._links),
         )
         try:
             async with asyncio.timeout(self._settings.timeout.total_seconds() * 3):

@@ -17,8 +17,9 @@ from typing import Any, Protocol
 from bot.errors import RenderError
 from bot.models import Alert, MessageRef
 from bot.notify import escape
+from bot.routing.links import Link
 
-__all__ = ["EVENTS", "LatencySeries", "MessageRef", "Notification", "Notifier", "rendering"]
+__all__ = ["EVENTS", "LatencySeries", "Link", "MessageRef", "Notification", "Notifier", "rendering"]
 
 MAX_RENDER_REASON = 200
 
@@ -63,6 +64,7 @@ class Notification:
     series: LatencySeries | None = None
     is_fallback: bool = False  # sent to the fallback channel because the primary failed
     extra: dict[str, Any] = field(default_factory=dict)
+    links: tuple[Link, ...] = ()  # runbooks and dashboards (`links:`), already expanded
 
 
 @contextmanager

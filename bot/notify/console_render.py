@@ -46,6 +46,11 @@ def render(notification: Notification) -> Panel:
     ):
         if items:
             parts.append(Text(f"{title}:\n" + "\n".join(f"  • {i}" for i in items)))
+    if notification.links:
+        lines = [
+            f"  • {esc.console(link.label)}: {esc.console(link.url)}" for link in notification.links
+        ]
+        parts.append(Text("Links:\n" + "\n".join(lines)))
     title = (
         f"[bold]#{alert.id} {f.event_label(notification)}[/bold] {escape(esc.console(alert.title))}"
     )

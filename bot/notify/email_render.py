@@ -83,6 +83,8 @@ def text_body(notification: Notification) -> str:
         lines += ["", f"{spark}  {f.sparkline_caption(notification.series)}"]
     for title, items in _lists(notification):
         lines += ["", f"{title}:"] + [f"  - {item}" for item in items]
+    if notification.links:
+        lines += ["", "Links:"] + [f"  - {link.label}: {link.url}" for link in notification.links]
     lines += ["", f"perfbot alert #{alert.id} · {alert.fingerprint}"]
     return "\n".join(lines) + "\n"
 
@@ -115,6 +117,13 @@ def html_body(notification: Notification) -> str:
     for title, items in _lists(notification):
         out.append(f"<h3>{esc(title)}</h3><ul>")
         out += [f"<li>{esc(item)}</li>" for item in items]
+        out.append("</ul>")
+    if notification.links:
+        out.append("<h3>Links</h3><ul>")
+        out += [
+            f'<li><a href="{esc(link.url)}">{esc(link.label)}</a></li>'
+            for link in notification.links
+        ]
         out.append("</ul>")
     out.append(f'<p style="color:#777">perfbot alert #{alert.id} · {esc(alert.fingerprint)}</p>')
     out.append("</div></body></html>")

@@ -228,6 +228,18 @@ def thread_text(notification: Notification, esc: Escape = _same) -> str:
     return text if value is None else f"{text}\n{value}"
 
 
+def markdown_url(url: str) -> str:
+    """`url` safe inside Markdown's `(…)` link target: parentheses, angle brackets, spaces,
+    backslashes and bars percent-encoded (the values put into a link's URL template are
+    already percent-encoded, `bot.routing.links`)."""
+    return url.translate(_URL_MARKUP)
+
+
+_URL_MARKUP = str.maketrans(
+    {"(": "%28", ")": "%29", "<": "%3C", ">": "%3E", " ": "%20", "\\": "%5C", "|": "%7C"}
+)
+
+
 def child_line(child: Alert, esc: Escape = _same) -> str:
     """One grouped alert: `#43 WARNING commit latency anomaly (acknowledged)`."""
     status = "" if child.status is AlertStatus.OPEN else f" ({child.status.value})"

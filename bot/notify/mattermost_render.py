@@ -92,6 +92,8 @@ def _body(notification: Notification) -> str:
     recs = f.recommendations(alert, esc)
     if recs:
         parts.append("**Recommendations**\n" + "\n".join(f"- {r}" for r in recs))
+    if notification.links:
+        parts.append(links(notification))
     if notification.children:
         listed = [f"- {f.child_line(c, esc)}" for c in notification.children[:MAX_LISTED_CHILDREN]]
         more = len(notification.children) - MAX_LISTED_CHILDREN
@@ -99,6 +101,15 @@ def _body(notification: Notification) -> str:
             listed.append(f"- … and {more} more")
         parts.append(f"**Grouped alerts ({len(notification.children)})**\n" + "\n".join(listed))
     return "\n\n".join(parts)
+
+
+def links(notification: Notification) -> str:
+    """`**Links:** [Runbook](https://…) · [Dashboard](https://…)`: labels escaped, URLs
+    made safe for a Markdown link target."""
+    return "**Links:** " + " · ".join(
+        f"[{escape.mattermost(link.label)}]({f.markdown_url(link.url)})"
+        for link in notification.links
+    )
 
 
 def message(notification: Notification) -> str:

@@ -100,6 +100,8 @@ def render(notification: Notification, routing_key: str) -> dict[str, Any]:
         "class": alert.kind.value,
         "custom_details": custom_details(notification),
     }
+    if notification.links:
+        event["links"] = [{"href": link.url, "text": link.label} for link in notification.links]
     event["client"] = "perfbot"
     return event
 

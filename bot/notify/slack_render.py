@@ -27,6 +27,9 @@ ACTION_UNACK = "perf_unack"
 ACTION_ESCALATE = "perf_escalate"
 ACTION_RESOLVE = "perf_resolve"
 ACTION_SILENCE_1H = "perf_silence_1h"
+ACTION_LINK = (
+    "perf_link"  # `perf_link_<n>`: URL buttons; Slack opens the URL, the click is only acked
+)
 
 
 MAX_SECTION = 3000
@@ -34,6 +37,8 @@ MAX_FIELD = 2000
 MAX_HEADER = 150
 MAX_FIELDS = 10
 MAX_LISTED_CHILDREN = 20
+MAX_LINKS = 25  # elements of one actions block
+MAX_URL = 3000
 
 
 def mention(handle: str) -> str:
@@ -126,6 +131,28 @@ def actions(alert: Alert) -> dict[str, Any] | None:
     }
 
 
+def link_buttons(notification: Notification) -> dict[str, Any] | None:
+    """The runbook and dashboard links as URL buttons in their own actions block (None
+    without links). Slack opens the URL itself; the click it also reports is only acked."""
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"{ACTION_LINK}_{n}",
+            "text": _plain(link.label, 75),
+            "url": link.url,
+        }
+        for n, link in enumerate(notification.links[:MAX_LINKS])
+        if len(link.url) <= MAX_URL
+    ]
+    if not buttons:
+        return None
+    return {
+        "type": "actions",
+        "block_id": f"perf_links_{notification.alert.id}",
+        "elements": buttons,
+    }
+
+
 def resolve_button(alert: Alert) -> dict[str, Any]:
     """Resolve, confirmed first: it ends the alert for everyone (a new detection fires anew)."""
     return {
@@ -199,6 +226,9 @@ def render(notification: Notification) -> dict[str, Any]:
             ],
         }
     )
+    links = link_buttons(notification)
+    if links is not None:
+        blocks.append(links)
     buttons = actions(alert) if notification.event != "test" else None
     if buttons is not None:
         blocks.append(buttons)

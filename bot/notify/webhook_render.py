@@ -55,6 +55,8 @@ def body(notification: Notification, delivery_id: str) -> bytes:
         payload["alert"]["children"] = [c.id for c in notification.children]
     if notification.mention:
         payload["mention"] = list(notification.mention)
+    if notification.links:
+        payload["links"] = [{"label": link.label, "url": link.url} for link in notification.links]
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 

@@ -71,6 +71,12 @@ class JobRunRepository:
             runs.setdefault(r["job"], []).append(JobRun.model_validate(dict(r)))
         return runs
 
+    async def last_success(self, job: str) -> datetime | None:
+        """When `job` last finished a successful run (UTC), or None when it never did."""
+        async with self._db.connection() as conn:
+            value: datetime | None = await conn.fetchval(QUERIES["last_job_success"], job)
+            return value
+
     async def stats(self, since: datetime) -> dict[str, JobStats]:
         async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["job_run_stats"], since)

@@ -247,6 +247,12 @@ SELECT DISTINCT ON (job) id, job, slot, status, owner, started_at, finished_at, 
   FROM perfbot.job_runs
  ORDER BY job, started_at DESC
 
+-- last_job_success --
+-- When the job $1 last finished a successful run (index-backed: job_runs_job_started, newest first).
+SELECT finished_at FROM perfbot.job_runs
+ WHERE job = $1 AND status = 'success' AND finished_at IS NOT NULL
+ ORDER BY started_at DESC LIMIT 1
+
 -- job_run_stats --
 -- Per job since $1: runs, failures, last success start, average and max duration (ms).
 SELECT job, count(*) AS runs, count(*) FILTER (WHERE status = 'failed') AS failures,

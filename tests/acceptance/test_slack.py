@@ -261,3 +261,15 @@ async def test_socket_mode_runs_with_the_bot(
         async with asyncio.timeout(20):
             await task
     assert all(ws.closed for ws in slack_fake.sockets)  # closed with the bot
+
+
+async def test_a_link_button_click_is_acknowledged_and_changes_nothing(live: LiveBot) -> None:
+    # Slack opens a URL button's link itself and still reports the click: it must get its 200
+    world = await seeded(live)
+    alert = world.alerts["commit"]
+    user = live.slack_user()
+    before = await live.bot.store.alerts.events(alert.id)
+    sent = await user.click("perf_link_0", alert.id, "1700000000.000100")
+    assert sent.status == 200
+    assert await live.bot.store.alerts.events(alert.id) == before
+    assert user.replies(sent) == []

@@ -86,6 +86,8 @@ async def test_healthz_is_degraded_when_a_job_keeps_failing(store: Store) -> Non
         assert health["checks"]["jobs"] == {
             "ok": False,
             "problems": ["job cleanup failed its last 3 runs: query timed out"],
+            "last_detect_success": None,
+            "last_detect_age_s": None,
         }
         console = Actor(user_id="console", user_name="me", source=ActorSource.CONSOLE)
         reply = await bot.commands.run("/perf status", console)

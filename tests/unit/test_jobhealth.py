@@ -60,3 +60,44 @@ def test_job_problems(recent: list[JobRun], started: datetime | None, problem: s
 def test_only_scheduled_jobs_count() -> None:
     recent = {"retired": runs(FAILED, FAILED, FAILED)}
     assert job_problems({"detect": MINUTE}, recent, NOW) == []
+
+
+@pytest.mark.parametrize(
+    ("recent", "success", "started", "problem"),
+    [
+        (runs(OK), NOW - MINUTE, None, None),
+        (runs(FAILED, OK), NOW - 2 * MINUTE, None, None),
+        (runs(FAILED, FAILED), NOW - 3 * MINUTE, None, None),  # exactly three gaps: not yet
+        (
+            runs(FAILED, FAILED, OK, FAILED, FAILED),
+            NOW - 3 * MINUTE - timedelta(seconds=1),
+            None,
+            "job detect has not succeeded since 2026-12-03 11:56 UTC (every 1m)",
+        ),
+        (  # three failures in a row say so, once
+            runs(FAILED, FAILED, FAILED),
+            NOW - 10 * MINUTE,
+            None,
+            "job detect failed its last 3 runs: database unavailable",
+        ),
+        (runs(FAILED, FAILED), None, None, None),  # never succeeded, start unknown
+        (runs(FAILED, FAILED), None, NOW - 2 * MINUTE, None),
+        (
+            runs(FAILED, FAILED),
+            None,
+            NOW - 4 * MINUTE,
+            "job detect has not succeeded since start (every 1m)",
+        ),
+    ],
+)
+def test_last_success_overdue(
+    recent: list[JobRun], success: datetime | None, started: datetime | None, problem: str | None
+) -> None:
+    found = job_problems(
+        {"detect": MINUTE},
+        {"detect": recent},
+        NOW,
+        started=started,
+        last_success={"detect": success},
+    )
+    assert found == ([problem] if problem else [])
