@@ -90,7 +90,7 @@ class AlertService:
                     extra={"action": "alert_already_taken", "fingerprint": cand.fingerprint},
                 )
                 return None
-            related = await tx.related(cand.operation_types)
+            related = await tx.related(cand.operation_types, cand.fingerprint)
             window = self.policy.recurrence_window
             recent = lifecycle.recurrence_counts(
                 await tx.created_since(now - window, cand.operation_types), now, window
@@ -141,6 +141,19 @@ class AlertService:
                 await self._apply(tx, grouping.attach(child, updated.id, now), now)
             await tx.link_findings(updated.id, anomaly_ids, correlation_ids)
             return updated
+
+    async def process_external(self, cand: candidate.AlertCandidate, now: datetime) -> Alert | None:
+        """Fire or update the alert for an external candidate (`bot.alertmanager`)."""
+        return await self._process(cand, now)
+
+    async def resolve_fingerprint(self, fingerprint: str, actor: Actor, now: datetime) -> bool:
+        """Resolve the unresolved alert with `fingerprint` as its source says; False if none."""
+        async with self._store.alerts.transaction() as tx:
+            await tx.lock()
+            alert = next((a for a in await tx.related((), fingerprint)), None)
+            if alert is not None:
+                await self._apply(tx, actions.resolve(alert, actor, now), now)
+        return alert is not None
 
     # ---- persistence ---------------------------------------------------------------------------
 

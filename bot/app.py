@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import errors, jobhealth, listener, server
+from bot import alertmanager, errors, jobhealth, listener, server
 from bot.alerts import AlertService
 from bot.chat import mattermost, slack
 from bot.chat.mattermost_users import MattermostUsers
@@ -158,6 +158,7 @@ class Bot:
             app.router.add_get(
                 "/metrics", metrics if access.trusted else server.protect(app, metrics)
             )
+        alertmanager.mount(app, self.alerts, self.settings.alertmanager)
         if not internal:
             self._mount_chat(app)
         return app

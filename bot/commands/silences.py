@@ -69,11 +69,18 @@ async def parse_match(ctx: CommandContext, words: list[str]) -> SilenceMatch:
 
     for word in words:
         key, has_value, value = word.partition("=")
-        if has_value:
+        if has_value and key.strip().lower().startswith("label."):
+            labels = fields.setdefault("labels", {})
+            label = key.strip()[len("label.") :]
+            if not label or not value.strip() or label in labels:
+                raise errors.BadArguments(f"{key}= needs a label name and a value, once each")
+            labels[label] = value.strip()
+        elif has_value:
             name = KEYS.get(key.strip().lower())
             if name is None:
                 raise errors.BadArguments(
-                    f"unknown match {key!r}; use an operation, kind=, severity=, bottleneck= or alert="
+                    f"unknown match {key!r}; use an operation, kind=, severity=, bottleneck=, "
+                    "label.NAME= or alert="
                 )
             if not value.strip():
                 raise errors.BadArguments(f"{key}= needs a value")
@@ -107,7 +114,7 @@ async def _value(ctx: CommandContext, name: str, value: str) -> Any:
 
 @command(
     "silence",
-    "silence <op|kind=…|severity=…|bottleneck=…|alert=ID> <duration> [reason]",
+    "silence <op|kind=…|severity=…|bottleneck=…|label.NAME=…|alert=ID> <duration> [reason]",
     "mute matching alerts for a while (at most 30 days)",
     mutating=True,
     details=(

@@ -43,7 +43,8 @@ def _kinds(value: object) -> object:
 
 class RouteMatch(BaseModel):
     """Every given matcher must match; an empty match matches everything. `operation` holds
-    shell-style globs (`merge*`, `get_?istory`)."""
+    shell-style globs (`merge*`, `get_?istory`); `labels` must each equal an external alert's
+    label (Alertmanager's labels; perfbot's own alerts have none)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -53,6 +54,8 @@ class RouteMatch(BaseModel):
     bottleneck: Annotated[list[BottleneckType], BeforeValidator(_listify)] = Field(
         default_factory=list
     )
+    # Labels of external alerts (Alertmanager's), each equal: `labels: {team: db}`.
+    labels: dict[str, str] = Field(default_factory=dict)
 
     def to_match(self) -> Match:
         """The routing core's value."""
@@ -61,6 +64,7 @@ class RouteMatch(BaseModel):
             kind=tuple(self.kind),
             operation=tuple(self.operation),
             bottleneck=tuple(self.bottleneck),
+            labels=tuple(sorted(self.labels.items())),
         )
 
 

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from bot.config import channels as channels_
 from bot.config import checks, implicit, loader, secrets
+from bot.config.alertmanager import AlertmanagerSettings
 from bot.config.alerts import AlertSettings
 from bot.config.channels import ChannelConfig
 from bot.config.delivery import DeliverySettings
@@ -83,6 +84,7 @@ class Settings(BaseSettings):
     oncall: OncallSettings = Field(default_factory=OncallSettings)
     links: list[LinkSettings] = Field(default_factory=list)
     heartbeat: HeartbeatSettings = Field(default_factory=HeartbeatSettings)
+    alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)
 
     _channel_names = field_validator("channels")(channels_.check_names)
     _database_url = field_validator("database_url")(secrets.check_database_url)

@@ -12,6 +12,14 @@ from bot.models.common import ActorSource, Frozen, Severity
 from bot.models.findings import BottleneckType
 
 
+def labels_of(details: dict[str, Any]) -> dict[str, str]:
+    """The string labels kept in an alert's `details["labels"]` (external alerts)."""
+    labels = details.get("labels")
+    if not isinstance(labels, dict):
+        return {}
+    return {str(k): str(v) for k, v in labels.items()}
+
+
 class AlertKind(StrEnum):
     """What an alert is about. The first four mirror `AnomalyKind`; `anomaly` in a route's
     `kind` matcher stands for the statistical, threshold and combined kinds together."""
@@ -22,6 +30,7 @@ class AlertKind(StrEnum):
     DEGRADATION = "degradation"
     BOTTLENECK = "bottleneck"
     MERGE = "merge"
+    EXTERNAL = "external"  # from another monitor (Alertmanager), labels in `details["labels"]`
 
     @property
     def family(self) -> str:
@@ -82,6 +91,11 @@ class NewAlert(Frozen):
     notified_channels: tuple[str, ...] = ()
     created_at: AwareDatetime
     updated_at: AwareDatetime
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """An external alert's labels (routes and silences match them); empty otherwise."""
+        return labels_of(self.details)
 
     def stored(self, alert_id: int) -> "Alert":
         return Alert(id=alert_id, **self.model_dump())

@@ -9,13 +9,15 @@ from bot.models.findings import BottleneckType
 
 
 class SilenceMatch(Frozen):
-    """What a silence mutes. Every given field must match; `operation` is a glob."""
+    """What a silence mutes. Every given field must match; `operation` is a glob; `labels`
+    (`label.team=db`) must each equal the alert's label of that name."""
 
     operation: str | None = None
     kind: str | None = None
     severity: Severity | None = None
     bottleneck: BottleneckType | None = None
     alert_id: int | None = None
+    labels: dict[str, str] | None = None  # every label given must equal (external alerts)
 
 
 class NewSilence(Frozen):

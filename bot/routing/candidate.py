@@ -20,7 +20,8 @@ from bot.models import (
     Frozen,
     Severity,
 )
-from bot.routing.fingerprint import fingerprint
+from bot.models.alerts import labels_of
+from bot.routing.fingerprint import external_fingerprint, fingerprint
 
 
 class AlertCandidate(Frozen):
@@ -29,8 +30,9 @@ class AlertCandidate(Frozen):
 
     kind: AlertKind
     severity: Severity
-    operation_types: tuple[str, ...] = Field(min_length=1)
+    operation_types: tuple[str, ...] = ()
     bottleneck: BottleneckType | None = None
+    key: str | None = None  # an external alert's identity at its source (Alertmanager's)
     title: str
     summary: str
     details: dict[str, Any] = Field(default_factory=dict)
@@ -40,13 +42,23 @@ class AlertCandidate(Frozen):
     def _consistent(self) -> "AlertCandidate":
         if tuple(sorted(set(self.operation_types))) != self.operation_types:
             raise ValueError("operation_types must be distinct and sorted")
+        if (self.kind is AlertKind.EXTERNAL) != (self.key is not None):
+            raise ValueError("a key is given exactly for external candidates")
+        if not self.operation_types and self.kind is not AlertKind.EXTERNAL:
+            raise ValueError("a detection names at least one operation")
         if (self.kind is AlertKind.BOTTLENECK) != (self.bottleneck is not None):
             raise ValueError("a bottleneck is given exactly for bottleneck candidates")
         return self
 
     @property
     def fingerprint(self) -> str:
+        if self.key is not None:
+            return external_fingerprint(self.key)
         return fingerprint(self.kind, self.operation_types, self.bottleneck)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return labels_of(self.details)
 
 
 def _num(value: float | None, digits: int = 1) -> str:

@@ -12,6 +12,9 @@ in any order gets the same string:
   a shared cause across operations. A group that gains an operation is a new fingerprint; the
   old alert goes quiet and auto-resolves.
 
+An external alert (Alertmanager's) is `external:<its source's fingerprint>`: the source already
+identifies one problem by its label set, and re-sends of it update one alert.
+
 Operation names are percent-escaped for `%`, `,` and `:` so that the parts never run together."""
 
 from collections.abc import Iterable
@@ -31,3 +34,8 @@ def fingerprint(
     if bottleneck is not None:
         return f"{kind.family}:{bottleneck.value}:{ops}"
     return f"{kind.family}:{ops}"
+
+
+def external_fingerprint(key: str) -> str:
+    """The fingerprint of an external alert whose source identifies it by `key`."""
+    return f"external:{key}"

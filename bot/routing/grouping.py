@@ -17,7 +17,7 @@ from bot.routing.transition import Transition
 def parent_for(subject: AlertCandidate, related: Sequence[Alert]) -> Alert | None:
     """The open, unsilenced bottleneck alert that `subject` (a per-operation candidate) belongs
     under: the most severe, then the oldest; None if there is none."""
-    if subject.kind in (AlertKind.BOTTLENECK, AlertKind.MERGE):
+    if subject.kind in (AlertKind.BOTTLENECK, AlertKind.MERGE, AlertKind.EXTERNAL):
         return None
     parents = [
         a
@@ -40,7 +40,7 @@ def group_children(parent: Routable, open_alerts: Sequence[Alert]) -> list[int]:
         a.id
         for a in open_alerts
         if a.id != own
-        and a.kind not in (AlertKind.BOTTLENECK, AlertKind.MERGE)
+        and a.kind not in (AlertKind.BOTTLENECK, AlertKind.MERGE, AlertKind.EXTERNAL)
         and a.status is not AlertStatus.RESOLVED
         and a.parent_id is None
         and set(a.operation_types) <= ops

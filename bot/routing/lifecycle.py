@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.models import Alert, AlertStatus, Frozen, Severity, Silence
+from bot.models import Alert, AlertKind, AlertStatus, Frozen, Severity, Silence
 from bot.routing import fire, transition, update
 from bot.routing.candidate import AlertCandidate
 from bot.routing.fire import Fire, recurrence_counts
@@ -88,11 +88,14 @@ def decide(
 def auto_resolve(
     alert: Alert, now: datetime, policy: LifecyclePolicy, parent: Alert | None = None
 ) -> Transition | None:
-    """`alert` resolved when nothing was detected for `resolve_after` (None before that), with
+    """`alert` resolved when nothing was detected for `resolve_after` (None before that, and
+    always for an external alert, which its source resolves), with
     a resolved notice, even for a silenced alert. A grouped child instead edits its `parent`'s
     message (if given) unless it has messages of its own."""
     if alert.status is AlertStatus.RESOLVED or now - alert.last_seen < policy.resolve_after:
         return None
+    if alert.kind is AlertKind.EXTERNAL:
+        return None  # its source resolves it (Alertmanager re-sends only every repeat_interval)
     resolved = transition.resolved(alert, now, "perfbot")
     sends = transition.sends(transition.resolved_channels(alert), "resolved", alert_id=alert.id)
     if not sends and parent is not None and parent.status is not AlertStatus.RESOLVED:

@@ -10,7 +10,7 @@ carries an explanation, one line per rule tried, for `perfbot route test`.
 validation) is `bot.config.routes`."""
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from fnmatch import fnmatchcase
 from typing import Protocol
@@ -22,7 +22,16 @@ from bot.durations import format_duration
 from bot.models import AlertKind, BottleneckType, EscalationPlan, EscalationStep, Severity
 from bot.routing import fallback
 
-KINDS = ("anomaly", "statistical", "threshold", "combined", "degradation", "bottleneck", "merge")
+KINDS = (
+    "anomaly",
+    "statistical",
+    "threshold",
+    "combined",
+    "degradation",
+    "bottleneck",
+    "merge",
+    "external",
+)
 
 
 def kind_matches(kind: AlertKind, wanted: str) -> bool:
@@ -36,6 +45,11 @@ def operations_match(operations: Iterable[str], globs: Iterable[str]) -> bool:
     return any(fnmatchcase(op, g) for op in operations for g in patterns)
 
 
+def labels_match(labels: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
+    """True when every wanted label is present with exactly that value (Alertmanager's `=`)."""
+    return all(labels.get(name) == value for name, value in wanted.items())
+
+
 class Routable(Protocol):
     """What routing and silences look at; alerts, candidates and route queries all have it."""
 
@@ -47,18 +61,22 @@ class Routable(Protocol):
     def operation_types(self) -> tuple[str, ...]: ...
     @property
     def bottleneck(self) -> BottleneckType | None: ...
+    @property
+    def labels(self) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)
 class Match:
     """Every given matcher must match; an empty match matches everything. `kind` holds `KINDS`
     names (`anomaly` stands for a family, see `kind_matches`); `operation` holds shell-style
-    globs (`merge*`, `get_?istory`)."""
+    globs (`merge*`, `get_?istory`); `labels` are (name, value) pairs that must all be equal
+    to the alert's labels (external alerts, e.g. from Alertmanager)."""
 
     severity: tuple[Severity, ...] = ()
     kind: tuple[str, ...] = ()
     operation: tuple[str, ...] = ()
     bottleneck: tuple[BottleneckType, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
 
     def check(self, subject: Routable) -> tuple[bool, list[str]]:
         """Whether `subject` matches, and one reason per matcher present (why it did or not)."""
@@ -78,6 +96,11 @@ class Match:
             results.append(
                 (ok, f"bottleneck {subject.bottleneck} {_in(ok)} {_list(self.bottleneck)}")
             )
+        if self.labels:
+            wanted = dict(self.labels)
+            ok = labels_match(subject.labels, wanted)
+            shown = ", ".join(f"{k}={v}" for k, v in self.labels)
+            results.append((ok, f"labels {_in(ok)} [{shown}]"))
         if not results:
             return True, ["no matchers (matches everything)"]
         return all(ok for ok, _ in results), [reason for _, reason in results]
@@ -211,6 +234,7 @@ class RouteQuery:
     kind: AlertKind
     operation_types: tuple[str, ...]
     bottleneck: BottleneckType | None = None
+    labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def parse(

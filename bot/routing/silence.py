@@ -6,7 +6,8 @@ A silence matches when every field it gives matches:
 * `severity`: *this severity or lower*. Silencing WARNING mutes WARNING and INFO, but an alert
   that rises to CRITICAL breaks through and pages: a silence must not hide a worsening;
 * `bottleneck`: the bottleneck class;
-* `alert_id`: one alert (a candidate that is not stored yet never matches it).
+* `alert_id`: one alert (a candidate that is not stored yet never matches it);
+* `labels`: each given label equal to the alert's (external alerts; `label.team=db`).
 
 A silenced alert still exists and is updated; it sends nothing and does not escalate, and its
 resolved notice is still sent. While muted, its `next_escalation_at` is the silence's expiry,
@@ -24,7 +25,7 @@ from bot import errors
 from bot.durations import format_duration
 from bot.models import Alert, AlertStatus, NewSilence, Severity, Silence, SilenceMatch
 from bot.routing import transition
-from bot.routing.rules import KINDS, Routable, kind_matches, operations_match
+from bot.routing.rules import KINDS, Routable, kind_matches, labels_match, operations_match
 from bot.routing.transition import Actor, Transition
 
 MAX_DURATION = timedelta(days=30)
@@ -39,8 +40,8 @@ def is_broad(match: SilenceMatch) -> bool:
     `?*`, `[a-z]*`, `*_*`), and its severity (if any) is CRITICAL (`severity=critical` mutes
     CRITICAL and everything below it). Kind and bottleneck filters do not narrow it: every
     operation's CRITICAL degradations are still muted."""
-    if match.alert_id is not None:
-        return False
+    if match.alert_id is not None or match.labels:
+        return False  # labels narrow it to external alerts that carry them
     if match.operation is not None and not _matches_nearly_anything(match.operation.strip()):
         return False
     return match.severity in (None, Severity.CRITICAL)
@@ -79,12 +80,22 @@ def broad_problem(match: SilenceMatch, duration: timedelta, max_broad: timedelta
 
 def validate_match(match: SilenceMatch) -> SilenceMatch:
     """`match` if it is a usable silence; raises BadArguments (user-safe) otherwise."""
-    if all(
-        value is None
-        for value in (match.operation, match.kind, match.severity, match.bottleneck, match.alert_id)
+    if (
+        all(
+            value is None
+            for value in (
+                match.operation,
+                match.kind,
+                match.severity,
+                match.bottleneck,
+                match.alert_id,
+            )
+        )
+        and not match.labels
     ):
         raise errors.BadArguments(
-            "a silence needs at least one of: alert id, operation, kind, severity, bottleneck"
+            "a silence needs at least one of: alert id, operation, kind, severity, bottleneck, "
+            "label.NAME=VALUE"
         )
     if match.operation is not None and not match.operation.strip():
         raise errors.BadArguments("the operation pattern of a silence must not be empty")
@@ -126,6 +137,8 @@ def matches(match: SilenceMatch, subject: Routable) -> bool:
         return False
     if match.severity is not None and subject.severity > match.severity:
         return False
+    if match.labels and not labels_match(subject.labels, match.labels):
+        return False
     return match.bottleneck is None or subject.bottleneck is match.bottleneck
 
 
@@ -153,6 +166,8 @@ def describe(match: SilenceMatch) -> str:
         parts.append(f"severity ≤ {match.severity}")
     if match.bottleneck is not None:
         parts.append(f"bottleneck {match.bottleneck}")
+    for name, value in sorted((match.labels or {}).items()):
+        parts.append(f"label {name}={value}")
     return " · ".join(parts)
 
 

@@ -58,9 +58,11 @@ class AlertTx:
         """Serialise alert changes with every other writer until this transaction ends."""
         await self.conn.execute(QUERIES["advisory_xact_lock"], ALERTS_LOCK_KEY)
 
-    async def related(self, operations: Sequence[str]) -> list[Alert]:
-        """Unresolved alerts naming any of `operations`, locked."""
-        rows = await self.conn.fetch(QUERIES["unresolved_alerts_touching"], list(operations))
+    async def related(self, operations: Sequence[str], fingerprint: str = "") -> list[Alert]:
+        """Unresolved alerts naming any of `operations` or with `fingerprint`, locked."""
+        rows = await self.conn.fetch(
+            QUERIES["unresolved_alerts_touching"], list(operations), fingerprint
+        )
         return [alert_from_row(r) for r in rows]
 
     async def created_since(self, since: datetime, operations: Sequence[str]) -> list[Alert]:

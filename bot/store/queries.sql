@@ -297,9 +297,10 @@ SELECT * FROM perfbot.alerts WHERE status = ANY($1::text[]) ORDER BY last_seen D
 SELECT * FROM perfbot.alerts WHERE status <> 'resolved' ORDER BY id
 
 -- unresolved_alerts_touching --
--- Unresolved alerts naming any of the operations $1, locked for the caller's transaction.
+-- Unresolved alerts naming any of the operations $1 or with fingerprint $2 (an external alert
+-- names no operation), locked for the caller's transaction.
 SELECT * FROM perfbot.alerts
- WHERE status <> 'resolved' AND operation_types && $1::text[]
+ WHERE status <> 'resolved' AND (operation_types && $1::text[] OR fingerprint = $2)
  ORDER BY id
    FOR UPDATE
 

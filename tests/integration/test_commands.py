@@ -120,6 +120,8 @@ MISTAKES = [
     ("silence 2h", "what should be silenced?"),
     ("silence comit 2h", "did you mean commit?"),
     ("silence kind=bogus 1h", "unknown kind 'bogus'"),
+    ("silence label.=db 1h", "label.= needs a label name and a value"),
+    ("silence label.team=db label.team=web 1h", "needs a label name and a value, once each"),
     ("silence commit 60d", "at most 30d"),
     ("unsilence 77", "there is no silence #77"),
     ("baselines nope", "unknown operation 'nope'"),
@@ -255,6 +257,15 @@ async def test_silence_list_and_unsilence(commands: Commands, store: Store, worl
     ended = await commands.run(f"unsilence {created.id}", ALICE)
     assert ended.text.startswith(f"Silence #{created.id} ended")
     assert len(await store.alerts.active_silences(NOW)) == 2
+
+
+async def test_silence_by_alertmanager_labels(commands: Commands, store: Store) -> None:
+    reply = await commands.run("silence label.team=db label.env=prod 1h", ALICE)
+    assert not reply.error, reply.text
+    [created] = await store.alerts.active_silences(NOW)
+    assert created.match.labels == {"team": "db", "env": "prod"}
+    listed = await commands.run("silences", BOB)
+    assert "label env=prod · label team=db" in text_of(listed)
 
 
 async def test_bottlenecks_baselines_jobs_status_route(commands: Commands) -> None:

@@ -16,7 +16,12 @@ def test_example_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PERFBOT_EMAIL__HOST", "127.0.0.1")
     monkeypatch.setenv("PERFBOT_PAGERDUTY__ROUTING_KEY", "0123456789abcdef0123456789abcdef")
     settings = Settings.load(EXAMPLE)
-    assert [r.name for r in settings.routes] == ["critical", "warnings", "audit"]
+    assert [r.name for r in settings.routes] == [
+        "db-team-from-alertmanager",
+        "critical",
+        "warnings",
+        "audit",
+    ]
     assert set(settings.channels) == {
         "oncall-slack",
         "oncall-mm",
