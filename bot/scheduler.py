@@ -171,6 +171,7 @@ class Scheduler:
         self._submitted = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._stopping = False
         self.last_fire: dict[str, float] = {}
         self.streaks = {
             spec.name: FailureStreak(f"job {spec.name}", "job_tick_failed", log=logger)
@@ -228,6 +229,13 @@ class Scheduler:
             # Database down or slow, or a bug: logged (a traceback once per streak), counted;
             # the next tick tries again. Nothing escapes into APScheduler.
             streak.failed(exc)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # `stop()` cut it short after its grace: said here, not as APScheduler's traceback.
+            logger.warning(
+                "job cut short at shutdown", extra={"action": "job_cancelled", "job": spec.name}
+            )
         else:
             if outcome.status is JobStatus.FAILED:
                 # the runner logged and recorded it
@@ -251,6 +259,7 @@ class Scheduler:
         including those whose task has not started yet. (APScheduler's own shutdown cancels
         unfinished coroutine jobs and logs each with a traceback, so it comes last.)"""
         scheduler, self._scheduler = self._scheduler, None
+        self._stopping = True
         if scheduler is not None:
             scheduler.pause()
             with contextlib.suppress(TimeoutError):

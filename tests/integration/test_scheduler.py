@@ -9,6 +9,7 @@ from bot.clock import FrozenClock
 from bot.models import JobStatus
 from bot.scheduler import EPOCH, JobRunner, JobSpec, Scheduler, first_fire, slot_for
 from bot.store import Store
+from tests.polling import eventually
 
 NOW = datetime(2026, 11, 27, 12, 0, 37, tzinfo=UTC)
 
@@ -154,3 +155,36 @@ async def test_stop_lets_a_submitted_run_finish(
     [run] = [r for r in await store.jobs.latest() if r.job == "tick"]
     assert run.status is JobStatus.SUCCESS
     assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+
+
+async def test_a_run_cut_short_at_stop_is_a_warning_not_a_traceback(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run still going when `stop()`'s grace is over is cancelled and said so in one warning
+    line (`job_cancelled`), not as APScheduler's "Job raised an exception" traceback."""
+    started = asyncio.Event()
+
+    async def body(now: datetime) -> int:
+        started.set()
+        await asyncio.Event().wait()  # never finishes by itself
+        return 1
+
+    scheduler = Scheduler(
+        JobRunner(store, FrozenClock(NOW), "a"), [JobSpec("hang", body, every=timedelta(hours=1))]
+    )
+    scheduler.start()
+    try:
+        scheduler._scheduler.modify_job("hang", next_run_time=datetime.now(UTC))
+        await asyncio.wait_for(started.wait(), timeout=10)
+    finally:
+        await scheduler.stop(grace=0)
+
+    async def unwound() -> bool:  # the cancelled run has said what happened to it
+        return any(
+            r.levelname == "ERROR" or getattr(r, "action", None) == "job_cancelled"
+            for r in caplog.records
+        )
+
+    await eventually(unwound, within=10)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+    assert any(getattr(r, "action", None) == "job_cancelled" for r in caplog.records)
