@@ -231,9 +231,14 @@ class Bot:
         return {"ok": all(c["state"] != "open" for c in circuits.values()), "circuits": circuits}
 
     async def serve(
-        self, stop: asyncio.Event, on_ready: Callable[[], Awaitable[None]] | None = None
+        self,
+        stop: asyncio.Event,
+        on_ready: Callable[[], Awaitable[None]] | None = None,
+        *,
+        schedule: bool = True,
     ) -> None:
-        """Run until `stop` is set."""
+        """Run until `stop` is set. Without `schedule` no job fires by itself: the caller runs
+        them through `runner` (the unattended demo, on its stepped clock)."""
         http = self.settings.http
         wanted = [("public", http.host, http.port)]
         if http.internal is not None:
@@ -262,7 +267,8 @@ class Bot:
                 self.listening[name] = site.name
                 guards.append(guard)
             self.started = self.clock.now()
-            self.scheduler.start()
+            if schedule:
+                self.scheduler.start()
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self.worker.run(worker_stop))
                 logger.info(

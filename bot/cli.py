@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=60.0,
         metavar="S",
-        help="with --no-input: run S seconds (default 60)",
+        help="with --no-input: play S x speed simulated seconds, S seconds on a fast machine "
+        "(default 60)",
     )
     demo.add_argument(
         "--speed",

@@ -38,7 +38,8 @@ class ScaledClock:
 
 
 class FrozenClock:
-    """A clock that only moves when told to; for tests."""
+    """A clock that only moves when told to: for tests, and the unattended demo's stepped
+    simulated time."""
 
     def __init__(self, now: datetime) -> None:
         self._now = now

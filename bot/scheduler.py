@@ -10,6 +10,7 @@ have an `after_success` hook (the detect job's heartbeat), awaited once its succ
 recorded; the hook bounds its own wait and never raises."""
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -17,6 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -172,6 +179,13 @@ class Scheduler:
         self._speed = speed
         self._scheduler: Any = None
         self._inflight: set[asyncio.Task[Any]] = set()
+        # Runs APScheduler has submitted and not yet reported done: a submitted run may not have
+        # reached `_fire` yet (its task not started), and APScheduler's shutdown cancels such a
+        # run and logs the cancellation with a traceback, so `stop()` waits for this to reach 0.
+        self._submitted = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._stopping = False
         self.last_fire: dict[str, float] = {}
         self.streaks = {
             spec.name: FailureStreak(f"job {spec.name}", "job_tick_failed", log=logger)
@@ -200,8 +214,22 @@ class Scheduler:
                 coalesce=True,
                 misfire_grace_time=max(1, int(spec.expected_gap().total_seconds() / self._speed)),
             )
+        scheduler.add_listener(self._submitted_run, EVENT_JOB_SUBMITTED)
+        scheduler.add_listener(
+            self._finished_run, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
+        )
         scheduler.start()
         self._scheduler = scheduler
+
+    def _submitted_run(self, event: Any) -> None:
+        self._submitted += 1
+        self._idle.clear()
+
+    def _finished_run(self, event: Any) -> None:
+        # One event per run time; coalesce=True gives each submitted run exactly one.
+        self._submitted = max(0, self._submitted - 1)
+        if self._submitted == 0:
+            self._idle.set()
 
     async def _fire(self, spec: JobSpec) -> None:
         task = asyncio.current_task()
@@ -215,6 +243,13 @@ class Scheduler:
             # Database down or slow, or a bug: logged (a traceback once per streak), counted;
             # the next tick tries again. Nothing escapes into APScheduler.
             streak.failed(exc)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # `stop()` cut it short after its grace: said here, not as APScheduler's traceback.
+            logger.warning(
+                "job cut short at shutdown", extra={"action": "job_cancelled", "job": spec.name}
+            )
         else:
             if outcome.status is JobStatus.FAILED:
                 # the runner logged and recorded it
@@ -234,13 +269,17 @@ class Scheduler:
         return self._scheduler is not None and bool(self._scheduler.running)
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Stop firing, then wait up to `grace` seconds for running jobs to finish. (APScheduler's
-        own shutdown cancels running coroutine jobs, so it comes last.)"""
+        """Stop firing, then wait up to `grace` seconds for the runs already submitted to finish,
+        including those whose task has not started yet. (APScheduler's own shutdown cancels
+        unfinished coroutine jobs and logs each with a traceback, so it comes last.)"""
         scheduler, self._scheduler = self._scheduler, None
+        self._stopping = True
         if scheduler is not None:
             scheduler.pause()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), timeout=grace)
         if self._inflight:
-            _, pending = await asyncio.wait(set(self._inflight), timeout=grace)
+            _, pending = await asyncio.wait(set(self._inflight), timeout=0)
             for task in pending:
                 task.cancel()
         if scheduler is not None:

@@ -2,7 +2,8 @@
 in a fresh data directory, loads a week of synthetic pgGit history, then runs the real bot
 (scheduler, detectors, routing, outbox, console channel) on an accelerated clock while feeding
 live traffic with scripted incidents. Interactive runs take `/perf …` commands at a prompt;
-`--no-input` runs unattended for `--duration` seconds and ends with a summary."""
+`--no-input` plays `--duration` × `--speed` simulated seconds unattended on a stepped clock (the
+same incidents however slow the machine; `bot.demo.unattended`) and ends with a summary."""
 
 import asyncio
 import contextlib
@@ -10,7 +11,6 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,13 +19,12 @@ import numpy as np
 from rich.console import Console
 
 from bot.app import Bot
-from bot.chat.console import ConsoleFrontEnd, repl
-from bot.clock import ScaledClock
+from bot.chat.console import repl
+from bot.clock import FrozenClock, ScaledClock
 from bot.config import Settings
-from bot.demo import script
+from bot.demo import script, unattended
 from bot.demo.workload import Samples, Workload
-from bot.models import ActorSource, Alert, AlertStatus
-from bot.routing.transition import Actor
+from bot.models import AlertStatus
 from bot.store import Store
 from bot.terminal import literal
 
@@ -38,7 +37,9 @@ CHUNK = 250_000
 
 @dataclass(frozen=True)
 class DemoOptions:
-    duration: float = 60.0  # seconds of wall time (--no-input); interactive runs until EOF/quit
+    # --no-input: plays duration × speed simulated seconds (wall seconds on a fast machine);
+    # interactive runs until EOF/quit
+    duration: float = 60.0
     speed: float = 60.0  # simulated seconds per wall second
     interactive: bool = True
     data_dir: Path | None = None
@@ -134,12 +135,18 @@ async def play(
     options: DemoOptions,
     console: Console,
 ) -> int:
-    clock = ScaledClock(start, options.speed)
+    """Interactive: the real scheduler on a clock `speed` times faster than the wall, with live
+    traffic fed as it passes. Unattended: a stepped simulated clock (`bot.demo.unattended`)."""
+    clock: ScaledClock | FrozenClock = (
+        ScaledClock(start, options.speed) if options.interactive else FrozenClock(start)
+    )
     bot = Bot.build(settings, store, clock, speed=options.speed, console=console)
     await bot.jobs.baselines(start, reason="first")
+    pace = f"{options.speed:g}× (1 simulated minute every {60 / options.speed:.1f} s)"
+    if not options.interactive:
+        pace += ", each minute's detection finished before the clock moves on"
     console.print(
-        f"[bold]playing the incident script[/] at {options.speed:g}× "
-        f"(1 simulated minute every {60 / options.speed:.1f} s); alerts appear below with their ids"
+        f"[bold]playing the incident script[/] at {pace}; alerts appear below with their ids"
     )
     for when, what in script.timeline(start):
         console.print(f"  T+{int((when - start).total_seconds() // 60):>2} min  {what}")
@@ -149,17 +156,30 @@ async def play(
     async def on_ready() -> None:
         ready.set()
 
+    async def add_minute(minute: datetime) -> None:
+        await store_minute(store, workload, minute)
+
     async with asyncio.TaskGroup() as tg:
-        tg.create_task(bot.serve(stop, on_ready))
-        tg.create_task(feed(store, workload, clock, start, stop))
+        tg.create_task(bot.serve(stop, on_ready, schedule=options.interactive))
         await ready.wait()
-        if options.interactive:
+        if isinstance(clock, ScaledClock):
+            tg.create_task(feed(store, workload, clock, start, stop))
             await interact(bot, console, stop)
         else:
-            await scripted_session(bot, console, clock, start, options.duration)
+            end = start + timedelta(seconds=options.duration * options.speed)
+            await unattended.play(bot, clock, start, end, options.speed, add_minute, console)
         stop.set()
     await summarize(store, console, clock.now() - start)
     return 0
+
+
+async def store_minute(store: Store, workload: Workload, minute: datetime) -> None:
+    """The live traffic and merges of the simulated minute starting at `minute`."""
+    samples = workload.minute(minute)
+    merges = workload.merges(minute, minute + timedelta(minutes=1))
+    if merges:
+        await store.metrics.add_merges(merges)
+    await store.metrics.add_rows(rows(samples, 0, len(samples)))
 
 
 async def feed(
@@ -191,62 +211,6 @@ async def interact(bot: Bot, console: Console, stop: asyncio.Event) -> None:
         "(quit or Ctrl-D ends the demo)"
     )
     await repl(bot, console)
-
-
-async def scripted_session(
-    bot: Bot, console: Console, clock: ScaledClock, start: datetime, duration: float
-) -> None:
-    """What an on-call engineer would type during the unattended demo, at simulated times:
-    acknowledge the commit alert, look at the bottleneck, the commit trend and the merges."""
-    end = start + timedelta(seconds=duration * clock.speed)
-    front = ConsoleFrontEnd(
-        bot.commands, Actor(user_name="demo", source=ActorSource.CONSOLE), _printer(console)
-    )
-
-    async def at(moment: datetime) -> bool:
-        wait = (moment - clock.now()).total_seconds() / clock.speed
-        if moment >= end:
-            return False
-        await asyncio.sleep(max(wait, 0.0))
-        return True
-
-    async def say(text: str) -> None:
-        console.print(f"[bold cyan]perf> {literal(text)}[/]")
-        await front.run_one(text)
-
-    async def commit_alert() -> list[Alert]:
-        return [
-            a
-            for a in await bot.store.alerts.with_status([AlertStatus.OPEN])
-            if a.operation_types == ("commit",)
-        ]
-
-    if await at(start + timedelta(minutes=9)):
-        # On a loaded machine detection can lag the script: look again each simulated minute,
-        # as on-call would, until the commit alert is there (or it is time for the next step).
-        commit = await commit_alert()
-        moment = start + timedelta(minutes=9)
-        while not commit and moment < start + timedelta(minutes=25):
-            moment += timedelta(minutes=1)
-            if not await at(moment):
-                break
-            commit = await commit_alert()
-        await say("/perf alerts")
-        if commit:
-            await say(f"/perf ack {commit[0].id} looking into the commit spike")
-    if await at(start + timedelta(minutes=30)):
-        await say("/perf bottlenecks --since 1h")
-    if await at(end - timedelta(minutes=3)):
-        await say("/perf trends commit --days 1")
-        await say("/perf merges --since 1h")
-    await asyncio.sleep(max((end - clock.now()).total_seconds() / clock.speed, 0.0))
-
-
-def _printer(console: Console) -> Callable[[str], None]:
-    def write(text: str) -> None:
-        console.print(text, markup=False, highlight=False)
-
-    return write
 
 
 async def summarize(store: Store, console: Console, simulated: timedelta) -> None:

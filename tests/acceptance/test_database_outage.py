@@ -63,7 +63,14 @@ async def test_bot_survives_a_database_restart(own_server: Any, tmp_path: Path) 
             return code == 503 and report["checks"]["database"]["ok"] is False
 
         await eventually(degraded, within=30)
-        await asyncio.sleep(3)  # jobs fire while the database is away
+
+        async def jobs_failed() -> bool:
+            # jobs fire while the database is away: the escalate ticks fail (and are counted)
+            _, report = await health(bot.url)
+            failing = report["checks"]["scheduler"]["failing_jobs"]
+            return bool(failing.get("escalate", {}).get("failures", 0) >= 2)
+
+        await eventually(jobs_failed, within=30)
         assert bot.process is not None
         assert bot.process.returncode is None, bot.output()
 

@@ -9,6 +9,7 @@ from bot.clock import FrozenClock
 from bot.models import JobStatus
 from bot.scheduler import EPOCH, JobRunner, JobSpec, Scheduler, first_fire, slot_for
 from bot.store import Store
+from tests.polling import eventually
 
 NOW = datetime(2026, 11, 27, 12, 0, 37, tzinfo=UTC)
 
@@ -125,3 +126,65 @@ async def test_scheduler_fires_interval_jobs_and_stops_cleanly(store: Store) -> 
     finally:
         await scheduler.stop()
     assert not scheduler.running()
+
+
+async def test_stop_lets_a_submitted_run_finish(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run APScheduler has submitted but whose task has not started when `stop()` is called
+    finishes and is recorded; it is not cancelled by APScheduler's shutdown, which would log
+    "Error running job" with a CancelledError traceback (the restart test's flake under load)."""
+    ran = asyncio.Event()
+
+    async def body(now: datetime) -> int:
+        ran.set()
+        return 1
+
+    scheduler = Scheduler(
+        JobRunner(store, FrozenClock(NOW), "a"), [JobSpec("tick", body, every=timedelta(hours=1))]
+    )
+    scheduler.start()
+    try:
+        # Due now: APScheduler's wake-up (queued on the loop) submits the run, creating its task;
+        # one pass of the loop runs the wake-up and then this test, before that task starts.
+        scheduler._scheduler.modify_job("tick", next_run_time=datetime.now(UTC))
+        await asyncio.sleep(0)
+    finally:
+        await scheduler.stop()
+    assert ran.is_set()
+    [run] = [r for r in await store.jobs.latest() if r.job == "tick"]
+    assert run.status is JobStatus.SUCCESS
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+
+
+async def test_a_run_cut_short_at_stop_is_a_warning_not_a_traceback(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run still going when `stop()`'s grace is over is cancelled and said so in one warning
+    line (`job_cancelled`), not as APScheduler's "Job raised an exception" traceback."""
+    started = asyncio.Event()
+
+    async def body(now: datetime) -> int:
+        started.set()
+        await asyncio.Event().wait()  # never finishes by itself
+        return 1
+
+    scheduler = Scheduler(
+        JobRunner(store, FrozenClock(NOW), "a"), [JobSpec("hang", body, every=timedelta(hours=1))]
+    )
+    scheduler.start()
+    try:
+        scheduler._scheduler.modify_job("hang", next_run_time=datetime.now(UTC))
+        await asyncio.wait_for(started.wait(), timeout=10)
+    finally:
+        await scheduler.stop(grace=0)
+
+    async def unwound() -> bool:  # the cancelled run has said what happened to it
+        return any(
+            r.levelname == "ERROR" or getattr(r, "action", None) == "job_cancelled"
+            for r in caplog.records
+        )
+
+    await eventually(unwound, within=10)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+    assert any(getattr(r, "action", None) == "job_cancelled" for r in caplog.records)
