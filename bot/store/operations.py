@@ -19,6 +19,7 @@ from typing import Any, TypeAlias
 import asyncpg
 
 from bot.models import OPERATION_NAME_PATTERN, Admission, OperationLimits, admission
+from bot.models.operations import OPERATION_NAME_RE, operation_name_problem
 from bot.store.connector import Connector
 from bot.store.queries import QUERIES
 
@@ -169,13 +170,21 @@ class OperationRepository:
         return {INVALID_NAME: 0, OPERATION_CAP: 0} | {r["reason"]: r["rows"] for r in rows}
 
     async def named(self, name: str) -> str | None:
-        """The known operation `name`, matched exactly, else case-insensitively."""
+        """The known operation `name`, matched exactly, else case-insensitively (None for a
+        name outside the operation-name character set: no operation has it, and text such as
+        a NUL byte must not reach the database)."""
+        if operation_name_problem(name) is not None:
+            return None
         async with self._db.connection() as conn:
             found: str | None = await conn.fetchval(QUERIES["operation_named"], name)
         return found
 
     async def with_prefix(self, prefix: str, limit: int) -> list[str]:
-        """Up to `limit` known names starting with `prefix` (case-insensitively), by name."""
+        """Up to `limit` known names starting with `prefix` (case-insensitively), by name; the
+        prefix is cut at its first character outside the operation-name character set."""
+        prefix = _valid_start(prefix)
+        if not prefix:
+            return []
         escaped = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["operations_with_prefix"], escaped, limit)
@@ -225,3 +234,11 @@ async def _unknown(conn: Conn, names: Sequence[str]) -> list[str]:
     """The names (in their order) that are not known operations."""
     known = {r["name"] for r in await conn.fetch(QUERIES["known_operation_names"], list(names))}
     return [n for n in names if n not in known]
+
+
+def _valid_start(text: str) -> str:
+    """The longest start of `text` made of operation-name characters."""
+    for i, char in enumerate(text):
+        if not OPERATION_NAME_RE.match(char):
+            return text[:i]
+    return text
