@@ -1,7 +1,8 @@
 """50,000 made-up operation names sent to a real `perfbot run` through the ingest API: the new
 names past the cap are refused with clear 422s (and so are back-filled history older than the
-detection lookback and a name that is chat markup), and afterwards the detection cycle stays under
-twice its idle time and the process under 500 MB of memory (without the cap the names would all
+detection lookback and a name that is chat markup), and afterwards the detection cycle's median
+stays under twice its idle median (no cycle over ten times it) and the process under 500 MB of
+memory (without the cap the names would all
 be rolled up and scored: the issue measured the cycle going from 50 ms to 56 s and 6 GB).
 
 The detection cycle time is the duration the job runner records for each `detect` run
@@ -115,6 +116,7 @@ async def test_fifty_thousand_new_operations_are_refused_and_harmless(
     settings = Settings.load(**config)
     jobs = Jobs(store, settings, AlertService(store, settings, SystemClock()))
     await jobs.detect_once(datetime.now(UTC), alert=False)
+    await store.rollups.backfill()  # the history that cycle queued, before the bot starts
     async with PerfbotProcess(db_url, tmp_path, config) as bot:
         assert bot.process is not None
         idle = await phase(store, datetime.now(UTC))
@@ -173,5 +175,7 @@ async def test_fifty_thousand_new_operations_are_refused_and_harmless(
     report = f"idle {sorted(idle)} ms, after the flood {sorted(flooded)} ms, peak RSS {peak} kB"
     print(report)
     assert flooded_ms < 2 * idle_ms, report
-    assert max(flooded) < 2 * max(idle), report
+    # One slow cycle (a GC pause, a checkpoint) is not the flood's doing; rolling up and scoring
+    # the refused names would make every cycle orders of magnitude slower (50 ms -> 56 s).
+    assert max(flooded) < 10 * idle_ms, report
     assert peak < RSS_LIMIT_KB, report
