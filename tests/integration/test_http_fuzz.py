@@ -289,7 +289,10 @@ async def test_any_request_gets_an_answer_below_500_and_changes_nothing_unauthen
     if path in TABLE_OF_INGEST and method == "POST" and status != 405:
         credentials = headers_.get("Authorization", "")
         if INGEST_TOKEN not in credentials or not credentials.lower().startswith("bearer"):
-            assert status == 401, (credentials, status, text[:200])
+            # aiohttp itself refuses a Content-Encoding it cannot decode (br without the Brotli
+            # package) with a 400 before any handler or middleware runs: refused, nothing read.
+            refused_by_http = status == 400 and "content-encoding" in str(text).lower()
+            assert status == 401 or refused_by_http, (credentials, status, text[:200])
     if status == 201 and path in TABLE_OF_INGEST:
         stored = json.loads(text)["stored"]
         assert changed == ({TABLE_OF_INGEST[path]: stored} if stored else {})
