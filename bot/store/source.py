@@ -276,7 +276,9 @@ class SourceRepository:
         metrics_columns = await _columns(conn, settings.table)
         if metrics_columns is None:
             raise errors.ConfigError([f"source.table: table {settings.table} does not exist"])
-        timezone = settings.timezone or await self._db.default_timezone()
+        # Naive columns only need a zone: the database's is read (on a connection of its own)
+        # just when one is naive and none is configured.
+        timezone = settings.timezone or "UTC"
         if settings.preset == "pggit":
             metrics = pggit_metrics(settings.table, metrics_columns, timezone)
         else:
@@ -287,6 +289,11 @@ class SourceRepository:
         if settings.preset == "pggit":
             branches = await _columns(conn, PGGIT_BRANCHES)
         merges = merges_layout(settings, merge_columns, branches, timezone)
+        if settings.timezone is None and (metrics.naive or (merges is not None and merges.naive)):
+            timezone = await self._db.default_timezone()
+            metrics = dataclasses.replace(metrics, timezone=timezone)
+            if merges is not None:
+                merges = dataclasses.replace(merges, timezone=timezone)
         reads = [(metrics.table, metrics.reads)]
         if merges is not None:
             reads.append((merges.table, merges.reads))
