@@ -36,8 +36,7 @@ from bot.store.source_shape import (
 
 logger = logging.getLogger(__name__)
 
-# The watermarks of work derived from the source's rows (rollups, and the detection cycle's last
-# scored minute); forgotten when the source changes.
+# Watermarks of work derived from the source's rows, forgotten when the source changes.
 ROLLUP_WATERMARKS = ("rollup", "detect")
 METRICS_VIEW = "perfbot.source_metrics"
 MERGES_VIEW = "perfbot.source_merges"
@@ -45,8 +44,7 @@ FAILED_VIEW = "perfbot.source_failed"
 VIEWS = (METRICS_VIEW, MERGES_VIEW, FAILED_VIEW)
 # The bounds of the incremental scan in the time column's own type (see `bounds_sql`).
 BOUND_FUNCTIONS = ("perfbot.source_lo", "perfbot.source_hi")
-# Timestamps this close to a change of UTC offset are widened by it: around a daylight-saving
-# change naive local times do not map to instants monotonically.
+# Bounds this close to a UTC-offset change are widened by it (naive times are not monotonic there).
 DST_PAD = "3 hours"
 
 
@@ -276,9 +274,7 @@ class SourceRepository:
         metrics_columns = await _columns(conn, settings.table)
         if metrics_columns is None:
             raise errors.ConfigError([f"source.table: table {settings.table} does not exist"])
-        # Naive columns only need a zone: the database's is read (on a connection of its own)
-        # just when one is naive and none is configured.
-        timezone = settings.timezone or "UTC"
+        timezone = settings.timezone or "UTC"  # the database's is read below, only if needed
         if settings.preset == "pggit":
             metrics = pggit_metrics(settings.table, metrics_columns, timezone)
         else:
@@ -292,8 +288,7 @@ class SourceRepository:
         if settings.timezone is None and (metrics.naive or (merges is not None and merges.naive)):
             timezone = await self._db.default_timezone()
             metrics = dataclasses.replace(metrics, timezone=timezone)
-            if merges is not None:
-                merges = dataclasses.replace(merges, timezone=timezone)
+            merges = merges and dataclasses.replace(merges, timezone=timezone)
         reads = [(metrics.table, metrics.reads)]
         if merges is not None:
             reads.append((merges.table, merges.reads))
