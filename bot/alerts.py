@@ -12,6 +12,7 @@ from bot import errors
 from bot.clock import Clock
 from bot.config import Settings, build
 from bot.models import Alert, AlertStatus, Anomaly, Correlation, Silence, SilenceMatch
+from bot.oncall import OncallService
 from bot.routing import actions, candidate, escalation, grouping, lifecycle, permission, transition
 from bot.routing import silence as silence_
 from bot.routing.rules import RouteDecision, RouteQuery
@@ -32,6 +33,7 @@ class AlertService:
         self.router = build.router(settings)
         self.policy = build.lifecycle_policy(settings.alerts)
         self.permissions = settings.permissions.to_permissions()
+        self.oncall = OncallService(store, settings, clock)
 
     # ---- detection → alerts ------------------------------------------------------------------
 
@@ -193,13 +195,15 @@ class AlertService:
             silences = await tx.active_silences(now)
             unresolved = await tx.unresolved()
             by_id = {a.id: a for a in unresolved}
+            targets = [t for a in unresolved for t in escalation.due_targets(a, now)]
+            directory = await self.oncall.directory(targets, now) if targets else {}
             for alert in unresolved:
                 if (
                     alert.status is AlertStatus.OPEN
                     and alert.next_escalation_at
                     and alert.next_escalation_at <= now
                 ):
-                    t = escalation.tick(alert, silences, now)
+                    t = escalation.tick(alert, silences, now, directory)
                     if t is not None:
                         by_id[alert.id] = await self._apply(tx, t, now)
                         changed += 1
@@ -242,7 +246,10 @@ class AlertService:
             elif action == "unack":
                 t = actions.unacknowledge(alert, actor, now)
             elif action == "escalate":
-                t = actions.escalate(alert, actor, now, await tx.last_event(alert_id, "escalated"))
+                last = await tx.last_event(alert_id, "escalated")
+                targets = escalation.next_targets(alert)
+                directory = await self.oncall.directory(targets, now) if targets else {}
+                t = actions.escalate(alert, actor, now, last, directory)
             else:
                 t = actions.resolve(alert, actor, now, note)
             if note and action != "resolve":

@@ -29,6 +29,7 @@ from bot.jobs import Jobs
 from bot.metrics import Metrics
 from bot.notify import Notifier
 from bot.notify.heartbeat import Heartbeat
+from bot.notify.people import person_channel_types
 from bot.notify.probe import ChannelTester
 from bot.notify.registry import build_notifiers, close_all
 from bot.scheduler import JobRunner, Scheduler
@@ -98,7 +99,8 @@ class Bot:
             metrics,
             after_success={DETECT: heartbeat.beat} if heartbeat is not None else None,
         )
-        channel_types = {n: c.type for n, c in settings.all_channels().items()}
+        channel_types: dict[str, str] = {n: c.type for n, c in settings.all_channels().items()}
+        channel_types.update(person_channel_types(settings))
         worker = DeliveryWorker(
             store,
             notifiers,

@@ -6,6 +6,7 @@
 person on call then, with their platform ids and email."""
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,9 +15,11 @@ from pydantic import SecretStr
 from bot import errors
 from bot.clock import Clock
 from bot.config import Person, Settings
+from bot.config.oncall import person_media
 from bot.models import OncallOverride
-from bot.routing import oncall, permission, transition
+from bot.routing import oncall, paging, permission, transition
 from bot.routing.oncall import Handoff, OnCall
+from bot.routing.paging import Contact
 from bot.routing.transition import Actor
 from bot.store import Store
 
@@ -139,6 +142,34 @@ class OncallService:
             pagerduty_routing_key=person.pagerduty_routing_key,
             pagerduty_user=person.pagerduty_user,
             on_call=found,
+        )
+
+    async def directory(self, targets: Iterable[str], at: datetime) -> dict[str, Contact | None]:
+        """Each escalation page target (`oncall:<schedule>`, `person:<id>`) as the person it
+        reaches at `at`, or None (nobody on call, an unknown schedule or person)."""
+        found: dict[str, Contact | None] = {}
+        for target in dict.fromkeys(targets):
+            schedule, person_id = paging.schedule_of(target), paging.person_of(target)
+            if schedule is not None:
+                try:
+                    on = await self.person_on_call(schedule, at)
+                except errors.NotFound:
+                    on = None
+                found[target] = None if on is None else self._contact(on.id, schedule)
+            elif person_id is not None and person_id in self._settings.people:
+                found[target] = self._contact(person_id, None)
+            else:
+                found[target] = None
+        return found
+
+    def _contact(self, person_id: str, schedule: str | None) -> Contact:
+        person = self._settings.people[person_id]
+        return Contact(
+            id=person_id,
+            name=permission.display_name(person.name or "") or person_id,
+            schedule=schedule,
+            identities=person.identities(),
+            media=person_media(self._settings, person),
         )
 
     def person_by_identity(self, ident: str) -> str | None:

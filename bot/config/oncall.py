@@ -9,7 +9,7 @@ live under `oncall:`.)"""
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -17,6 +17,12 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from bot.config.section import Section
 from bot.durations import Duration
 from bot.routing import oncall, permission
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from bot.config.routes import Route
+    from bot.config.settings import Settings
 
 PERSON_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 SCHEDULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -303,6 +309,27 @@ def _unknown(person: str, known: str) -> str:
     return f"unknown person {person!r} (people: {known})"
 
 
+def page_problems(
+    routes: "Sequence[Route]", oncall_: OncallSettings, people: dict[str, Person]
+) -> list[tuple[str, str]]:
+    """Escalation steps paging (`oncall:<schedule>`, `person:<id>`) a schedule or person that
+    is not configured, as (YAML path, reason)."""
+    found = []
+    for i, route in enumerate(routes):
+        for k, step in enumerate(route.escalation):
+            for target in step.page:
+                where = f"routes[{i}].escalation[{k}]"
+                name = target.partition(":")[2]
+                if target.startswith("oncall:") and name not in oncall_.schedules:
+                    known = ", ".join(oncall_.schedules) or "none are defined"
+                    found.append((where, f"unknown schedule in {target!r} (schedules: {known})"))
+                elif target.startswith("person:") and name not in people:
+                    found.append((where, _unknown(name, ", ".join(sorted(people)) or "none")))
+                elif not target.startswith(("oncall:", "person:")):
+                    found.append((where, f"page {target!r}: use oncall:<schedule> or person:<id>"))
+    return found
+
+
 def people_problems(people: dict[str, Person]) -> list[tuple[str, str]]:
     """Bad people ids and platform ids given to two people, as (YAML path, reason)."""
     found = []
@@ -317,3 +344,18 @@ def people_problems(people: dict[str, Person]) -> list[tuple[str, str]]:
                 found.append((f"people.{pid}", f"{ident} is also people.{owners[ident]}"))
             owners.setdefault(ident, pid)
     return found
+
+
+def person_media(settings: "Settings", person: Person) -> tuple[str, ...]:
+    """The ways perfbot can reach `person` with this configuration, in paging order."""
+    found = []
+    if person.slack and settings.slack.bot_token is not None:
+        found.append("slack")
+    mm = settings.mattermost
+    if person.mattermost and mm.url is not None and mm.token is not None:
+        found.append("mattermost")
+    if person.email and settings.email.host is not None:
+        found.append("email")
+    if person.pagerduty_routing_key is not None:
+        found.append("pagerduty")
+    return tuple(found)

@@ -25,7 +25,7 @@ from bot.config.detection import (
 )
 from bot.config.heartbeat import HeartbeatSettings
 from bot.config.links import LinkSettings
-from bot.config.oncall import OncallSettings, Person, people_problems
+from bot.config.oncall import OncallSettings, Person, page_problems, people_problems
 from bot.config.permissions import PermissionSettings
 from bot.config.platforms import (
     EmailSettings,
@@ -121,6 +121,7 @@ class Settings(BaseSettings):
             )
             + people_problems(settings.people)
             + settings.oncall.problems(settings.people)
+            + page_problems(settings.routes, settings.oncall, settings.people)
         )
         if problems:
             raise ConfigError([f"{where}: {why}" for where, why in problems])

@@ -19,7 +19,7 @@ from bot.delivery.destinations import Destinations
 from bot.delivery.recorder import Recorder
 from bot.metrics import Metrics
 from bot.models import Alert, Delivery
-from bot.notify import LatencySeries, MessageRef, Notification, Notifier
+from bot.notify import LatencySeries, MessageRef, Notification, Notifier, mentions_for
 from bot.routing import attempt
 from bot.routing.links import LinkRule, links_for
 from bot.store import Store
@@ -250,7 +250,7 @@ class DeliveryWorker:
             event=delivery.event,
             alert=alert,
             previous=prepared.ref,
-            mention=delivery.mention,
+            mention=mentions_for(self._types.get(channel, ""), delivery.mention),
             children=tuple(await self._children(alert)),
             series=await self._series(alert)
             if self._series and self._types.get(channel) in SERIES_CHANNELS

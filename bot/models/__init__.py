@@ -11,6 +11,7 @@ from bot.models.alerts import (
     EscalationPlan,
     EscalationStep,
     NewAlert,
+    Paged,
 )
 from bot.models.common import (
     EARLIEST,
@@ -76,6 +77,7 @@ __all__ = [
     "OncallOverride",
     "OperationLimits",
     "OperationName",
+    "Paged",
     "Severity",
     "Silence",
     "SilenceMatch",

@@ -5,7 +5,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from bot.durations import Duration
 from bot.models.common import ActorSource, Frozen, Severity
@@ -47,13 +47,47 @@ class AlertStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+PAGE_PREFIXES = ("oncall:", "person:")
+
+
 class EscalationStep(Frozen):
-    """After `after` without acknowledgement, notify `notify` (channel names) and mention
-    `mention` (chat handles) in the alert's messages."""
+    """After `after` without acknowledgement, notify `notify` (channel names), mention
+    `mention` (chat handles) in the alert's messages and page `page`: people, as
+    `oncall:<schedule>` (whoever is on call when the step runs) or `person:<people id>`. In
+    the configuration these may be written among `notify`; they are moved to `page`."""
 
     after: Duration = timedelta(0)
     notify: tuple[str, ...] = ()
     mention: tuple[str, ...] = ()
+    page: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _people_in_notify(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("notify"), list | tuple):
+            return data
+        notify = [str(n) for n in data["notify"]]
+        people = [n for n in notify if n.startswith(PAGE_PREFIXES)]
+        if not people:
+            return data
+        page = [str(p) for p in data.get("page", ())]
+        return {
+            **data,
+            "notify": [n for n in notify if n not in people],
+            "page": list(dict.fromkeys([*page, *people])),
+        }
+
+
+class Paged(Frozen):
+    """A person an escalation step paged, frozen into the alert: who (`person`, a people id,
+    and `name`), through which schedule (`schedule`, None when the step named the person),
+    when, and the step (1-based) that did it."""
+
+    person: str
+    name: str
+    schedule: str | None = None
+    at: AwareDatetime
+    step: int
 
 
 class EscalationPlan(Frozen):
@@ -89,6 +123,8 @@ class NewAlert(Frozen):
     # Channels that were sent a message about this alert, in first-sent order; later events
     # (acknowledged, escalated, resolved) go to these so messages are edited in place.
     notified_channels: tuple[str, ...] = ()
+    # People escalation paged (`EscalationStep.page`), in order; shown on the alert's card.
+    paged: tuple[Paged, ...] = ()
     created_at: AwareDatetime
     updated_at: AwareDatetime
 

@@ -67,6 +67,21 @@ class Notification:
     links: tuple[Link, ...] = ()  # runbooks and dashboards (`links:`), already expanded
 
 
+PLATFORM_PREFIXES = ("slack:", "mattermost:")
+
+
+def mentions_for(channel_type: str, handles: tuple[str, ...]) -> tuple[str, ...]:
+    """The handles a channel of `channel_type` mentions: configured handles as they are, and
+    platform-qualified person ids (`slack:U…`, `mattermost:<id>`, from escalation to people)
+    only on their own platform, still qualified (the renderer or notifier turns them into a
+    mention)."""
+    return tuple(
+        h
+        for h in handles
+        if not h.startswith(PLATFORM_PREFIXES) or h.startswith(f"{channel_type}:")
+    )
+
+
 @contextmanager
 def rendering(channel: str) -> Iterator[None]:
     """Run a renderer: any exception it raises becomes `RenderError(channel, reason)`, the

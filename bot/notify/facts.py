@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.humanize import ms, spark
-from bot.models import Alert, AlertStatus, Severity
+from bot.models import Alert, AlertStatus, Paged, Severity
 from bot.notify import LatencySeries, Notification
+from bot.routing import paging
 
 SPARK_WINDOW = timedelta(hours=1)
 SPARK_WIDTH = 60
@@ -184,7 +185,14 @@ def facts(notification: Notification, esc: Escape = _same) -> list[Fact]:
     out.append(("Occurrences", str(alert.occurrences)))
     out.append(("First seen", fmt_time(alert.first_seen)))
     out.append(("Last seen", fmt_time(alert.last_seen)))
+    if alert.paged:
+        out.append(("Escalated to", "; ".join(esc(paged_line(p)) for p in alert.paged)))
     return out
+
+
+def paged_line(paged: Paged) -> str:
+    """`Ada Lovelace (on call: primary) at 2026-06-03 12:10:00 UTC`."""
+    return f"{paging.describe(paged)} at {fmt_time(paged.at)}"
 
 
 def pairs(alert: Alert, esc: Escape = _same) -> list[str]:
@@ -222,6 +230,9 @@ def thread_text(notification: Notification, esc: Escape = _same) -> str:
     alert = notification.alert
     if notification.event == "escalated":
         text = f":rotating_light: Escalated (step {alert.escalation_step}): {headline(alert, esc)} is still {state(notification, esc)}"
+        now_paged = [p for p in alert.paged if p.step == alert.escalation_step]
+        if now_paged:
+            text += "\nEscalated to " + "; ".join(esc(paged_line(p)) for p in now_paged)
     else:
         text = f":repeat: Seen again: {headline(alert, esc)}, {alert.occurrences} occurrences, last at {fmt_time(alert.last_seen)}"
     value = value_line(notification)

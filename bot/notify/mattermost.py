@@ -18,8 +18,10 @@ and refuses a 3xx before requests would follow it. Mattermost's error text is ke
 `excerpt`."""
 
 import asyncio
+import dataclasses
 import functools
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -50,6 +52,10 @@ DRIVER_ERRORS: tuple[tuple[type[requests.HTTPError], int], ...] = (
     (mm_errors.ContentTooLarge, 413),
     (mm_errors.FeatureDisabled, 501),
 )
+
+
+PERSON_PREFIX = "mattermost:"
+USERNAME = re.compile(r"[a-z0-9._-]{1,64}")
 
 
 class RedirectRefused(requests.RequestException):
@@ -131,6 +137,8 @@ class MattermostNotifier:
     async def send(self, notification: Notification) -> MessageRef | None:
         """Create or patch the alert's post (`bot.notify.chat_message.deliver` says which);
         return `{"post_id"}`. Raises NotifyError, or RenderError before any call."""
+        if any(m.startswith(PERSON_PREFIX) for m in notification.mention):
+            notification = await self._usernames(notification)
         with rendering(self._channel):
             post = self._render(notification, Binding("channel", self._channel_id))
             reply = mattermost_render.thread_reply(notification)
@@ -147,6 +155,32 @@ class MattermostNotifier:
             chart=functools.partial(self._post_chart, notification) if self._charts else None,
         )
         return {"post_id": post_id}
+
+    async def _usernames(self, notification: Notification) -> Notification:
+        """`notification` with each person paged by escalation (`mattermost:<user id>`)
+        turned into `@username`: Mattermost mentions by name only, and a name can change, so
+        it is read from the server (`GET /api/v4/users/{id}`) when the message is sent."""
+        await self._login()
+        handles = []
+        for handle in notification.mention:
+            if not handle.startswith(PERSON_PREFIX):
+                handles.append(handle)
+                continue
+            user_id = handle.removeprefix(PERSON_PREFIX)
+            try:
+                user = await self._run("get user", self._driver.users.get_user, user_id)
+            except errors.NotifyError as exc:
+                if exc.status != 404:
+                    raise
+                logger.warning(
+                    "paged person not on mattermost",
+                    extra={"action": "mattermost_user_missing", "channel": self._channel},
+                )
+                continue
+            name = str(user.get("username") or "")
+            if USERNAME.fullmatch(name):
+                handles.append(f"@{name}")
+        return dataclasses.replace(notification, mention=tuple(handles))
 
     def _bound(self, notification: Notification, post_id: str) -> dict[str, Any]:
         """The post for an edit, its buttons bound to the post itself."""

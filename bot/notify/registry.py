@@ -25,6 +25,7 @@ from bot.notify.email import EmailNotifier
 from bot.notify.mattermost import MattermostNotifier
 from bot.notify.mattermost_sign import signer
 from bot.notify.pagerduty import PagerDutyNotifier
+from bot.notify.people import build_person_notifiers
 from bot.notify.slack import SlackNotifier
 from bot.notify.webhook import WebhookNotifier
 
@@ -59,6 +60,10 @@ def build_notifiers(
             problems.append(f"channels.{name}: {exc}")
     if problems:
         raise ConfigError(problems)
+    # the people escalation pages, reached directly (`bot.notify.people`)
+    notifiers.update(
+        build_person_notifiers(settings, timeout=seconds, email_tls_context=email_tls_context)
+    )
     return notifiers
 
 

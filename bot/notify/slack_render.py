@@ -43,8 +43,9 @@ MAX_URL = 3000
 
 def mention(handle: str) -> str:
     """A handle as Slack mrkdwn: user ids `U…`/`W…` become `<@U…>`, `@here`/`@channel` become
-    `<!here>`/`<!channel>`, `S…` group ids `<!subteam^S…>`; anything else is shown as given."""
-    bare = handle.strip().removeprefix("@")
+    `<!here>`/`<!channel>`, `S…` group ids `<!subteam^S…>`; anything else is shown as given.
+    A person paged by escalation comes as `slack:U…` and is mentioned by that id."""
+    bare = handle.strip().removeprefix("slack:").removeprefix("@")
     if handle.startswith("<"):
         return handle
     if bare in ("here", "channel", "everyone"):

@@ -11,6 +11,7 @@ from bot import errors
 from bot.models import Alert, AlertEvent, AlertStatus, Frozen, NewSilence, Silence, SilenceMatch
 from bot.routing import escalation, permission, transition
 from bot.routing import silence as silences_
+from bot.routing.paging import Directory
 from bot.routing.transition import Actor, Transition
 
 
@@ -89,7 +90,11 @@ ESCALATE_AGAIN_AFTER = timedelta(minutes=1)
 
 
 def escalate(
-    alert: Alert, actor: Actor, now: datetime, last_escalated: AlertEvent | None = None
+    alert: Alert,
+    actor: Actor,
+    now: datetime,
+    last_escalated: AlertEvent | None = None,
+    directory: Directory = escalation.NOBODY,
 ) -> Transition:
     """Run the next escalation step now; past the last step re-notify it (`note` says which).
     Refused when `last_escalated` (the alert's latest `escalated` event) is under a minute old:
@@ -110,7 +115,7 @@ def escalate(
         raise errors.InvalidTransition(
             f"{transition.ref(alert)} is silenced (silence #{alert.silence_id}); unsilence it first"
         )
-    return escalation.escalate_now(alert, actor, now)
+    return escalation.escalate_now(alert, actor, now, directory)
 
 
 def resolve(alert: Alert, actor: Actor, now: datetime, note: str | None = None) -> Transition:

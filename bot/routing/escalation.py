@@ -8,17 +8,26 @@ already due runs at once, keeping the plan's cadence. After the last step, an op
 reminded every `repeat_every` (event `repeat`) if the plan has one.
 
 Acknowledged, resolved and grouped-child alerts never escalate. A silenced alert wakes at its
-silence's expiry: still silenced → sleep again; otherwise it is unmuted and pages."""
+silence's expiry: still silenced → sleep again; otherwise it is unmuted and pages.
+
+A step's `page` targets (people: `oncall:<schedule>`, `person:<id>`) are resolved by the caller
+at the moment the step runs and passed in as a `Directory`; `bot.routing.paging` decides what
+paging them gives (frozen into the alert's `paged`, mentioned in its thread, delivered to
+each person)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 from bot.models import Alert, AlertStatus, EscalationPlan, EscalationStep, Silence
+from bot.routing import paging, transition
 from bot.routing import silence as silences_
-from bot.routing import transition
+from bot.routing.paging import Directory
 from bot.routing.rules import describe_steps, unique
 from bot.routing.transition import SYSTEM, Actor, Transition
+
+NOBODY: Directory = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,9 @@ def escalates(alert: Alert) -> bool:
     return alert.status is AlertStatus.OPEN and alert.parent_id is None and alert.silence_id is None
 
 
-def tick(alert: Alert, silences: Sequence[Silence], now: datetime) -> Transition | None:
+def tick(
+    alert: Alert, silences: Sequence[Silence], now: datetime, directory: Directory = NOBODY
+) -> Transition | None:
     """What the escalation job does with `alert` at `now`: None when nothing is due; otherwise
     the due steps (event `escalated`), a reminder (`repeat`), a silence re-check, or clearing a
     stale timer of an alert that cannot escalate."""
@@ -88,11 +99,32 @@ def tick(alert: Alert, silences: Sequence[Silence], now: datetime) -> Transition
     if muting is not None:
         return silences_.mute(alert, muting, now)
     if alert.escalation_step < len(alert.plan.steps):
-        return _run_due_steps(alert, now)
+        return _run_due_steps(alert, now, directory)
     return _repeat(alert, now)
 
 
-def _run_due_steps(alert: Alert, now: datetime) -> Transition:
+def due_targets(alert: Alert, now: datetime) -> tuple[str, ...]:
+    """The people targets of the steps `tick` would run at `now` (for the caller to resolve);
+    for a person's escalation, use `next_targets`."""
+    plan, step = alert.plan, alert.escalation_step
+    if alert.next_escalation_at is None or alert.next_escalation_at > now:
+        return ()
+    if step >= len(plan.steps):
+        return ()
+    anchor = alert.next_escalation_at - plan.steps[step].after
+    due = [s for s in plan.steps[step:] if anchor + s.after <= now]
+    return unique(t for s in due for t in s.page)
+
+
+def next_targets(alert: Alert) -> tuple[str, ...]:
+    """The people targets of the step `escalate_now` would run (or re-run)."""
+    steps, step = alert.plan.steps, alert.escalation_step
+    if step < len(steps):
+        return steps[step].page
+    return steps[-1].page if steps else ()
+
+
+def _run_due_steps(alert: Alert, now: datetime, directory: Directory) -> Transition:
     plan, step = alert.plan, alert.escalation_step
     assert alert.next_escalation_at is not None  # checked by tick
     anchor = alert.next_escalation_at - plan.steps[step].after
@@ -100,7 +132,8 @@ def _run_due_steps(alert: Alert, now: datetime) -> Transition:
     while step < len(plan.steps) and anchor + plan.steps[step].after <= now:
         ran.append(plan.steps[step])
         step += 1
-    return _escalated(alert, ran, step, _next_after(plan, step, anchor, now), now, SYSTEM)
+    next_at = _next_after(plan, step, anchor, now)
+    return _escalated(alert, ran, step, next_at, now, SYSTEM, directory=directory)
 
 
 def _escalated(
@@ -111,14 +144,25 @@ def _escalated(
     now: datetime,
     actor: Actor,
     note: str = "",
+    directory: Directory = NOBODY,
 ) -> Transition:
     added = unique(c for s in ran for c in s.notify)
     channels = unique([*alert.notified_channels, *added])
-    mention = unique(m for s in ran for m in s.mention)
+    pages = paging.page((t for s in ran for t in s.page), directory, max(step, 1), now)
+    mention = unique([*(m for s in ran for m in s.mention), *pages.mention])
     updated = transition.evolve(
-        alert, now, escalation_step=step, next_escalation_at=next_at, notified_channels=channels
+        alert,
+        now,
+        escalation_step=step,
+        next_escalation_at=next_at,
+        notified_channels=channels,
+        paged=(*alert.paged, *pages.paged),
     )
     what = describe_steps(ran)
+    if pages.paged:
+        what += "; paged " + ", ".join(paging.describe(p) for p in pages.paged)
+    if pages.nobody:
+        what += "; nobody to page for " + ", ".join(pages.nobody)
     return Transition(
         alert=updated,
         events=(
@@ -131,10 +175,15 @@ def _escalated(
                 of=len(alert.plan.steps),
                 channels=list(added),
                 mention=list(mention),
+                paged=[p.person for p in pages.paged],
+                nobody=list(pages.nobody),
                 automatic=actor == SYSTEM,
             ),
         ),
-        sends=transition.sends(channels, "escalated", mention, alert.id),
+        sends=(
+            *transition.sends(channels, "escalated", mention, alert.id),
+            *transition.sends(pages.channels, "escalated", (), alert.id),
+        ),
         note=note
         or f"{transition.ref(alert)} escalated to step {step} of {len(alert.plan.steps)}: {what}",
     )
@@ -155,7 +204,9 @@ def _repeat(alert: Alert, now: datetime) -> Transition:
     )
 
 
-def escalate_now(alert: Alert, actor: Actor, now: datetime) -> Transition:
+def escalate_now(
+    alert: Alert, actor: Actor, now: datetime, directory: Directory = NOBODY
+) -> Transition:
     """A person's escalation: run the next step now; past the last step, re-notify the last
     step (or, with no steps, the first-page channels) and say so in `note`. An acknowledged
     alert stays acknowledged and gets no timer."""
@@ -173,14 +224,14 @@ def escalate_now(alert: Alert, actor: Actor, now: datetime) -> Transition:
             if timed
             else None
         )
-        return _escalated(alert, ran, step + 1, next_at, now, actor)
+        return _escalated(alert, ran, step + 1, next_at, now, actor, directory=directory)
     next_at = _next_after(plan, step, now, now) if timed else None
     if plan.steps:
         note = (
             f"{transition.ref(alert)} is past its last escalation step; "
             f"re-notified step {len(plan.steps)}: {describe_steps(plan.steps[-1:])}"
         )
-        return _escalated(alert, plan.steps[-1:], step, next_at, now, actor, note)
+        return _escalated(alert, plan.steps[-1:], step, next_at, now, actor, note, directory)
     replay = EscalationStep(notify=plan.channels)
     note = f"{transition.ref(alert)} has no escalation steps; re-notified {', '.join(plan.channels) or 'nobody'}"
     return _escalated(alert, [replay], step, next_at, now, actor, note)

@@ -32,6 +32,7 @@ def alert_from_row(row: Any) -> Alert:
     data["operation_types"] = tuple(data["operation_types"])
     data["notified_channels"] = tuple(data["notified_channels"])
     data["plan"] = EscalationPlan.model_validate(data["plan"])
+    data["paged"] = tuple(data.get("paged") or ())
     return Alert.model_validate(data)
 
 
@@ -99,6 +100,7 @@ class AlertTx:
             alert.next_escalation_at,
             list(alert.notified_channels),
             alert.created_at,
+            [p.model_dump(mode="json") for p in alert.paged],
         )
         return alert_from_row(row)
 
@@ -131,6 +133,7 @@ class AlertTx:
             alert.updated_at,
             alert.plan.model_dump(mode="json"),
             list(alert.notified_channels),
+            [p.model_dump(mode="json") for p in alert.paged],
         )
         if row is None:
             raise errors.StoreError(f"alert #{alert.id} changed concurrently; try again")

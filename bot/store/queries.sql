@@ -268,8 +268,9 @@ SELECT job, count(*) AS runs, count(*) FILTER (WHERE status = 'failed') AS failu
 INSERT INTO perfbot.alerts
        (fingerprint, kind, severity, status, operation_types, bottleneck, title, summary, details,
         first_seen, last_seen, occurrences, parent_id, silence_id, plan, escalation_step,
-        next_escalation_at, notified_channels, version, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 1, $19, $19)
+        next_escalation_at, notified_channels, paged, version, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $20, 1,
+        $19, $19)
 RETURNING *
 
 -- update_alert --
@@ -279,7 +280,8 @@ UPDATE perfbot.alerts
        summary = $9, details = $10, last_seen = $11, occurrences = $12, acknowledged_by = $13,
        acknowledged_at = $14, ack_severity = $15, resolved_at = $16, resolved_by = $17,
        parent_id = $18, silence_id = $19, escalation_step = $20, next_escalation_at = $21,
-       updated_at = $22, plan = $23, notified_channels = $24, version = version + 1
+       updated_at = $22, plan = $23, notified_channels = $24, paged = $25,
+       version = version + 1
  WHERE id = $1 AND version = $2
 RETURNING *
 
