@@ -195,14 +195,10 @@ class AlertService:
             silences = await tx.active_silences(now)
             unresolved = await tx.unresolved()
             by_id = {a.id: a for a in unresolved}
-            targets = [t for a in unresolved for t in escalation.due_targets(a, now)]
-            directory = await self.oncall.directory(targets, now) if targets else {}
+            due = (t for a in unresolved for t in escalation.due_targets(a, now))
+            directory = await self.oncall.directory(due, now)
             for alert in unresolved:
-                if (
-                    alert.status is AlertStatus.OPEN
-                    and alert.next_escalation_at
-                    and alert.next_escalation_at <= now
-                ):
+                if escalation.timer_due(alert, now):
                     t = escalation.tick(alert, silences, now, directory)
                     if t is not None:
                         by_id[alert.id] = await self._apply(tx, t, now)
@@ -247,9 +243,8 @@ class AlertService:
                 t = actions.unacknowledge(alert, actor, now)
             elif action == "escalate":
                 last = await tx.last_event(alert_id, "escalated")
-                targets = escalation.next_targets(alert)
-                directory = await self.oncall.directory(targets, now) if targets else {}
-                t = actions.escalate(alert, actor, now, last, directory)
+                people = await self.oncall.directory(escalation.next_targets(alert), now)
+                t = actions.escalate(alert, actor, now, last, people)
             else:
                 t = actions.resolve(alert, actor, now, note)
             if note and action != "resolve":

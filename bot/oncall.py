@@ -169,7 +169,7 @@ class OncallService:
             name=permission.display_name(person.name or "") or person_id,
             schedule=schedule,
             identities=person.identities(),
-            media=person_media(self._settings, person),
+            media=person_media(self._settings.platforms, person),
         )
 
     def person_by_identity(self, ident: str) -> str | None:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from bot.config.platforms import Platforms
 from bot.config.section import Section
 from bot.durations import Duration
 from bot.routing import oncall, permission
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from bot.config.routes import Route
-    from bot.config.settings import Settings
 
 PERSON_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 SCHEDULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -346,7 +346,7 @@ def people_problems(people: dict[str, Person]) -> list[tuple[str, str]]:
     return found
 
 
-def person_media(settings: "Settings", person: Person) -> tuple[str, ...]:
+def person_media(settings: Platforms, person: Person) -> tuple[str, ...]:
     """The ways perfbot can reach `person` with this configuration, in paging order."""
     found = []
     if person.slack and settings.slack.bot_token is not None:

@@ -39,7 +39,7 @@ def person_channel_types(settings: Settings) -> dict[str, str]:
     return {
         person_channel(pid, medium): MEDIA_TYPES[medium]
         for pid, person in settings.people.items()
-        for medium in person_media(settings, person)
+        for medium in person_media(settings.platforms, person)
     }
 
 
@@ -89,7 +89,7 @@ def build_person_notifiers(
     reached by (`person_media`)."""
     notifiers: dict[str, Notifier] = {}
     for pid, person in settings.people.items():
-        for medium in person_media(settings, person):
+        for medium in person_media(settings.platforms, person):
             name = person_channel(pid, medium)
             notifiers[name] = _build(name, medium, person, settings, timeout, email_tls_context)
     return notifiers

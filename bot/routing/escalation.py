@@ -103,6 +103,12 @@ def tick(
     return _repeat(alert, now)
 
 
+def timer_due(alert: Alert, now: datetime) -> bool:
+    """Whether `alert` is open and its escalation timer has come (the escalation job ticks it)."""
+    at = alert.next_escalation_at
+    return alert.status is AlertStatus.OPEN and at is not None and at <= now
+
+
 def due_targets(alert: Alert, now: datetime) -> tuple[str, ...]:
     """The people targets of the steps `tick` would run at `now` (for the caller to resolve);
     for a person's escalation, use `next_targets`."""

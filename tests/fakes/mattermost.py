@@ -79,6 +79,8 @@ class MattermostFake(FakeServer):
         return [
             web.get("/api/v4/users/me", self._me),
             web.get("/api/v4/users/username/{username}", self._user_by_name),
+            web.get("/api/v4/users/{user_id}", self._user_by_id),
+            web.post("/api/v4/channels/direct", self._direct_channel),
             web.post("/api/v4/posts", self._create_post),
             web.get("/api/v4/posts/{post_id}", self._get_post),
             web.put("/api/v4/posts/{post_id}/patch", self._patch_post),
@@ -170,6 +172,40 @@ class MattermostFake(FakeServer):
                 404, error_body(404, "Unable to find the user.", "app.user.missing_account.const")
             )
         return respond(200, {"id": user_id, "username": name, "roles": "system_user"})
+
+    async def _user_by_id(self, request: web.Request) -> web.Response:
+        _, denied = await self._begin(request, "GET /users/{id}")
+        if denied:
+            return denied
+        user_id = request.match_info["user_id"]
+        if user_id == BOT_USER_ID:
+            return await self._me(request)
+        name = next((n for n, i in self.users.items() if i == user_id), None)
+        if name is None:
+            return respond(
+                404, error_body(404, "Unable to find the user.", "app.user.missing_account.const")
+            )
+        return respond(200, {"id": user_id, "username": name, "roles": "system_user"})
+
+    async def _direct_channel(self, request: web.Request) -> web.Response:
+        """`POST /channels/direct` with `[user_id, other_user_id]`: the direct channel between
+        the two (the same one every time), which the bot can post in."""
+        body, denied = await self._begin(request, "POST /channels/direct")
+        if denied:
+            return denied
+        try:
+            ids = json.loads(body or b"null")
+        except ValueError:
+            ids = None
+        known = {BOT_USER_ID, *self.users.values()}
+        if not isinstance(ids, list) or len(ids) != 2 or not all(i in known for i in ids):
+            return self._bad("Invalid user_ids parameter.")
+        name = "__".join(sorted(ids))
+        channel = next((c for c in self.channels.values() if c["name"] == name), None)
+        if channel is None:
+            channel = {"id": new_id(), "team_id": "", "name": name, "type": "D"}
+            self.channels[channel["id"]] = channel
+        return respond(201, channel)
 
     async def _create_post(self, request: web.Request) -> web.Response:
         body, denied = await self._begin(request, "POST /posts")
