@@ -191,12 +191,19 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument(
         "--operation",
         action="append",
-        required=True,
+        default=[],
         metavar="OP",
-        help="operation type (repeat for several)",
+        help="operation type (repeat for several; required unless --label is given)",
     )
     test.add_argument(
         "--bottleneck", metavar="B", help="bottleneck class, e.g. MERGE_PIPELINE_SATURATION"
+    )
+    test.add_argument(
+        "--label",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="a label of the alert, as Alertmanager's (repeat for several; kind external)",
     )
     test.add_argument("--json", action="store_true", help="print the decision as JSON")
     test.set_defaults(handler=f"{CONFIG_TOOLS}:cmd_route_test")

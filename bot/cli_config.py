@@ -3,7 +3,9 @@ database, so they start quickly. `config check` prints plain lines (rich and the
 would double its start-up time); `route test` imports the routing core when it runs."""
 
 import argparse
+import dataclasses
 
+from bot import errors
 from bot.config import Settings
 from bot.terminal import EXIT_OK, literal
 from bot.terminal import out as _out
@@ -48,14 +50,27 @@ async def cmd_route_test(args: argparse.Namespace, settings: Settings) -> int:
     from bot.config import build
     from bot.routing.rules import RouteQuery, describe_steps
 
-    query = RouteQuery.parse(args.severity, args.kind, args.operation, args.bottleneck)
+    labels: dict[str, str] = {}
+    for pair in args.label:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise errors.BadArguments(f"--label {pair!r}: write it as name=value")
+        labels[name.strip()] = value.strip()
+    if not args.operation and not labels:
+        raise errors.BadArguments("give --operation OP (or --label K=V for an external alert)")
+    kind = "external" if labels and args.kind == "anomaly" else args.kind
+    query = RouteQuery.parse(args.severity, kind, args.operation, args.bottleneck)
+    query = dataclasses.replace(query, labels=labels)
     decision = build.router(settings).resolve(query)
     if args.json:
         _out().print_json(data=decision.model_dump(mode="json"))
         return EXIT_OK
     out = _out()
-    ops = ", ".join(query.operation_types)
+    ops = ", ".join(query.operation_types) or "no operation"
     out.print(f"[bold]{literal(f'{query.severity} {query.kind} on {ops}')}[/]")
+    if labels:
+        shown = ", ".join(f"{k}={v}" for k, v in labels.items())
+        out.print(f"  labels:     {shown}", markup=False)
     out.print(f"  route:      {decision.route}", markup=False)
     out.print(f"  channels:   {', '.join(decision.channels) or 'none'}", markup=False)
     out.print(f"  escalation: {describe_steps(decision.plan.steps)}", markup=False)

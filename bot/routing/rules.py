@@ -219,7 +219,8 @@ def describe_steps(steps: Sequence[EscalationStep]) -> str:
         return "none"
     parts = []
     for step in steps:
-        text = f"after {format_duration(step.after)} → {', '.join(step.notify) or 'nobody'}"
+        targets = [*step.notify, *step.page]
+        text = f"after {format_duration(step.after)} → {', '.join(targets) or 'nobody'}"
         if step.mention:
             text += f" (mention {', '.join(step.mention)})"
         parts.append(text)

@@ -136,6 +136,44 @@ def test_route_test_rejects_bad_arguments(
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--severity", "INFO", "--label", "team"], "write it as name=value"),
+        (["--severity", "INFO"], "give --operation OP (or --label K=V"),
+    ],
+)
+def test_route_test_rejects_bad_labels(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["route", "test", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_route_test_with_labels_matches_a_label_route_and_shows_the_people_it_pages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "routes.yml"
+    config.write_text(
+        "channels: {hook: {type: webhook, url: 'http://127.0.0.1:9/x'}}\n"
+        "people: {ada: {email: ada@x.test}}\n"
+        "oncall: {schedules: {primary: {timezone: UTC, layers: "
+        "[{rotation: weekly, start: 2026-01-05, participants: [ada]}]}}}\n"
+        "routes:\n"
+        "  - {name: db, match: {labels: {team: db}}, notify: [hook],\n"
+        "     escalation: [{after: 10m, notify: ['oncall:primary']}]}\n"
+    )
+    base = ["route", "test", "--config", str(config), "--severity", "WARNING"]
+    assert main([*base, "--label", "team=db", "--label", "env=prod"]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING external" in out
+    assert "labels:     team=db, env=prod" in out
+    assert "route:      db" in out
+    assert "after 10m → oncall:primary" in out
+    assert main([*base, "--label", "team=web"]) == 0
+    assert "route:      default" in capsys.readouterr().out
+
+
 def test_config_check_lists_every_problem(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

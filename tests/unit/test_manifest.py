@@ -66,5 +66,6 @@ def test_interactivity_socket_mode_and_scopes() -> None:
         "chat:write",
         "chat:write.public",
         "files:write",
+        "im:write",
     ]
     assert m["_metadata"] == {"major_version": 1, "minor_version": 1}
