@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -57,7 +58,7 @@ def demo_settings(base: Settings) -> Settings:
         routes=[],
     )
     everything = list(merged.all_channels())
-    extra = {}
+    extra: dict[str, Any] = {}
     if "http" not in base.model_fields_set:
         # Nothing needs to reach the demo's HTTP server unless the user set it up (Slack or
         # Mattermost in HTTP mode); a free port keeps the demo from failing on a busy :3000.
@@ -65,14 +66,38 @@ def demo_settings(base: Settings) -> Settings:
     permissions = base.permissions.model_dump()
     for key in ("silence", "resolve"):
         permissions[key] = list(dict.fromkeys([*permissions[key], "console"]))
+    if not base.oncall.schedules:
+        extra |= demo_oncall(base)
+    schedule = next(iter(base.oncall.schedules), DEMO_SCHEDULE)
+    # an alert nobody acknowledges pages the person on call (README "Escalation to people")
+    escalation = [{"after": ESCALATE_AFTER, "notify": [f"oncall:{schedule}"]}]
     return Settings.load(
         base.config,
         channels={n: c if isinstance(c, dict) else c.model_dump() for n, c in channels.items()},
-        routes=[{"name": "demo", "notify": everything}],
+        routes=[{"name": "demo", "notify": everything, "escalation": escalation}],
         alerts={"resolve_after": "15m"},
         permissions=permissions,
         **extra,
     )
+
+
+DEMO_SCHEDULE = "demo"
+ESCALATE_AFTER = "5m"
+DEMO_PEOPLE = {
+    "ada": {"name": "Ada Lovelace", "email": "ada@example.invalid"},
+    "grace": {"name": "Grace Hopper", "email": "grace@example.invalid"},
+}
+
+
+def demo_oncall(base: Settings) -> dict[str, Any]:
+    """A daily rotation (`/perf oncall demo`) over the user's `people:`, or two demo people."""
+    people = list(base.people) or list(DEMO_PEOPLE)
+    layer = {"rotation": "daily", "start": "2026-01-01", "participants": people}
+    schedule = {"timezone": "UTC", "layers": [layer]}
+    extra: dict[str, Any] = {"oncall": {"schedules": {DEMO_SCHEDULE: schedule}}}
+    if not base.people:
+        extra["people"] = DEMO_PEOPLE
+    return extra
 
 
 async def run(options: DemoOptions, base: Settings, console: Console) -> int:

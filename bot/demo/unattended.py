@@ -100,7 +100,7 @@ async def delivered(bot: Bot, now: datetime) -> None:
 
 class OnCall:
     """What an on-call engineer types during the unattended demo, at simulated times: look at
-    the alerts and acknowledge the commit alert, look at the bottleneck, then the commit trend
+    the alerts and who is on call, and acknowledge the commit alert, look at the bottleneck, then the commit trend
     and the merges shortly before the end. Nothing scheduled at or after `end` is typed."""
 
     def __init__(self, bot: Bot, console: Console, start: datetime, end: datetime) -> None:
@@ -133,6 +133,7 @@ class OnCall:
         if not commit and now < self._start + ACK_UNTIL:
             return False
         await self._say("/perf alerts")
+        await self._say("/perf oncall")
         if commit:
             await self._say(f"/perf ack {commit[0].id} looking into the commit spike")
         return True

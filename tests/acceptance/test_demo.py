@@ -1,7 +1,8 @@
 """`perfbot demo --no-input --duration 60` on a fresh data directory: exits 0, and its output
 shows the three scripted incidents: a CRITICAL or WARNING commit anomaly, a get_history
 degradation, and one MERGE_PIPELINE_SATURATION bottleneck alert grouping the merge operations,
-with its recommendations."""
+with its recommendations; `/perf oncall` on the demo's schedule, and an unacknowledged alert
+escalating to the person on call."""
 
 import os
 import re
@@ -71,3 +72,7 @@ def test_unattended_demo_shows_the_three_incidents(data_dir: Path) -> None:
     assert set(grouped) == merge_ops
     assert "Add merge worker threads" in out
     assert re.search(r"alerts fired: \d+, grouped under a bottleneck: 3, acknowledged: 1", out)
+    # on-call looks at who is on call, and an alert left unacknowledged pages that person
+    oncall = out.index("perf> /perf oncall")
+    assert re.search(r"demo: (Ada Lovelace \(ada\)|Grace Hopper \(grace\))", out[oncall:])
+    assert re.search(r"Escalated to\s+(Ada Lovelace|Grace Hopper) \(on call: demo\) at ", out)
