@@ -317,6 +317,15 @@ def page_problems(
     found = []
     for i, route in enumerate(routes):
         for k, step in enumerate(route.escalation):
+            if step.page and step.after.total_seconds() <= 0:
+                # the first page is decided with the alert, before anyone is looked up
+                found.append(
+                    (
+                        f"routes[{i}].escalation[{k}]",
+                        "a step paging people needs after > 0 (e.g. after: 1m); "
+                        "at 0 the first page goes to channels only",
+                    )
+                )
             for target in step.page:
                 where = f"routes[{i}].escalation[{k}]"
                 name = target.partition(":")[2]

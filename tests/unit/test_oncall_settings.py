@@ -186,3 +186,34 @@ def test_the_job_schedules_section_is_untouched(config) -> None:
     settings = Settings.load(config("schedules: {escalate: 30s}\n" + PEOPLE))
     assert settings.schedules.escalate == timedelta(seconds=30)
     assert settings.oncall.schedules == {}
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        ({"after": "5m", "notify": ["oncall:nope"]}, "unknown schedule in 'oncall:nope'"),
+        ({"after": "5m", "notify": ["person:zed"]}, "unknown person 'zed'"),
+        ({"after": "0s", "notify": ["oncall:primary"]}, "needs after > 0"),
+    ],
+)
+def test_escalation_pages_only_configured_schedules_and_people(
+    step: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.load(
+            people={"ada": {"email": "ada@x.test"}},
+            oncall={
+                "schedules": {
+                    "primary": {
+                        "timezone": "UTC",
+                        "layers": [
+                            {"rotation": "daily", "start": "2026-01-01", "participants": ["ada"]}
+                        ],
+                    }
+                }
+            },
+            channels={"hook": {"type": "webhook", "url": "http://127.0.0.1:9/x"}},
+            routes=[{"name": "r", "notify": ["hook"], "escalation": [step]}],
+        )
+    assert message in str(raised.value)
+    assert "routes[0].escalation[0]" in str(raised.value)
