@@ -1,7 +1,8 @@
 """Escalation to people, end to end against real PostgreSQL and the Slack, Mattermost and SMTP
 stand-ins, on a stepped clock: a WARNING left unacknowledged for its escalation delay pages the
 person on call *now* on a weekly rotation with an override (mentioned by id in the alert's
-Slack and Mattermost threads, sent a direct message on both, emailed), and the same alert's
+Slack and Mattermost threads, sent a direct message on both, emailed, paged on PagerDuty
+through his own routing key), and the same alert's
 next step, after the rotation's hand-off, pages the next person. Who was paged and when is
 frozen into the alert and shown on its card."""
 
@@ -20,8 +21,9 @@ from bot.notify.people import person_channel_types
 from bot.notify.registry import build_notifiers, close_all
 from bot.store import Store
 from tests.factories import make_anomaly
-from tests.fakes import mattermost, slack
+from tests.fakes import mattermost, pagerduty, slack
 from tests.fakes.mattermost import MattermostFake
+from tests.fakes.pagerduty import PagerDutyFake
 from tests.fakes.slack import SlackFake
 from tests.fakes.smtp import SmtpServer
 from tests.polling import eventually
@@ -37,12 +39,21 @@ PEOPLE = {
         "mattermost": MM_GRACE,
         "email": "grace@x.test",
     },
-    "linus": {"name": "Linus T", "slack": "U0LINUS", "mattermost": MM_LINUS, "email": "l@x.test"},
+    "linus": {
+        "name": "Linus T",
+        "slack": "U0LINUS",
+        "mattermost": MM_LINUS,
+        "email": "l@x.test",
+        "pagerduty_routing_key": pagerduty.ROUTING_KEY,  # his own PagerDuty service
+    },
 }
 
 
-def settings_for(slack_fake: SlackFake, mm: MattermostFake, smtp: SmtpServer) -> Settings:
+def settings_for(
+    slack_fake: SlackFake, mm: MattermostFake, smtp: SmtpServer, pd: PagerDutyFake
+) -> Settings:
     return Settings.load(
+        pagerduty={"events_url": pd.events_url},
         slack={"api_url": slack_fake.api_url, "bot_token": slack_fake.token},
         mattermost={"url": mm.url, "token": mm.token},
         email={"host": smtp.host, "port": smtp.port, "from": "perfbot@x.test"},
@@ -90,12 +101,16 @@ def settings_for(slack_fake: SlackFake, mm: MattermostFake, smtp: SmtpServer) ->
 
 @pytest.fixture
 async def rig(
-    store: Store, slack_fake: SlackFake, mattermost_fake: MattermostFake, smtp_server: SmtpServer
+    store: Store,
+    slack_fake: SlackFake,
+    mattermost_fake: MattermostFake,
+    smtp_server: SmtpServer,
+    pagerduty_fake: PagerDutyFake,
 ) -> AsyncIterator[tuple[AlertService, DeliveryWorker, FrozenClock]]:
     for uid in ("U0ADA", "U0GRACE", "U0LINUS"):
         slack_fake.users[uid] = {"id": uid, "name": uid.lower(), "profile": {}}
     mattermost_fake.users.update(ada=MM_ADA, grace=MM_GRACE, linus=MM_LINUS)
-    settings = settings_for(slack_fake, mattermost_fake, smtp_server)
+    settings = settings_for(slack_fake, mattermost_fake, smtp_server, pagerduty_fake)
     clock = FrozenClock(NOW)
     notifiers = build_notifiers(settings, timeout=5.0)
     types: dict[str, str] = {n: c.type for n, c in settings.all_channels().items()}
@@ -150,6 +165,7 @@ async def test_escalation_pages_the_person_on_call_now_then_the_next_after_the_h
     slack_fake: SlackFake,
     mattermost_fake: MattermostFake,
     smtp_server: SmtpServer,
+    pagerduty_fake: PagerDutyFake,
 ) -> None:
     service, worker, clock = rig
     [anomaly] = await store.findings.add_anomalies([make_anomaly(detected_at=NOW)])
@@ -189,6 +205,10 @@ async def test_escalation_pages_the_person_on_call_now_then_the_next_after_the_h
         "__".join(sorted([mattermost.BOT_USER_ID, MM_LINUS]))
     ]
     assert [m.rcpt_tos for m in smtp_server.received] == [["l@x.test"]]
+    # Linus has a PagerDuty routing key of his own: paged there too (Grace has none)
+    assert [(e["routing_key"], e["event_action"]) for e in pagerduty_fake.events] == [
+        (pagerduty.ROUTING_KEY, "trigger")
+    ]
     # the card names who was paged and when
     shown = "Linus T (on call: primary) at 2026-06-08 06:10:00 UTC"
     edits = [str(c.args) for c in slack_fake.calls if c.method == "chat.update"]
@@ -210,6 +230,7 @@ async def test_escalation_pages_the_person_on_call_now_then_the_next_after_the_h
     assert slack_dm_targets(slack_fake) == ["U0LINUS", "U0GRACE"]
     assert any("@grace" in p["message"] for p in mattermost_fake.posts.values() if p["root_id"])
     assert [m.rcpt_tos for m in smtp_server.received] == [["l@x.test"], ["grace@x.test"]]
+    assert len(pagerduty_fake.events) == 1
     mail = smtp_server.received[-1].message
     body = mail.get_body(("plain",))
     assert body is not None
