@@ -21,6 +21,7 @@ hours it rebuilt and so when the cache must be forgotten. Only rows of known ope
 rolled up: before each rebuild it admits the range's new valid names while the caps allow
 (`operations.py`), and counts and logs the rows it skips."""
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -340,7 +341,8 @@ class RollupRepository:
             records = await conn.fetch(query, start, end)
         if not histograms:
             records = [{k: v for k, v in r.items() if not k.startswith("hist_")} for r in records]
-        return Rollups.from_records(records, resolution_s=seconds)
+        # Building columns from many records is CPU work: off the event loop.
+        return await asyncio.to_thread(Rollups.from_records, records, resolution_s=seconds)
 
     async def recent_hours(self, end: datetime, span: timedelta) -> Rollups:
         """Hourly rollups from `end - span` to the end of `end`'s hour, with histograms. The
