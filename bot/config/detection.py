@@ -34,6 +34,7 @@ class DetectionSettings(Section):
     min_samples: int = Field(default=DetectionParams.min_samples, ge=2)
     detector: Detector = DetectionParams.detector
     settle: Duration = timedelta(seconds=5)
+    chunk_operations: int = Field(default=DetectionParams.chunk_operations, ge=1)
     max_operations: int = Field(default=OperationLimits.max_operations, ge=1)
     max_new_operations_per_hour: int = Field(
         default=OperationLimits.max_new_operations_per_hour, ge=0

@@ -8,8 +8,7 @@ for every operation, so an hour is the unit.)"""
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-import numpy as np
-
+from bot.analysis.partition import by_bucket
 from bot.analysis.rollups import Rollups, as_datetime64
 
 HOUR = timedelta(hours=1)
@@ -35,33 +34,6 @@ def merged(ranges: list[Range]) -> list[Range]:
         else:
             out.append((start, end))
     return out
-
-
-def by_bucket(rows: Rollups) -> Rollups:
-    """The same rows ordered by bucket (stable), histogram entries following their rows: O(rows
-    + entries) apart from the sort of the buckets."""
-    order = np.argsort(rows.bucket, kind="stable")
-    lengths = np.bincount(rows.hist_row, minlength=len(rows)).astype(np.int64)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    moved = lengths[order]
-    offsets = np.concatenate([[0], np.cumsum(moved)[:-1]]).astype(np.int64)
-    entry = np.repeat(starts[order] - offsets, moved) + np.arange(int(moved.sum()))
-    return Rollups(
-        rows.operations,
-        rows.op[order],
-        rows.bucket[order],
-        rows.n[order],
-        rows.sum_ms[order],
-        rows.m2_ms[order],
-        rows.sum_log[order],
-        rows.m2_log[order],
-        rows.min_ms[order],
-        rows.max_ms[order],
-        np.repeat(np.arange(len(rows), dtype=np.int64), moved),
-        rows.hist_idx[entry],
-        rows.hist_cnt[entry],
-        rows.resolution_s,
-    )
 
 
 class HourCache:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from bot.analysis.partition import by_bucket
 from bot.analysis.rollups import Rollups, as_datetime64
-from bot.store.hour_cache import HourCache, Range, by_bucket
+from bot.store.hour_cache import HourCache, Range
 
 HOUR = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
