@@ -46,19 +46,6 @@ WEEK = timedelta(days=7, hours=1)
 MINUTES = 80  # the robust detector reads minutes back to the hour before its 16-minute window
 PER_MINUTE = 5
 CYCLES = 4
-COLUMNS = [
-    "operation_type",
-    "bucket",
-    "n",
-    "sum_ms",
-    "m2_ms",
-    "sum_log",
-    "m2_log",
-    "min_ms",
-    "max_ms",
-    "hist_idx",
-    "hist_cnt",
-]
 
 
 def names(count: int) -> list[str]:
@@ -99,24 +86,34 @@ async def load(store: Store, count: int) -> float:
         await conn.copy_records_to_table(
             "operations", schema_name="perfbot", records=[(o,) for o in ops], columns=["name"]
         )
-        hours = int(WEEK / timedelta(hours=1))
-        for h in range(hours, 0, -1):
-            bucket = NOW - timedelta(hours=h)
-            records = [
-                (o, bucket, 60 * PER_MINUTE, *m, idx, cnt)
-                for o, (idx, cnt, m) in zip(ops, hourly, strict=True)
-            ]
-            await conn.copy_records_to_table(
-                "rollup_hour", schema_name="perfbot", records=records, columns=COLUMNS
+        # One shape per operation and resolution, copied once; the rows are made server-side.
+        await conn.execute(
+            "CREATE TEMP TABLE shape (resolution text, operation_type text, n int,"
+            " sum_ms float8, m2_ms float8, sum_log float8, m2_log float8, min_ms float8,"
+            " max_ms float8, hist_idx smallint[], hist_cnt int[])"
+        )
+        records = [
+            (res, o, n, *m, idx, cnt)
+            for res, n, shapes in (
+                ("hour", 60 * PER_MINUTE, hourly),
+                ("minute", PER_MINUTE, minutely),
             )
-        for minute in range(MINUTES, 0, -1):
-            bucket = NOW - timedelta(minutes=minute)
-            records = [
-                (o, bucket, PER_MINUTE, *m, idx, cnt)
-                for o, (idx, cnt, m) in zip(ops, minutely, strict=True)
-            ]
-            await conn.copy_records_to_table(
-                "rollup_minute", schema_name="perfbot", records=records, columns=COLUMNS
+            for o, (idx, cnt, m) in zip(ops, shapes, strict=True)
+        ]
+        await conn.copy_records_to_table("shape", records=records)
+        for table, resolution, start, step in (
+            ("rollup_hour", "hour", NOW - WEEK, "1 hour"),
+            ("rollup_minute", "minute", NOW - timedelta(minutes=MINUTES), "1 minute"),
+        ):
+            await conn.execute(
+                f"INSERT INTO perfbot.{table} SELECT s.operation_type, b, s.n, s.sum_ms,"  # noqa: S608
+                " s.m2_ms, s.sum_log, s.m2_log, s.min_ms, s.max_ms, s.hist_idx, s.hist_cnt"
+                " FROM shape s CROSS JOIN generate_series($1::timestamptz,"
+                " $2::timestamptz - $3::interval, $3::interval) AS b WHERE s.resolution = $4",
+                start,
+                NOW,
+                timedelta(hours=1) if step == "1 hour" else timedelta(minutes=1),
+                resolution,
             )
         await conn.execute("ANALYZE perfbot.rollup_hour")
         await conn.execute("ANALYZE perfbot.rollup_minute")

@@ -233,9 +233,23 @@ class Jobs:
             "minute", now - s.correlation.lookback, now, histograms=False
         )
         found = await asyncio.to_thread(
-            correlation.correlate, minutes, degraded, params(CorrelationParams, s.correlation), now
+            correlation.correlate_all,
+            minutes,
+            degraded,
+            params(CorrelationParams, s.correlation),
+            now,
         )
-        stored = await self._store.findings.add_correlations(found)
+        if found.capped:
+            logger.warning(
+                "correlated pairs capped: only the strongest are reported",
+                extra={
+                    "action": "correlation_pairs_capped",
+                    "matched": found.matched,
+                    "reported": len(found.pairs),
+                    "max_pairs": s.correlation.max_pairs,
+                },
+            )
+        stored = await self._store.findings.add_correlations(found.pairs)
         if alert:
             await self._alerts.process_pending(now)
         return stored

@@ -84,10 +84,14 @@ class CorrelationParams:
     threshold: float = 0.75
     critical: float = 0.9
     min_buckets: int = 10
+    # The strongest pairs reported per run; more matched are counted and logged, not reported.
+    max_pairs: int = 500
 
     def __post_init__(self) -> None:
         if self.critical < self.threshold:
             raise ValueError("critical must be at least threshold")
+        if self.max_pairs < 1:
+            raise ValueError("max_pairs must be at least 1")
 
 
 @dataclass(frozen=True)

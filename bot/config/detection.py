@@ -68,6 +68,7 @@ class CorrelationSettings(Section):
     threshold: float = Field(default=CorrelationParams.threshold, ge=0, le=1)
     critical: float = Field(default=CorrelationParams.critical, ge=0, le=1)
     min_buckets: int = Field(default=CorrelationParams.min_buckets, ge=3)
+    max_pairs: int = Field(default=CorrelationParams.max_pairs, ge=1)
 
     @model_validator(mode="after")
     def _valid(self) -> "CorrelationSettings":
