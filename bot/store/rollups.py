@@ -32,6 +32,7 @@ import asyncpg
 from bot.analysis import histogram
 from bot.analysis.rollups import Rollups
 from bot.models import EARLIEST
+from bot.store import rollup_columns
 from bot.store.connector import Connector
 from bot.store.hour_cache import HourCache
 from bot.store.operations import OperationRepository, SourceSkips
@@ -310,19 +311,19 @@ class RollupRepository:
     ) -> Rollups:
         """Rollups (`minute` or `hour`) with bucket in [start, end), ordered by bucket. Without
         `histograms` only moments and extremes are read (correlation needs no more)."""
-        if resolution == "hour":
-            query, seconds = QUERIES["rollup_hour_rows"], 3600
-        elif resolution == "minute":
-            query = QUERIES["rollup_minute_rows" if histograms else "rollup_minute_means"]
-            seconds = 60
-        else:
+        if resolution not in ("hour", "minute"):
             raise ValueError(f"unknown rollup resolution {resolution!r}")
+        seconds = 3600 if resolution == "hour" else 60
+        if histograms or resolution == "hour":
+            async with self._db.connection() as conn:
+                row = await conn.fetchrow(QUERIES[f"rollup_{resolution}_columns"], start, end)
+            assert row is not None
+            # Building columns is CPU work: off the event loop.
+            return await asyncio.to_thread(rollup_columns.from_columns, row, seconds)
         async with self._db.connection() as conn:
-            records = await conn.fetch(query, start, end)
-        if not histograms:
-            records = [{k: v for k, v in r.items() if not k.startswith("hist_")} for r in records]
-        # Building columns from many records is CPU work: off the event loop.
-        return await asyncio.to_thread(Rollups.from_records, records, resolution_s=seconds)
+            records = await conn.fetch(QUERIES["rollup_minute_means"], start, end)
+        plain = [dict(r.items()) for r in records]
+        return await asyncio.to_thread(Rollups.from_records, plain, resolution_s=seconds)
 
     async def recent_hours(self, end: datetime, span: timedelta) -> Rollups:
         """Hourly rollups from `end - span` to the end of `end`'s hour, with histograms. The
