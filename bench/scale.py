@@ -30,6 +30,7 @@ import numpy as np
 from aiohttp import web
 from common import drop_database, emit, fresh_database, server
 
+from bot import errors
 from bot.alerts import AlertService
 from bot.analysis import correlation, histogram
 from bot.analysis.params import CorrelationParams
@@ -277,7 +278,7 @@ async def measure(counts: list[int]) -> dict[str, Any]:
         for count in counts:
             try:
                 sizes.append(await size(srv, count, probe=count == max(counts)))
-            except Exception as exc:  # reported in the JSON: a size that fails is a figure too
+            except (errors.BotError, MemoryError) as exc:  # a failing size is a figure too
                 sizes.append({"operations": count, "error": f"{type(exc).__name__}: {exc}"})
             print(sizes[-1], file=sys.stderr, flush=True)
     by = {s["operations"]: s for s in sizes}
