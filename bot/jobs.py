@@ -9,6 +9,7 @@ History (the source's on the first start, back-dated rows a `perfbot ingest` loa
 up by the `backfill` job, newest first, one committed chunk at a time, so detection of live
 minutes starts at once and a long history is never redone from the start."""
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -188,7 +189,9 @@ class Jobs:
         )
         reference = Rollups.concat([ref_hours.recode(operations), ref_minutes.recode(operations)])
         spikes = await self._store.findings.spike_hours(end - s.degradation.lookback)
-        return detection.detect(
+        # CPU work off the event loop: chat, /healthz and ingest keep answering meanwhile.
+        return await asyncio.to_thread(
+            detection.detect,
             new.recode(operations),
             reference,
             hourly,
@@ -229,10 +232,24 @@ class Jobs:
         minutes = await self._store.rollups.between(
             "minute", now - s.correlation.lookback, now, histograms=False
         )
-        found = correlation.correlate(
-            minutes, degraded, params(CorrelationParams, s.correlation), now
+        found = await asyncio.to_thread(
+            correlation.correlate_all,
+            minutes,
+            degraded,
+            params(CorrelationParams, s.correlation),
+            now,
         )
-        stored = await self._store.findings.add_correlations(found)
+        if found.capped:
+            logger.warning(
+                "correlated pairs capped: only the strongest are reported",
+                extra={
+                    "action": "correlation_pairs_capped",
+                    "matched": found.matched,
+                    "reported": len(found.pairs),
+                    "max_pairs": s.correlation.max_pairs,
+                },
+            )
+        stored = await self._store.findings.add_correlations(found.pairs)
         if alert:
             await self._alerts.process_pending(now)
         return stored
@@ -259,7 +276,9 @@ class Jobs:
         s = self._settings
         await self.refresh(now)
         hourly = await self._store.rollups.between("hour", now - s.baselines.lookback, now + HOUR)
-        fresh = baselines_.compute_baselines(hourly, params(BaselineParams, s.baselines), now)
+        fresh = await asyncio.to_thread(
+            baselines_.compute_baselines, hourly, params(BaselineParams, s.baselines), now
+        )
         active = await self._store.findings.active_baselines()
         decisions = baselines_.decide_all(
             active, fresh, force=force, manual=manual, min_change_pct=s.baselines.min_change_pct

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.analysis import partition
 from bot.analysis.degradation import Degradation, assess_degradation
 from bot.analysis.evidence import Evidence, score
 from bot.analysis.histogram import FloatArray
@@ -84,7 +85,30 @@ def detect(
     contain the new window's rows; `hourly`: hourly rollups of at least the last 7 days (the
     degradation lookback); `baselines`: the active baselines by operation; `spike_hours`: per
     operation, the hours in which earlier cycles found spikes, left out of the degradation check.
-    All with histograms, ideally ordered by bucket (selection is then O(log n))."""
+    All with histograms, ideally ordered by bucket (selection is then O(log n)). Operations
+    are scored in chunks of `params.chunk_operations` (each operation's verdict depends only on
+    its own rows), so peak memory is bounded by the chunk, not by the number of operations."""
+    names = sorted(set(new.operations) | set(reference.operations) | set(hourly.operations))
+    if len(names) <= params.chunk_operations:
+        return _detect(new, reference, hourly, baselines, params, now, degradation, spike_hours)
+    found: list[Anomaly] = []
+    chunks = partition.chunked(names, params.chunk_operations)
+    parts = (partition.split(r, chunks) for r in (new, reference, hourly))
+    for n, r, h in zip(*parts, strict=True):
+        found.extend(_detect(n, r, h, baselines, params, now, degradation, spike_hours))
+    return found  # chunks are consecutive ranges of sorted names: still sorted by operation
+
+
+def _detect(
+    new: Rollups,
+    reference: Rollups,
+    hourly: Rollups,
+    baselines: Mapping[str, Baseline],
+    params: DetectionParams,
+    now: datetime,
+    degradation: DegradationParams | None,
+    spike_hours: Mapping[str, Collection[datetime]] | None,
+) -> list[Anomaly]:
     context = prepare(hourly, now, params, degradation or DegradationParams(), spike_hours)
     return detect_with(context, new, reference, baselines, params, now)
 

@@ -59,15 +59,23 @@ def quantiles(hist: IntArray, qs: FloatArray, min_ms: FloatArray, max_ms: FloatA
     exact extremes. Rows with no samples give NaN."""
     counts = np.atleast_2d(np.asarray(hist, dtype=np.int64))
     q = np.asarray(qs, dtype=np.float64)
-    cum = np.cumsum(counts, axis=1)
-    total = cum[:, -1].astype(np.float64)
+    rows, width = counts.shape
+    # One running count over all rows (monotone), searched for every (row, q) rank at once:
+    # memory rows x buckets, not rows x quantiles x buckets.
+    flat = np.cumsum(counts.ravel())
+    total_i = flat[width - 1 :: width] - np.concatenate([[0], flat[width - 1 :: width][:-1]])
+    base = flat[width - 1 :: width] - total_i  # samples in the rows before
+    total = total_i.astype(np.float64)
     # A tiny positive floor makes q=0 land in the first non-empty bucket instead of bucket 0.
     target = np.maximum(q[None, :] * total[:, None], 1e-9)
-    # The bucket holding each target rank: how many cumulative counts fall short of it.
-    bucket = np.minimum((cum[:, None, :] < target[:, :, None]).sum(axis=2), N_BUCKETS - 1)
-    rows = np.arange(counts.shape[0])[:, None]
-    below = np.where(bucket > 0, cum[rows, np.maximum(bucket - 1, 0)], 0).astype(np.float64)
-    inside = np.maximum(counts[rows, bucket].astype(np.float64), 1.0)
+    # Counts are integers: "cumulative >= target" is "cumulative >= ceil(target)", exactly.
+    rank = base[:, None] + np.ceil(target).astype(np.int64)
+    pos = np.searchsorted(flat, rank, side="left")
+    start = (np.arange(rows, dtype=np.int64) * width)[:, None]
+    bucket = np.minimum(pos - start, width - 1)
+    at = start + bucket
+    below = np.where(bucket > 0, flat[np.maximum(at - 1, 0)] - base[:, None], 0).astype(np.float64)
+    inside = np.maximum(counts.ravel()[at].astype(np.float64), 1.0)
     frac = np.clip((target - below) / inside, 0.0, 1.0)
     values = MIN_MS * np.exp((bucket + frac) / SCALE)
     lo = np.asarray(min_ms, dtype=np.float64).reshape(-1, 1)

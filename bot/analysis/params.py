@@ -40,6 +40,9 @@ class DetectionParams:
     # at least this many, arriving significantly more often than in the reference.
     min_breaches: int = 2
     critical_p99_factor: float = 5.0
+    # Operations scored together: bounds a cycle's dense temporaries (576 counts per operation
+    # and window or day) whatever the number of operations; results do not depend on it.
+    chunk_operations: int = 2000
 
     def __post_init__(self) -> None:
         if self.z_critical < self.z_warning:
@@ -48,6 +51,8 @@ class DetectionParams:
             raise ValueError("robust_critical must be at least robust_warning")
         if self.min_samples < 1 or not self.windows_min or min(self.windows_min) < 1:
             raise ValueError("min_samples and every window must be at least 1")
+        if self.chunk_operations < 1:
+            raise ValueError("chunk_operations must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -79,10 +84,14 @@ class CorrelationParams:
     threshold: float = 0.75
     critical: float = 0.9
     min_buckets: int = 10
+    # The strongest pairs reported per run; more matched are counted and logged, not reported.
+    max_pairs: int = 500
 
     def __post_init__(self) -> None:
         if self.critical < self.threshold:
             raise ValueError("critical must be at least threshold")
+        if self.max_pairs < 1:
+            raise ValueError("max_pairs must be at least 1")
 
 
 @dataclass(frozen=True)

@@ -286,6 +286,10 @@ class Rollups:
             self.resolution_s,
         )
 
+    def rows(self, lo: int, hi: int) -> "Rollups":
+        """Rows lo..hi-1 (with their histograms)."""
+        return self._sliced(lo, hi)
+
     def select(self, start: np.datetime64, end: np.datetime64) -> "Rollups":
         """Rows whose bucket starts in [start, end). O(log rows) on time-sorted rollups."""
         if self._time_sorted:
@@ -299,13 +303,20 @@ class Rollups:
 
     def without(self, cells: Mapping[str, Collection[datetime]]) -> "Rollups":
         """Rows except those of the given (operation, bucket start) cells; operations this
-        rollup does not know are ignored."""
-        drop = np.zeros(len(self), dtype=np.bool_)
+        rollup does not know are ignored. One pass over the rows, however many cells."""
         codes = {name: code for code, name in enumerate(self.operations)}
-        for name, buckets in cells.items():
-            if name in codes and buckets:
-                starts = np.array([as_datetime64(b) for b in buckets], dtype=self.bucket.dtype)
-                drop |= (self.op == codes[name]) & np.isin(self.bucket, starts)
+        pairs = [
+            (codes[name], b) for name, buckets in cells.items() if name in codes for b in buckets
+        ]
+        if not pairs or not len(self):
+            return self
+        stamps = self.bucket.astype("datetime64[s]").astype(np.int64)
+        drop_op = np.array([c for c, _ in pairs], dtype=np.int64)
+        drop_at = np.array([int(b.timestamp()) for _, b in pairs], dtype=np.int64)
+        # (op, bucket) as one key: seconds since the earliest stamp, times the operations.
+        origin = min(int(stamps.min()), int(drop_at.min()))
+        width = len(self.operations)
+        drop = np.isin((stamps - origin) * width + self.op, (drop_at - origin) * width + drop_op)
         return self._masked(~drop) if drop.any() else self
 
     def recode(self, operations: Sequence[str]) -> "Rollups":

@@ -34,6 +34,7 @@ class DetectionSettings(Section):
     min_samples: int = Field(default=DetectionParams.min_samples, ge=2)
     detector: Detector = DetectionParams.detector
     settle: Duration = timedelta(seconds=5)
+    chunk_operations: int = Field(default=DetectionParams.chunk_operations, ge=1)
     max_operations: int = Field(default=OperationLimits.max_operations, ge=1)
     max_new_operations_per_hour: int = Field(
         default=OperationLimits.max_new_operations_per_hour, ge=0
@@ -67,6 +68,7 @@ class CorrelationSettings(Section):
     threshold: float = Field(default=CorrelationParams.threshold, ge=0, le=1)
     critical: float = Field(default=CorrelationParams.critical, ge=0, le=1)
     min_buckets: int = Field(default=CorrelationParams.min_buckets, ge=3)
+    max_pairs: int = Field(default=CorrelationParams.max_pairs, ge=1)
 
     @model_validator(mode="after")
     def _valid(self) -> "CorrelationSettings":

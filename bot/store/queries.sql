@@ -212,6 +212,60 @@ SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms
  WHERE bucket >= $1 AND bucket < $2
  ORDER BY bucket, operation_type
 
+-- rollup_minute_columns --
+-- Minute rollups with bucket in [$1, $2), ordered by bucket, as ONE row of space-separated
+-- columns (the names once, each row's name as its index among them): numpy parses them in C,
+-- where a row per rollup would cost a Python object per histogram entry. float8 text is exact.
+WITH picked AS MATERIALIZED (
+    SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms,
+           hist_idx, hist_cnt, dense_rank() OVER (ORDER BY operation_type) - 1 AS code
+      FROM perfbot.rollup_minute
+     WHERE bucket >= $1 AND bucket < $2
+), r AS MATERIALIZED (
+    SELECT * FROM picked ORDER BY bucket, operation_type
+)
+SELECT (SELECT array_agg(DISTINCT operation_type ORDER BY operation_type) FROM picked) AS operations,
+       string_agg(code::text, ' ') AS op,
+       string_agg(extract(epoch FROM bucket)::bigint::text, ' ') AS bucket,
+       string_agg(n::text, ' ') AS n,
+       string_agg(sum_ms::text, ' ') AS sum_ms,
+       string_agg(m2_ms::text, ' ') AS m2_ms,
+       string_agg(sum_log::text, ' ') AS sum_log,
+       string_agg(m2_log::text, ' ') AS m2_log,
+       string_agg(min_ms::text, ' ') AS min_ms,
+       string_agg(max_ms::text, ' ') AS max_ms,
+       string_agg(cardinality(hist_idx)::text, ' ') AS hist_len,
+       string_agg(array_to_string(hist_idx, ' '), ' ') AS hist_idx,
+       string_agg(array_to_string(hist_cnt, ' '), ' ') AS hist_cnt
+  FROM r
+
+-- rollup_hour_columns --
+-- Hourly rollups with bucket in [$1, $2), ordered by bucket, as ONE row of space-separated
+-- columns (the names once, each row's name as its index among them): numpy parses them in C,
+-- where a row per rollup would cost a Python object per histogram entry. float8 text is exact.
+WITH picked AS MATERIALIZED (
+    SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms,
+           hist_idx, hist_cnt, dense_rank() OVER (ORDER BY operation_type) - 1 AS code
+      FROM perfbot.rollup_hour
+     WHERE bucket >= $1 AND bucket < $2
+), r AS MATERIALIZED (
+    SELECT * FROM picked ORDER BY bucket, operation_type
+)
+SELECT (SELECT array_agg(DISTINCT operation_type ORDER BY operation_type) FROM picked) AS operations,
+       string_agg(code::text, ' ') AS op,
+       string_agg(extract(epoch FROM bucket)::bigint::text, ' ') AS bucket,
+       string_agg(n::text, ' ') AS n,
+       string_agg(sum_ms::text, ' ') AS sum_ms,
+       string_agg(m2_ms::text, ' ') AS m2_ms,
+       string_agg(sum_log::text, ' ') AS sum_log,
+       string_agg(m2_log::text, ' ') AS m2_log,
+       string_agg(min_ms::text, ' ') AS min_ms,
+       string_agg(max_ms::text, ' ') AS max_ms,
+       string_agg(cardinality(hist_idx)::text, ' ') AS hist_len,
+       string_agg(array_to_string(hist_idx, ' '), ' ') AS hist_idx,
+       string_agg(array_to_string(hist_cnt, ' '), ' ') AS hist_cnt
+  FROM r
+
 -- rollup_hour_rows_of --
 -- Hourly rollups of one operation ($3) with bucket in [$1, $2), with histograms (trends).
 SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt

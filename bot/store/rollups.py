@@ -21,6 +21,7 @@ hours it rebuilt and so when the cache must be forgotten. Only rows of known ope
 rolled up: before each rebuild it admits the range's new valid names while the caps allow
 (`operations.py`), and counts and logs the rows it skips."""
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +32,9 @@ import asyncpg
 from bot.analysis import histogram
 from bot.analysis.rollups import Rollups
 from bot.models import EARLIEST
+from bot.store import rollup_columns
 from bot.store.connector import Connector
+from bot.store.hour_cache import HourCache
 from bot.store.operations import OperationRepository, SourceSkips
 from bot.store.queries import QUERIES
 
@@ -128,27 +131,6 @@ def _merge_ranges(ranges: list[Range]) -> list[Range]:
     return merged
 
 
-class HourCache:
-    """Complete hours of hourly rollups, read once per hour: they do not change unless a refresh
-    rebuilds them (a backfill, a late commit), and then the refresh forgets them."""
-
-    def __init__(self) -> None:
-        self._complete: Rollups | None = None
-        self._key: tuple[datetime, timedelta] | None = None  # (end hour, span)
-
-    def invalidate(self, since: datetime) -> None:
-        """Forget the cached hours if a rebuild from `since` on touched any of them."""
-        if self._key is not None and since < self._key[0]:
-            self._complete = None
-
-    def get(self, hour: datetime, span: timedelta) -> Rollups | None:
-        """The cached hours of [hour - span, hour), or None when they must be read."""
-        return self._complete if self._key == (hour, span) else None
-
-    def put(self, hour: datetime, span: timedelta, complete: Rollups) -> None:
-        self._complete, self._key = complete, (hour, span)
-
-
 class RollupRepository:
     """Minute and hour rollups over one connector, and the cache of complete hours."""
 
@@ -204,8 +186,8 @@ class RollupRepository:
             await _rebuild(conn, streamed_from, now, hist_args)
             await conn.execute(QUERIES["set_watermark"], ROLLUP_WATERMARK, now)
         await self._operations.record_skips(skips)
-        for start, _ in late:
-            self._hours.invalidate(start)
+        for start, end in late:
+            self._hours.invalidate(start, end)
         self._hours.invalidate(streamed_from)
         if late_rows:
             await self._record_late(late_rows, late)
@@ -295,7 +277,7 @@ class RollupRepository:
             await _rebuild(conn, start, end, hist_args)
             await _put_pending(conn, pending)
         await self._operations.record_skips(skips)
-        self._hours.invalidate(start)
+        self._hours.invalidate(start, end)
         return BackfillChunk(start, end, Backlog(tuple(pending)))
 
     async def backfill(self, oldest: datetime = EARLIEST) -> list[BackfillChunk]:
@@ -329,30 +311,32 @@ class RollupRepository:
     ) -> Rollups:
         """Rollups (`minute` or `hour`) with bucket in [start, end), ordered by bucket. Without
         `histograms` only moments and extremes are read (correlation needs no more)."""
-        if resolution == "hour":
-            query, seconds = QUERIES["rollup_hour_rows"], 3600
-        elif resolution == "minute":
-            query = QUERIES["rollup_minute_rows" if histograms else "rollup_minute_means"]
-            seconds = 60
-        else:
+        if resolution not in ("hour", "minute"):
             raise ValueError(f"unknown rollup resolution {resolution!r}")
+        seconds = 3600 if resolution == "hour" else 60
+        if histograms or resolution == "hour":
+            async with self._db.connection() as conn:
+                row = await conn.fetchrow(QUERIES[f"rollup_{resolution}_columns"], start, end)
+            assert row is not None
+            # Building columns is CPU work: off the event loop.
+            return await asyncio.to_thread(rollup_columns.from_columns, row, seconds)
         async with self._db.connection() as conn:
-            records = await conn.fetch(query, start, end)
-        if not histograms:
-            records = [{k: v for k, v in r.items() if not k.startswith("hist_")} for r in records]
-        return Rollups.from_records(records, resolution_s=seconds)
+            records = await conn.fetch(QUERIES["rollup_minute_means"], start, end)
+        plain = [dict(r.items()) for r in records]
+        return await asyncio.to_thread(Rollups.from_records, plain, resolution_s=seconds)
 
     async def recent_hours(self, end: datetime, span: timedelta) -> Rollups:
         """Hourly rollups from `end - span` to the end of `end`'s hour, with histograms. The
-        complete hours come from the cache; only the current hour is read each time."""
+        complete hours come from the cache (`hour_cache`), which reads only the hours rebuilt or
+        completed since; the current hour is read each time."""
         hour = floor_to(end, HOUR)
-        complete = self._hours.get(hour, span)
-        if complete is None:
-            complete = await self.between("hour", hour - span, hour)
-            self._hours.put(hour, span, complete)
+        complete = await self._hours.hours(hour, span, self._read_hours)
         current = await self.between("hour", hour, hour + HOUR)
         operations = tuple(sorted(set(complete.operations) | set(current.operations)))
         return Rollups.concat([complete.recode(operations), current.recode(operations)])
+
+    async def _read_hours(self, start: datetime, end: datetime) -> Rollups:
+        return await self.between("hour", start, end)
 
     async def hours_of(self, operation: str, start: datetime, end: datetime) -> Rollups:
         """Hourly rollups of one operation with bucket in [start, end), with histograms."""

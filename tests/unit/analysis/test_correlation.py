@@ -3,6 +3,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from bot.analysis import correlation
 from bot.analysis.correlation import correlate, minute_means, pearson
 from bot.analysis.params import CorrelationParams
 from bot.analysis.rollups import Rollups
@@ -119,3 +120,57 @@ def test_minute_means_mark_missing_minutes():
     assert np.isnan(means[0, 1])
     assert means[0, 2] == 9.0
     assert np.isnan(means[1]).all()
+
+
+def _many(k: int, seed: int = 4) -> dict[str, np.ndarray]:
+    """k operations over 120 minutes: the first half share one slowdown (they correlate), the
+    rest are noise; a few minutes missing here and there."""
+    rng = np.random.default_rng(seed)
+    shared = np.cumsum(rng.standard_normal(120))
+    series = {}
+    for i in range(k):
+        values = 20 + rng.standard_normal(120) + (3 * shared if i < k // 2 else 0)
+        values[rng.integers(0, 120, 5)] = np.nan
+        series[f"op{i:03d}"] = values
+    return series
+
+
+def _sparse_minutes(series: dict[str, np.ndarray]) -> Rollups:
+    parts = {}
+    for op, values in series.items():
+        seconds = (np.arange(len(values)) + 0.5) * 60 - len(values) * 60
+        ok = np.isfinite(values)
+        parts[op] = (stamps(NOW, seconds[ok]), values[ok])
+    return rollups(parts)
+
+
+@pytest.mark.parametrize("cells", [1, 7, 40, 10_000_000])
+def test_blocks_of_any_size_find_the_pairs_of_the_full_matrix(monkeypatch, cells):
+    series = _many(30)
+    minutes = _sparse_minutes(series)
+    names = tuple(sorted(series))
+    r, n = pearson(minute_means(minutes, names, NOW - timedelta(hours=2), NOW))
+    a, b = np.nonzero(
+        np.triu(np.ones_like(n, dtype=bool), k=1) & (n >= 10) & (np.nan_to_num(r, nan=-2) >= 0.75)
+    )
+    expected = sorted(
+        ((float(r[i, j]), names[i], names[j]) for i, j in zip(a, b, strict=True)),
+        key=lambda t: (-t[0], t[1], t[2]),
+    )
+    monkeypatch.setattr(correlation, "BLOCK_CELLS", cells)
+    got = correlation.correlate_all(minutes, names, CorrelationParams(max_pairs=10_000), NOW)
+    assert len(expected) > 10  # the test can fail
+    assert [(c.r, c.operation_a, c.operation_b) for c in got.pairs] == expected
+    assert (got.matched, got.capped) == (len(expected), False)
+
+
+@pytest.mark.parametrize(("max_pairs", "capped"), [(1, True), (5, True), (10_000, False)])
+def test_the_pair_cap_keeps_the_strongest_and_counts_the_rest(max_pairs, capped):
+    series = _many(30)
+    minutes = _sparse_minutes(series)
+    full = correlation.correlate_all(minutes, set(series), CorrelationParams(max_pairs=10_000), NOW)
+    got = correlation.correlate_all(
+        minutes, set(series), CorrelationParams(max_pairs=max_pairs), NOW
+    )
+    assert got.pairs == full.pairs[:max_pairs]
+    assert (got.matched, got.capped) == (full.matched, capped)

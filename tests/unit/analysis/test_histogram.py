@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 
 from bot.analysis.histogram import (
+    MIN_MS,
     N_BUCKETS,
+    SCALE,
     bucket_index,
     count_above,
     count_below,
@@ -53,3 +55,34 @@ def test_counts_beyond_a_cutoff_at_bucket_granularity(values, cutoff, above, bel
 @pytest.mark.parametrize(("value", "bucket"), [(0.0, 0), (0.001, 0), (1e12, N_BUCKETS - 1)])
 def test_bucket_index_clamps(value, bucket):
     assert bucket_index(np.array([value]))[0] == bucket
+
+
+def dense_quantiles(hist: np.ndarray, qs: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The former rows x quantiles x buckets formulation, as the reference."""
+    cum = np.cumsum(hist, axis=1)
+    total = cum[:, -1].astype(np.float64)
+    target = np.maximum(qs[None, :] * total[:, None], 1e-9)
+    bucket = np.minimum((cum[:, None, :] < target[:, :, None]).sum(axis=2), N_BUCKETS - 1)
+    rows = np.arange(hist.shape[0])[:, None]
+    below = np.where(bucket > 0, cum[rows, np.maximum(bucket - 1, 0)], 0).astype(np.float64)
+    inside = np.maximum(hist[rows, bucket].astype(np.float64), 1.0)
+    frac = np.clip((target - below) / inside, 0.0, 1.0)
+    values = MIN_MS * np.exp((bucket + frac) / SCALE)
+    clipped = np.clip(values, lo[:, None], hi[:, None])
+    return np.where(total[:, None] > 0, clipped, np.nan)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_searchsorted_quantiles_equal_the_dense_formulation(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    hist = np.zeros((40, N_BUCKETS), dtype=np.int64)
+    for row in range(1, 40):  # row 0 stays empty
+        values = rng.lognormal(rng.uniform(-2, 6), rng.uniform(0.1, 2), rng.integers(1, 400))
+        hist[row] = histogram(values)
+    qs = np.array([0.0, 0.01, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0])
+    lo, hi = np.full(40, 1e-3), np.full(40, 1e9)
+    got = quantiles(hist, qs, lo, hi)
+    assert np.array_equal(np.isnan(got), np.isnan(dense_quantiles(hist, qs, lo, hi)))
+    np.testing.assert_allclose(
+        np.nan_to_num(got), np.nan_to_num(dense_quantiles(hist, qs, lo, hi)), rtol=1e-12
+    )

@@ -8,6 +8,8 @@ from bot.analysis.rollups import Rollups, as_datetime, as_datetime64
 from bot.analysis.summary import Summary
 from tests.unit.analysis.factories import NOW, dense, lognormal, rollups, stamps
 
+T_HOUR = NOW - timedelta(hours=5)
+
 RNG = np.random.default_rng(5)
 OPS = ("commit", "merge", "rollback")
 
@@ -139,3 +141,37 @@ def test_concat_keeps_every_row_and_histogram():
     assert len(twice) == 2 * len(built)
     assert Summary.of(twice).n.tolist() == [6]
     assert dense(Summary.of(twice)).sum() == 6
+
+
+@pytest.mark.parametrize(
+    ("cells", "kept"),
+    [
+        ({}, 6),
+        ({"a": {T_HOUR}}, 5),
+        ({"a": {T_HOUR, T_HOUR + timedelta(hours=1)}, "b": {T_HOUR}}, 3),
+        ({"unknown": {T_HOUR}, "b": set()}, 6),
+        ({"b": {T_HOUR + timedelta(hours=7)}}, 6),  # an hour with no row
+    ],
+)
+def test_without_drops_exactly_the_given_operation_hours(cells, kept):
+    stamps = np.array(
+        [as_datetime64(T_HOUR + timedelta(hours=h, minutes=5)) for h in (0, 1, 2)] * 2
+    )
+    rows = Rollups.from_values(("a", "b"), [0, 0, 0, 1, 1, 1], stamps, np.arange(1.0, 7.0), 3600)
+    left = rows.without(cells)
+    assert len(left) == kept
+    dropped = {
+        (rows.operations[o], as_datetime(b)) for o, b in zip(rows.op, rows.bucket, strict=True)
+    }
+    dropped -= {
+        (left.operations[o], as_datetime(b)) for o, b in zip(left.op, left.bucket, strict=True)
+    }
+    assert dropped == {
+        (name, b)
+        for name, hours in cells.items()
+        for b in hours
+        if name in ("a", "b") and b < T_HOUR + timedelta(hours=3)
+    }
+    assert np.array_equal(
+        np.bincount(left.hist_row, weights=left.hist_cnt, minlength=len(left)), left.n
+    )

@@ -1,0 +1,80 @@
+"""The cache of complete hours of hourly rollups that detection reads every cycle (a week, for
+seasonality and degradation). It is kept up to date incrementally: a rebuild (the streaming
+refresh, a late commit, a back-fill chunk, an ingest of back-dated rows) forgets only the hours
+it rebuilt, and the next read fetches only those hours and the hours completed since, so a
+back-dated ingest of 60 rows costs one hour's read, not a week's. (Rebuilds replace whole hours
+for every operation, so an hour is the unit.)"""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from bot.analysis.partition import by_bucket
+from bot.analysis.rollups import Rollups, as_datetime64
+
+HOUR = timedelta(hours=1)
+Range = tuple[datetime, datetime]
+Reader = Callable[[datetime, datetime], Awaitable[Rollups]]
+
+
+def _floor(when: datetime) -> datetime:
+    return when.replace(minute=0, second=0, microsecond=0)
+
+
+def _ceil(when: datetime) -> datetime:
+    floor = _floor(when)
+    return floor if floor == when else floor + HOUR
+
+
+def merged(ranges: list[Range]) -> list[Range]:
+    """Sorted, non-overlapping cover of half-open ranges (adjacent ones joined)."""
+    out: list[Range] = []
+    for start, end in sorted(r for r in ranges if r[0] < r[1]):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+class HourCache:
+    """Complete hours [end - span, end) of hourly rollups, and the hours rebuilt since read."""
+
+    def __init__(self) -> None:
+        self._rows: Rollups | None = None
+        self._span = timedelta(0)
+        self._end: datetime | None = None
+        self._stale: list[Range] = []
+
+    def invalidate(self, start: datetime, end: datetime | None = None) -> None:
+        """Forget the cached hours that a rebuild of [start, end) touched (to the end of time
+        when `end` is None)."""
+        if self._rows is not None and self._end is not None:
+            stop = self._end if end is None else min(_ceil(end), self._end)
+            if _floor(start) < stop:
+                self._stale = merged([*self._stale, (_floor(start), stop)])
+
+    def missing(self, hour: datetime, span: timedelta) -> list[Range]:
+        """The ranges a read of [hour - span, hour) must fetch."""
+        start = hour - span
+        if self._rows is None or self._end is None or span != self._span or hour < self._end:
+            return [(start, hour)]
+        wanted = [(max(a, start), min(b, hour)) for a, b in [*self._stale, (self._end, hour)]]
+        return merged(wanted)
+
+    async def hours(self, hour: datetime, span: timedelta, read: Reader) -> Rollups:
+        """The hourly rollups of [hour - span, hour), ordered by bucket, reading with `read`
+        only the ranges missing from the cache."""
+        ranges = self.missing(hour, span)
+        parts = [await read(a, b) for a, b in ranges]
+        kept = Rollups.empty()
+        if self._rows is not None and ranges != [(hour - span, hour)]:
+            old = self._rows.select(as_datetime64(hour - span), as_datetime64(hour))
+            for a, b in ranges:
+                old = old.exclude(as_datetime64(a), as_datetime64(b))
+            kept = old
+        pieces = [p for p in [kept, *parts] if len(p)]
+        names = tuple(sorted({name for p in pieces for name in p.operations}))
+        rows = Rollups.concat([p.recode(names) for p in pieces]) if pieces else Rollups.empty()
+        rows = by_bucket(rows) if len(pieces) > 1 else rows
+        self._rows, self._span, self._end, self._stale = rows, span, hour, []
+        return rows
