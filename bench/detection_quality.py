@@ -293,7 +293,7 @@ def evaluated_start(days: int) -> datetime:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--days", type=int, default=4, help="evaluated days (from a Friday)")
+    parser.add_argument("--days", type=int, default=2, help="evaluated days (from a Friday)")
     parser.add_argument("--history-days", type=int, default=8)
     parser.add_argument("--seeds", type=int, nargs="*", default=list(REPORT_SEEDS))
     parser.add_argument("--detectors", nargs="*", default=list(DETECTORS))
