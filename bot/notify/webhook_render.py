@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from bot.notify import Notification
+from bot.notify.card import evidence
 
 CONTRACT_EVENTS = {"repeat": "updated", "unacknowledged": "updated"}
 SIGNATURE_HEADER = "X-Perfbot-Signature"
@@ -49,6 +50,7 @@ def body(notification: Notification, delivery_id: str) -> bytes:
             "occurrences": alert.occurrences,
             "acknowledged_by": alert.acknowledged_by,
             "escalation_step": alert.escalation_step,
+            "evidence": [{"label": k, "value": v} for k, v in evidence(alert)],
         },
     }
     if notification.children:
