@@ -10,6 +10,8 @@ platform's escaping (`bot.notify.escape`), and applies it to the outside text on
 renderer whose markup needs the punctuation of its own words left alone (Mattermost's
 Markdown) can escape exactly the data; a renderer may instead escape the whole plain string."""
 
+import hashlib
+import json
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -251,3 +253,22 @@ def sparkline_caption(series: LatencySeries | None) -> str | None:
     elif series.baseline_p99_ms is not None:
         text += f" (baseline p99 {ms(series.baseline_p99_ms)})"
     return text
+
+
+def shown_digest(notification: Notification) -> str:
+    """A digest of everything a reader sees of the alert's card except the live sparkline and
+    chart: headline, state, summary, facts, pairs, recommendations and grouped alerts. Two
+    notifications with one digest look the same, so an `updated` edit between them is not sent
+    (`bot.delivery.worker`)."""
+    alert = notification.alert
+    shown = [
+        headline(alert),
+        state(notification),
+        alert.summary,
+        facts(notification),
+        pairs(alert),
+        recommendations(alert),
+        [child_line(c) for c in notification.children],
+    ]
+    raw = json.dumps(shown, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
