@@ -300,20 +300,40 @@ async def test_bottlenecks_baselines_jobs_status_route(commands: Commands) -> No
 async def test_trends(commands: Commands) -> None:
     reply = await commands.run("trends commit", ALICE)
     assert not reply.error, reply.text
-    assert reply.text.startswith("commit, last 7d: p99 ")
+    assert reply.text.startswith("commit, last 7 days (UTC days, today partial): p99 ")
     assert "vs baseline p99 40.0 ms" in reply.text
     rows = table_of(reply).rows
-    assert table_of(reply).columns[0] == "day"
+    assert table_of(reply).columns[0] == "day (UTC)"
     assert len(rows) == 7
+    # calendar days, today (Friday 27 November, until noon) last and marked partial
+    assert [r[0] for r in rows[:1] + rows[-2:]] == [
+        "Sat 11-21",
+        "Thu 11-26",
+        "Fri 11-27 (today, partial)",
+    ]
     assert int(rows[-1][1].replace(",", "")) + int(rows[-2][1].replace(",", "")) == 199
     assert "p99 per hour " in text_of(reply)
     assert reply.image is None  # the console shows no images
     hourly = await commands.run("trends merge --days 1", ALICE, images=True)
     assert table_of(hourly).columns[0] == "hour (UTC)"
-    assert len(table_of(hourly).rows) == 24
     assert hourly.image is not None
     assert hourly.image.png.startswith(b"\x89PNG")
-    assert (await commands.run("trends commit --days 1", ALICE)).text.startswith("commit, last 1d")
+    one_day = await commands.run("trends commit --days 1", ALICE)
+    assert one_day.text.startswith("commit, last 1 day (UTC days, today partial)")
+    assert "Trend: no slope: it needs two days of data or more" in text_of(one_day)
+
+
+async def test_trends_count_days_in_the_display_time_zone(
+    store: Store, service: AlertService, clock: FrozenClock, world: World
+) -> None:
+    settings = Settings.load(display={"timezone": "Pacific/Kiritimati"})  # UTC+14
+    commands = Commands(store, service, settings, clock, SCHEDULE, registry=build_registry())
+    reply = await commands.run("trends commit --days 3", ALICE)
+    assert reply.text.startswith("commit, last 3 days (Pacific/Kiritimati days, today partial)")
+    rows = table_of(reply).rows
+    assert table_of(reply).columns[0] == "day (Pacific/Kiritimati)"
+    # noon UTC on the 27th is 02:00 on the 28th there: today has two hours
+    assert [r[0] for r in rows] == ["Thu 11-26", "Fri 11-27", "Sat 11-28 (today, partial)"]
 
 
 async def test_merges(commands: Commands, store: Store) -> None:
