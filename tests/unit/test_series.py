@@ -67,6 +67,9 @@ class CountingRollups:
             raise errors.DatabaseUnavailable("database unavailable: test")
         return _rollups(operation)
 
+    async def hours_of(self, operation: str, start: datetime, end: datetime) -> Rollups:
+        return await self.minutes_of(operation, start, end)
+
 
 class CountingFindings:
     def __init__(self) -> None:
