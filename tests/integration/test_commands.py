@@ -341,8 +341,11 @@ async def test_merges(commands: Commands, store: Store) -> None:
     assert reply.text == "20 merges in the last 24h: 75% landed, p95 94.2 ms"
     said = text_of(reply)
     assert "With conflicts: 25%" in said
-    assert "SLA: unknown: fewer than 10 merges in the week before" in said
-    assert "Slowest phase: CONFLICT_DETECTION" in said
+    assert "SLA: unknown: fewer than 10 merges in the 7 days before" in said
+    assert "Slowest phase: conflict detection (by mean time)" in said
+    # each phase labelled: its mean in ms, and how many merges it was the slowest of
+    assert "conflict detection | 29.5 ms | 20 of 20 merges (100%)" in said
+    assert "base finding | 14.5 ms | 0 of 20 merges (0%)" in said
     assert "feature-0 → main | 7 | 2 | 29%" in said
     assert (await commands.run("merges --since 30m", ALICE)).text == "No merges in the last 30m."
     slow = [
@@ -358,7 +361,35 @@ async def test_merges(commands: Commands, store: Store) -> None:
     await store.metrics.add_merges(slow)
     judged = await commands.run("merges --since 1h", ALICE)
     assert judged.text == "3 merges in the last 1h: 100% landed, p95 200 ms, SLA CRITICAL"
-    assert "SLA: CRITICAL (p95 200 ms vs p99 96.4 ms the week before)" in text_of(judged)
+    assert "SLA: CRITICAL for the last 1h (p95 200 ms vs p99 96.4 ms of the 7 days before)" in (
+        text_of(judged)
+    )
+    assert "Slowest phase: unknown: no phase times, or a tie" in text_of(judged)
+
+
+async def test_merges_sla_shows_the_last_hour_of_a_longer_window(
+    commands: Commands, store: Store
+) -> None:
+    def merges(n: int, ms: float, first: timedelta, step: timedelta) -> list[MergeRecord]:
+        return [
+            MergeRecord(
+                source_branch="feature",
+                target_branch="main",
+                status=MergeStatus.SUCCESS,
+                total_ms=ms,
+                started_at=NOW - first - i * step,
+            )
+            for i in range(n)
+        ]
+
+    await store.metrics.add_merges(
+        merges(12, 100.0, timedelta(days=3), timedelta(minutes=5))  # the reference
+        + merges(100, 50.0, timedelta(hours=2), timedelta(minutes=2))  # a quiet window
+        + merges(3, 400.0, timedelta(minutes=5), timedelta(minutes=1))  # saturated now
+    )
+    reply = text_of(await commands.run("merges --since 6h", ALICE))
+    assert "SLA: OK for the last 6h" in reply  # the window asked for is judged as a whole
+    assert "SLA, last hour: CRITICAL (p95 400 ms of 3 merges)" in reply
 
 
 async def test_mutating_commands_are_known(commands: Commands) -> None:
