@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import AwareDatetime, Field, model_validator
 
 from bot.analysis.bottleneck import components
+from bot.humanize import plural
 from bot.models import (
     AlertKind,
     Anomaly,
@@ -76,21 +77,21 @@ def _summary(anomaly: Anomaly) -> str:
     if anomaly.kind is AnomalyKind.DEGRADATION:
         return (
             f"p99 rose {_num(anomaly.degradation_pct)}% "
-            f"(confidence {_num(anomaly.confidence, 2)}, {anomaly.samples} samples)"
+            f"(confidence {_num(anomaly.confidence, 2)}, {plural(anomaly.samples, 'sample')})"
         )
     spike = _part(found, "statistical")
     if anomaly.kind is AnomalyKind.THRESHOLD:
         line = _part(found, "threshold").get("threshold_ms")
         text = f"worst {_num(anomaly.value_ms)} ms over the threshold {_num(line)} ms"
-        text += f", {anomaly.outliers} of {anomaly.samples} requests"
+        text += f", {anomaly.outliers} of {plural(anomaly.samples, 'request')}"
     elif spike.get("rule") == "robust" and spike.get("expected_median_ms"):
         median, usual = spike.get("window_median_ms"), spike.get("expected_median_ms")
         text = f"window median {_num(median)} ms vs {_num(usual)} ms usual for this hour"
-        text += f", {anomaly.outliers} of {anomaly.samples} requests above the old p99"
+        text += f", {anomaly.outliers} of {plural(anomaly.samples, 'request')} above the old p99"
     else:
         text = (
             f"worst {_num(anomaly.value_ms)} ms, {_num(anomaly.z_score)} standard deviations "
-            f"from the reference mean, {anomaly.outliers} of {anomaly.samples} requests"
+            f"from the reference mean, {anomaly.outliers} of {plural(anomaly.samples, 'request')}"
         )
     if anomaly.kind is AnomalyKind.COMBINED:
         text += f", during a {_num(anomaly.degradation_pct)}% degradation"
@@ -191,8 +192,8 @@ def from_cluster(cluster: BottleneckCluster) -> AlertCandidate:
     top = pairs[0]
     recommendations = list(dict.fromkeys(r for c in pairs for r in c.recommendations))
     summary = (
-        f"{len(ops)} operations slow together, {len(pairs)} correlated pair(s), "
-        f"strongest r {top.r:.2f} ({top.operation_a} ~ {top.operation_b}, {top.n} minutes)"
+        f"{plural(len(ops), 'operation')} slow together, {plural(len(pairs), 'correlated pair')}, "
+        f"strongest r {top.r:.2f} ({top.operation_a} ~ {top.operation_b}, {plural(top.n, 'minute')})"
     )
     details: dict[str, Any] = {
         "r": top.r,

@@ -18,6 +18,7 @@ from bot.models import ActorSource, AlertStatus, MergeRecord, MergeStatus
 from bot.routing.transition import Actor
 from bot.store import Store
 from bot.store.queries import QUERIES
+from tests.factories import make_new_alert
 from tests.seed import World, seed
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -495,3 +496,25 @@ async def metrics_bytes(store: Store) -> int:
     async with store.connector.pool.acquire() as conn:
         n: int = await conn.fetchval("SELECT pg_total_relation_size('perfbot.metrics')")
     return n
+
+
+async def test_every_listed_open_alert_gets_a_way_to_acknowledge_it(
+    commands: Commands, store: Store
+) -> None:
+    async with store.alerts.transaction() as tx:
+        for i in range(8):
+            await tx.insert_alert(make_new_alert(fingerprint=f"anomaly:extra{i}"))
+    reply = await commands.run("alerts open", ALICE)
+    [buttons] = [b for b in reply.blocks if isinstance(b, Buttons)]
+    assert len(buttons.items) == 5
+    shown = {b.alert_id for b in buttons.items}
+    listed = [int(row[0].lstrip("#")) for row in table_of(reply).rows]
+    others = [i for i in listed if i not in shown]
+    assert others  # more open alerts than buttons
+    [hint] = [b for b in reply.blocks if isinstance(b, Paragraph)]
+    assert hint.text == (
+        f"Acknowledge the other {len(others)} open with /perf ack <id>: "
+        + ", ".join(f"#{i}" for i in others)
+    )
+    everything = await commands.run("alerts all", ALICE)
+    assert everything.text.endswith("alerts, in any state")
