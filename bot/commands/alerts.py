@@ -2,7 +2,7 @@
 actions go through `AlertService.act`, which checks permissions (refusals are audited) and
 queues the edits of the alert's messages on every platform."""
 
-from bot import errors
+from bot import cards, errors
 from bot.alerts import AlertAction
 from bot.commands import format as fmt
 from bot.commands.args import alert_id, parse
@@ -134,6 +134,7 @@ async def show_alert(ctx: CommandContext, args: list[str]) -> Reply:
         facts.append(("Bottleneck", alert.bottleneck.value))
     if alert.summary:
         facts.append(("Summary", alert.summary))
+    facts += cards.evidence(alert)
     events = await ctx.store.alerts.events(target)
     rows = [(fmt.stamp(e.at), e.action, e.actor) for e in events[-HISTORY_LIMIT:]]
     history = table(("at (UTC)", "what", "who"), rows, title="History") if rows else None

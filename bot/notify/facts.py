@@ -16,10 +16,10 @@ import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from bot.cards import evidence, number, one_line
 from bot.humanize import ms, period, plural, spark
 from bot.models import Alert, AlertStatus, Severity
 from bot.notify import LatencySeries, Notification
-from bot.notify.card import evidence, number, one_line
 
 __all__ = ["evidence", "number"]
 
@@ -136,7 +136,7 @@ def event_label(notification: Notification) -> str:
 
 def facts(notification: Notification, esc: Escape = _same) -> list[Fact]:
     """The alert's key facts as (label, value), most important first: severity, state, the
-    operations, the kind, then the evidence of its kind (`bot.notify.card`), then when and how
+    operations, the kind, then the evidence of its kind (`bot.cards`), then when and how
     often it was seen; only the known ones."""
     alert = notification.alert
     ops = "Operations" if len(alert.operation_types) > 1 else "Operation"

@@ -15,8 +15,8 @@ import hmac
 import json
 from typing import Any
 
+from bot.cards import evidence
 from bot.notify import Notification
-from bot.notify.card import evidence
 
 CONTRACT_EVENTS = {"repeat": "updated", "unacknowledged": "updated"}
 SIGNATURE_HEADER = "X-Perfbot-Signature"

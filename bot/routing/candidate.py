@@ -124,7 +124,7 @@ def from_anomaly(anomaly: Anomaly) -> AlertCandidate:
         "window_start": anomaly.window_start.isoformat(),
         "window_end": anomaly.window_end.isoformat(),
     }
-    # the per-rule findings (`bot.analysis.detection`): the cards' evidence (`bot.notify.card`)
+    # the per-rule findings (`bot.analysis.detection`): the cards' evidence (`bot.cards`)
     for part in ("statistical", "threshold", "degradation"):
         found = anomaly.details.get(part)
         if isinstance(found, dict):

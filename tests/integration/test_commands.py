@@ -518,3 +518,28 @@ async def test_every_listed_open_alert_gets_a_way_to_acknowledge_it(
     )
     everything = await commands.run("alerts all", ALICE)
     assert everything.text.endswith("alerts, in any state")
+
+
+async def test_alert_shows_the_evidence_of_its_kind(commands: Commands, store: Store) -> None:
+    details = {
+        "value_ms": 343.0,
+        "baseline_p99_ms": 218.0,
+        "threshold_ms": 437.0,
+        "statistical": {
+            "rule": "robust",
+            "z": 4.71,
+            "outliers": 12,
+            "samples": 40,
+            "window_s": 300,
+            "window_median_ms": 29.8,
+            "expected_median_ms": 4.93,
+        },
+    }
+    async with store.alerts.transaction() as tx:
+        alert = await tx.insert_alert(
+            make_new_alert(fingerprint="anomaly:shown", severity="WARNING", details=details)
+        )
+    said = text_of(await commands.run(f"alert {alert.id}", ALICE))
+    assert "Window median: 29.8 ms vs 4.93 ms usual for this hour (×6.0)" in said
+    assert "Above the old p99: 12 of 40 requests (30 %)" in said
+    assert "437 ms" not in said  # the threshold rule did not fire: its line is not shown

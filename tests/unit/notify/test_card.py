@@ -1,4 +1,4 @@
-"""The evidence model of each alert kind (`bot.notify.card`), and the figures it must not show."""
+"""The evidence model of each alert kind (`bot.cards`), and the figures it must not show."""
 
 import json
 from datetime import timedelta
@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from bot import cards as card
 from bot import humanize
 from bot.models import AlertKind, BottleneckType, Severity
 from bot.notify import (
-    card,
     console_render,
     email_render,
     mattermost_render,

@@ -1,5 +1,6 @@
-"""The evidence an alert's card shows, one facts model per kind, from `alert.details`: what made
-the detector fire, in the detector's own terms, and nothing that contradicts the severity.
+"""The evidence an alert's card shows (every channel's renderer, and `/perf alert`), one facts
+model per kind, from `alert.details`: what made the detector fire, in the detector's own terms,
+and nothing that contradicts the severity.
 
 - spike (statistical, combined; robust detector): the window's median against the usual median
   for this hour, the ratio, the share of requests above the old p99, the window's length and the
