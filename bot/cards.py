@@ -19,7 +19,7 @@ outside text goes through `esc`."""
 
 import math
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.humanize import ms, period, plural
@@ -160,7 +160,11 @@ def degradation(details: Mapping[str, Any]) -> list[Fact]:
         out.append(("p99 change", f"{pct:+.0f} %"))
     start, end = _moment(details, "window_start"), _moment(details, "window_end")
     if start is not None and end is not None and end > start:
-        out.append(("Over", period((end - start).total_seconds())))
+        text = period((end - start).total_seconds())
+        split = _moment(found, "midpoint")
+        if split is not None:
+            text += f", before vs after {split.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        out.append(("Compared over", text))
     slope = number(found, "trend_slope_ms_per_day")
     if slope is None:
         slope = number(details, "trend_slope")

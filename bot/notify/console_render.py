@@ -35,12 +35,12 @@ def render(notification: Notification) -> Panel:
     if notification.mention:
         handles = " ".join(esc.console(m) for m in notification.mention)
         parts.append(Text(f"Attention: {handles}", style="bold yellow"))
-    if alert.summary:
+    if alert.summary and not f.evidence(alert):  # else the evidence says it, line by line
         parts.append(Text(esc.console(alert.summary)))
     parts.append(table)
     spark = f.sparkline(notification.series)
     if spark is not None:
-        parts.append(Text(f"{spark}  {f.sparkline_caption(notification.series)}", style=colour))
+        parts.append(Text(f"{spark}\n{f.sparkline_caption(notification.series)}", style=colour))
     for title, items in (
         ("Correlated operations", f.pairs(alert, esc.console)),
         ("Recommendations", f.recommendations(alert, esc.console)),

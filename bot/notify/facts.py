@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from bot.cards import evidence, number, one_line
 from bot.humanize import ms, period, plural, spark
-from bot.models import Alert, AlertStatus, Severity
+from bot.models import Alert, AlertKind, AlertStatus, Severity
 from bot.notify import LatencySeries, Notification
 
 __all__ = ["evidence", "number"]
@@ -149,6 +149,8 @@ def facts(notification: Notification, esc: Escape = _same) -> list[Fact]:
         (ops, operations(alert, esc)),
         ("Kind", kind),
     ]
+    if alert.kind is AlertKind.BOTTLENECK:  # its evidence names the members
+        del out[2]
     out += evidence(alert, esc)
     out.append(("Occurrences", str(alert.occurrences)))
     out.append(("First seen", fmt_time(alert.first_seen)))

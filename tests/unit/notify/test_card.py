@@ -51,6 +51,7 @@ LINE = {
     "window_s": 300,
 }
 DRIFT = {
+    "midpoint": "2026-11-28T18:00:00+00:00",
     "p99_before_ms": 18.9,
     "p99_after_ms": 30.8,
     "degradation_pct": 63.1,
@@ -105,7 +106,7 @@ FLAT = {"value_ms": 343.0, "baseline_p99_ms": 218.0, "threshold_ms": 437.0, "z_s
             {**FLAT, **SPAN, "degradation": DRIFT},
             [
                 ("p99", "18.9 ms then, 30.8 ms now (+63 %)"),
-                ("Over", "3.0 days"),
+                ("Compared over", "3.0 days, before vs after 2026-11-28 18:00 UTC"),
                 ("Slope", "+3.97 ms/day"),
                 ("Confidence", "0.91"),
             ],

@@ -269,7 +269,8 @@ def test_mattermost_post_content():
     assert "- Look for vacuum or checkpoints" in attachment["text"]
     assert re.search(r"`[▁▂▃▄▅▆▇█]+` p99, last hour", attachment["text"])
     titles = [f["title"] for f in attachment["fields"]]
-    assert titles[:4] == ["Severity", "State", "Operations", "Kind"]
+    # a bottleneck's operations are its evidence's members, not a second list
+    assert titles[:5] == ["Severity", "State", "Kind", "Members", "Class"]
     assert attachment["fallback"] == "[CRITICAL] shared bottleneck: object storage I/O (#50): open"
 
 
