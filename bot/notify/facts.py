@@ -247,7 +247,7 @@ def sparkline_caption(series: LatencySeries | None) -> str | None:
     span = "last hour"
     if len(series.timestamps) >= 2:
         seconds = (series.timestamps[-1] - series.timestamps[0]).total_seconds()
-        if seconds > 3600 + 120:
+        if seconds >= 5400:  # up to 1.5 h it is the last hour, give or take a bucket
             span = f"last {period(seconds)}"
     text = f"{label}, {span}: {ms(min(values))} to {ms(max(values))}"
     if series.baseline_p50_ms is not None and series.baseline_p99_ms is not None:
