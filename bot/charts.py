@@ -8,13 +8,15 @@ in a worker thread (`asyncio.to_thread`) while the event loop keeps running. It 
 tens of milliseconds: call it from async code only through a thread."""
 
 import io
+import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 WIDTH_IN = 8.0
 HEIGHT_IN = 3.6
 DPI = 100
+MAX_DAY_TICKS = 8
 
 
 class ChartError(ValueError):
@@ -43,6 +45,18 @@ class Series(Protocol):
     def threshold_ms(self) -> float | None: ...
 
 
+def ticks(span: timedelta) -> tuple[str, int | None]:
+    """The x-axis tick label pattern for a chart spanning `span`, and for spans of days the
+    interval of its daily ticks (at most 8 of them): `Tue 12-01` per day, never a row of
+    `00:00` labels; the date and time when the span crosses midnight; the time alone within
+    half a day."""
+    if span > timedelta(hours=36):
+        return "%a %m-%d", max(1, math.ceil(span / timedelta(days=1) / MAX_DAY_TICKS))
+    if span > timedelta(hours=12):
+        return "%m-%d %H:%M", None
+    return "%H:%M", None
+
+
 def latency_png(series: Series, *, title: str | None = None) -> bytes:
     """The chart of `series` as PNG bytes (800 x 360 px); the title (default: the operation's
     name) is drawn literally, `$` included. Raises ChartError for an empty or inconsistent
@@ -56,7 +70,7 @@ def latency_png(series: Series, *, title: str | None = None) -> bytes:
             raise ChartError(f"{name} has {len(values)} points for {n} timestamps")
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.dates import DateFormatter, date2num
+    from matplotlib.dates import DateFormatter, DayLocator, date2num
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
@@ -94,7 +108,10 @@ def latency_png(series: Series, *, title: str | None = None) -> bytes:
             )
     axes.set_ylabel("latency (ms)")
     axes.set_ylim(bottom=0)
-    axes.xaxis.set_major_formatter(DateFormatter("%H:%M", tz=zone))  # type: ignore[no-untyped-call]
+    pattern, every = ticks(series.timestamps[-1] - series.timestamps[0])
+    if every is not None:
+        axes.xaxis.set_major_locator(DayLocator(interval=every, tz=zone))  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_formatter(DateFormatter(pattern, tz=zone))  # type: ignore[no-untyped-call]
     axes.grid(True, alpha=0.3)
     axes.legend(loc="upper left", fontsize="small", ncols=3)
     # names are data: never mathtext (`$_$` would raise) nor LaTeX, whatever matplotlibrc says

@@ -105,7 +105,7 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         if args.merges:
             records = ingest.merge_records_from_csv(stream)
             stored = await store.metrics.add_merges(records)
-            what = "merge records"
+            what = "merge record"
             span = ""
         else:
             show = sys.stderr.isatty() and not args.quiet
@@ -125,7 +125,7 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
                     on_progress=lambda n: progress.advance(task, n),
                 )
                 stored = await store.metrics.copy_csv(csv)
-            what = "metrics"
+            what = "metric"
             s = csv.summary
             span = (
                 f" recorded {s.first:%Y-%m-%d %H:%M} → {s.last:%Y-%m-%d %H:%M} UTC"
@@ -137,8 +137,11 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         if stream is not sys.stdin.buffer:
             stream.close()
     elapsed = time.perf_counter() - started
-    rate = f", {stored / elapsed:,.0f} rows/s" if elapsed > 0 and stored else ""
-    _out().print(f"stored {stored:,} {what}{span} in {elapsed:.1f} s{rate}", markup=False)
+    # a rate says something about a bulk load only
+    rate = f", {stored / elapsed:,.0f} rows/s" if elapsed > 0 and stored >= 1000 else ""
+    _out().print(
+        f"stored {humanize.plural(stored, what)}{span} in {elapsed:.1f} s{rate}", markup=False
+    )
     if stored and not args.merges:
         # the rollups of back-dated rows are rebuilt by the back-fill, chunk by chunk
         _out().print(
@@ -269,7 +272,7 @@ async def cmd_rollups_rebuild(args: argparse.Namespace, settings: Settings) -> i
     elapsed = time.perf_counter() - started
     span = sum((c.end - c.start for c in chunks), timedelta()) / HOUR
     _out().print(
-        f"rolled up {span:,.0f} h of history in {len(chunks)} chunks in {elapsed:.1f} s; "
+        f"rolled up {span:,.0f} h of history in {humanize.plural(len(chunks), 'chunk')} in {elapsed:.1f} s; "
         "nothing is pending",
         markup=False,
     )

@@ -57,3 +57,24 @@ def spark(values: Sequence[float], width: int = 48) -> str | None:
     if high == low:
         return SPARK_CHARS[0] * len(points)
     return "".join(SPARK_CHARS[round((v - low) / (high - low) * top)] for v in points)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 occurrence`, `2 occurrences`, `0 alerts`; `many` for irregular plurals."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
+def period(seconds: float) -> str:
+    """A length of time rounded as people say it: `45 s`, `5 min`, `1 h 20 min`, `3.5 days`."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "–"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours} h" if rest == 0 else f"{hours} h {rest} min"
+    days = seconds / 86400
+    return f"{days:.0f} days" if days >= 10 else f"{days:.1f} days"

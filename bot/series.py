@@ -1,8 +1,10 @@
-"""The latency series shown with an alert: the last hour of its operation, minute by minute
-(p50/p95/p99 from the rollups' histograms) against its baseline. Slack and Mattermost draw it
-as a chart, every channel as a sparkline."""
+"""The latency series shown with an alert: its operation's p50/p95/p99 (from the rollups'
+histograms) against its baseline, over a span of at least three times the incident so far (at
+least the last hour, at most 14 days): minute by minute up to 6 hours, hour by hour beyond.
+Slack and Mattermost draw it as a chart, every channel as a sparkline."""
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -15,7 +17,26 @@ from bot.clock import Clock
 from bot.models import Alert, Baseline
 from bot.notify import LatencySeries
 
-WINDOW = timedelta(hours=1)
+WINDOW = timedelta(hours=1)  # the shortest span shown
+MAX_WINDOW = timedelta(days=14)
+MINUTES_UP_TO = timedelta(hours=6)  # longer spans are drawn from hourly rollups
+SPAN_FACTOR = 3
+
+
+def span_for(alert: Alert, now: datetime) -> timedelta:
+    """How far back the alert's series reaches: 3x the time since the incident began (the
+    degradation's window start, else the alert's first sighting), at least an hour, at most
+    14 days, rounded up to a whole hour beyond the first so that one minute's messages share it."""
+    began = alert.first_seen
+    start = alert.details.get("window_start")
+    if alert.kind == "degradation" and isinstance(start, str):
+        with contextlib.suppress(ValueError, TypeError):  # not a date, or one without a zone
+            began = min(began, datetime.fromisoformat(start))
+    span = SPAN_FACTOR * max(now - began, timedelta(0))
+    if span <= WINDOW:
+        return WINDOW
+    hours = -(-span // timedelta(hours=1))
+    return min(timedelta(hours=hours), MAX_WINDOW)
 
 
 def series_of(rollups: Rollups, operation: str) -> LatencySeries | None:
@@ -35,6 +56,7 @@ def series_of(rollups: Rollups, operation: str) -> LatencySeries | None:
 
 class _Rollups(Protocol):
     async def minutes_of(self, operation: str, start: datetime, end: datetime) -> Rollups: ...
+    async def hours_of(self, operation: str, start: datetime, end: datetime) -> Rollups: ...
 
 
 class _Findings(Protocol):
@@ -56,15 +78,16 @@ class _Minute:
     """The series computed in one minute, by operation, and who is computing which."""
 
     at: datetime
-    series: dict[str, LatencySeries | None] = field(default_factory=dict)
-    computing: dict[str, asyncio.Lock] = field(default_factory=dict)
+    series: dict[tuple[str, timedelta], LatencySeries | None] = field(default_factory=dict)
+    computing: dict[tuple[str, timedelta], asyncio.Lock] = field(default_factory=dict)
 
 
 class SeriesProvider:
-    """`await provider(alert)`: the last hour of the alert's (first) operation, with its
-    baseline; None when there is no data. The messages of a delivery batch are sent
-    concurrently; the first of them to ask computes an operation's series once for its minute
-    and the others wait for it. Only the current minute's series are kept."""
+    """`await provider(alert)`: the series of the alert's (first) operation over `span_for`
+    the alert, with its baseline; None when there is no data. The messages of a delivery batch
+    are sent concurrently; the first of them to ask computes an operation's series once per
+    span for its minute and the others wait for it. Only the current minute's series are
+    kept."""
 
     def __init__(self, store: SeriesStore, clock: Clock) -> None:
         self._store = store
@@ -80,16 +103,19 @@ class SeriesProvider:
         if at != self._minute.at:
             self._minute = _Minute(at)
         minute = self._minute  # the one this call fills, even if the next begins meanwhile
-        if operation not in minute.series:
-            async with minute.computing.setdefault(operation, asyncio.Lock()):
-                if operation not in minute.series:
-                    minute.series[operation] = await self._compute(operation, now)
-        return minute.series[operation]
+        key = (operation, span_for(alert, now))
+        if key not in minute.series:
+            async with minute.computing.setdefault(key, asyncio.Lock()):
+                if key not in minute.series:
+                    minute.series[key] = await self._compute(operation, now, key[1])
+        return minute.series[key]
 
-    async def _compute(self, operation: str, now: datetime) -> LatencySeries | None:
-        series = series_of(
-            await self._store.rollups.minutes_of(operation, now - WINDOW, now), operation
-        )
+    async def _compute(
+        self, operation: str, now: datetime, span: timedelta
+    ) -> LatencySeries | None:
+        rollups = self._store.rollups
+        read = rollups.minutes_of if span <= MINUTES_UP_TO else rollups.hours_of
+        series = series_of(await read(operation, now - span, now), operation)
         if series is None:
             return None
         baseline = await self._store.findings.active_baseline(operation)

@@ -69,6 +69,7 @@ class MergeStats:
     hot_spots: tuple[HotSpot, ...]
     slowest_phase: MergePhase  # the strictly largest mean phase time, else UNKNOWN
     slowest_phase_counts: dict[MergePhase, int]  # how often each phase was a merge's slowest
+    phase_means_ms: dict[MergePhase, float]  # the mean time of each phase with data, in ms
     sla: SlaStatus | None  # p95 against the baseline p99; None without a baseline
     auto_resolved: int
     manual: int
@@ -156,6 +157,7 @@ def merge_stats(records: Sequence[MergeRecord], baseline_p99_ms: float | None) -
         hot_spots=hot_spots(records),
         slowest_phase=_strict_max(means),
         slowest_phase_counts=dict(Counter(slowest_phase(m) for m in records)),
+        phase_means_ms=means,
         sla=None if baseline_p99_ms is None else sla_status(p95, baseline_p99_ms),
         auto_resolved=auto,
         manual=manual,

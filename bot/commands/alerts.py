@@ -2,13 +2,13 @@
 actions go through `AlertService.act`, which checks permissions (refusals are audited) and
 queues the edits of the alert's messages on every platform."""
 
-from bot import errors
+from bot import cards, errors
 from bot.alerts import AlertAction
 from bot.commands import format as fmt
 from bot.commands.args import alert_id, parse
 from bot.commands.context import CommandContext
 from bot.commands.registry import PREFIX, Registry, command
-from bot.commands.reply import Button, Buttons, Fields, Reply, table
+from bot.commands.reply import Button, Buttons, Fields, Paragraph, Reply, table
 from bot.models import Alert, AlertStatus
 
 LIST_LIMIT = 20
@@ -59,7 +59,7 @@ async def list_alerts(ctx: CommandContext, args: list[str]) -> Reply:
         raise errors.BadArguments(f"say which alerts: {', '.join(SELECTIONS)}")
     found = await ctx.store.alerts.with_status(statuses, limit=LIST_LIMIT + 1)
     if not found:
-        return Reply(text=f"No {which} alerts.")
+        return Reply(text="No alerts at all." if which == "all" else f"No {which} alerts.")
     now = ctx.now
     rows = [
         (
@@ -73,13 +73,26 @@ async def list_alerts(ctx: CommandContext, args: list[str]) -> Reply:
         for a in found
     ]
     count = f"{LIST_LIMIT}+" if len(found) > LIST_LIMIT else str(len(found))
+    noun = "alert" if which == "all" else f"{which} alert"
+    title = f"{count} {noun}{'s' if len(found) != 1 else ''}"
+    if which == "all":
+        title += ", in any state"
+    unacked = [a for a in found[:LIST_LIMIT] if a.status is AlertStatus.OPEN]
     buttons = tuple(
         Button(f"Acknowledge #{a.id}", "ack", a.id, "primary", a.version, a.shown_state)
-        for a in found[:BUTTON_LIMIT]
-        if a.status is AlertStatus.OPEN
+        for a in unacked[:BUTTON_LIMIT]
+    )
+    rest = unacked[BUTTON_LIMIT:]
+    hint = (
+        Paragraph(
+            f"Acknowledge the other {len(rest)} open with {PREFIX} ack <id>: "
+            + ", ".join(f"#{a.id}" for a in rest)
+        )
+        if rest
+        else None
     )
     return Reply.of(
-        f"{count} {which} alert{'s' if len(found) != 1 else ''}",
+        title,
         table(
             ("id", "severity", "state", "title", "last seen", "times"),
             rows,
@@ -87,6 +100,7 @@ async def list_alerts(ctx: CommandContext, args: list[str]) -> Reply:
             more=f"more (narrow with {PREFIX} alerts open|acked)",
         ),
         Buttons(buttons) if buttons else None,
+        hint,
     )
 
 
@@ -120,6 +134,7 @@ async def show_alert(ctx: CommandContext, args: list[str]) -> Reply:
         facts.append(("Bottleneck", alert.bottleneck.value))
     if alert.summary:
         facts.append(("Summary", alert.summary))
+    facts += cards.evidence(alert)
     events = await ctx.store.alerts.events(target)
     rows = [(fmt.stamp(e.at), e.action, e.actor) for e in events[-HISTORY_LIMIT:]]
     history = table(("at (UTC)", "what", "who"), rows, title="History") if rows else None

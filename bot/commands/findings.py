@@ -22,7 +22,8 @@ PAIR_ROWS = 15
 
 def _score(a: Anomaly) -> str:
     if a.z_score is not None:
-        return f"z {a.z_score:.1f}"
+        # the z-score detector's z is in standard deviations; the robust rules' in standard errors
+        return f"z {a.z_score:.1f}" if a.detector == "zscore" else f"{a.z_score:.1f} SE"
     if a.degradation_pct is not None:
         return f"{a.degradation_pct:+.0f}% p99"
     if a.deviation_pct is not None:

@@ -5,7 +5,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from bot.durations import format_duration
-from bot.humanize import ms, spark
+from bot.humanize import ms, plural, spark
 
 __all__ = ["ago", "ms", "number", "pct", "plural", "span", "spark", "stamp", "when"]
 
@@ -56,7 +56,3 @@ def number(value: float | None, digits: int = 2) -> str:
     if value is None or not math.isfinite(value):
         return "–"
     return f"{value:.{digits}f}"
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else many or word + 's'}"

@@ -1,23 +1,33 @@
 """`/perf merges`: pgGit merge analytics for a window, computed by `bot.analysis.merges` —
-success and conflict rates, duration percentiles, the slowest phase, auto-resolution, conflict
-hot spots by branch pair, and the SLA: the window's p95 against the p99 of the merges in the
-week before it."""
+success and conflict rates, duration percentiles, the phases (mean ms of each, and how often
+each was a merge's slowest), auto-resolution, conflict hot spots by branch pair, and the SLA
+of the window asked for: its p95 against the p99 of the merges in the week before it (and, for
+a window longer than an hour, the last hour's too, so that a saturation happening now is not
+averaged away by a quiet day)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
-from bot.analysis.merges import merge_stats
+from bot.analysis.merges import MergePhase, MergeStats, merge_stats, sla_status
 from bot.commands import format as fmt
 from bot.commands.args import parse, window
 from bot.commands.context import CommandContext
 from bot.commands.registry import Registry, command
 from bot.commands.reply import Fields, Reply, table
+from bot.models import MergeRecord
 
 DEFAULT_WINDOW = timedelta(hours=24)
 REFERENCE = timedelta(days=7)
 MIN_REFERENCE = 10  # merges needed before their p99 means anything
 HOT_SPOTS = 10
+RECENT = timedelta(hours=1)
+PHASES = {
+    MergePhase.BASE_FINDING: "base finding",
+    MergePhase.CONFLICT_DETECTION: "conflict detection",
+    MergePhase.AUTO_RESOLUTION: "auto-resolution",
+    MergePhase.UNKNOWN: "unknown: no phase times, or a tie",
+}
 
 
 def _rate(value: float) -> str:
@@ -29,7 +39,8 @@ def _rate(value: float) -> str:
     "merges [--since 24h]",
     "merge analytics: success, durations, slowest phase, conflict hot spots, SLA",
     details="The SLA compares the window's p95 with the p99 of the 7 days before it: "
-    "OK up to that p99, DEGRADED up to 1.5 × it, CRITICAL beyond.",
+    "OK up to that p99, DEGRADED up to 1.5 × it, CRITICAL beyond; a window longer than an hour "
+    "also shows the last hour's.",
 )
 async def merges(ctx: CommandContext, args: list[str]) -> Reply:
     p = parse(args, {"since": window}, max_positional=0)
@@ -45,21 +56,20 @@ async def merges(ctx: CommandContext, args: list[str]) -> Reply:
         else None
     )
     stats = merge_stats(records, reference)
+    span = fmt.span(since)
     sla = (
-        f"{stats.sla.value} (p95 {fmt.ms(stats.p95_ms)} vs p99 {fmt.ms(reference)} the week before)"
-        if stats.sla is not None
-        else f"unknown: fewer than {MIN_REFERENCE} merges in the week before"
+        f"{stats.sla.value} for the last {span} "
+        f"(p95 {fmt.ms(stats.p95_ms)} vs p99 {fmt.ms(reference)} of the 7 days before)"
+        if stats.sla is not None and reference is not None
+        else f"unknown: fewer than {MIN_REFERENCE} merges in the 7 days before"
     )
-    phases = ", ".join(
-        f"{phase.value.lower().replace('_', ' ')} {count}"
-        for phase, count in sorted(stats.slowest_phase_counts.items(), key=lambda kv: -kv[1])
-    )
+    recent = _last_hour(records, now, reference) if since > RECENT else None
     rows = [
         (f"{s.source} → {s.target}", str(s.attempts), str(s.conflicts), _rate(s.rate))
         for s in stats.hot_spots
     ]
     headline = (
-        f"{stats.merges} merge{'s' if stats.merges != 1 else ''} in the last {fmt.span(since)}: "
+        f"{fmt.plural(stats.merges, 'merge')} in the last {span}: "
         f"{_rate(stats.success_rate)} landed, p95 {fmt.ms(stats.p95_ms)}"
         + (f", SLA {stats.sla.value}" if stats.sla is not None else "")
     )
@@ -74,13 +84,23 @@ async def merges(ctx: CommandContext, args: list[str]) -> Reply:
                     f"{fmt.ms(stats.p50_ms)} / {fmt.ms(stats.p95_ms)} / {fmt.ms(stats.p99_ms)}",
                 ),
                 ("SLA", sla),
-                ("Slowest phase", f"{stats.slowest_phase.value} (per merge: {phases})"),
+                *((("SLA, last hour", recent),) if recent else ()),
+                (
+                    "Slowest phase",
+                    PHASES[stats.slowest_phase]
+                    + ("" if stats.slowest_phase is MergePhase.UNKNOWN else " (by mean time)"),
+                ),
                 (
                     "Auto-resolution",
                     f"{stats.rating.value}: {stats.auto_resolved} auto, {stats.manual} by hand, "
                     f"{stats.rejected} rejected",
                 ),
             )
+        ),
+        table(
+            ("phase", "mean", "slowest in"),
+            _phase_rows(stats),
+            title="Phases (mean time per merge; how many merges each phase was the slowest of)",
         ),
         table(
             ("branches", "merges", "conflicted", "rate"),
@@ -92,6 +112,31 @@ async def merges(ctx: CommandContext, args: list[str]) -> Reply:
         if rows
         else None,
     )
+
+
+def _phase_rows(stats: MergeStats) -> list[tuple[str, str, str]]:
+    """One row per phase: `conflict detection | 906 ms | 14 of 20 merges (70%)`."""
+    rows = []
+    for phase, name in PHASES.items():
+        mean = stats.phase_means_ms.get(phase)
+        count = stats.slowest_phase_counts.get(phase, 0)
+        if mean is None and count == 0:
+            continue
+        share = _rate(count / stats.merges)
+        rows.append(
+            (name, fmt.ms(mean), f"{count} of {fmt.plural(stats.merges, 'merge')} ({share})")
+        )
+    return rows
+
+
+def _last_hour(records: list[MergeRecord], now: datetime, reference: float | None) -> str | None:
+    """The last hour's SLA against the same reference; None without a reference or merges."""
+    recent = [m.total_ms for m in records if m.started_at >= now - RECENT]
+    if reference is None or not recent:
+        return None
+    p95 = float(np.percentile(recent, 95))
+    status = sla_status(p95, reference)
+    return f"{status.value} (p95 {fmt.ms(p95)} of {fmt.plural(len(recent), 'merge')})"
 
 
 def register(registry: Registry) -> None:

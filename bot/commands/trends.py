@@ -1,14 +1,15 @@
-"""`/perf trends <op>`: an operation's latency over the last days from hourly rollups, computed
-by `bot.analysis.trends` — p50/p95/p99 per day (per hour for one or two days), a sparkline of
-the hourly p99, the slope, the change against the baseline, and the PNG chart where the front
-end shows images."""
+"""`/perf trends <op>`: an operation's latency over the last calendar days (UTC, or
+`display.timezone`; today included and marked partial) from hourly rollups, computed by
+`bot.analysis.trends` — p50/p95/p99 per day (per hour for one or two days), a sparkline of the
+hourly p99, the slope (over two days of data or more), the change against the baseline, and the
+PNG chart, its ticks dated, where the front end shows images."""
 
 import asyncio
 import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 import numpy as np
 
@@ -49,14 +50,30 @@ def _value(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def _rows(trend: Trend, limit: int | None = None) -> list[tuple[str, ...]]:
+def day_edges(now: datetime, days: int, zone: tzinfo) -> list[datetime]:
+    """The starts (UTC) of the last `days` calendar days of `zone`, today the last."""
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    return [
+        datetime.combine(first + timedelta(days=i), time(0), tzinfo=zone).astimezone(UTC)
+        for i in range(days)
+    ]
+
+
+def _rows(trend: Trend, zone: tzinfo, limit: int | None = None) -> list[tuple[str, ...]]:
+    """One row per bucket, labelled in `zone`: `Tue 12-01` per day, `12-03 14:00` per hour; the
+    last (current) bucket is marked partial."""
     daily = trend.resolution_s >= DAY_S
     rows: list[tuple[str, ...]] = []
+    last = len(trend.buckets) - 1
     for i, bucket in enumerate(trend.buckets):
-        start = as_datetime(bucket)
+        start = as_datetime(bucket).astimezone(zone)
+        label = start.strftime("%a %m-%d" if daily else "%m-%d %H:00")
+        if i == last:
+            label += " (today, partial)" if daily else " (partial)"
         rows.append(
             (
-                start.strftime("%m-%d" if daily else "%m-%d %H:00"),
+                label,
                 f"{int(trend.count[i]):,}",
                 fmt.ms(_value(trend.p50_ms[i])),
                 fmt.ms(_value(trend.p95_ms[i])),
@@ -68,17 +85,16 @@ def _rows(trend: Trend, limit: int | None = None) -> list[tuple[str, ...]]:
 
 def _direction(slope: float | None) -> str:
     if slope is None:
-        return "too little data for a slope"
+        return "no slope: it needs two days of data or more"
     word = "rising" if slope > 0 else "falling" if slope < 0 else "flat"
     return f"{word} {abs(slope):.1f} ms/day" if word != "flat" else word
 
 
-async def _chart(series: Series, days: int) -> Image | None:
+async def _chart(series: Series, days: int, zone_name: str) -> Image | None:
+    title = f"{series.operation_type}: last {fmt.plural(days, 'day')} ({zone_name})"
     try:
         png = await asyncio.wait_for(
-            asyncio.to_thread(
-                charts.latency_png, series, title=f"{series.operation_type}: last {days}d (UTC)"
-            ),
+            asyncio.to_thread(charts.latency_png, series, title=title),
             CHART_TIMEOUT_S,
         )
     except (charts.ChartError, TimeoutError) as exc:
@@ -89,7 +105,7 @@ async def _chart(series: Series, days: int) -> Image | None:
     return Image(
         png=png,
         filename=f"perfbot-trend-{series.operation_type}.png",
-        title=f"{series.operation_type} latency, last {days} days",
+        title=f"{series.operation_type} latency, last {fmt.plural(days, 'day')}",
         alt=f"p50, p95 and p99 of {series.operation_type} per hour against its baseline",
     )
 
@@ -98,7 +114,8 @@ async def _chart(series: Series, days: int) -> Image | None:
     "trends",
     "trends <op> [--days 7]",
     "an operation's p50/p95/p99 over the last days, against its baseline",
-    details="Per day for 3 days or more, per hour for 1–2 days; at most 30 days. "
+    details="Calendar days (UTC, or display.timezone), today included and marked partial: "
+    "per day for 3 days or more, per hour for 1–2 days; at most 30 days. "
     "Slack and Mattermost also get the chart.",
 )
 async def trends_(ctx: CommandContext, args: list[str]) -> Reply:
@@ -111,15 +128,27 @@ async def trends_(ctx: CommandContext, args: list[str]) -> Reply:
         raise errors.BadArguments(f"which operation? e.g. {PREFIX} trends commit")
     op = await operation(ctx, p.positional[0])
     days: int = p.options.get("days", 7)
+    display = ctx.settings.display
+    zone = display.zone
+    last = fmt.plural(days, "day")
     end = floor_to(ctx.now, HOUR) + HOUR  # the current, partial hour included
-    start = end - timedelta(days=days)
+    edges = day_edges(ctx.now, days, zone)
+    start = floor_to(edges[0], HOUR)  # midnight in the zone (its hour, for half-hour zones)
     rollups = await ctx.store.rollups.hours_of(op, start, end)
     baselines = await ctx.store.findings.active_baselines()
     [hourly] = trends(rollups, start, end, baselines=baselines, operations=[op])
     if int(np.sum(hourly.count)) == 0:
-        return Reply(text=f"No {op} data in the last {days} days.")
+        return Reply(text=f"No {op} data in the last {last}.")
     [shown] = (
-        trends(rollups, start, end, resolution_s=DAY_S, baselines=baselines, operations=[op])
+        trends(
+            rollups,
+            start,
+            end,
+            resolution_s=DAY_S,
+            baselines=baselines,
+            operations=[op],
+            edges=[start, *edges[1:]],
+        )
         if days >= 3
         else [hourly]
     )
@@ -136,7 +165,7 @@ async def trends_(ctx: CommandContext, args: list[str]) -> Reply:
         image = await _chart(
             Series(
                 operation_type=op,
-                timestamps=[as_datetime(b) for b in hourly.buckets],
+                timestamps=[as_datetime(b).astimezone(zone) for b in hourly.buckets],
                 p50_ms=[float(v) for v in hourly.p50_ms],
                 p95_ms=[float(v) for v in hourly.p95_ms],
                 p99_ms=p99s,
@@ -145,10 +174,12 @@ async def trends_(ctx: CommandContext, args: list[str]) -> Reply:
                 threshold_ms=baseline.threshold_ms if baseline else None,
             ),
             days,
+            display.timezone,
         )
     finite = [v for v in p99s if math.isfinite(v)]
     return Reply.of(
-        f"{op}, last {days}d: p99 {fmt.ms(_value(hourly.window_p99_ms))}{change}",
+        f"{op}, last {last} ({display.timezone} days, today partial): "
+        f"p99 {fmt.ms(_value(hourly.window_p99_ms))}{change}",
         Fields(
             (
                 ("Samples", f"{int(np.sum(hourly.count)):,}"),
@@ -159,13 +190,15 @@ async def trends_(ctx: CommandContext, args: list[str]) -> Reply:
         ),
         table(
             (
-                "day" if shown.resolution_s >= DAY_S else "hour (UTC)",
+                f"day ({display.timezone})"
+                if shown.resolution_s >= DAY_S
+                else f"hour ({display.timezone})",
                 "samples",
                 "p50",
                 "p95",
                 "p99",
             ),
-            _rows(shown, None if shown.resolution_s >= DAY_S else HOURLY_ROWS),
+            _rows(shown, zone, None if shown.resolution_s >= DAY_S else HOURLY_ROWS),
         ),
         Paragraph(
             f"p99 per hour {spark} ({fmt.ms(min(finite))} to {fmt.ms(max(finite))})", mono=True

@@ -23,6 +23,7 @@ from bot.config.detection import (
     DegradationSettings,
     DetectionSettings,
 )
+from bot.config.display import DisplaySettings
 from bot.config.heartbeat import HeartbeatSettings
 from bot.config.links import LinkSettings
 from bot.config.oncall import OncallSettings, Person, page_problems, people_problems
@@ -85,6 +86,7 @@ class Settings(BaseSettings):
     links: list[LinkSettings] = Field(default_factory=list)
     heartbeat: HeartbeatSettings = Field(default_factory=HeartbeatSettings)
     alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)
+    display: DisplaySettings = Field(default_factory=DisplaySettings)
 
     _channel_names = field_validator("channels")(channels_.check_names)
     _database_url = field_validator("database_url")(secrets.check_database_url)

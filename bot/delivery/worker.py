@@ -19,7 +19,7 @@ from bot.delivery.destinations import Destinations
 from bot.delivery.recorder import Recorder
 from bot.metrics import Metrics
 from bot.models import Alert, Delivery
-from bot.notify import LatencySeries, MessageRef, Notification, Notifier, mentions_for
+from bot.notify import LatencySeries, MessageRef, Notification, Notifier, facts, mentions_for
 from bot.routing import attempt
 from bot.routing.links import LinkRule, links_for
 from bot.store import Store
@@ -33,6 +33,7 @@ SeriesProvider = Callable[[Alert], Awaitable[LatencySeries | None]]
 IDLE_POLL_S = 5.0
 SERIES_CHANNELS = frozenset({"slack", "mattermost", "email", "console"})  # show sparkline/chart
 BLOCKED_POLL_S = 0.25
+SHOWN = "shown"  # the key of `facts.shown_digest` in a message's stored reference
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,15 @@ class DeliveryWorker:
             extra={"delivery_id": delivery.id},
             links=links_for(alert, self._links),
         )
+        shown = facts.shown_digest(notification)
+        if delivery.event == "updated" and (prepared.ref or {}).get(SHOWN) == shown:
+            # the edit would show what the message already shows: nothing to send
+            logger.info(
+                "update shows nothing new",
+                extra={"action": "delivery_unchanged", "delivery_id": delivery.id},
+            )
+            await self._settle(delivery, attempt.DELIVERED, prepared.ref)
+            return
         try:
             async with asyncio.timeout(self._settings.timeout.total_seconds() * 3):
                 ref = await notifier.send(notification)
@@ -283,7 +293,9 @@ class DeliveryWorker:
         except TimeoutError:
             await self._settle(delivery, attempt.TIMED_OUT)
             return
-        await self._settle(delivery, attempt.DELIVERED, ref)
+        # the digest of what was shown is kept with the message's reference (even for channels
+        # that cannot address a message later), so that a later identical update is not sent
+        await self._settle(delivery, attempt.DELIVERED, {**(ref or {}), SHOWN: shown})
 
     async def _children(self, alert: Alert) -> list[Alert]:
         if alert.kind != "bottleneck":

@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bot.humanize import plural
 from bot.notify import Notification
 from bot.notify import escape as esc
 from bot.notify import facts as f
@@ -27,18 +28,19 @@ def render(notification: Notification) -> Panel:
     for label, value in f.facts(notification, esc.console):
         if label not in SKIPPED_FACTS:
             table.add_row(Text(label), Text(value))
-    parts: list[Text | Table] = [
-        Text(f"{notification.event}: {f.state(notification, esc.console)}", style="bold")
-    ]
+    shown = f.state(notification, esc.console)
+    if not shown.startswith(notification.event):  # no `escalated: escalated to step 2`
+        shown = f"{notification.event}: {shown}"
+    parts: list[Text | Table] = [Text(shown, style="bold")]
     if notification.mention:
         handles = " ".join(esc.console(m) for m in notification.mention)
         parts.append(Text(f"Attention: {handles}", style="bold yellow"))
-    if alert.summary:
+    if alert.summary and not f.evidence(alert):  # else the evidence says it, line by line
         parts.append(Text(esc.console(alert.summary)))
     parts.append(table)
     spark = f.sparkline(notification.series)
     if spark is not None:
-        parts.append(Text(f"{spark}  {f.sparkline_caption(notification.series)}", style=colour))
+        parts.append(Text(f"{spark}\n{f.sparkline_caption(notification.series)}", style=colour))
     for title, items in (
         ("Correlated operations", f.pairs(alert, esc.console)),
         ("Recommendations", f.recommendations(alert, esc.console)),
@@ -60,11 +62,11 @@ def render(notification: Notification) -> Panel:
 def update_line(notification: Notification) -> Text:
     """`#42 updated CRITICAL commit latency anomaly — 5 occurrences, last seen 08:36 UTC, …`"""
     alert = notification.alert
-    parts = [f"{alert.occurrences} occurrences", f"last seen {alert.last_seen:%H:%M} UTC"]
+    parts = [plural(alert.occurrences, "occurrence"), f"last seen {alert.last_seen:%H:%M} UTC"]
     if alert.parent_id is not None:
         parts.append(f"grouped under #{alert.parent_id}")
     if notification.children:
-        parts.append(f"{len(notification.children)} grouped alerts")
+        parts.append(plural(len(notification.children), "grouped alert"))
     line = Text(f"#{alert.id} updated ", style="dim")
     line.append(f"{alert.severity.value} ", style=f.color(alert))
     line.append(f"{esc.console(alert.title)} — {', '.join(parts)}")

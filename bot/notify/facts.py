@@ -10,17 +10,20 @@ platform's escaping (`bot.notify.escape`), and applies it to the outside text on
 renderer whose markup needs the punctuation of its own words left alone (Mattermost's
 Markdown) can escape exactly the data; a renderer may instead escape the whole plain string."""
 
+import hashlib
+import json
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
-from bot.humanize import ms, spark
-from bot.models import Alert, AlertStatus, Paged, Severity
+from bot.cards import evidence, number, one_line
+from bot.humanize import ms, period, plural, spark
+from bot.models import Alert, AlertKind, AlertStatus, Paged, Severity
 from bot.notify import LatencySeries, Notification
 from bot.routing import paging
 
-SPARK_WINDOW = timedelta(hours=1)
+__all__ = ["evidence", "number"]
+
 SPARK_WIDTH = 60
 
 SEVERITY_COLOR = {
@@ -70,18 +73,6 @@ def fmt_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def number(details: dict[str, Any], key: str) -> float | None:
-    """`details[key]` as a finite float, or None when absent, not a number, or NaN/infinite."""
-    value = details.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        result = float(value)
-    except ValueError:
-        return None
-    return result if math.isfinite(result) else None
-
-
 def headline(alert: Alert, esc: Escape = _same) -> str:
     """`commit latency anomaly (#42)`."""
     return f"{esc(alert.title)} (#{alert.id})"
@@ -103,12 +94,29 @@ def state(notification: Notification, esc: Escape = _same) -> str:
             else "acknowledged"
         )
     elif notification.event == "escalated" or alert.escalation_step > 0:
-        text = f"escalated (step {alert.escalation_step})" if alert.escalation_step else "escalated"
+        text = escalation(alert, esc)
     else:
         text = "open"
     if alert.silence_id is not None and alert.status is not AlertStatus.RESOLVED:
         text += ", silenced"
     return text
+
+
+def escalation(alert: Alert, esc: Escape = _same) -> str:
+    """`escalated to step 2 of 3: notified dba-pager, mentioned @dba`, from the alert's frozen
+    plan; `escalated by hand` when no step of the plan has run."""
+    steps = alert.plan.steps
+    number_ = alert.escalation_step
+    if number_ <= 0 or number_ > len(steps):
+        return "escalated by hand" if number_ <= 0 else f"escalated to step {number_}"
+    step = steps[number_ - 1]
+    targets = []
+    if step.notify:
+        targets.append("notified " + ", ".join(esc(c) for c in step.notify))
+    if step.mention:
+        targets.append("mentioned " + ", ".join(esc(m) for m in step.mention))
+    text = f"escalated to step {number_} of {len(steps)}"
+    return f"{text}: {'; '.join(targets)}" if targets else text
 
 
 def event_label(notification: Notification) -> str:
@@ -127,61 +135,24 @@ def event_label(notification: Notification) -> str:
     return labels.get(notification.event, notification.alert.severity.value)
 
 
-def value_line(notification: Notification) -> str | None:
-    """`812 ms vs baseline p99 240 ms (threshold 600 ms)`, with whatever part is known."""
-    details = notification.alert.details
-    series = notification.series
-    value = number(details, "value_ms")
-    p99 = number(details, "baseline_p99_ms")
-    if p99 is None and series is not None:
-        p99 = series.baseline_p99_ms
-    threshold = number(details, "threshold_ms")
-    if threshold is None and series is not None:
-        threshold = series.threshold_ms
-    parts = []
-    if value is not None:
-        parts.append(ms(value))
-    if p99 is not None:
-        parts.append(f"baseline p99 {ms(p99)}")
-    if not parts:
-        return None
-    text = " vs ".join(parts)
-    if threshold is not None:
-        text += f" (threshold {ms(threshold)})"
-    return text
-
-
 def facts(notification: Notification, esc: Escape = _same) -> list[Fact]:
-    """The alert's key facts as (label, value), most important first; only known ones."""
+    """The alert's key facts as (label, value), most important first: severity, state, the
+    operations, the kind, then the evidence of its kind (`bot.cards`), then when and how
+    often it was seen; only the known ones."""
     alert = notification.alert
-    details = alert.details
-    plural = "s" if len(alert.operation_types) > 1 else ""
+    ops = "Operations" if len(alert.operation_types) > 1 else "Operation"
     kind = (
         alert.kind.value if alert.bottleneck is None else f"{alert.kind.value}: {alert.bottleneck}"
     )
     out: list[Fact] = [
         ("Severity", alert.severity.value),
         ("State", state(notification, esc)),
-        (f"Operation{plural}", operations(alert, esc)),
+        (ops, operations(alert, esc)),
         ("Kind", kind),
     ]
-    value = value_line(notification)
-    if value is not None:
-        out.append(("Value", value))
-    mean = number(details, "baseline_mean_ms")
-    if mean is not None:
-        out.append(("Baseline mean", ms(mean)))
-    z_score = number(details, "z_score")
-    if z_score is not None:
-        out.append(("Z-score", f"{z_score:.1f}"))
-    degradation = number(details, "degradation_pct")
-    if degradation is not None:
-        out.append(("Degradation", f"{degradation:+.0f} %"))
-    outliers, samples = number(details, "outliers"), number(details, "samples")
-    if outliers is not None and samples is not None:
-        out.append(("Outliers", f"{outliers:.0f} of {samples:.0f} samples"))
-    elif samples is not None:
-        out.append(("Samples", f"{samples:.0f}"))
+    if alert.kind is AlertKind.BOTTLENECK:  # its evidence names the members
+        del out[2]
+    out += evidence(alert, esc)
     out.append(("Occurrences", str(alert.occurrences)))
     out.append(("First seen", fmt_time(alert.first_seen)))
     out.append(("Last seen", fmt_time(alert.last_seen)))
@@ -229,13 +200,14 @@ def thread_text(notification: Notification, esc: Escape = _same) -> str:
     """What a repeat or an escalation adds to the alert's thread (mentions are the caller's)."""
     alert = notification.alert
     if notification.event == "escalated":
-        text = f":rotating_light: Escalated (step {alert.escalation_step}): {headline(alert, esc)} is still {state(notification, esc)}"
+        text = f":rotating_light: {headline(alert, esc)}: {escalation(alert, esc)}"
         now_paged = [p for p in alert.paged if p.step == alert.escalation_step]
         if now_paged:
             text += "\nEscalated to " + "; ".join(esc(paged_line(p)) for p in now_paged)
     else:
-        text = f":repeat: Seen again: {headline(alert, esc)}, {alert.occurrences} occurrences, last at {fmt_time(alert.last_seen)}"
-    value = value_line(notification)
+        seen = plural(alert.occurrences, "occurrence")
+        text = f":repeat: Seen again: {headline(alert, esc)}, {seen}, last at {fmt_time(alert.last_seen)}"
+    value = one_line(alert, esc)
     return text if value is None else f"{text}\n{value}"
 
 
@@ -257,17 +229,12 @@ def child_line(child: Alert, esc: Escape = _same) -> str:
     return f"#{child.id} {child.severity.value} {esc(child.title)}{status}"
 
 
-def _last_hour(series: LatencySeries | None) -> tuple[str, list[float]] | None:
-    """The percentile the sparkline shows (p99, else p95, else p50) and its finite values of
-    the hour before the series' last bucket."""
+def _shown(series: LatencySeries | None) -> tuple[str, list[float]] | None:
+    """The percentile the sparkline shows (p99, else p95, else p50) and its finite values over
+    the whole series (`bot.series` picks a span of at least 3x the incident)."""
     if series is None:
         return None
     for label, values in (("p99", series.p99_ms), ("p95", series.p95_ms), ("p50", series.p50_ms)):
-        if not values:
-            continue
-        if len(series.timestamps) == len(values):
-            since = series.timestamps[-1] - SPARK_WINDOW
-            values = tuple(v for t, v in zip(series.timestamps, values, strict=True) if t >= since)
         finite = [v for v in values if math.isfinite(v)]
         if finite:
             return label, finite
@@ -275,16 +242,46 @@ def _last_hour(series: LatencySeries | None) -> tuple[str, list[float]] | None:
 
 
 def sparkline(series: LatencySeries | None) -> str | None:
-    """The last hour as block characters (`▁▂▃▅▇`), at most 60 wide, each character the worst
+    """The series as block characters (`▁▂▃▅▇`), at most 60 wide, each character the worst
     value of its slice; None without data."""
-    window = _last_hour(series)
+    window = _shown(series)
     return None if window is None else spark(window[1], SPARK_WIDTH)
 
 
 def sparkline_caption(series: LatencySeries | None) -> str | None:
-    """`p99, last hour: 120 ms to 812 ms` for the values the sparkline shows."""
-    window = _last_hour(series)
-    if window is None:
+    """`p99, last 3 h: 120 ms to 812 ms (baseline p50–p99 100 ms–240 ms)` for the values the
+    sparkline shows."""
+    window = _shown(series)
+    if window is None or series is None:
         return None
     label, values = window
-    return f"{label}, last hour: {ms(min(values))} to {ms(max(values))}"
+    span = "last hour"
+    if len(series.timestamps) >= 2:
+        seconds = (series.timestamps[-1] - series.timestamps[0]).total_seconds()
+        if seconds >= 5400:  # up to 1.5 h it is the last hour, give or take a bucket
+            span = f"last {period(seconds)}"
+    text = f"{label}, {span}: {ms(min(values))} to {ms(max(values))}"
+    if series.baseline_p50_ms is not None and series.baseline_p99_ms is not None:
+        text += f" (baseline p50–p99 {ms(series.baseline_p50_ms)}–{ms(series.baseline_p99_ms)})"
+    elif series.baseline_p99_ms is not None:
+        text += f" (baseline p99 {ms(series.baseline_p99_ms)})"
+    return text
+
+
+def shown_digest(notification: Notification) -> str:
+    """A digest of everything a reader sees of the alert's card except the live sparkline and
+    chart: headline, state, summary, facts, pairs, recommendations and grouped alerts. Two
+    notifications with one digest look the same, so an `updated` edit between them is not sent
+    (`bot.delivery.worker`)."""
+    alert = notification.alert
+    shown = [
+        headline(alert),
+        state(notification),
+        alert.summary,
+        facts(notification),
+        pairs(alert),
+        recommendations(alert),
+        [child_line(c) for c in notification.children],
+    ]
+    raw = json.dumps(shown, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]

@@ -22,7 +22,6 @@ DETAIL_KEYS = (
     "baseline_p99_ms",
     "baseline_mean_ms",
     "threshold_ms",
-    "z_score",
     "degradation_pct",
     "outliers",
     "samples",
@@ -56,6 +55,9 @@ def custom_details(notification: Notification) -> dict[str, Any]:
         "first_seen": alert.first_seen.isoformat(),
         "last_seen": alert.last_seen.isoformat(),
     }
+    evidence = f.evidence(alert)
+    if evidence:
+        details["evidence"] = dict(evidence)
     for key in DETAIL_KEYS:
         value = f.number(alert.details, key)
         if value is not None:
@@ -69,7 +71,7 @@ def custom_details(notification: Notification) -> dict[str, Any]:
         details["grouped_alerts"] = [f.child_line(c) for c in notification.children]
     spark = f.sparkline(notification.series)
     if spark is not None:
-        details["last_hour"] = f"{spark} {f.sparkline_caption(notification.series)}"
+        details["latency"] = f"{spark} {f.sparkline_caption(notification.series)}"
     if notification.mention:
         details["mention"] = list(notification.mention)
     return details

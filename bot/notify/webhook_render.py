@@ -15,6 +15,7 @@ import hmac
 import json
 from typing import Any
 
+from bot.cards import evidence
 from bot.notify import Notification
 
 CONTRACT_EVENTS = {"repeat": "updated", "unacknowledged": "updated"}
@@ -49,6 +50,7 @@ def body(notification: Notification, delivery_id: str) -> bytes:
             "occurrences": alert.occurrences,
             "acknowledged_by": alert.acknowledged_by,
             "escalation_step": alert.escalation_step,
+            "evidence": [{"label": k, "value": v} for k, v in evidence(alert)],
         },
     }
     if notification.children:

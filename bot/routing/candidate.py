@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import AwareDatetime, Field, model_validator
 
 from bot.analysis.bottleneck import components
+from bot.humanize import plural
 from bot.models import (
     AlertKind,
     Anomaly,
@@ -65,6 +66,38 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "?" if value is None else f"{value:.{digits}f}"
 
 
+def _part(details: dict[str, Any], key: str) -> dict[str, Any]:
+    found = details.get(key)
+    return found if isinstance(found, dict) else {}
+
+
+def _summary(anomaly: Anomaly) -> str:
+    """One line that agrees with the card: the figure of the rule that fired."""
+    found = anomaly.details
+    if anomaly.kind is AnomalyKind.DEGRADATION:
+        return (
+            f"p99 rose {_num(anomaly.degradation_pct)}% "
+            f"(confidence {_num(anomaly.confidence, 2)}, {plural(anomaly.samples, 'sample')})"
+        )
+    spike = _part(found, "statistical")
+    if anomaly.kind is AnomalyKind.THRESHOLD:
+        line = _part(found, "threshold").get("threshold_ms")
+        text = f"worst {_num(anomaly.value_ms)} ms over the threshold {_num(line)} ms"
+        text += f", {anomaly.outliers} of {plural(anomaly.samples, 'request')}"
+    elif spike.get("rule") == "robust" and spike.get("expected_median_ms"):
+        median, usual = spike.get("window_median_ms"), spike.get("expected_median_ms")
+        text = f"window median {_num(median)} ms vs {_num(usual)} ms usual for this hour"
+        text += f", {anomaly.outliers} of {plural(anomaly.samples, 'request')} above the old p99"
+    else:
+        text = (
+            f"worst {_num(anomaly.value_ms)} ms, {_num(anomaly.z_score)} standard deviations "
+            f"from the reference mean, {anomaly.outliers} of {plural(anomaly.samples, 'request')}"
+        )
+    if anomaly.kind is AnomalyKind.COMBINED:
+        text += f", during a {_num(anomaly.degradation_pct)}% degradation"
+    return text
+
+
 def from_anomaly(anomaly: Anomaly) -> AlertCandidate:
     """One candidate for one operation's anomaly, titled `commit latency anomaly` or
     `get_history slow degradation`."""
@@ -72,18 +105,9 @@ def from_anomaly(anomaly: Anomaly) -> AlertCandidate:
     kind = AlertKind(anomaly.kind.value)
     if anomaly.kind is AnomalyKind.DEGRADATION:
         title = f"{op} slow degradation"
-        summary = (
-            f"p99 rose {_num(anomaly.degradation_pct)}% "
-            f"(confidence {_num(anomaly.confidence, 2)}, {anomaly.samples} samples)"
-        )
     else:
         title = f"{op} latency anomaly"
-        summary = (
-            f"worst {_num(anomaly.value_ms)} ms vs baseline p99 {_num(anomaly.baseline_p99_ms)} ms"
-            f", z {_num(anomaly.z_score, 2)}, {anomaly.outliers} of {anomaly.samples} samples"
-        )
-        if anomaly.kind is AnomalyKind.COMBINED:
-            summary += f", during a {_num(anomaly.degradation_pct)}% degradation"
+    summary = _summary(anomaly)
     details: dict[str, Any] = {
         "anomaly_id": anomaly.id,
         "detector": anomaly.detector,
@@ -100,6 +124,13 @@ def from_anomaly(anomaly: Anomaly) -> AlertCandidate:
         "window_start": anomaly.window_start.isoformat(),
         "window_end": anomaly.window_end.isoformat(),
     }
+    # the per-rule findings (`bot.analysis.detection`): the cards' evidence (`bot.cards`)
+    for part in ("statistical", "threshold", "degradation"):
+        found = anomaly.details.get(part)
+        if isinstance(found, dict):
+            details[part] = found
+    if anomaly.kind is AnomalyKind.DEGRADATION and "degradation" not in details:
+        details["degradation"] = dict(anomaly.details)
     return AlertCandidate(
         kind=kind,
         severity=anomaly.severity,
@@ -154,14 +185,15 @@ def clusters(correlations: Sequence[Correlation]) -> list[BottleneckCluster]:
 
 def from_cluster(cluster: BottleneckCluster) -> AlertCandidate:
     """One candidate for the whole cluster, titled `MERGE_PIPELINE_SATURATION: merge_base_find,
-    merge_conflict_detect, merge_branches` (operations strongest correlation first)."""
+    merge_branches, merge_conflict_detect` (operations sorted by name, so that the title does not
+    change when the strongest pair does)."""
     ops = cluster.operations
     pairs = cluster.strongest_first
     top = pairs[0]
     recommendations = list(dict.fromkeys(r for c in pairs for r in c.recommendations))
     summary = (
-        f"{len(ops)} operations slow together, {len(pairs)} correlated pair(s), "
-        f"strongest r {top.r:.2f} ({top.operation_a} ~ {top.operation_b}, {top.n} minutes)"
+        f"{plural(len(ops), 'operation')} slow together, {plural(len(pairs), 'correlated pair')}, "
+        f"strongest r {top.r:.2f} ({top.operation_a} ~ {top.operation_b}, {plural(top.n, 'minute')})"
     )
     details: dict[str, Any] = {
         "r": top.r,
@@ -178,7 +210,7 @@ def from_cluster(cluster: BottleneckCluster) -> AlertCandidate:
         severity=cluster.severity,
         operation_types=tuple(sorted(ops)),
         bottleneck=cluster.bottleneck,
-        title=f"{cluster.bottleneck.value}: {', '.join(ops)}",
+        title=f"{cluster.bottleneck.value}: {', '.join(sorted(ops))}",
         summary=summary,
         details=details,
         detected_at=max(c.analyzed_at for c in pairs),

@@ -12,7 +12,7 @@ Rules (the decision lists its audit events and the deliveries to enqueue):
   so that a minute-by-minute detection does not edit every message every minute; occurrences
   are not audited one by one (the anomalies table has them);
 * a silenced alert stays muted (a matching silence mutes it now), a grouped child edits its
-  parent's message, and a bottleneck that spread to more operations adopts the alerts under it.
+  parent's message only when its line there changes (`parent_sees`), and a bottleneck that spread to more operations adopts the alerts under it.
 """
 
 from collections.abc import Sequence
@@ -65,6 +65,17 @@ def _notable(occurrences: int) -> bool:
     """2, 5, 10, 20, 50, 100, …: the counts worth an edit."""
     digits = str(occurrences)
     return occurrences >= 2 and digits[0] in "125" and set(digits[1:]) <= {"0"}
+
+
+def parent_sees(before: Alert, after: Alert) -> bool:
+    """Whether a grouped child's change shows on its parent's card, which lists each child as
+    `#id SEVERITY title (status)`: a child's occurrences or numbers do not, so a bottleneck's
+    parent is not edited once per member and cycle with the same text."""
+    return (before.severity, before.title, before.status) != (
+        after.severity,
+        after.title,
+        after.status,
+    )
 
 
 def update(
@@ -144,7 +155,7 @@ def _route_update(
         parent = next((a for a in related if a.id == fresh.parent_id), None)
         targets = (
             [Send(channel=c, event="updated", alert_id=parent.id) for c in parent.notified_channels]
-            if parent and changes
+            if parent and parent_sees(alert, fresh)
             else []
         )
         own = (

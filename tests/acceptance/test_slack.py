@@ -65,7 +65,7 @@ async def test_every_command_answers_through_the_response_url(live: LiveBot) -> 
         ("unsilence 1", "in_channel", "Silence #1 ended"),
         (f"resolve {commit} fixed", "in_channel", f"Alert #{commit} resolved by alice"),
         ("bottlenecks", "ephemeral", "merge ↔ merge_branches"),
-        ("trends commit", "ephemeral", "commit, last 7d: p99"),
+        ("trends commit", "ephemeral", "commit, last 7 days (UTC days, today partial): p99"),
         ("merges --since 6h", "ephemeral", "20 merges in the last 6h: 75% landed"),
         ("baselines commit", "ephemeral", "Baseline of commit"),
         ("jobs", "ephemeral", "jobs:"),

@@ -18,6 +18,7 @@ from bot.models import ActorSource, AlertStatus, MergeRecord, MergeStatus
 from bot.routing.transition import Actor
 from bot.store import Store
 from bot.store.queries import QUERIES
+from tests.factories import make_new_alert
 from tests.seed import World, seed
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -300,20 +301,40 @@ async def test_bottlenecks_baselines_jobs_status_route(commands: Commands) -> No
 async def test_trends(commands: Commands) -> None:
     reply = await commands.run("trends commit", ALICE)
     assert not reply.error, reply.text
-    assert reply.text.startswith("commit, last 7d: p99 ")
+    assert reply.text.startswith("commit, last 7 days (UTC days, today partial): p99 ")
     assert "vs baseline p99 40.0 ms" in reply.text
     rows = table_of(reply).rows
-    assert table_of(reply).columns[0] == "day"
+    assert table_of(reply).columns[0] == "day (UTC)"
     assert len(rows) == 7
+    # calendar days, today (Friday 27 November, until noon) last and marked partial
+    assert [r[0] for r in rows[:1] + rows[-2:]] == [
+        "Sat 11-21",
+        "Thu 11-26",
+        "Fri 11-27 (today, partial)",
+    ]
     assert int(rows[-1][1].replace(",", "")) + int(rows[-2][1].replace(",", "")) == 199
     assert "p99 per hour " in text_of(reply)
     assert reply.image is None  # the console shows no images
     hourly = await commands.run("trends merge --days 1", ALICE, images=True)
     assert table_of(hourly).columns[0] == "hour (UTC)"
-    assert len(table_of(hourly).rows) == 24
     assert hourly.image is not None
     assert hourly.image.png.startswith(b"\x89PNG")
-    assert (await commands.run("trends commit --days 1", ALICE)).text.startswith("commit, last 1d")
+    one_day = await commands.run("trends commit --days 1", ALICE)
+    assert one_day.text.startswith("commit, last 1 day (UTC days, today partial)")
+    assert "Trend: no slope: it needs two days of data or more" in text_of(one_day)
+
+
+async def test_trends_count_days_in_the_display_time_zone(
+    store: Store, service: AlertService, clock: FrozenClock, world: World
+) -> None:
+    settings = Settings.load(display={"timezone": "Pacific/Kiritimati"})  # UTC+14
+    commands = Commands(store, service, settings, clock, SCHEDULE, registry=build_registry())
+    reply = await commands.run("trends commit --days 3", ALICE)
+    assert reply.text.startswith("commit, last 3 days (Pacific/Kiritimati days, today partial)")
+    rows = table_of(reply).rows
+    assert table_of(reply).columns[0] == "day (Pacific/Kiritimati)"
+    # noon UTC on the 27th is 02:00 on the 28th there: today has two hours
+    assert [r[0] for r in rows] == ["Thu 11-26", "Fri 11-27", "Sat 11-28 (today, partial)"]
 
 
 async def test_merges(commands: Commands, store: Store) -> None:
@@ -321,8 +342,11 @@ async def test_merges(commands: Commands, store: Store) -> None:
     assert reply.text == "20 merges in the last 24h: 75% landed, p95 94.2 ms"
     said = text_of(reply)
     assert "With conflicts: 25%" in said
-    assert "SLA: unknown: fewer than 10 merges in the week before" in said
-    assert "Slowest phase: CONFLICT_DETECTION" in said
+    assert "SLA: unknown: fewer than 10 merges in the 7 days before" in said
+    assert "Slowest phase: conflict detection (by mean time)" in said
+    # each phase labelled: its mean in ms, and how many merges it was the slowest of
+    assert "conflict detection | 29.5 ms | 20 of 20 merges (100%)" in said
+    assert "base finding | 14.5 ms | 0 of 20 merges (0%)" in said
     assert "feature-0 → main | 7 | 2 | 29%" in said
     assert (await commands.run("merges --since 30m", ALICE)).text == "No merges in the last 30m."
     slow = [
@@ -338,7 +362,35 @@ async def test_merges(commands: Commands, store: Store) -> None:
     await store.metrics.add_merges(slow)
     judged = await commands.run("merges --since 1h", ALICE)
     assert judged.text == "3 merges in the last 1h: 100% landed, p95 200 ms, SLA CRITICAL"
-    assert "SLA: CRITICAL (p95 200 ms vs p99 96.4 ms the week before)" in text_of(judged)
+    assert "SLA: CRITICAL for the last 1h (p95 200 ms vs p99 96.4 ms of the 7 days before)" in (
+        text_of(judged)
+    )
+    assert "Slowest phase: unknown: no phase times, or a tie" in text_of(judged)
+
+
+async def test_merges_sla_shows_the_last_hour_of_a_longer_window(
+    commands: Commands, store: Store
+) -> None:
+    def merges(n: int, ms: float, first: timedelta, step: timedelta) -> list[MergeRecord]:
+        return [
+            MergeRecord(
+                source_branch="feature",
+                target_branch="main",
+                status=MergeStatus.SUCCESS,
+                total_ms=ms,
+                started_at=NOW - first - i * step,
+            )
+            for i in range(n)
+        ]
+
+    await store.metrics.add_merges(
+        merges(12, 100.0, timedelta(days=3), timedelta(minutes=5))  # the reference
+        + merges(100, 50.0, timedelta(hours=2), timedelta(minutes=2))  # a quiet window
+        + merges(3, 400.0, timedelta(minutes=5), timedelta(minutes=1))  # saturated now
+    )
+    reply = text_of(await commands.run("merges --since 6h", ALICE))
+    assert "SLA: OK for the last 6h" in reply  # the window asked for is judged as a whole
+    assert "SLA, last hour: CRITICAL (p95 400 ms of 3 merges)" in reply
 
 
 async def test_mutating_commands_are_known(commands: Commands) -> None:
@@ -444,3 +496,50 @@ async def metrics_bytes(store: Store) -> int:
     async with store.connector.pool.acquire() as conn:
         n: int = await conn.fetchval("SELECT pg_total_relation_size('perfbot.metrics')")
     return n
+
+
+async def test_every_listed_open_alert_gets_a_way_to_acknowledge_it(
+    commands: Commands, store: Store
+) -> None:
+    async with store.alerts.transaction() as tx:
+        for i in range(8):
+            await tx.insert_alert(make_new_alert(fingerprint=f"anomaly:extra{i}"))
+    reply = await commands.run("alerts open", ALICE)
+    [buttons] = [b for b in reply.blocks if isinstance(b, Buttons)]
+    assert len(buttons.items) == 5
+    shown = {b.alert_id for b in buttons.items}
+    listed = [int(row[0].lstrip("#")) for row in table_of(reply).rows]
+    others = [i for i in listed if i not in shown]
+    assert others  # more open alerts than buttons
+    [hint] = [b for b in reply.blocks if isinstance(b, Paragraph)]
+    assert hint.text == (
+        f"Acknowledge the other {len(others)} open with /perf ack <id>: "
+        + ", ".join(f"#{i}" for i in others)
+    )
+    everything = await commands.run("alerts all", ALICE)
+    assert everything.text.endswith("alerts, in any state")
+
+
+async def test_alert_shows_the_evidence_of_its_kind(commands: Commands, store: Store) -> None:
+    details = {
+        "value_ms": 343.0,
+        "baseline_p99_ms": 218.0,
+        "threshold_ms": 437.0,
+        "statistical": {
+            "rule": "robust",
+            "z": 4.71,
+            "outliers": 12,
+            "samples": 40,
+            "window_s": 300,
+            "window_median_ms": 29.8,
+            "expected_median_ms": 4.93,
+        },
+    }
+    async with store.alerts.transaction() as tx:
+        alert = await tx.insert_alert(
+            make_new_alert(fingerprint="anomaly:shown", severity="WARNING", details=details)
+        )
+    said = text_of(await commands.run(f"alert {alert.id}", ALICE))
+    assert "Window median: 29.8 ms vs 4.93 ms usual for this hour (×6.0)" in said
+    assert "Above the old p99: 12 of 40 requests (30 %)" in said
+    assert "437 ms" not in said  # the threshold rule did not fire: its line is not shown

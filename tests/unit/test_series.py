@@ -10,7 +10,7 @@ from bot import errors
 from bot.analysis.rollups import Rollups
 from bot.clock import FrozenClock
 from bot.models import Alert, Baseline
-from bot.series import SeriesProvider, series_of
+from bot.series import SeriesProvider, series_of, span_for
 from tests.factories import make_alert
 from tests.unit.analysis.factories import baseline
 
@@ -66,6 +66,9 @@ class CountingRollups:
             self.fail_next = False
             raise errors.DatabaseUnavailable("database unavailable: test")
         return _rollups(operation)
+
+    async def hours_of(self, operation: str, start: datetime, end: datetime) -> Rollups:
+        return await self.minutes_of(operation, start, end)
 
 
 class CountingFindings:
@@ -132,3 +135,50 @@ async def test_a_failed_read_is_not_kept() -> None:
         await provider(alert_on("commit"))
     assert await provider(alert_on("commit")) is not None
     assert store.rollups.reads == ["commit", "commit"]
+
+
+# ---- the span: at least 3x the incident so far, an hour at least, hourly rollups beyond 6 h ----
+
+
+@pytest.mark.parametrize(
+    ("kind", "first_seen_ago", "window_start_ago", "expected"),
+    [
+        ("statistical", timedelta(0), None, timedelta(hours=1)),
+        ("statistical", timedelta(minutes=20), None, timedelta(hours=1)),
+        ("statistical", timedelta(minutes=25), None, timedelta(hours=2)),  # 75 min, rounded up
+        ("statistical", timedelta(hours=3), None, timedelta(hours=9)),
+        ("degradation", timedelta(minutes=5), timedelta(days=3), timedelta(days=9)),
+        ("degradation", timedelta(minutes=5), timedelta(days=30), timedelta(days=14)),
+        ("statistical", timedelta(minutes=5), timedelta(days=3), timedelta(hours=1)),
+    ],
+)
+def test_span_covers_three_times_the_incident(
+    kind: str,
+    first_seen_ago: timedelta,
+    window_start_ago: timedelta | None,
+    expected: timedelta,
+) -> None:
+    details = (
+        {} if window_start_ago is None else {"window_start": (NOON - window_start_ago).isoformat()}
+    )
+    alert = make_alert(kind=kind, first_seen=NOON - first_seen_ago, details=details)
+    assert span_for(alert, NOON) == expected
+
+
+class SpanRollups(CountingRollups):
+    async def hours_of(self, operation: str, start: datetime, end: datetime) -> Rollups:
+        self.reads.append(f"hours {operation} {end - start}")
+        return _rollups(operation)
+
+    async def minutes_of(self, operation: str, start: datetime, end: datetime) -> Rollups:
+        self.reads.append(f"minutes {operation} {end - start}")
+        return _rollups(operation)
+
+
+async def test_long_incidents_read_hourly_rollups_over_their_span() -> None:
+    store = FakeStore()
+    store.rollups = SpanRollups()
+    provider = SeriesProvider(store, FrozenClock(NOON))
+    await provider(make_alert(operation_types=("commit",), first_seen=NOON - timedelta(hours=3)))
+    await provider(alert_on("commit"))
+    assert store.rollups.reads == ["hours commit 9:00:00", "minutes commit 1:00:00"]

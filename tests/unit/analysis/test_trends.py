@@ -54,3 +54,36 @@ def test_operations_can_be_named_even_without_data():
     assert [t.operation for t in found] == ["commit", "merge"]
     assert np.isnan(found[1].p99_ms).all()
     assert found[1].slope_ms_per_day is None
+
+
+# ---- slope only over two days or more; calendar days from explicit edges --------------------
+
+
+@pytest.mark.parametrize(
+    ("spike_hours", "hours_with_data", "has_slope"),
+    [
+        ((20,), range(24), False),  # one day with a short spike: no trend
+        ((), range(47), False),  # 47 hours: still under two days
+        ((), range(48), True),
+        ((), (0, 71), True),  # first and last bucket with data two days apart or more
+    ],
+)
+def test_slope_needs_two_days_of_data(spike_hours, hours_with_data, has_slope):
+    hours = np.array(list(hours_with_data))
+    seconds = np.repeat(hours * 3600 + 30.0, 10)
+    values = np.where(np.isin(seconds // 3600, spike_hours), 200.0, 10.0)
+    (trend,) = trends(rollups({"commit": (stamps(START, seconds), values)}, 3600), START, NOW)
+    assert (trend.slope_ms_per_day is not None) is has_slope
+
+
+def test_day_buckets_follow_the_edges_given():
+    # the days of a zone 5 hours behind UTC: a row's hours belong to the day they fall on there
+    edges = [START + timedelta(hours=5) + timedelta(days=d) for d in range(3)]
+    seconds = np.arange(72) * 3600 + 30.0  # one request an hour from START (00:00 UTC)
+    data = {"commit": (stamps(START, seconds), np.where(seconds < 5 * 3600, 99.0, 1.0))}
+    (trend,) = trends(
+        rollups(data, 3600), edges[0], NOW, resolution_s=86400, edges=edges, operations=["commit"]
+    )
+    assert [np.datetime64(e.replace(tzinfo=None), "s") for e in edges] == list(trend.buckets)
+    assert trend.count.tolist() == [24, 24, 19]  # the last, today's, day is partial
+    assert trend.p99_ms.max() == 1.0  # the hours before the first edge are not in any row

@@ -3,7 +3,15 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.models import Alert, AlertKind, AlertStatus, BottleneckType, EscalationPlan, Severity
+from bot.models import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    BottleneckType,
+    EscalationPlan,
+    EscalationStep,
+    Severity,
+)
 from bot.notify import LatencySeries, Notification
 
 T0 = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
@@ -27,11 +35,31 @@ def make_alert(**overrides: Any) -> Alert:
             "z_score": 5.21,
             "outliers": 7,
             "samples": 120,
+            "statistical": {
+                "rule": "robust",
+                "severity": "CRITICAL",
+                "z": 9.04,
+                "value_ms": 812.0,
+                "outliers": 42,
+                "samples": 120,
+                "window_s": 300,
+                "window_median_ms": 29.8,
+                "expected_median_ms": 4.93,
+            },
         },
         "first_seen": T0,
         "last_seen": T0 + timedelta(minutes=5),
         "occurrences": 2,
-        "plan": EscalationPlan(route="critical", channels=("oncall-slack",)),
+        "plan": EscalationPlan(
+            route="critical",
+            channels=("oncall-slack",),
+            steps=(
+                EscalationStep(
+                    after=timedelta(minutes=15), notify=("dba-pager",), mention=("dba-oncall",)
+                ),
+                EscalationStep(after=timedelta(minutes=30), mention=("@here",)),
+            ),
+        ),
         "created_at": T0,
         "updated_at": T0 + timedelta(minutes=5),
     }

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from bot import charts
 from bot.charts import ChartError, latency_png
 from bot.config import Settings
 from bot.config.checks import platform_gap
@@ -166,3 +167,23 @@ def test_chart_titles_are_never_math_text(name: str, titled: bool):
     )
     title = f"{name}: last 7d (UTC)" if titled else None
     assert latency_png(series, title=title).startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("span", "expected"),
+    [
+        (timedelta(hours=1), ("%H:%M", None)),
+        (timedelta(hours=24), ("%m-%d %H:%M", None)),
+        (timedelta(days=2), ("%a %m-%d", 1)),
+        (timedelta(days=7), ("%a %m-%d", 1)),
+        (timedelta(days=30), ("%a %m-%d", 4)),
+    ],
+)
+def test_chart_ticks_carry_dates_beyond_half_a_day(span, expected):
+    assert charts.ticks(span) == expected
+
+
+def test_a_seven_day_chart_draws():
+    times = [T0 + timedelta(hours=h) for h in range(7 * 24)]
+    series = LatencySeries("commit", tuple(times), (1.0,) * len(times), (), (2.0,) * len(times))
+    assert charts.latency_png(series).startswith(b"\x89PNG")

@@ -102,7 +102,10 @@ async def test_repeat_replies_in_the_thread(mattermost_fake):
         )
     )
     (reply,) = mattermost_fake.thread(ref["post_id"])
-    assert reply["message"].startswith("@dba-oncall :rotating_light: Escalated (step 1)")
+    assert reply["message"].startswith(
+        "@dba-oncall :rotating_light: commit latency anomaly (#42): escalated to step 1 of 2: "
+        "notified dba-pager; mentioned dba-oncall"
+    )
 
 
 async def test_post_gone_is_posted_anew(mattermost_fake):

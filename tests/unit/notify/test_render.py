@@ -104,13 +104,18 @@ def test_slack_message_structure_and_facts():
     fields = {
         f["text"].split("\n")[0]: f["text"].split("\n")[1] for f in payload["blocks"][2]["fields"]
     }
-    assert fields["*Value*"] == "812 ms vs baseline p99 240 ms (threshold 600 ms)"
-    assert fields["*Z-score*"] == "5.2"
-    assert fields["*Outliers*"] == "7 of 120 samples"
+    assert fields["*Window median*"] == "29.8 ms vs 4.93 ms usual for this hour (×6.0)"
+    assert fields["*Above the old p99*"] == "42 of 120 requests (35 %)"
+    assert fields["*Strength*"] == "9.0 standard errors above usual"
+    assert fields["*Window*"] == "5 min"
+    assert not {"*Value*", "*Z-score*", "*Outliers*"} & set(fields)
     assert fields["*Occurrences*"] == "2"
     assert fields["*First seen*"] == "2026-11-27 06:00:00 UTC"
     spark = payload["blocks"][3]["text"]["text"]
-    assert re.match(r"^`[▁▂▃▄▅▆▇█]{30}`\np99, last hour: 200 ms to 780 ms$", spark)
+    assert re.match(
+        r"^`[▁▂▃▄▅▆▇█]{30}`\np99, last hour: 200 ms to 780 ms \(baseline p50–p99 100 ms–240 ms\)$",
+        spark,
+    )
     assert "#42" in payload["blocks"][4]["elements"][0]["text"]
 
 
@@ -170,7 +175,7 @@ def test_slack_thread_reply_for_escalation_mentions_people():
     alert = make_alert(escalation_step=2)
     reply = slack_render.thread_reply(make_notification("escalated", alert, mention=("U024BE7LH",)))
     assert reply["text"].startswith(
-        "<@U024BE7LH> :rotating_light: Escalated (step 2): commit latency anomaly (#42)"
+        "<@U024BE7LH> :rotating_light: commit latency anomaly (#42): escalated to step 2 of 2: mentioned @here"
     )
 
 
@@ -264,7 +269,8 @@ def test_mattermost_post_content():
     assert "- Look for vacuum or checkpoints" in attachment["text"]
     assert re.search(r"`[▁▂▃▄▅▆▇█]+` p99, last hour", attachment["text"])
     titles = [f["title"] for f in attachment["fields"]]
-    assert titles[:4] == ["Severity", "State", "Operations", "Kind"]
+    # a bottleneck's operations are its evidence's members, not a second list
+    assert titles[:5] == ["Severity", "State", "Kind", "Members", "Class"]
     assert attachment["fallback"] == "[CRITICAL] shared bottleneck: object storage I/O (#50): open"
 
 
@@ -301,9 +307,10 @@ def test_email_first_mail_subject_message_id_and_parts():
     assert msg.get_content_type() == "multipart/alternative"
     text = _part(msg, "plain")
     html = _part(msg, "html")
-    assert "Value:         812 ms vs baseline p99 240 ms (threshold 600 ms)" in text
-    assert "Z-score:       5.2" in text
-    assert "<td>812 ms vs baseline p99 240 ms (threshold 600 ms)</td>" in html
+    assert "Window median:     29.8 ms vs 4.93 ms usual for this hour (×6.0)" in text
+    assert "Strength:          9.0 standard errors above usual" in text
+    assert "<td>29.8 ms vs 4.93 ms usual for this hour (×6.0)</td>" in html
+    assert "threshold" not in text  # a robust spike's card shows no threshold it did not cross
 
 
 @pytest.mark.parametrize(
@@ -483,16 +490,24 @@ def test_console_panel_shows_id_severity_and_facts():
     out = console.export_text()
     assert "#42 CRITICAL commit latency anomaly" in out
     assert "fired: open" in out
-    assert "812 ms vs baseline p99 240 ms" in out
+    assert "29.8 ms vs 4.93 ms usual for this hour (×6.0)" in out
+    assert "Above the old p99  42 of 120 requests (35 %)" in out
     assert "[bold]weird" in out
 
 
-def test_sparkline_keeps_the_last_hour_only_and_squeezes():
-    series = make_series(points=120)  # 4 hours at 2-minute steps
+def test_sparkline_spans_the_whole_series_and_squeezes():
+    series = make_series(points=120)  # 4 hours at 2-minute steps: the provider chose the span
     line = facts.sparkline(series)
     assert line is not None
-    assert len(line) == 31  # 60 minutes / 2 + the last point
+    assert len(line) == 60  # 120 points squeezed, each character the worst of its slice
+    assert line[0] == "▁"
     assert line[-1] == "█"
+    assert facts.sparkline_caption(series) == (
+        "p99, last 3 h 58 min: 200 ms to 2.58 s (baseline p50–p99 100 ms–240 ms)"
+    )
+    assert facts.sparkline_caption(make_series(points=30)) == (
+        "p99, last hour: 200 ms to 780 ms (baseline p50–p99 100 ms–240 ms)"
+    )
     assert humanize.spark([1.0] * 200, 60) == "▁" * 60
     assert facts.sparkline(None) is None
 
@@ -501,7 +516,11 @@ def test_state_texts():
     assert facts.state(make_notification(alert=make_alert(silence_id=3))) == "open, silenced"
     assert (
         facts.state(make_notification("escalated", make_alert(escalation_step=1)))
-        == "escalated (step 1)"
+        == "escalated to step 1 of 2: notified dba-pager; mentioned dba-oncall"
+    )
+    assert (
+        facts.state(make_notification("escalated", make_alert(escalation_step=0)))
+        == "escalated by hand"
     )
     resolved = make_alert(
         status=AlertStatus.RESOLVED, resolved_by="system", resolved_at=T0 + timedelta(hours=1)

@@ -88,7 +88,9 @@ async def test_escalation_updates_and_replies_in_thread_with_mentions(slack_fake
     assert await slack.send(escalated) == ref
     assert len(slack_fake.calls_to("chat.update")) == 1
     (reply,) = slack_fake.thread(ref["channel"], ref["ts"])
-    assert reply["text"].startswith("<@U024BE7LH> :rotating_light: Escalated (step 1)")
+    assert reply["text"].startswith(
+        "<@U024BE7LH> :rotating_light: commit latency anomaly (#42): escalated to step 1 of 2"
+    )
 
 
 async def test_repeat_replies_in_thread(slack_fake):

@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -9,33 +11,60 @@ MERGE = BottleneckType.MERGE_PIPELINE_SATURATION
 STORAGE = BottleneckType.OBJECT_STORAGE_IO
 
 
+ROBUST = {
+    "rule": "robust",
+    "window_median_ms": 29.8,
+    "expected_median_ms": 4.93,
+    "window_s": 300,
+    "outliers": 3,
+    "samples": 120,
+}
+ZSCORE = {"rule": "zscore", "reference_mean_ms": 5.0, "reference_std_ms": 8.0}
+LINE = {"rule": "threshold", "threshold_ms": 30.0, "baseline_p99_ms": 12.0}
+
+
 @pytest.mark.parametrize(
-    ("anomaly_kind", "title", "summary"),
+    ("anomaly_kind", "findings", "title", "summary"),
     [
         (
             AnomalyKind.STATISTICAL,
+            {"statistical": ROBUST, "threshold": LINE},
             "commit latency anomaly",
-            "worst 48.0 ms vs baseline p99 12.0 ms, z 5.20, 3 of 120 samples",
+            "window median 29.8 ms vs 4.9 ms usual for this hour, 3 of 120 requests above the old p99",
+        ),
+        (
+            AnomalyKind.STATISTICAL,
+            {"statistical": ZSCORE},
+            "commit latency anomaly",
+            "worst 48.0 ms, 5.2 standard deviations from the reference mean, 3 of 120 requests",
         ),
         (
             AnomalyKind.THRESHOLD,
+            {"statistical": ROBUST, "threshold": LINE},
             "commit latency anomaly",
-            "worst 48.0 ms vs baseline p99 12.0 ms, z 5.20, 3 of 120 samples",
+            "worst 48.0 ms over the threshold 30.0 ms, 3 of 120 requests",
         ),
         (
             AnomalyKind.COMBINED,
+            {"statistical": ROBUST, "degradation": {"p99_before_ms": 10.0}},
             "commit latency anomaly",
-            "worst 48.0 ms vs baseline p99 12.0 ms, z 5.20, 3 of 120 samples, during a 35.0% degradation",
+            "window median 29.8 ms vs 4.9 ms usual for this hour, 3 of 120 requests above the old"
+            " p99, during a 35.0% degradation",
         ),
         (
             AnomalyKind.DEGRADATION,
+            {"p99_before_ms": 10.0, "p99_after_ms": 13.5},
             "commit slow degradation",
             "p99 rose 35.0% (confidence 0.80, 120 samples)",
         ),
     ],
 )
-def test_candidate_from_anomaly(anomaly_kind: AnomalyKind, title: str, summary: str) -> None:
-    anomaly = make_anomaly(kind=anomaly_kind, degradation_pct=35.0, confidence=0.8)
+def test_candidate_from_anomaly(
+    anomaly_kind: AnomalyKind, findings: dict[str, Any], title: str, summary: str
+) -> None:
+    anomaly = make_anomaly(
+        kind=anomaly_kind, degradation_pct=35.0, confidence=0.8, details=findings
+    )
     candidate = from_anomaly(anomaly)
     assert (candidate.kind, candidate.title, candidate.summary) == (
         AlertKind(anomaly_kind.value),
@@ -49,6 +78,11 @@ def test_candidate_from_anomaly(anomaly_kind: AnomalyKind, title: str, summary: 
     assert candidate.details["anomaly_id"] == 7
     assert "trend_slope" not in candidate.details  # absent numbers are left out
     assert candidate.detected_at == NOW
+    # the rule's findings travel with the alert: the card shows the evidence that fired
+    for part in ("statistical", "threshold"):
+        assert candidate.details.get(part) == findings.get(part)
+    if anomaly_kind is AnomalyKind.DEGRADATION:
+        assert candidate.details["degradation"] == findings
 
 
 def test_missing_numbers_show_as_question_marks() -> None:
@@ -70,9 +104,10 @@ def test_cluster_candidate() -> None:
         ),
     ]
     candidate = from_cluster(BottleneckCluster(bottleneck=MERGE, correlations=tuple(pairs)))
+    # sorted, not strongest pair first: the title stays the same when the strongest pair changes
     assert (
         candidate.title
-        == "MERGE_PIPELINE_SATURATION: merge_base_find, merge_conflict_detect, merge_branches"
+        == "MERGE_PIPELINE_SATURATION: merge_base_find, merge_branches, merge_conflict_detect"
     )
     assert candidate.operation_types == (
         "merge_base_find",

@@ -3,6 +3,7 @@ import pytest
 from bot.models import Alert, AlertKind, AlertStatus, BottleneckType, NewAlert, Severity
 from bot.routing.grouping import attach, group_children, release
 from bot.routing.lifecycle import Fire, LifecyclePolicy, Update, auto_resolve, decide
+from bot.routing.update import parent_sees
 from tests.unit.routing.factories import (
     NOW,
     make_alert,
@@ -196,3 +197,37 @@ def test_release_gives_a_child_its_own_paging_back(
     assert [(s.channel, s.event) for s in result.sends] == expected
     assert result.alert.version == child.version + 1
     assert [e.action for e in result.events] == ["released"]
+
+
+@pytest.mark.parametrize(
+    ("change", "edits_parent"),
+    [
+        ({"occurrences": 10}, False),  # a notable count: the child's own messages, not the parent's
+        ({"details": {"value_ms": 99.0}}, False),
+        ({"severity": Severity.CRITICAL}, True),
+        ({"title": "merge_branches slow degradation"}, True),
+        ({"status": AlertStatus.ACKNOWLEDGED}, True),
+    ],
+)
+def test_parent_is_edited_only_when_the_childs_line_changes(
+    change: dict[str, object], edits_parent: bool
+) -> None:
+    child = anomaly(1, "merge_branches", parent_id=100)
+    assert parent_sees(child, child.model_copy(update=change)) is edits_parent
+
+
+def test_a_notable_count_of_a_child_does_not_re_post_the_parent() -> None:
+    parent = bottleneck_alert()
+    child = anomaly(1, "merge_branches", parent_id=100, notified_channels=(), occurrences=9)
+    tenth = decide(
+        make_candidate(operation_types=("merge_branches",)),
+        related=[parent, child],
+        recent={},
+        silences=[],
+        router=router(),
+        policy=LifecyclePolicy(),
+        now=NOW,
+    )
+    assert isinstance(tenth, Update)
+    assert tenth.alert.occurrences == 10
+    assert tenth.sends == ()
