@@ -75,14 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--speed",
         type=float,
-        default=60.0,
+        default=None,
         metavar="X",
-        help="simulated seconds per second (default 60)",
+        help="simulated seconds per second (default 10, with --no-input 60)",
     )
     demo.add_argument(
         "--no-input",
         action="store_true",
-        help="run unattended for --duration, then print a summary",
+        help="run unattended for --duration, then print a summary (default: play the script, "
+        "pausing after each incident for /perf commands)",
     )
     demo.set_defaults(handler=f"{ACTIONS}:cmd_demo")
 

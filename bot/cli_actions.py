@@ -4,7 +4,9 @@ open the store, run the work, print the result for people or as JSON. Each retur
 code. The configuration tools are in `bot.cli_config`."""
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +19,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 from rich.text import Text
 
-from bot import errors, humanize, ingest
+from bot import errors, humanize, ingest, logs
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.durations import parse_duration
@@ -338,12 +340,22 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import runner
 
-    if args.speed <= 0 or args.duration <= 0:
+    speed = args.speed if args.speed is not None else 60.0 if args.no_input else 10.0
+    if speed <= 0 or args.duration <= 0:
         raise errors.BadArguments("--speed and --duration must be positive")
+    log_path = None
+    if not args.verbose:
+        # The terminal is for the cards and the prompt: the logs go to a file (kept after the
+        # demo, which says where at its start).
+        fd, name = tempfile.mkstemp(prefix="perfbot-demo-", suffix=".log")
+        os.close(fd)
+        log_path = Path(name)
+        logs.configure(settings.log_level, settings.log_format, path=log_path)
     options = runner.DemoOptions(
         duration=args.duration,
-        speed=args.speed,
+        speed=speed,
         interactive=not args.no_input,
         data_dir=args.data_dir,
+        log_path=log_path,
     )
     return await runner.run(options, settings, _out())
