@@ -71,3 +71,64 @@ def test_unattended_demo_shows_the_three_incidents(data_dir: Path) -> None:
     assert set(grouped) == merge_ops
     assert "Add merge worker threads" in out
     assert re.search(r"alerts fired: \d+, grouped under a bottleneck: 3, acknowledged: 1", out)
+
+
+README_SESSION = [
+    "/perf alerts",  # T+4 min: the get_history degradation
+    "",
+    "/perf alerts",  # T+8 min: the commit spike is #2
+    "/perf ack 2",
+    "",
+    "/perf bottlenecks",  # T+16 min: the merge pipeline
+    "",
+    "/perf trends commit",  # the end of the script
+    "/perf merges",
+    "quit",
+]
+
+
+def test_a_person_typing_the_readme_commands_gets_the_documented_answers(data_dir: Path) -> None:
+    """The interactive demo with the README's commands on stdin: lines are read only while the
+    demo is paused (on its stepped clock), so the session is the same on any machine; the
+    alerts are still open when acted on, and no log line reaches the terminal."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PERFBOT_") and not k.lower().endswith("_proxy")
+    }
+    env["COLUMNS"] = "120"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--speed", "100000", "--data-dir", str(data_dir)],
+        input="\n".join(README_SESSION) + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    out = result.stdout
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr == ""
+    [log] = re.findall(r"logs: (\S+) \(--verbose shows them here\)", out)
+    logged = Path(log).read_text()
+    Path(log).unlink()
+    assert "action=detect_cycle" in logged
+    assert "job=escalate rows=0" not in logged
+    assert "job done" not in out
+
+    pauses = [m.start() for m in re.finditer(r"T\+\d+ min: (paused|end of the script)", out)]
+    assert len(pauses) == 4, out[-3000:]
+    first, second, third, end = (
+        out[a:b] for a, b in zip(pauses, [*pauses[1:], None], strict=False)
+    )
+    assert "1 open alert" in first
+    assert "get_history slow degradation" in first
+    assert re.search(r"#2\s+\w+\s+open\s+commit latency anomaly", second), second
+    assert "Alert #2 acknowledged by" in second
+    assert "already" not in second
+    assert "MERGE_PIPELINE_SATURATION" in third
+    assert "Add merge worker threads" in third
+    assert "commit, last 7d" in end
+    assert "merges in the last 24h" in end
+    assert re.search(
+        r"alerts fired: \d+, grouped under a bottleneck: 3, acknowledged: 1, resolved: 0", out
+    )
