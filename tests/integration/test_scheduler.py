@@ -87,7 +87,7 @@ async def test_failures_and_timeouts_are_recorded(store: Store) -> None:
         raise RuntimeError("boom")
 
     async def slow(now: datetime) -> int:
-        await asyncio.sleep(5)
+        await asyncio.Event().wait()  # never done: only the job's timeout ends it
         return 1
 
     runner = JobRunner(store, FrozenClock(NOW), "a")
