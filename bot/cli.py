@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulated seconds per second (default 10, with --no-input 60)",
     )
     demo.add_argument(
+        "--start",
+        metavar="TIME",
+        help="the simulated clock's start, ISO 8601 UTC (default: now): the same start and "
+        "seed give the same run",
+    )
+    demo.add_argument(
         "--no-input",
         action="store_true",
         help="run unattended for --duration, then print a summary (default: play the script, "

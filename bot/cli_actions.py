@@ -366,6 +366,12 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     speed = args.speed if args.speed is not None else 60.0 if args.no_input else 10.0
     if speed <= 0 or args.duration <= 0:
         raise errors.BadArguments("--speed and --duration must be positive")
+    start = None
+    if args.start is not None:
+        try:
+            start = ingest.parse_timestamp(args.start).replace(second=0, microsecond=0)
+        except ValueError:
+            raise errors.BadArguments(f"--start {args.start!r} is not an ISO 8601 time") from None
     log_path = None
     if not args.verbose:
         # The terminal is for the cards and the prompt: the logs go to a file (kept after the
@@ -380,5 +386,6 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         interactive=not args.no_input,
         data_dir=args.data_dir,
         log_path=log_path,
+        start=start,
     )
     return await runner.run(options, settings, _out())

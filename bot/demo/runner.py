@@ -47,6 +47,7 @@ class DemoOptions:
     data_dir: Path | None = None
     seed: int = 7
     log_path: Path | None = None  # where the logs go (None: stderr, `--verbose`)
+    start: datetime | None = None  # the simulated start (None: now, to the minute)
 
 
 def demo_settings(base: Settings, *, keep_open: bool = False) -> Settings:
@@ -89,7 +90,7 @@ async def run(options: DemoOptions, base: Settings, console: Console) -> int:
     store = await Store.open(None, root)
     try:
         await store.migrate(settings.source)
-        start = datetime.now(UTC).replace(second=0, microsecond=0)
+        start = options.start or datetime.now(UTC).replace(second=0, microsecond=0)
         workload = Workload(
             seed=options.seed,
             rate_per_op_per_min=RATE_PER_OP_PER_MIN,
