@@ -75,14 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--speed",
         type=float,
-        default=60.0,
+        default=None,
         metavar="X",
-        help="simulated seconds per second (default 60)",
+        help="simulated seconds per second (default 10, with --no-input 60)",
+    )
+    demo.add_argument(
+        "--start",
+        metavar="TIME",
+        help="the simulated clock's start, ISO 8601 UTC (default: now): the same start and "
+        "seed give the same run",
     )
     demo.add_argument(
         "--no-input",
         action="store_true",
-        help="run unattended for --duration, then print a summary",
+        help="run unattended for --duration, then print a summary (default: play the script, "
+        "pausing after each incident for /perf commands)",
     )
     demo.set_defaults(handler=f"{ACTIONS}:cmd_demo")
 
@@ -117,13 +124,23 @@ def build_parser() -> argparse.ArgumentParser:
         "detect",
         parents=[common],
         help="run one detection cycle now and print its anomalies",
-        description="Refresh rollups, score the complete minutes since the last cycle, store the "
-        "anomalies and update alerts (queued messages go out with the running bot).",
+        description="Refresh rollups, score the complete minutes since the last cycle (or "
+        "--since), store the anomalies and update alerts (queued messages go out with the "
+        "running bot). Says which minutes, operations and samples it scored.",
     )
     detect.add_argument(
         "--once", action="store_true", help="one cycle (the only mode; for clarity in scripts)"
     )
-    detect.add_argument("--json", action="store_true", help="print the anomalies as JSON")
+    detect.add_argument(
+        "--since",
+        metavar="DURATION",
+        help="catch up: score the minutes up to DURATION ago (2h), also those scored before (an "
+        "anomaly found again updates its alert); default: the minutes since the last cycle, at "
+        "most 10 (on a fresh database, the last minute)",
+    )
+    detect.add_argument(
+        "--json", action="store_true", help="print the anomalies (with their alert ids) as JSON"
+    )
     detect.set_defaults(handler=f"{ACTIONS}:cmd_detect")
 
     correlate = sub.add_parser(

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.alerts import AlertService
@@ -51,6 +52,18 @@ CLEANUP_GRACE = timedelta(minutes=5)
 # A scheduled back-fill run starts no new chunk after this long (the next slot goes on), so the
 # job ends well inside its timeout and its runs stay visible in /perf jobs.
 BACKFILL_BUDGET = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class DetectReport:
+    """What a detection cycle scored: the minutes [start, end), how many operations and
+    samples had rows in them, and the anomalies it stored."""
+
+    start: datetime
+    end: datetime
+    operations: int
+    samples: int
+    anomalies: list[Anomaly]
 
 
 class Jobs:
@@ -131,32 +144,45 @@ class Jobs:
         """One cycle: the minutes since the last one, scored once even if the CLI and the bot
         (or two replicas) run a cycle at the same moment; then, with `alert`, alerting of every
         pending anomaly (without, they wait for the next alerting run)."""
+        return (await self.detect_report(now, alert=alert)).anomalies
+
+    async def detect_report(
+        self, now: datetime, *, alert: bool = True, since: timedelta | None = None
+    ) -> DetectReport:
+        """`detect_once`, saying what it scored, its anomalies as stored after alerting (with
+        their alert ids). `since`: score the minutes up to this long ago, also those a cycle
+        scored before (by default those since the last cycle, at most MAX_CATCH_UP; on a fresh
+        database the last `detection.interval`)."""
         async with self._store.connector.exclusive(DETECT_LOCK_KEY):
-            return await self._detect(now, alert)
+            report = await self._cycle(now, since)
+            if alert:
+                # also what an earlier cycle committed but could not alert
+                await self._alerts.process_pending(now)
+        if alert and report.anomalies:
+            ids = [a.id for a in report.anomalies if a.id is not None]
+            report = replace(report, anomalies=await self._store.findings.anomalies_by_id(ids))
+        return report
 
-    async def _detect(self, now: datetime, alert: bool) -> list[Anomaly]:
-        stored = await self._cycle(now)
-        if alert:
-            # also what an earlier cycle committed but could not alert
-            await self._alerts.process_pending(now)
-        return stored
-
-    async def _cycle(self, now: datetime) -> list[Anomaly]:
+    async def _cycle(self, now: datetime, since: timedelta | None = None) -> DetectReport:
         """Score the minutes since the watermark; commit their anomalies, pending alerting,
         together with the new watermark (nothing when another cycle moved it first)."""
         s = self._settings
         await self.refresh(now)
         end = floor_to(now - s.detection.settle, MINUTE)
         mark = await self._store.jobs.watermark(DETECT_WATERMARK)
-        start = max(mark or end - s.detection.interval, end - MAX_CATCH_UP)
+        if since is None:
+            start = max(mark or end - s.detection.interval, end - MAX_CATCH_UP)
+        else:
+            start = end - since  # already scored minutes too: their anomalies update alerts
         start = min(floor_to(start, MINUTE), end)
+        nothing = DetectReport(start, start, 0, 0, [])
         if start >= end:
-            return []
+            return nothing
         active = await self._store.findings.active_baselines()
         if not active:
             await self.baselines(now, reason="first")
             active = await self._store.findings.active_baselines()
-        found = await self._score(start, end, active)
+        found, operations, samples = await self._score(start, end, active)
         found = await self._throttle_degradations(found, end)
         stored = await self._store.findings.commit_cycle(found, DETECT_WATERMARK, mark, end)
         window = f"{start:%H:%M}-{end:%H:%M}"
@@ -165,20 +191,22 @@ class Jobs:
                 "detection cycle superseded",
                 extra={"action": "detect_superseded", "window": window},
             )
-            return []
+            return nothing
         logger.info(
             "detection cycle",
             extra={"action": "detect_cycle", "window": window, "anomalies": len(stored)},
         )
-        return stored
+        return DetectReport(start, end, operations, samples, stored)
 
     async def _score(
         self, start: datetime, end: datetime, active: dict[str, Baseline]
-    ) -> list[Anomaly]:
+    ) -> tuple[list[Anomaly], int, int]:
+        """The anomalies of the minutes [start, end), the operations and samples scored."""
         s = self._settings
         new = await self._store.rollups.between("minute", start, end)
         if not len(new):
-            return []
+            return [], 0, 0
+        scored = len(set(new.op.tolist())), int(new.n.sum())
         minutes_from = floor_to(start - RECENT_MINUTES, HOUR)
         lookback_from = floor_to(start - s.detection.lookback, HOUR)
         hourly = await self._store.rollups.recent_hours(end, self._hours_span)
@@ -190,7 +218,7 @@ class Jobs:
         reference = Rollups.concat([ref_hours.recode(operations), ref_minutes.recode(operations)])
         spikes = await self._store.findings.spike_hours(end - s.degradation.lookback)
         # CPU work off the event loop: chat, /healthz and ingest keep answering meanwhile.
-        return await asyncio.to_thread(
+        found = await asyncio.to_thread(
             detection.detect,
             new.recode(operations),
             reference,
@@ -201,6 +229,7 @@ class Jobs:
             params(DegradationParams, s.degradation),
             spikes,
         )
+        return found, *scored
 
     async def _throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
         """`found` without the standing degradations recorded less than DEGRADATION_REPEAT

@@ -13,6 +13,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bot.excerpt import excerpt
@@ -126,9 +127,14 @@ class LibraryAnswers(logging.Filter):
         return True
 
 
-def configure(level: str = "INFO", fmt: str = "text") -> None:
-    """Send perfbot's logs to stderr in the chosen format; quieten chatty libraries."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure(level: str = "INFO", fmt: str = "text", *, path: Path | None = None) -> None:
+    """Send perfbot's logs to stderr (or to the file at `path`, appended) in the chosen format;
+    quieten chatty libraries."""
+    handler: logging.Handler = (
+        logging.StreamHandler(sys.stderr)
+        if path is None
+        else logging.FileHandler(path, encoding="utf-8")
+    )
     handler.addFilter(NoLibraryTracebacks())
     handler.addFilter(LibraryAnswers())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())

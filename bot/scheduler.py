@@ -155,7 +155,10 @@ class JobRunner:
                 extra={"action": "job_unrecorded", "job": spec.name, "error": exc.message},
             )
         if status is JobStatus.SUCCESS:
-            logger.info(
+            # An idle run (nothing produced: the escalation finding nothing due, every 15 s) is a
+            # debug line; /perf jobs and the job_runs table keep every run.
+            logger.log(
+                logging.INFO if rows else logging.DEBUG,
                 "job done",
                 extra={
                     "action": "job_done",

@@ -1,16 +1,17 @@
 """`perfbot demo`: the whole product on a laptop in a minute. It starts the embedded PostgreSQL
 in a fresh data directory, loads a week of synthetic pgGit history, then runs the real bot
-(scheduler, detectors, routing, outbox, console channel) on an accelerated clock while feeding
-live traffic with scripted incidents. Interactive runs take `/perf …` commands at a prompt;
-`--no-input` plays `--duration` × `--speed` simulated seconds unattended on a stepped clock (the
-same incidents however slow the machine; `bot.demo.unattended`) and ends with a summary."""
+(detectors, routing, outbox, console channel) on a stepped simulated clock (`bot.demo.stepper`:
+the same incidents however slow the machine) while feeding live traffic with scripted
+incidents. Interactive runs play the script at 10× and pause after each incident for `/perf …`
+commands at a prompt (`bot.demo.interactive`); `--no-input` plays `--duration` × `--speed`
+simulated seconds unattended (`bot.demo.unattended`). Both end with a summary."""
 
 import asyncio
-import contextlib
 import logging
 import shutil
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,10 +21,9 @@ import numpy as np
 from rich.console import Console
 
 from bot.app import Bot
-from bot.chat.console import repl
-from bot.clock import FrozenClock, ScaledClock
+from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.demo import script, unattended
+from bot.demo import interactive, script, unattended
 from bot.demo.workload import Samples, Workload
 from bot.models import AlertStatus
 from bot.store import Store
@@ -34,23 +34,28 @@ logger = logging.getLogger(__name__)
 RATE_PER_OP_PER_MIN = 4.0  # a week of history is then about 1.3 million rows
 HISTORY = timedelta(days=7)
 CHUNK = 250_000
+SCRIPT = timedelta(hours=1)  # what the interactive demo plays before it just waits for commands
+KEEP_OPEN = "6h"  # the interactive demo's alerts.resolve_after: beyond the script
 
 
 @dataclass(frozen=True)
 class DemoOptions:
     # --no-input: plays duration × speed simulated seconds (wall seconds on a fast machine);
-    # interactive runs until EOF/quit
+    # interactive: plays SCRIPT, pausing after each incident, then runs until EOF/quit
     duration: float = 60.0
     speed: float = 60.0  # simulated seconds per wall second
     interactive: bool = True
     data_dir: Path | None = None
     seed: int = 7
+    log_path: Path | None = None  # where the logs go (None: stderr, `--verbose`)
+    start: datetime | None = None  # the simulated start (None: now, to the minute)
 
 
-def demo_settings(base: Settings) -> Settings:
+def demo_settings(base: Settings, *, keep_open: bool = False) -> Settings:
     """The user's settings with the demo's routing: everything to the terminal, plus Slack and
     Mattermost when their settings are present; the person at the terminal (`console`) may also
-    silence and resolve, which nobody may out of the box."""
+    silence and resolve, which nobody may out of the box. With `keep_open` (the interactive
+    demo) alerts are not auto-resolved before the script ends."""
     channels = {**base.channels, "terminal": {"type": "console"}}
     merged = Settings.load(
         base.config,
@@ -75,7 +80,7 @@ def demo_settings(base: Settings) -> Settings:
         base.config,
         channels={n: c if isinstance(c, dict) else c.model_dump() for n, c in channels.items()},
         routes=[{"name": "demo", "notify": everything, "escalation": escalation}],
-        alerts={"resolve_after": "15m"},
+        alerts={"resolve_after": KEEP_OPEN if keep_open else "15m"},
         permissions=permissions,
         **extra,
     )
@@ -103,12 +108,14 @@ def demo_oncall(base: Settings) -> dict[str, Any]:
 async def run(options: DemoOptions, base: Settings, console: Console) -> int:
     temporary = options.data_dir is None
     root = options.data_dir or Path(tempfile.mkdtemp(prefix="perfbot-demo-"))
-    settings = demo_settings(base)
+    settings = demo_settings(base, keep_open=options.interactive)
     console.print(f"[bold]perfbot demo[/] — embedded PostgreSQL in {literal(root)}")
+    if options.log_path is not None:
+        console.print(f"logs: {literal(options.log_path)} (--verbose shows them here)")
     store = await Store.open(None, root)
     try:
         await store.migrate(settings.source)
-        start = datetime.now(UTC).replace(second=0, microsecond=0)
+        start = options.start or datetime.now(UTC).replace(second=0, microsecond=0)
         workload = Workload(
             seed=options.seed,
             rate_per_op_per_min=RATE_PER_OP_PER_MIN,
@@ -159,21 +166,23 @@ async def play(
     start: datetime,
     options: DemoOptions,
     console: Console,
+    lines: AsyncIterator[str] | None = None,
 ) -> int:
-    """Interactive: the real scheduler on a clock `speed` times faster than the wall, with live
-    traffic fed as it passes. Unattended: a stepped simulated clock (`bot.demo.unattended`)."""
-    clock: ScaledClock | FrozenClock = (
-        ScaledClock(start, options.speed) if options.interactive else FrozenClock(start)
-    )
+    """The real bot on a stepped simulated clock, its jobs run by the demo rather than the
+    scheduler; interactive (commands from `lines`, default the terminal) or unattended."""
+    clock = FrozenClock(start)
     bot = Bot.build(settings, store, clock, speed=options.speed, console=console)
     await bot.jobs.baselines(start, reason="first")
     pace = f"{options.speed:g}× (1 simulated minute every {60 / options.speed:.1f} s)"
-    if not options.interactive:
+    if options.interactive:
+        pace += ", pausing after each incident"
+    else:
         pace += ", each minute's detection finished before the clock moves on"
     console.print(
         f"[bold]playing the incident script[/] at {pace}; alerts appear below with their ids"
     )
-    for when, what in script.timeline(start):
+    timeline = script.timeline(start)
+    for when, what in timeline:
         console.print(f"  T+{int((when - start).total_seconds() // 60):>2} min  {what}")
     stop = asyncio.Event()
     ready = asyncio.Event()
@@ -185,15 +194,27 @@ async def play(
         await store_minute(store, workload, minute)
 
     async with asyncio.TaskGroup() as tg:
-        tg.create_task(bot.serve(stop, on_ready, schedule=options.interactive))
+        tg.create_task(bot.serve(stop, on_ready, schedule=False))
         await ready.wait()
-        if isinstance(clock, ScaledClock):
-            tg.create_task(feed(store, workload, clock, start, stop))
-            await interact(bot, console, stop)
-        else:
-            end = start + timedelta(seconds=options.duration * options.speed)
-            await unattended.play(bot, clock, start, end, options.speed, add_minute, console)
-        stop.set()
+        try:
+            if options.interactive:
+                whens = [when for when, _ in timeline]
+                await interactive.play(
+                    bot,
+                    clock,
+                    start,
+                    start + SCRIPT,
+                    options.speed,
+                    add_minute,
+                    console,
+                    whens,
+                    lines,
+                )
+            else:
+                end = start + timedelta(seconds=options.duration * options.speed)
+                await unattended.play(bot, clock, start, end, options.speed, add_minute, console)
+        finally:
+            stop.set()
     await summarize(store, console, clock.now() - start)
     return 0
 
@@ -205,37 +226,6 @@ async def store_minute(store: Store, workload: Workload, minute: datetime) -> No
     if merges:
         await store.metrics.add_merges(merges)
     await store.metrics.add_rows(rows(samples, 0, len(samples)))
-
-
-async def feed(
-    store: Store, workload: Workload, clock: ScaledClock, start: datetime, stop: asyncio.Event
-) -> None:
-    """Insert each simulated minute of live traffic once the clock has passed it."""
-    minute = start
-    while not stop.is_set():
-        now = clock.now()
-        batch: list[tuple[str, float, datetime]] = []
-        while minute + timedelta(minutes=1) <= now:
-            samples = workload.minute(minute)
-            batch += rows(samples, 0, len(samples))
-            merges = workload.merges(minute, minute + timedelta(minutes=1))
-            if merges:
-                await store.metrics.add_merges(merges)
-            minute += timedelta(minutes=1)
-        if batch:
-            await store.metrics.add_rows(batch)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=max(0.05, 10 / clock.speed))
-
-
-async def interact(bot: Bot, console: Console, stop: asyncio.Event) -> None:
-    """Read `/perf …` commands until EOF or `quit`."""
-    console.print(
-        "type [bold]/perf help[/], [bold]/perf alerts[/], [bold]/perf ack ID[/], "
-        "[bold]/perf bottlenecks[/], [bold]/perf trends commit[/], [bold]/perf merges[/] "
-        "(quit or Ctrl-D ends the demo)"
-    )
-    await repl(bot, console)
 
 
 async def summarize(store: Store, console: Console, simulated: timedelta) -> None:

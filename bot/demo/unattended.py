@@ -1,18 +1,7 @@
-"""`perfbot demo --no-input`: the incident script on a stepped simulated clock, so that every run
-shows the same incidents however slow or busy the machine is.
+"""`perfbot demo --no-input`: the incident script on a stepped simulated clock
+(`bot.demo.stepper`), so that every run shows the same incidents however slow or busy the
+machine is; after each step, the commands on-call types at that moment run."""
 
-The clock moves in steps of the shortest job interval (the escalation's 15 s), each a little
-after a slot boundary (`detection.settle`, so that the detection cycle just after a minute
-scores that minute). Before the clock moves on: the live traffic of every simulated minute it
-has passed is stored, the interval jobs whose slot began run once each in schedule order
-(detect, correlate, escalate; cron jobs mean nothing in a one-hour demo), the alert cards they
-queued are delivered, and the commands on-call types at that moment run. Steps are paced to
-`speed` (one simulated minute a second at 60×) but never skipped: a slow machine takes longer
-and shows the same thing."""
-
-import asyncio
-import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -21,23 +10,15 @@ from rich.console import Console
 from bot.app import Bot
 from bot.chat.console import ConsoleFrontEnd
 from bot.clock import FrozenClock
+from bot.demo.stepper import FeedMinute, Stepper, delivered
 from bot.models import ActorSource, Alert, AlertStatus
 from bot.routing.transition import Actor
-from bot.scheduler import slot_for
 from bot.terminal import literal
 
-logger = logging.getLogger(__name__)
-
-MINUTE = timedelta(minutes=1)
-DELIVERY_WAIT_S = 30.0  # wall seconds a step waits for its cards before going on regardless
-DELIVERY_POLL_S = 0.02
 ACK_AT = timedelta(minutes=9)  # on-call looks at the alerts…
 ACK_UNTIL = timedelta(minutes=25)  # …and each step after, until the commit alert is there
 BOTTLENECKS_AT = timedelta(minutes=30)
 CLOSING_BEFORE_END = timedelta(minutes=3)
-
-FeedMinute = Callable[[datetime], Awaitable[None]]
-"""Stores the live traffic of the simulated minute starting at the given time."""
 
 
 async def play(
@@ -50,52 +31,15 @@ async def play(
     console: Console,
 ) -> None:
     """Step `clock` from `start` to `end`, running the jobs, deliveries and on-call commands of
-    each step before the next (see the module docstring)."""
-    specs = [spec for spec in bot.jobs.specs() if spec.every is not None]
-    step = min(spec.every for spec in specs if spec.every is not None)
+    each step before the next (see `bot.demo.stepper`)."""
     on_call = OnCall(bot, console, start, end)
-    last_slot: dict[str, datetime] = {}
-    fed = start
-    began = time.monotonic()
-    moment = start + bot.settings.detection.settle
-    while moment < end:
-        clock.set(moment)
-        while fed + MINUTE <= moment:
-            await feed(fed)
-            fed += MINUTE
-        for spec in specs:
-            slot = slot_for(spec, moment)
-            if last_slot.get(spec.name) != slot:
-                last_slot[spec.name] = slot
-                await bot.runner.run(spec, slot=slot)
-        await delivered(bot, moment)
+
+    async def type_commands(moment: datetime) -> None:
         if await on_call.act(moment):
             await delivered(bot, moment)
-        # Pacing only: never ahead of `speed`; behind it, the next step simply starts at once.
-        ahead = began + (moment - start).total_seconds() / speed - time.monotonic()
-        if ahead > 0:
-            await asyncio.sleep(ahead)
-        moment += step
+
+    await Stepper(bot, clock, start, speed, feed).advance(end, type_commands)
     clock.set(end)
-
-
-async def delivered(bot: Bot, now: datetime) -> None:
-    """Wait until no card is being sent or due at `now` (one that failed and retries later in
-    simulated time is not waited for), at most DELIVERY_WAIT_S."""
-    deliveries = bot.store.deliveries
-    try:
-        async with asyncio.timeout(DELIVERY_WAIT_S):
-            while True:
-                stats = await deliveries.stats(now)
-                due = await deliveries.next_due(now)
-                if stats.sending == 0 and (due is None or due > now):
-                    return
-                await asyncio.sleep(DELIVERY_POLL_S)
-    except TimeoutError:
-        logger.warning(
-            "demo cards still unsent; going on",
-            extra={"action": "demo_delivery_slow", "at": now.isoformat()},
-        )
 
 
 class OnCall:

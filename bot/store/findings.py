@@ -107,6 +107,13 @@ class FindingRepository:
             rows = await conn.fetch(QUERIES["pending_anomalies"], limit)
         return [anomaly_from_row(r) for r in rows]
 
+    async def anomalies_by_id(self, ids: list[int]) -> list[Anomaly]:
+        """The stored anomalies `ids` (with their alert ids), in that order."""
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(QUERIES["anomalies_by_id"], ids)
+        found = {r["id"]: anomaly_from_row(r) for r in rows}
+        return [found[i] for i in ids if i in found]
+
     async def latest_degradations(self, since: datetime) -> dict[str, Anomaly]:
         """The newest degradation anomaly of each operation detected since `since` (UTC), by
         operation."""

@@ -561,6 +561,10 @@ SELECT * FROM perfbot.anomalies WHERE pending ORDER BY detected_at, id LIMIT $1
 UPDATE perfbot.anomalies SET pending = false WHERE id = ANY($1::bigint[]) AND pending
 RETURNING id
 
+-- anomalies_by_id --
+-- The anomalies $1 (bigint[]).
+SELECT * FROM perfbot.anomalies WHERE id = ANY($1::bigint[])
+
 -- link_anomalies --
 UPDATE perfbot.anomalies SET alert_id = $2 WHERE id = ANY($1::bigint[])
 

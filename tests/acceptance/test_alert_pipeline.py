@@ -2,7 +2,6 @@
 one alert → a webhook `fired` event per fingerprint, signed as the README's recipe verifies;
 an acknowledgement → one `acknowledged` event, and no escalation afterwards."""
 
-import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -110,7 +109,21 @@ async def test_spike_fires_once_and_ack_stops_escalation(
             return any(e == "acknowledged" for e, _ in events(webhook_receiver, "/hook"))
 
         await eventually(acknowledged, within=30)
-        await asyncio.sleep(10)  # past the 8 s escalation step
+        # The 8 s escalation step falls due at `due`: once an escalation run of a later slot has
+        # finished and the outbox is empty, an escalation would have been sent.
+        due = alert.next_escalation_at or alert.created_at + timedelta(seconds=8)
+
+        async def escalation_checked() -> bool:
+            async with store.connector.pool.acquire() as conn:
+                ran = await conn.fetchval(
+                    "SELECT count(*) FROM perfbot.job_runs WHERE job = 'escalate'"
+                    " AND status = 'success' AND slot > $1",
+                    due,
+                )
+            queue = await store.deliveries.stats(datetime.now(UTC))
+            return bool(ran) and queue.pending == 0 and queue.sending == 0
+
+        await eventually(escalation_checked, within=60)
         hook = events(webhook_receiver, "/hook")
         assert bot.process is not None
         assert bot.process.returncode is None

@@ -4,7 +4,6 @@ click sent 3 times makes one silence, a Mattermost click replayed does nothing a
 its button once the alert moved on; an escalate right after another is answered "already
 escalated" and a second, identical silence is not made."""
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -86,6 +85,11 @@ async def send_same(user: SlackUser, body: str, times: int) -> list[tuple[int, s
         return [await user.post(session, body, headers) for _ in range(times)]
 
 
+async def outbox_empty(store: Store) -> bool:
+    stats = await store.deliveries.stats(datetime.now(UTC))
+    return stats.pending == 0 and stats.sending == 0
+
+
 async def delivered(store: Store, alert_id: int, event: str) -> int:
     rows = await fetch(
         store,
@@ -141,7 +145,9 @@ async def test_replayed_slack_escalate_pages_once_and_a_second_escalate_is_refus
         [text] = reply_text(user, again.response_url)
         assert f"was already escalated (by {user.user_name}" in text
         assert "not paging again" in text
-        await asyncio.sleep(0.5)  # a second page, if one were (wrongly) queued, would be sent
+        # the answer came after the command committed: a second page, if one were (wrongly)
+        # queued, is in the outbox; once it is empty, it would have been sent
+        await eventually(lambda: outbox_empty(store), within=30)
         assert await audited(store, alert_id, "escalated") == 1
         assert await delivered(store, alert_id, "escalated") == 2  # one per channel, once
     assert "action=slack_request_replayed" in bot.output()
@@ -167,7 +173,7 @@ async def test_replayed_slack_silence_click_makes_one_silence(
         await eventually(lambda: _replied(user, second.response_url), within=15)
         [text] = reply_text(user, second.response_url)
         assert text.startswith("Already silenced until ")
-        await asyncio.sleep(0.5)
+        await eventually(lambda: outbox_empty(store), within=30)  # anything queued is sent
         silences = await fetch(store, "SELECT id, match FROM perfbot.silences")
         assert len(silences) == 1, silences
         assert reply_text(user, response_url) == [
@@ -215,7 +221,7 @@ async def test_replayed_mattermost_click_does_nothing(
         )
         assert moved.answer is not None
         assert "could not verify" in moved.answer["ephemeral_text"]
-        await asyncio.sleep(0.5)
+        await eventually(lambda: outbox_empty(store), within=30)  # anything queued is sent
         assert await audited(store, alert_id, "escalated") == 1
         assert await audited(store, other_id, "escalated") == 0
     assert "action=mattermost_request_replayed" in bot.output()

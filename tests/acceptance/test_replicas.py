@@ -29,6 +29,7 @@ def config(hook_url: str) -> dict:
         "channels": {"hook": {"type": "webhook", "url": hook_url}},
         "routes": [{"name": "all", "notify": ["hook"]}],
         "delivery": {"concurrency": 4, "lease": "20s", "rate_limits": {}},
+        "log_level": "DEBUG",  # idle runs ("job done" with no rows) are debug lines
     }
 
 

@@ -11,6 +11,7 @@ from bot.models import ActorSource
 from bot.routing.transition import Actor
 from bot.store import Store
 from tests.fakes.server import free_port
+from tests.polling import eventually
 
 
 async def test_healthz_and_metrics(store: Store) -> None:
@@ -42,10 +43,17 @@ async def test_healthz_and_metrics(store: Store) -> None:
                 "channels",
                 "jobs",
             }
-            await asyncio.sleep(1.5)  # let the escalate job run once
-            async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:
-                text = await resp.text()
-        assert resp.status == 200
+
+            scraped: list[str] = []
+
+            async def escalated_once() -> bool:
+                async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                    assert resp.status == 200
+                    scraped.append(await resp.text())
+                return 'perfbot_job_runs_total{job="escalate",status="success"}' in scraped[-1]
+
+            await eventually(escalated_once, within=30)
+        text = scraped[-1]
         assert "perfbot_delivery_queue_depth" in text
         assert 'perfbot_job_runs_total{job="escalate",status="success"}' in text
         assert "perfbot_job_duration_seconds_bucket" in text

@@ -1,9 +1,9 @@
 """The scheduled jobs against real PostgreSQL: a spike in fresh metrics becomes an anomaly and
 an alert; baselines are computed and kept; correlated merge operations become one bottleneck."""
 
-import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -118,19 +118,22 @@ def run_cli(db_url: str, *args: str) -> "subprocess.CompletedProcess[str]":
 
 
 async def test_cli_detect_correlate_and_baselines(store: Store, db_url: str) -> None:
-    if (wait := 10 - datetime.now(UTC).second) > 0:
-        await asyncio.sleep(wait)  # the last complete minute must be past detection.settle (5 s)
+    """A fresh database with an incident 20 minutes old: `detect --once` says it scored only the
+    last minute (no anomalies); `--since 2h` catches up and finds it, with its alert ids. Which
+    minutes the CLI scores depends on the wall clock, so the incident sits well inside the
+    scored span whatever the second."""
     now = datetime.now(UTC)
-    spike_from = floor_minute(now) - timedelta(minutes=1)
+    spike_from = floor_minute(now) - timedelta(minutes=22)
+    spike_to = spike_from + timedelta(minutes=6)
     await store.metrics.add(
         history(
             "commit",
             floor_minute(now) - timedelta(hours=4),  # minute-aligned: the spike fills whole minutes
-            spike_from + timedelta(minutes=4),  # spikes on whatever minute the CLI scores
+            floor_minute(now) + timedelta(minutes=2),
             20,
             5.0,
             seed=4,
-            factor=lambda t: 8.0 if t >= spike_from else 1.0,
+            factor=lambda t: 8.0 if spike_from <= t < spike_to else 1.0,
         )
     )
     rebuild = run_cli(db_url, "rollups", "rebuild")
@@ -142,10 +145,30 @@ async def test_cli_detect_correlate_and_baselines(store: Store, db_url: str) -> 
     [baseline] = json.loads(recalc.stdout)
     assert baseline["operation_type"] == "commit"
     assert baseline["change"]["reason"] == "first"
-    detected = run_cli(db_url, "detect", "--once", "--json")
-    assert detected.returncode == 0, detected.stderr
-    anomalies = json.loads(detected.stdout)
-    assert [a["operation_type"] for a in anomalies] == ["commit"]
+
+    last_minute = run_cli(db_url, "detect", "--once")
+    assert last_minute.returncode == 0, last_minute.stderr
+    assert re.search(
+        r"scored (\d\d:\d\d)–\d\d:\d\d UTC, 1 operation, 20 samples", last_minute.stdout
+    )
+    assert "no anomalies" in last_minute.stdout
+
+    caught_up = run_cli(db_url, "detect", "--once", "--since", "2h")
+    assert caught_up.returncode == 0, caught_up.stderr
+    [(first, last)] = re.findall(
+        r"scored (\d\d:\d\d)–(\d\d:\d\d) UTC, 1 operation, [\d,]+ samples", caught_up.stdout
+    )
+    assert (clock_minutes(last) - clock_minutes(first)) % (24 * 60) == 120  # 2 hours
+    rows = await store.findings.anomalies_since(spike_from, operation="commit")
+    assert rows, caught_up.stdout
+    assert {a.alert_id for a in rows} != {None}
+    for alert_id in {a.alert_id for a in rows}:
+        assert f"#{alert_id}" in caught_up.stdout
+
+    again = run_cli(db_url, "detect", "--once", "--since", "30m", "--json")
+    assert again.returncode == 0, again.stderr
+    anomalies = json.loads(again.stdout)
+    assert {a["operation_type"] for a in anomalies} == {"commit"}
     fields = {
         "operation_type",
         "kind",
@@ -156,11 +179,19 @@ async def test_cli_detect_correlate_and_baselines(store: Store, db_url: str) -> 
         "degradation_pct",
         "outliers",
         "detected_at",
+        "alert_id",
     }
     assert fields <= set(anomalies[0])
+    # found again, the incident updates the alerts the catch-up opened
+    assert {a["alert_id"] for a in anomalies} <= {a.alert_id for a in rows}
     correlated = run_cli(db_url, "correlate", "--once")
     assert correlated.returncode == 0, correlated.stderr
     assert "no correlated slowdowns" in correlated.stdout
+
+
+def clock_minutes(hh_mm: str) -> int:
+    hours, minutes = hh_mm.split(":")
+    return int(hours) * 60 + int(minutes)
 
 
 def floor_minute(t: datetime) -> datetime:

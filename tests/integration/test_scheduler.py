@@ -87,7 +87,7 @@ async def test_failures_and_timeouts_are_recorded(store: Store) -> None:
         raise RuntimeError("boom")
 
     async def slow(now: datetime) -> int:
-        await asyncio.sleep(5)
+        await asyncio.Event().wait()  # never done: only the job's timeout ends it
         return 1
 
     runner = JobRunner(store, FrozenClock(NOW), "a")
@@ -188,3 +188,23 @@ async def test_a_run_cut_short_at_stop_is_a_warning_not_a_traceback(
     await eventually(unwound, within=10)
     assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
     assert any(getattr(r, "action", None) == "job_cancelled" for r in caplog.records)
+
+
+@pytest.mark.parametrize(("rows", "level"), [(0, "DEBUG"), (None, "DEBUG"), (3, "INFO")])
+async def test_an_idle_run_is_a_debug_line(
+    store: Store, caplog: pytest.LogCaptureFixture, rows: int | None, level: str
+) -> None:
+    """The escalation runs every 15 s and mostly finds nothing: its idle runs must not fill
+    the log at INFO (they are still recorded in job_runs)."""
+
+    async def body(now: datetime) -> int | None:
+        return rows
+
+    caplog.set_level("DEBUG", logger="bot.scheduler")
+    outcome = await JobRunner(store, FrozenClock(NOW), "a").run(
+        JobSpec("escalate", body, every=timedelta(seconds=15))
+    )
+    assert outcome.status is JobStatus.SUCCESS
+    [done] = [r for r in caplog.records if r.getMessage() == "job done"]
+    assert done.levelname == level
+    assert [r.job for r in await store.jobs.latest()] == ["escalate"]
