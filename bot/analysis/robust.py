@@ -36,7 +36,7 @@ from itertools import pairwise
 import numpy as np
 
 from bot.analysis.evidence import Evidence
-from bot.analysis.histogram import FloatArray, IntArray, count_above
+from bot.analysis.histogram import MIN_MS, FloatArray, IntArray, count_above
 from bot.analysis.params import DetectionParams
 from bot.analysis.rollups import Rollups, as_datetime64
 from bot.analysis.summary import Summary
@@ -174,10 +174,12 @@ def _assess(
         raise ValueError("robust detection needs rollups with histograms")
     usable = (win.n >= params.min_samples) & (ref.n >= params.min_reference)
     n_win = np.maximum(win.n, 1).astype(np.float64)
-    ref_q = ref.quantiles([0.25, 0.5, 0.75, 0.99])
+    # Zero durations are valid (pgGit stores 0.000 ms): they count at the histograms' floor,
+    # MIN_MS, as they are bucketed, so an all-zero quartile is ln(MIN_MS), never -inf.
+    ref_q = np.maximum(ref.quantiles([0.25, 0.5, 0.75, 0.99]), MIN_MS)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_ref = np.log(ref_q)
-        log_median = np.log(win.quantiles([0.5])[:, 0])
+        log_median = np.log(np.maximum(win.quantiles([0.5])[:, 0], MIN_MS))
     sigma = np.maximum((log_ref[:, 2] - log_ref[:, 0]) / IQR_SIGMA, SIGMA_FLOOR)
     expected = log_ref[:, 1] + shift
     z_location = (log_median - expected) / (MEDIAN_SE * sigma / np.sqrt(n_win))

@@ -58,3 +58,41 @@ def test_order_of_points_does_not_matter():
 
 def test_empty_series():
     assert score_series(np.zeros(0, dtype="datetime64[s]"), np.zeros(0)).shape == (0,)
+
+
+def _with_zeros(kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Five requests a minute of a sub-millisecond operation that pgGit's NUMERIC(10,3) often
+    stores as 0.000 ms; `kind` says what the spike minutes look like."""
+    stamps_, values = _series(5, spike=1.0)
+    values = np.round(values / 5000.0, 3)  # ~1 us: most round to 0.000
+    minute = np.repeat(np.arange(MINUTES), 5)
+    spike = (minute >= SPIKE.start) & (minute < SPIKE.stop)
+    if kind == "all zero":
+        values[:] = 0.0
+    elif kind == "spike from zero":
+        values[spike] = 5.0
+    elif kind == "window all zero":
+        values[spike] = 0.0
+    return stamps_, values
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(
+    ("kind", "detector", "alarm"),
+    [
+        ("all zero", "robust", False),
+        ("all zero", "zscore", False),
+        ("mostly zero", "robust", False),
+        ("window all zero", "robust", False),  # faster is not an incident
+        ("spike from zero", "robust", True),
+    ],
+)
+def test_zero_durations_score_like_any_other_value(kind, detector, alarm):
+    stamps_, values = _with_zeros(kind)
+    assert (values == 0.0).any()
+    scores = score_series(stamps_, values, DetectionParams(detector=detector))
+    assert np.isfinite(scores).all()
+    minute = np.repeat(np.arange(MINUTES), 5)
+    quiet = minute < SPIKE.start
+    assert scores[quiet].max() < 0.5
+    assert bool(scores[minute == SPIKE.start].max() >= 0.5) is alarm
