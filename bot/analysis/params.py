@@ -53,12 +53,13 @@ class DetectionParams:
 @dataclass(frozen=True)
 class DegradationParams:
     """Slow degradation: p99 of the second half of `lookback` against the first half, in %.
-    `min_samples` is the least number of samples each half needs (see `degradation`)."""
+    `min_samples` is the least number of samples each half needs (see `degradation`);
+    CRITICAL needs `critical_pct` sustained on every day of the second half."""
 
     lookback: timedelta = timedelta(days=7)
     info_pct: float = 20.0
     warning_pct: float = 30.0
-    critical_pct: float = 50.0
+    critical_pct: float = 100.0
     min_samples: int = 50
 
     def __post_init__(self) -> None:
