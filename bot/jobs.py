@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from bot.alerts import AlertService
 from bot.analysis import baseline as baselines_
-from bot.analysis import correlation, degradation, detection
+from bot.analysis import correlation, degradation, detection, traffic
 from bot.analysis.params import (
     BaselineParams,
     CorrelationParams,
@@ -60,7 +60,11 @@ class Jobs:
         self._cleanup = Cleanup(store, settings)
         # The span of hourly rollups detection reads each cycle (the store caches its complete
         # hours, so a week is read once an hour rather than every cycle).
-        self._hours_span = max(settings.degradation.lookback, settings.detection.lookback) + HOUR
+        # Traffic needs the same hour a week before the last hour: 7 days and 2 hours.
+        self._hours_span = (
+            max(settings.degradation.lookback, settings.detection.lookback, timedelta(days=7))
+            + 2 * HOUR
+        )
 
     @property
     def store(self) -> Store:
@@ -156,6 +160,7 @@ class Jobs:
             await self.baselines(now, reason="first")
             active = await self._store.findings.active_baselines()
         found = await self._score(start, end, active)
+        found += await self._traffic(end)
         found = await self._throttle_degradations(found, end)
         stored = await self._store.findings.commit_cycle(found, DETECT_WATERMARK, mark, end)
         window = f"{start:%H:%M}-{end:%H:%M}"
@@ -198,6 +203,16 @@ class Jobs:
             params(DegradationParams, s.degradation),
             spikes,
         )
+
+    async def _traffic(self, end: datetime) -> list[Anomaly]:
+        """Traffic drops per operation and a silent source at `end`, from request counts
+        (`bot.analysis.traffic`): judged every cycle, also when no new row arrived."""
+        settings = params(traffic.TrafficParams, self._settings.detection)
+        longest = max(timedelta(minutes=max(settings.windows_min)), settings.silence_after)
+        minutes = await self._store.rollups.between("minute", end - longest, end, histograms=False)
+        hourly = await self._store.rollups.recent_hours(end, self._hours_span)
+        verdict = traffic.assess_traffic(minutes, hourly, end, settings)
+        return traffic.anomalies(verdict, end)
 
     async def _throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
         """`found` without the standing degradations recorded less than DEGRADATION_REPEAT

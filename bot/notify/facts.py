@@ -173,6 +173,9 @@ def facts(notification: Notification, esc: Escape = _same) -> list[Fact]:
     z_score = number(details, "z_score")
     if z_score is not None:
         out.append(("Z-score", f"{z_score:.1f}"))
+    traffic = traffic_line(details)
+    if traffic is not None:
+        out.append(("Traffic", traffic))
     degradation = number(details, "degradation_pct")
     if degradation is not None:
         out.append(("Degradation", f"{degradation:+.0f} %"))
@@ -185,6 +188,20 @@ def facts(notification: Notification, esc: Escape = _same) -> list[Fact]:
     out.append(("First seen", fmt_time(alert.first_seen)))
     out.append(("Last seen", fmt_time(alert.last_seen)))
     return out
+
+
+def traffic_line(details: dict[str, Any]) -> str | None:
+    """A traffic drop's rate vs usual: `3 requests in 15 min (0.2/min) vs usual 150
+    (10/min)`; None for other kinds."""
+    seen, usual = number(details, "observed_count"), number(details, "expected_count")
+    window = number(details, "window_min")
+    if seen is None or usual is None or window is None or window <= 0:
+        return None
+    noun = "request" if seen == 1 else "requests"
+    return (
+        f"{seen:.0f} {noun} in {window:.0f} min ({seen / window:.2g}/min)"
+        f" vs usual {usual:.0f} ({usual / window:.2g}/min)"
+    )
 
 
 def pairs(alert: Alert, esc: Escape = _same) -> list[str]:

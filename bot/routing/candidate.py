@@ -70,7 +70,9 @@ def from_anomaly(anomaly: Anomaly) -> AlertCandidate:
     `get_history slow degradation`."""
     op = anomaly.operation_type
     kind = AlertKind(anomaly.kind.value)
-    if anomaly.kind is AnomalyKind.DEGRADATION:
+    if anomaly.kind in (AnomalyKind.TRAFFIC_DROP, AnomalyKind.SOURCE_SILENT):
+        title, summary = traffic_text(anomaly)
+    elif anomaly.kind is AnomalyKind.DEGRADATION:
         title = f"{op} slow degradation"
         summary = (
             f"p99 rose {_num(anomaly.degradation_pct)}% "
@@ -100,6 +102,8 @@ def from_anomaly(anomaly: Anomaly) -> AlertCandidate:
         "window_start": anomaly.window_start.isoformat(),
         "window_end": anomaly.window_end.isoformat(),
     }
+    if anomaly.kind in (AnomalyKind.TRAFFIC_DROP, AnomalyKind.SOURCE_SILENT):
+        details.update(anomaly.details)
     return AlertCandidate(
         kind=kind,
         severity=anomaly.severity,
@@ -109,6 +113,20 @@ def from_anomaly(anomaly: Anomaly) -> AlertCandidate:
         details={k: v for k, v in details.items() if v is not None},
         detected_at=anomaly.detected_at,
     )
+
+
+def traffic_text(anomaly: Anomaly) -> tuple[str, str]:
+    """Title and summary of a traffic drop or a silent source: requests seen vs usual."""
+    d = anomaly.details
+    window = d.get("window_min", "?")
+    seen, usual = d.get("observed_count", "?"), d.get("expected_count", "?")
+    if anomaly.kind is AnomalyKind.SOURCE_SILENT:
+        title = "source silent: no rows from any operation"
+        summary = f"no rows in {window} min where {usual} requests are usual at this hour"
+    else:
+        title = f"{anomaly.operation_type} traffic drop"
+        summary = f"{seen} requests in {window} min where {usual} are usual at this hour"
+    return title, summary
 
 
 class BottleneckCluster(Frozen):
