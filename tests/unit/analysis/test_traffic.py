@@ -76,7 +76,7 @@ def test_traffic_drops_and_silence(rates, now_rates, stopped, history_days, drop
 
 
 def test_anomalies_are_a_warning_per_operation_and_a_critical_source():
-    rates = {"commit": 10, "merge": 2}
+    rates = {"commit": 10.0, "merge": 2.0}
     hourly = _history(rates)
     drop = assess_traffic(_recent(rates, {"commit": 5}), hourly, NOW, PARAMS)
     [one] = anomalies(drop, NOW)
