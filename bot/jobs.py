@@ -40,7 +40,6 @@ DETECT_LOCK_KEY = 0x7065_7266_6465_7463  # "perfdetc": one detection cycle at a 
 CORRELATE_LOCK_KEY = 0x7065_7266_636F_7272  # "perfcorr"
 BASELINE_LOCK_KEY = 0x7065_7266_6261_7365  # "perfbase"
 MAX_CATCH_UP = timedelta(minutes=10)  # after downtime, score at most this much at once
-RECENT_MINUTES = timedelta(minutes=16)  # the robust detector's longest window, plus one
 # A standing degradation is re-recorded this often (at most a third of alerts.resolve_after, so
 # that its alert stays open while it lasts).
 DEGRADATION_REPEAT = timedelta(minutes=15)
@@ -183,7 +182,10 @@ class Jobs:
         new = await self._store.rollups.between("minute", start, end)
         if not len(new):
             return []
-        minutes_from = floor_to(start - RECENT_MINUTES, HOUR)
+        detect = params(DetectionParams, s.detection)
+        # minute rollups for the robust detector's longest (pooled) window, plus one minute
+        recent = timedelta(minutes=max(detect.all_windows_min) + 1)
+        minutes_from = floor_to(start - recent, HOUR)
         lookback_from = floor_to(start - s.detection.lookback, HOUR)
         hourly = await self._store.rollups.recent_hours(end, self._hours_span)
         ref_hours = hourly.select(as_datetime64(lookback_from), as_datetime64(minutes_from))
@@ -198,7 +200,7 @@ class Jobs:
             reference,
             hourly,
             active,
-            params(DetectionParams, s.detection),
+            detect,
             end,
             params(DegradationParams, s.degradation),
             spikes,

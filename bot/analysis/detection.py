@@ -139,7 +139,7 @@ def evaluate(
     window_s = max(int((now - start).total_seconds()), 1)
     fresh = Summary.of(new)
     if params.detector == "robust":
-        split = split_reference(ref, now, params.windows_min)
+        split = split_reference(ref, now, params.all_windows_min)
         spikes = robust_evidence(fresh, split, _shift(context, ref, now), operations, params)
         reference_stats = split.total
     else:

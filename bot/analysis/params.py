@@ -34,6 +34,10 @@ class DetectionParams:
     critical_ratio: float = 2.0
     min_tail_fraction: float = 0.05
     windows_min: tuple[int, ...] = (1, 5, 15)
+    # Low-rate operations: with fewer than `pool_below` samples in the longest window, the
+    # window grows back over these (minutes) too, so one request every few minutes is scored.
+    pool_windows_min: tuple[int, ...] = (30, 60)
+    pool_below: int = 20
     min_reference: int = 50
     seasonality: bool = True
     # Threshold rule: the seed pages on one request above p99 x multiplier; the robust mode needs
@@ -48,6 +52,13 @@ class DetectionParams:
             raise ValueError("robust_critical must be at least robust_warning")
         if self.min_samples < 1 or not self.windows_min or min(self.windows_min) < 1:
             raise ValueError("min_samples and every window must be at least 1")
+        if any(w <= max(self.windows_min) for w in self.pool_windows_min):
+            raise ValueError("pooled windows must be longer than the longest window")
+
+    @property
+    def all_windows_min(self) -> tuple[int, ...]:
+        """Every window length the robust detector may score, shortest first."""
+        return tuple(sorted({*self.windows_min, *self.pool_windows_min}))
 
 
 @dataclass(frozen=True)
