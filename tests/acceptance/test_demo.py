@@ -27,7 +27,7 @@ def data_dir() -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_unattended_demo_shows_the_three_incidents(data_dir: Path) -> None:
+def test_unattended_demo_shows_the_four_incidents(data_dir: Path) -> None:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -70,4 +70,5 @@ def test_unattended_demo_shows_the_three_incidents(data_dir: Path) -> None:
     )
     assert set(grouped) == merge_ops
     assert "Add merge worker threads" in out
+    assert re.search(r"#\d+ WARNING\s+traffic_drop get_object_timeline traffic drop", out)
     assert re.search(r"alerts fired: \d+, grouped under a bottleneck: 3, acknowledged: 1", out)
