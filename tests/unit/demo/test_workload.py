@@ -105,6 +105,7 @@ def test_planned_incidents():
         IncidentKind.LEVEL_SHIFT: 7,
         IncidentKind.MERGE_PIPELINE: 7,
         IncidentKind.DEGRADATION: 2,
+        IncidentKind.TRAFFIC_STOP: 0,  # scripted only (the demo), never planned
     }
     assert all(T0 <= i.start < i.end <= T0 + timedelta(days=7) for i in plan)
     assert all(
