@@ -56,9 +56,7 @@ def test_unattended_demo_shows_the_four_incidents(data_dir: Path) -> None:
     assert re.search(r"#\d+ (CRITICAL|WARNING)\s+statistical commit latency anomaly", out), out[
         -3000:
     ]
-    assert re.search(
-        r"#\d+ WARNING\s+degradation get_history slow degradation", out
-    )
+    assert re.search(r"#\d+ WARNING\s+degradation get_history slow degradation", out)
     [bottleneck] = re.findall(
         r"#(\d+) \w+\s+bottleneck\s+MERGE_PIPELINE_SATURATION: ([\w, ]+) —", out
     )
