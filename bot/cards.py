@@ -196,6 +196,21 @@ def bottleneck(alert: Alert, esc: Escape = _same) -> list[Fact]:
     return out
 
 
+def traffic(details: Mapping[str, Any]) -> list[Fact]:
+    """A traffic drop's (or a silent source's) rate vs usual: `3 requests in 15 min (0.2/min)
+    vs usual 150 (10/min)`."""
+    seen, usual = number(details, "observed_count"), number(details, "expected_count")
+    window = number(details, "window_min")
+    if seen is None or usual is None or window is None or window <= 0:
+        return []
+    noun = "request" if seen == 1 else "requests"
+    line = (
+        f"{seen:.0f} {noun} in {window:.0f} min ({seen / window:.2g}/min)"
+        f" vs usual {usual:.0f} ({usual / window:.2g}/min)"
+    )
+    return [("Traffic", line)]
+
+
 def evidence(alert: Alert, esc: Escape = _same) -> list[Fact]:
     """The facts that made this alert fire, most telling first; only the known ones."""
     details = alert.details
@@ -207,6 +222,8 @@ def evidence(alert: Alert, esc: Escape = _same) -> list[Fact]:
         return threshold(details)
     if alert.kind is AlertKind.STATISTICAL:
         return spike(details)
+    if alert.kind in (AlertKind.TRAFFIC_DROP, AlertKind.SOURCE_SILENT):
+        return traffic(details)
     if alert.kind is AlertKind.COMBINED:
         return spike(details) + [
             (f"Degradation {k[0].lower()}{k[1:]}", v) for k, v in degradation(details)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from bot.alerts import AlertService
 from bot.analysis import baseline as baselines_
-from bot.analysis import correlation, degradation, detection
+from bot.analysis import correlation, degradation, detection, traffic
 from bot.analysis.params import (
     BaselineParams,
     CorrelationParams,
@@ -42,7 +42,6 @@ DETECT_LOCK_KEY = 0x7065_7266_6465_7463  # "perfdetc": one detection cycle at a 
 CORRELATE_LOCK_KEY = 0x7065_7266_636F_7272  # "perfcorr"
 BASELINE_LOCK_KEY = 0x7065_7266_6261_7365  # "perfbase"
 MAX_CATCH_UP = timedelta(minutes=10)  # after downtime, score at most this much at once
-RECENT_MINUTES = timedelta(minutes=16)  # the robust detector's longest window, plus one
 # A standing degradation is re-recorded this often (at most a third of alerts.resolve_after, so
 # that its alert stays open while it lasts).
 DEGRADATION_REPEAT = timedelta(minutes=15)
@@ -74,7 +73,11 @@ class Jobs:
         self._cleanup = Cleanup(store, settings)
         # The span of hourly rollups detection reads each cycle (the store caches its complete
         # hours, so a week is read once an hour rather than every cycle).
-        self._hours_span = max(settings.degradation.lookback, settings.detection.lookback) + HOUR
+        # Traffic needs the same hour a week before the last hour: 7 days and 2 hours.
+        self._hours_span = (
+            max(settings.degradation.lookback, settings.detection.lookback, timedelta(days=7))
+            + 2 * HOUR
+        )
 
     @property
     def store(self) -> Store:
@@ -183,6 +186,7 @@ class Jobs:
             await self.baselines(now, reason="first")
             active = await self._store.findings.active_baselines()
         found, operations, samples = await self._score(start, end, active)
+        found += await self._traffic(end)
         found = await self._throttle_degradations(found, end)
         stored = await self._store.findings.commit_cycle(found, DETECT_WATERMARK, mark, end)
         window = f"{start:%H:%M}-{end:%H:%M}"
@@ -207,7 +211,10 @@ class Jobs:
         if not len(new):
             return [], 0, 0
         scored = len(set(new.op.tolist())), int(new.n.sum())
-        minutes_from = floor_to(start - RECENT_MINUTES, HOUR)
+        detect = params(DetectionParams, s.detection)
+        # minute rollups for the robust detector's longest (pooled) window, plus one minute
+        recent = timedelta(minutes=max(detect.all_windows_min) + 1)
+        minutes_from = floor_to(start - recent, HOUR)
         lookback_from = floor_to(start - s.detection.lookback, HOUR)
         hourly = await self._store.rollups.recent_hours(end, self._hours_span)
         ref_hours = hourly.select(as_datetime64(lookback_from), as_datetime64(minutes_from))
@@ -224,12 +231,22 @@ class Jobs:
             reference,
             hourly,
             active,
-            params(DetectionParams, s.detection),
+            detect,
             end,
             params(DegradationParams, s.degradation),
             spikes,
         )
         return found, *scored
+
+    async def _traffic(self, end: datetime) -> list[Anomaly]:
+        """Traffic drops per operation and a silent source at `end`, from request counts
+        (`bot.analysis.traffic`): judged every cycle, also when no new row arrived."""
+        settings = params(traffic.TrafficParams, self._settings.detection)
+        longest = max(timedelta(minutes=max(settings.windows_min)), settings.silence_after)
+        minutes = await self._store.rollups.between("minute", end - longest, end, histograms=False)
+        hourly = await self._store.rollups.recent_hours(end, self._hours_span)
+        verdict = traffic.assess_traffic(minutes, hourly, end, settings)
+        return traffic.anomalies(verdict, end)
 
     async def _throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
         """`found` without the standing degradations recorded less than DEGRADATION_REPEAT

@@ -3,7 +3,11 @@ the first half?
 
 From hourly rollups, per operation: p99 of [start, mid) and of [mid, now) from the merged
 histograms (within about 2.2 % of the exact p99), degradation % = 100 * (after - before) / before;
->= 20 % INFO, >= 30 % WARNING, >= 50 % CRITICAL; improvements are never reported. The trend is the
+>= 20 % INFO, >= 30 % WARNING; improvements are never reported. CRITICAL needs a large *and*
+sustained shift: >= `critical_pct` (100 %: p99 doubled) over the second half, and on every day
+(24 h from `start`) that lies wholly in the second half, p99 at least that far above the first
+half's. A ramp that only now reaches x2, or one bad day, is a WARNING: a degradation has been
+building for days and waits for working hours; it does not page every tier at night. The trend is the
 least-squares slope of the daily p99 against the day (ms/day), with its sign; confidence =
 min(1, average samples per day / 50).
 
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 
 from bot.analysis.histogram import FloatArray, IntArray
 from bot.analysis.params import DegradationParams
@@ -81,11 +86,12 @@ def assess_degradation(
     slopes = _daily_slopes(rows, as_datetime64(start), days)
     per_day = counts.sum(axis=1) / (params.lookback.total_seconds() / DAY_S)
     result: dict[str, Degradation] = {}
+    sustained = _sustained(rows, as_datetime64(start), days, mid - start, p99[:, 0], params)
     for code in np.flatnonzero(np.nan_to_num(pct, nan=-np.inf) >= params.info_pct):
         slope = None if np.isnan(slopes[code]) else float(slopes[code])
         result[rows.operations[code]] = Degradation(
             operation=rows.operations[code],
-            severity=severity_for(float(pct[code]), params),
+            severity=severity_for(float(pct[code]), params, sustained=bool(sustained[code])),
             degradation_pct=float(pct[code]),
             p99_before_ms=float(p99[code, 0]),
             p99_after_ms=float(p99[code, 1]),
@@ -101,9 +107,12 @@ def assess_degradation(
     return result
 
 
-def severity_for(pct: float, params: DegradationParams) -> Severity | None:
-    """CRITICAL >= critical_pct, WARNING >= warning_pct, INFO >= info_pct, else None."""
-    if pct >= params.critical_pct:
+def severity_for(
+    pct: float, params: DegradationParams, *, sustained: bool = False
+) -> Severity | None:
+    """CRITICAL >= critical_pct when `sustained` (every day of the second half that far up),
+    WARNING >= warning_pct, INFO >= info_pct, else None."""
+    if pct >= params.critical_pct and sustained:
         return Severity.CRITICAL
     if pct >= params.warning_pct:
         return Severity.WARNING
@@ -143,6 +152,25 @@ def least_squares_slope(y: FloatArray) -> FloatArray:
             count >= 2, (dx * dy).sum(axis=1) / (dx * dx).sum(axis=1), np.nan
         )
     return slope
+
+
+def _sustained(
+    rows: Rollups,
+    start: np.datetime64,
+    days: int,
+    half: timedelta,
+    before: FloatArray,
+    params: DegradationParams,
+) -> npt.NDArray[np.bool_]:
+    """Per operation: every day wholly in the second half (from `start` + `half` on) with
+    samples has a p99 at least `critical_pct` above `before`, and there is at least one."""
+    p99, counts = daily_p99(rows, start, days)
+    late = np.arange(days) * DAY_S >= half.total_seconds()
+    seen = (counts > 0) & late[None, :]
+    bar = (before * (1.0 + params.critical_pct / 100.0))[:, None]
+    high = np.nan_to_num(p99, nan=-np.inf) >= bar
+    result: npt.NDArray[np.bool_] = np.asarray(seen.any(axis=1) & ~(seen & ~high).any(axis=1))
+    return result
 
 
 def _daily_slopes(rows: Rollups, start: np.datetime64, days: int) -> FloatArray:

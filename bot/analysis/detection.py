@@ -17,7 +17,7 @@ Anything that depends only on the hourly rollups is computed by `prepare` into a
 `HourlyContext`; callers that run many cycles within one hour may reuse it with `detect_with`."""
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,16 +37,24 @@ from bot.analysis.threshold import threshold_evidence
 from bot.models import Anomaly, AnomalyKind, Baseline, Severity
 
 SEASONALITY_DAYS = timedelta(days=7)
+# A spike found now may have begun before its window: the hours of this much before `now` are
+# left out of its operation's degradation check (the longest window, 15 min, twice).
+OPEN_SPIKE = timedelta(minutes=30)
 
 
 @dataclass(frozen=True, eq=False)
 class HourlyContext:
     """What a cycle needs from the hourly rollups: hour-of-day offsets in ln(ms)
-    (operations x 24) and the current degradations by operation."""
+    (operations x 24) and the current degradations by operation; with `hourly`, the
+    degradation of an operation that spikes in a cycle is judged again without the hours of
+    that open spike (`without_open_spikes`)."""
 
     operations: tuple[str, ...]
     offsets: FloatArray
     degradations: Mapping[str, Degradation]
+    hourly: Rollups | None = None
+    degradation: DegradationParams = field(default_factory=DegradationParams)
+    spike_hours: Mapping[str, Collection[datetime]] = field(default_factory=dict)
 
 
 def prepare(
@@ -64,7 +72,9 @@ def prepare(
         week = hourly.select(as_datetime64(now - SEASONALITY_DAYS), as_datetime64(now))
         offsets = hour_of_day_offsets(week, hourly.operations)
     degradations = assess_degradation(hourly, degradation, now, spike_hours)
-    return HourlyContext(hourly.operations, offsets, degradations)
+    return HourlyContext(
+        hourly.operations, offsets, degradations, hourly, degradation, spike_hours or {}
+    )
 
 
 def detect(
@@ -123,11 +133,12 @@ def detect_with(
 ) -> list[Anomaly]:
     """`detect` with a prepared hourly context."""
     spikes, breaches = evaluate(context, new, reference, baselines, params, now)
+    degradations = without_open_spikes(context, spikes, breaches, now)
     found: list[Anomaly] = []
     codes = {name: code for code, name in enumerate(spikes.operations)}
-    for name in sorted(set(codes) | set(context.degradations)):
+    for name in sorted(set(codes) | set(degradations)):
         code = codes.get(name)
-        degraded = context.degradations.get(name)
+        degraded = degradations.get(name)
         if code is not None:
             spike = _spike(code, spikes, breaches, degraded, baselines.get(name), now)
             if spike is not None:
@@ -152,7 +163,7 @@ def evaluate(
     window_s = max(int((now - start).total_seconds()), 1)
     fresh = Summary.of(new)
     if params.detector == "robust":
-        split = split_reference(ref, now, params.windows_min)
+        split = split_reference(ref, now, params.all_windows_min)
         spikes = robust_evidence(fresh, split, _shift(context, ref, now), operations, params)
         reference_stats = split.total
     else:
@@ -160,6 +171,35 @@ def evaluate(
         spikes = zscore_evidence(fresh, reference_stats, operations, params, window_s)
     breaches = threshold_evidence(fresh, reference_stats, operations, baselines, params, window_s)
     return spikes, breaches
+
+
+def without_open_spikes(
+    context: HourlyContext, spikes: Evidence, breaches: Evidence, now: datetime
+) -> Mapping[str, Degradation]:
+    """The context's degradations, those of operations that spike in this cycle judged again
+    without the hours of the spike still open (the last OPEN_SPIKE before `now`): the spikes
+    already recorded are left out by `spike_hours`, but not the one found now, whose first
+    minutes would otherwise make it a "degradation" (and itself `combined`)."""
+    if context.hourly is None:
+        return context.degradations
+    extra: dict[str, set[datetime]] = {}
+    for code, name in enumerate(spikes.operations):
+        spiking = spikes.severity_of(code) is not None or breaches.severity_of(code) is not None
+        if spiking and name in context.degradations:
+            extra[name] = set(context.spike_hours.get(name, ())) | _hours(now - OPEN_SPIKE, now)
+    if not extra:
+        return context.degradations
+    again = assess_degradation(
+        context.hourly, context.degradation, now, {**context.spike_hours, **extra}
+    )
+    result = {k: v for k, v in context.degradations.items() if k not in extra}
+    result.update({name: again[name] for name in extra if name in again})
+    return result
+
+
+def _hours(start: datetime, end: datetime) -> set[datetime]:
+    first = start.replace(minute=0, second=0, microsecond=0)
+    return {first + timedelta(hours=h) for h in range(int((end - first) / timedelta(hours=1)) + 1)}
 
 
 def _shift(context: HourlyContext, reference: Rollups, now: datetime) -> FloatArray:

@@ -34,6 +34,10 @@ class DetectionParams:
     critical_ratio: float = 2.0
     min_tail_fraction: float = 0.05
     windows_min: tuple[int, ...] = (1, 5, 15)
+    # Low-rate operations: with fewer than `pool_below` samples in the longest window, the
+    # window grows back over these (minutes) too, so one request every few minutes is scored.
+    pool_windows_min: tuple[int, ...] = (30, 60)
+    pool_below: int = 20
     min_reference: int = 50
     seasonality: bool = True
     # Threshold rule: the seed pages on one request above p99 x multiplier; the robust mode needs
@@ -53,17 +57,25 @@ class DetectionParams:
             raise ValueError("min_samples and every window must be at least 1")
         if self.chunk_operations < 1:
             raise ValueError("chunk_operations must be at least 1")
+        if any(w <= max(self.windows_min) for w in self.pool_windows_min):
+            raise ValueError("pooled windows must be longer than the longest window")
+
+    @property
+    def all_windows_min(self) -> tuple[int, ...]:
+        """Every window length the robust detector may score, shortest first."""
+        return tuple(sorted({*self.windows_min, *self.pool_windows_min}))
 
 
 @dataclass(frozen=True)
 class DegradationParams:
     """Slow degradation: p99 of the second half of `lookback` against the first half, in %.
-    `min_samples` is the least number of samples each half needs (see `degradation`)."""
+    `min_samples` is the least number of samples each half needs (see `degradation`);
+    CRITICAL needs `critical_pct` sustained on every day of the second half."""
 
     lookback: timedelta = timedelta(days=7)
     info_pct: float = 20.0
     warning_pct: float = 30.0
-    critical_pct: float = 50.0
+    critical_pct: float = 100.0
     min_samples: int = 50
 
     def __post_init__(self) -> None:

@@ -13,6 +13,10 @@ seasonality (`bot.analysis.seasonality`):
 * tail: how many of W's requests exceed R's (seasonal) p99, against the fraction of R above it,
   as the signed root of the binomial likelihood-ratio statistic (roughly a one-sided z).
 
+Low-rate operations: with fewer than `pool_below` (20) requests in the last 15 minutes, the
+window also grows back to 30 and 60 minutes (`pool_windows_min`), so an operation with one
+request every few minutes is scored on the requests of up to an hour (the bars are the same).
+
 Each needs an effect size too (the median at least `min_ratio` x expected, or at least
 `min_tail_fraction` of requests above the old p99), so that big, busy operations do not page for
 significant but harmless 3 % shifts. Only slowdowns count: faster is not an incident.
@@ -35,9 +39,10 @@ from datetime import datetime
 from itertools import pairwise
 
 import numpy as np
+import numpy.typing as npt
 
 from bot.analysis.evidence import Evidence
-from bot.analysis.histogram import FloatArray, IntArray, count_above
+from bot.analysis.histogram import MIN_MS, FloatArray, IntArray, count_above
 from bot.analysis.params import DetectionParams
 from bot.analysis.rollups import Rollups, as_datetime64
 from bot.analysis.summary import Summary
@@ -88,14 +93,28 @@ def robust_evidence(
     same op codes; `shift` is the expected ln(ms) level shift per op (zeros without seasonality).
     `deviation_pct` is the window median against the expected median, in %."""
     best = _Window.nothing(len(operations))
+    regular = 60 * max(params.windows_min)
+    wins = []
+    for j in range(len(split.windows_s)):
+        win = fresh
+        for part in split.pieces[j + 1 :]:
+            win = win + part
+        wins.append(win)
+    # Pooled (longer) windows only for the operations too quiet for the regular ones.
+    quiet = next(
+        (
+            w.n < params.pool_below
+            for w, s in zip(wins, split.windows_s, strict=True)
+            if s <= regular
+        ),
+        np.ones(len(operations), dtype=np.bool_),
+    )
     for j, window_s in enumerate(split.windows_s):
         ref = split.pieces[0]
         for part in split.pieces[1 : j + 1]:
             ref = ref + part
-        win = fresh
-        for part in split.pieces[j + 1 :]:
-            win = win + part
-        best = best.stronger(_assess(win, ref, shift, params, window_s))
+        only = quiet if window_s > regular else None
+        best = best.stronger(_assess(wins[j], ref, shift, params, window_s, only))
     return Evidence(
         rule="robust",
         operations=operations,
@@ -169,16 +188,25 @@ class _Window:
 
 
 def _assess(
-    win: Summary, ref: Summary, shift: FloatArray, params: DetectionParams, window_s: int
+    win: Summary,
+    ref: Summary,
+    shift: FloatArray,
+    params: DetectionParams,
+    window_s: int,
+    only: npt.NDArray[np.bool_] | None = None,
 ) -> _Window:
     if win.hist is None or ref.hist is None:
         raise ValueError("robust detection needs rollups with histograms")
     usable = (win.n >= params.min_samples) & (ref.n >= params.min_reference)
+    if only is not None:
+        usable &= only
     n_win = np.maximum(win.n, 1).astype(np.float64)
-    ref_q = ref.quantiles([0.25, 0.5, 0.75, 0.99])
+    # Zero durations are valid (pgGit stores 0.000 ms): they count at the histograms' floor,
+    # MIN_MS, as they are bucketed, so an all-zero quartile is ln(MIN_MS), never -inf.
+    ref_q = np.maximum(ref.quantiles([0.25, 0.5, 0.75, 0.99]), MIN_MS)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_ref = np.log(ref_q)
-        log_median = np.log(win.quantiles([0.5])[:, 0])
+        log_median = np.log(np.maximum(win.quantiles([0.5])[:, 0], MIN_MS))
     sigma = np.maximum((log_ref[:, 2] - log_ref[:, 0]) / IQR_SIGMA, SIGMA_FLOOR)
     expected = log_ref[:, 1] + shift
     z_location = (log_median - expected) / (MEDIAN_SE * sigma / np.sqrt(n_win))

@@ -17,6 +17,7 @@ from bot.analysis.params import (
     DetectionParams,
     Detector,
 )
+from bot.analysis.traffic import TrafficParams
 from bot.config.params import params
 from bot.config.section import Section
 from bot.durations import Duration
@@ -35,6 +36,8 @@ class DetectionSettings(Section):
     detector: Detector = DetectionParams.detector
     settle: Duration = timedelta(seconds=5)
     chunk_operations: int = Field(default=DetectionParams.chunk_operations, ge=1)
+    # The whole source is `source_silent` after this long without a row while rows are due.
+    silence_after: Duration = TrafficParams.silence_after
     max_operations: int = Field(default=OperationLimits.max_operations, ge=1)
     max_new_operations_per_hour: int = Field(
         default=OperationLimits.max_new_operations_per_hour, ge=0

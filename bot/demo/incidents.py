@@ -8,7 +8,8 @@ Each incident multiplies the latency of its operations by a factor over time:
   then drops back when fixed at `end`;
 * `merge_pipeline`: `merge_base_find`, `merge_conflict_detect` and `merge_branches` slowed
   together, with a shared minute-to-minute wobble so their per-minute means move together
-  (the correlated slowdown the bottleneck analysis should name).
+  (the correlated slowdown the bottleneck analysis should name);
+* `traffic_stop`: its operations stop reporting (no samples) over [start, end): a dead writer.
 
 `plan_incidents` draws a reproducible schedule of them for benchmarks and the demo."""
 
@@ -31,6 +32,7 @@ class IncidentKind(StrEnum):
     LEVEL_SHIFT = "level_shift"
     DEGRADATION = "degradation"
     MERGE_PIPELINE = "merge_pipeline"
+    TRAFFIC_STOP = "traffic_stop"
 
 
 @dataclass(frozen=True)
@@ -49,13 +51,21 @@ class Incident:
         t0, t1 = self.start.timestamp(), self.end.timestamp()
         inside = (seconds >= t0) & (seconds < t1)
         extra: FloatArray = np.full(len(seconds), self.magnitude - 1.0)
-        if self.kind is IncidentKind.DEGRADATION:
+        if self.kind is IncidentKind.TRAFFIC_STOP:
+            extra = np.zeros(len(seconds))  # no slowdown: the samples are dropped instead
+        elif self.kind is IncidentKind.DEGRADATION:
             extra = extra * (seconds - t0) / (t1 - t0)
         elif self.kind is IncidentKind.MERGE_PIPELINE:
             # Shared by all three operations: the per-minute means co-move.
             minute = np.floor((seconds - t0) / 60.0) * 60.0
             extra = extra * (1.0 + 0.5 * np.sin(2.0 * np.pi * minute / WOBBLE_PERIOD_S))
         result: FloatArray = np.where(inside, 1.0 + extra, 1.0)
+        return result
+
+    def drops(self, seconds: FloatArray) -> npt.NDArray[np.bool_]:
+        """Which samples (epoch seconds, of its operations) a traffic stop removes."""
+        inside = (seconds >= self.start.timestamp()) & (seconds < self.end.timestamp())
+        result: npt.NDArray[np.bool_] = inside & (self.kind is IncidentKind.TRAFFIC_STOP)
         return result
 
 

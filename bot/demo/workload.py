@@ -145,11 +145,14 @@ class Workload:
         tail = rng.random(len(op)) < self.tail_probability
         durations[tail] *= rng.pareto(self.tail_alpha, int(tail.sum())) + 1.0
         names = self.names
+        keep = np.ones(len(op), dtype=np.bool_)
         for incident in self.incidents:
             codes = [names.index(n) for n in incident.operations if n in names]
             hit = np.isin(op, codes)
             if hit.any():
                 durations[hit] *= incident.factor(seconds[hit])
+                keep[np.flatnonzero(hit)[incident.drops(seconds[hit])]] = False
+        op, seconds, durations = op[keep], seconds[keep], durations[keep]
         stamps = (seconds * 1000.0).astype(np.int64).astype("datetime64[ms]")
         return Samples(names, op.astype(np.int64), stamps, durations)
 

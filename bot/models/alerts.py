@@ -21,13 +21,15 @@ def labels_of(details: dict[str, Any]) -> dict[str, str]:
 
 
 class AlertKind(StrEnum):
-    """What an alert is about. The first four mirror `AnomalyKind`; `anomaly` in a route's
+    """What an alert is about. The first six mirror `AnomalyKind`; `anomaly` in a route's
     `kind` matcher stands for the statistical, threshold and combined kinds together."""
 
     STATISTICAL = "statistical"
     THRESHOLD = "threshold"
     COMBINED = "combined"
     DEGRADATION = "degradation"
+    TRAFFIC_DROP = "traffic_drop"
+    SOURCE_SILENT = "source_silent"
     BOTTLENECK = "bottleneck"
     MERGE = "merge"
     EXTERNAL = "external"  # from another monitor (Alertmanager), labels in `details["labels"]`

@@ -16,6 +16,8 @@ class AnomalyKind(StrEnum):
     DEGRADATION = "degradation"  # p99 of the recent half-window rose against the earlier half
     THRESHOLD = "threshold"  # a duration exceeded baseline p99 × multiplier
     COMBINED = "combined"  # an outlier during a degradation
+    TRAFFIC_DROP = "traffic_drop"  # far fewer requests than usual for this hour
+    SOURCE_SILENT = "source_silent"  # no rows at all while rows are due (operation "*")
 
 
 class BottleneckType(StrEnum):

@@ -103,11 +103,11 @@ def from_anomaly(anomaly: Anomaly) -> AlertCandidate:
     `get_history slow degradation`."""
     op = anomaly.operation_type
     kind = AlertKind(anomaly.kind.value)
-    if anomaly.kind is AnomalyKind.DEGRADATION:
-        title = f"{op} slow degradation"
+    if anomaly.kind in (AnomalyKind.TRAFFIC_DROP, AnomalyKind.SOURCE_SILENT):
+        title, summary = traffic_text(anomaly)
     else:
-        title = f"{op} latency anomaly"
-    summary = _summary(anomaly)
+        slow = "slow degradation" if anomaly.kind is AnomalyKind.DEGRADATION else "latency anomaly"
+        title, summary = f"{op} {slow}", _summary(anomaly)
     details: dict[str, Any] = {
         "anomaly_id": anomaly.id,
         "detector": anomaly.detector,
@@ -131,6 +131,8 @@ def from_anomaly(anomaly: Anomaly) -> AlertCandidate:
             details[part] = found
     if anomaly.kind is AnomalyKind.DEGRADATION and "degradation" not in details:
         details["degradation"] = dict(anomaly.details)
+    if anomaly.kind in (AnomalyKind.TRAFFIC_DROP, AnomalyKind.SOURCE_SILENT):
+        details.update(anomaly.details)
     return AlertCandidate(
         kind=kind,
         severity=anomaly.severity,
@@ -140,6 +142,20 @@ def from_anomaly(anomaly: Anomaly) -> AlertCandidate:
         details={k: v for k, v in details.items() if v is not None},
         detected_at=anomaly.detected_at,
     )
+
+
+def traffic_text(anomaly: Anomaly) -> tuple[str, str]:
+    """Title and summary of a traffic drop or a silent source: requests seen vs usual."""
+    d = anomaly.details
+    window = d.get("window_min", "?")
+    seen, usual = d.get("observed_count", "?"), d.get("expected_count", "?")
+    if anomaly.kind is AnomalyKind.SOURCE_SILENT:
+        title = "source silent: no rows from any operation"
+        summary = f"no rows in {window} min where {usual} requests are usual at this hour"
+    else:
+        title = f"{anomaly.operation_type} traffic drop"
+        summary = f"{seen} requests in {window} min where {usual} are usual at this hour"
+    return title, summary
 
 
 class BottleneckCluster(Frozen):

@@ -28,6 +28,8 @@ KINDS = (
     "threshold",
     "combined",
     "degradation",
+    "traffic_drop",
+    "source_silent",
     "bottleneck",
     "merge",
     "external",

@@ -31,8 +31,9 @@ def _halves(before_ms: float, after_ms: float, per_half: int = 500) -> Rollups:
         (12.0, Severity.INFO),
         (12.99, Severity.INFO),
         (13.0, Severity.WARNING),
-        (14.99, Severity.WARNING),
-        (15.0, Severity.CRITICAL),
+        (15.0, Severity.WARNING),  # +50 %: a degradation alone is a WARNING
+        (19.99, Severity.WARNING),
+        (20.0, Severity.CRITICAL),  # p99 doubled, on every day of the second half
         (30.0, Severity.CRITICAL),
         (6.0, None),  # a 40 % improvement is never reported
     ],
@@ -43,6 +44,31 @@ def test_degradation_thresholds(after_ms, severity):
     if found:
         assert found["commit"].degradation_pct == pytest.approx(10.0 * (after_ms - 10.0))
         assert (found["commit"].p99_before_ms, found["commit"].p99_after_ms) == (10.0, after_ms)
+
+
+def _ramp(shape: str) -> Rollups:
+    """Hourly samples over 7 days at 10 ms, then from day 4 (wholly in the second half) as
+    `shape` says: a step to x3, a ramp reaching x3 only on the last day, or one bad day."""
+    start = NOW - timedelta(days=7)
+    seconds = np.arange(7 * 24 * 4) * 900.0 + 60.0
+    day = seconds / 86400
+    if shape == "step":
+        factor = np.where(day >= 3.5, 3.0, 1.0)
+    elif shape == "ramp":
+        factor = np.where(day >= 6, 3.0, np.where(day >= 3.5, 1.5, 1.0))
+    else:  # one bad day in the middle of the second half
+        factor = np.where((day >= 4) & (day < 5), 3.0, np.where(day >= 3.5, 1.5, 1.0))
+    return rollups({"commit": (stamps(start, seconds), 10.0 * factor)}, 3600)
+
+
+@pytest.mark.parametrize(
+    ("shape", "severity"),
+    [("step", Severity.CRITICAL), ("ramp", Severity.WARNING), ("one bad day", Severity.WARNING)],
+)
+def test_critical_needs_a_large_and_sustained_shift(shape, severity):
+    found = assess_degradation(_ramp(shape), PARAMS, NOW)["commit"]
+    assert found.degradation_pct >= PARAMS.critical_pct
+    assert found.severity is severity
 
 
 @pytest.mark.parametrize(("per_half", "reported"), [(49, False), (50, True)])

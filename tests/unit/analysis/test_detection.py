@@ -152,3 +152,36 @@ def test_anomaly_windows_and_times_come_from_now():
         NOW,
         NOW,
     )
+
+
+def _week_slow_since(minutes: int) -> Rollups:
+    """Hourly rollups: a steady week at 10 ms, 20 samples an hour, then 60 samples at 80 ms in
+    the last `minutes` (the hour still open, which no recorded spike covers yet)."""
+    week = per_minute(NOW - timedelta(days=7), 7 * 24 * 60, [10.0])
+    slow = per_minute(NOW - timedelta(minutes=minutes), minutes, [80.0] * (60 // minutes))
+    every_third = (week[0][::3], week[1][::3])
+    times = np.concatenate([every_third[0], slow[0]])
+    return rollups({"commit": (times, np.concatenate([every_third[1], slow[1]]))}, 3600)
+
+
+@pytest.mark.parametrize(
+    ("new_ms", "kinds"),
+    [
+        # The spike found now is left out of the degradation check: no "combined", no
+        # degradation of its own.
+        (80.0, [AnomalyKind.THRESHOLD]),
+        # Without a spike in this cycle, nothing is left out.
+        (5.0, [AnomalyKind.DEGRADATION]),
+    ],
+)
+def test_a_spike_found_now_is_not_a_degradation(new_ms, kinds):
+    found = detect(
+        _new([new_ms] * 5),
+        rollups({"commit": WIDE}),
+        _week_slow_since(20),
+        LINE,
+        ZSCORE,
+        NOW,
+        spike_hours={},
+    )
+    assert [a.kind for a in found] == kinds

@@ -106,7 +106,7 @@ def test_slow_minutes_add_up_over_the_longer_windows():
             )
         }
     )
-    single = DetectionParams(detector="robust", windows_min=(1,))
+    single = DetectionParams(detector="robust", windows_min=(1,), pool_windows_min=())
     assert _run(_window(10, 1.8), single, reference) == []
     (found,) = _run(_window(10, 1.8), ROBUST, reference)
     assert found.severity is Severity.WARNING  # strong evidence, but the median is not doubled

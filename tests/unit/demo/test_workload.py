@@ -105,6 +105,7 @@ def test_planned_incidents():
         IncidentKind.LEVEL_SHIFT: 7,
         IncidentKind.MERGE_PIPELINE: 7,
         IncidentKind.DEGRADATION: 2,
+        IncidentKind.TRAFFIC_STOP: 0,  # scripted only (the demo), never planned
     }
     assert all(T0 <= i.start < i.end <= T0 + timedelta(days=7) for i in plan)
     assert all(
@@ -118,3 +119,26 @@ def test_merges_have_conflict_hot_spots():
     assert all(T0 <= m.started_at < T0 + timedelta(days=1) for m in merges)
     top = hot_spots(merges)[0]
     assert (top.source, top.target) == ("feature/payments", "develop")
+
+
+@pytest.mark.parametrize(("op", "inside", "outside"), [("commit", 0, True), ("merge", True, True)])
+def test_a_traffic_stop_removes_its_operations_samples_only(op, inside, outside):
+    start = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+    stop = Incident(
+        IncidentKind.TRAFFIC_STOP,
+        ("commit",),
+        start + timedelta(minutes=10),
+        start + timedelta(minutes=25),
+        1.0,
+    )
+    workload = Workload(seed=2, incidents=(stop,))
+    samples = workload.history(start, start + timedelta(hours=1))
+    code = samples.operations.index(op)
+    mine = samples.timestamp[samples.op == code]
+    lo, hi = (
+        np.datetime64(stop.start.replace(tzinfo=None)),
+        np.datetime64(stop.end.replace(tzinfo=None)),
+    )
+    during = int(((mine >= lo) & (mine < hi)).sum())
+    assert (during > 0) if inside is True else during == inside
+    assert bool(((mine < lo) | (mine >= hi)).sum() > 0) is outside

@@ -1,0 +1,109 @@
+"""Traffic drops and a silent source, from request counts against the usual for this hour."""
+
+import math
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from bot.analysis.rollups import Rollups
+from bot.analysis.traffic import TrafficParams, anomalies, assess_traffic, poisson_cdf
+from bot.models import AnomalyKind, Severity
+from tests.unit.analysis.factories import NOW, per_minute, rollups
+
+PARAMS = TrafficParams()
+
+
+def _history(rates: dict[str, float], days: float = 8) -> Rollups:
+    """Hourly rollups of `days` before the current hour at `rates` requests a minute (a
+    fractional rate: one request every 1/rate minutes)."""
+    parts = {}
+    minutes = int(days * 24 * 60) - 60
+    for op, rate in rates.items():
+        times, values = per_minute(NOW - timedelta(days=days), minutes, [5.0] * max(int(rate), 1))
+        if rate < 1:
+            keep = np.arange(len(times)) % round(1 / rate) == 0
+            times, values = times[keep], values[keep]
+        parts[op] = (times, values)
+    return rollups(parts, 3600)
+
+
+def _recent(rates: dict[str, float], stopped: dict[str, int]) -> Rollups:
+    """Minute rollups of the last 60 minutes at `rates`, each op silent for its last
+    `stopped[op]` minutes."""
+    parts = {}
+    for op, rate in rates.items():
+        live = 60 - stopped.get(op, 0)
+        if live <= 0:
+            continue
+        times, values = per_minute(NOW - timedelta(minutes=60), live, [5.0] * max(int(rate), 1))
+        if rate < 1:
+            keep = np.arange(len(times)) % round(1 / rate) == 0
+            times, values = times[keep], values[keep]
+        parts[op] = (times, values)
+    return rollups(parts, 60) if parts else Rollups.empty(tuple(rates), 60)
+
+
+@pytest.mark.parametrize(
+    ("rates", "now_rates", "stopped", "history_days", "drops", "silent"),
+    [
+        ({"commit": 10}, None, {}, 8, {}, False),
+        # Found three minutes after the stop (30 requests due, none seen), not two.
+        ({"commit": 10}, None, {"commit": 3}, 8, {"commit": 3}, False),
+        ({"commit": 10}, None, {"commit": 2}, 8, {}, False),
+        ({"commit": 10}, {"commit": 5}, {}, 8, {}, False),  # halved: not "far below"
+        ({"commit": 10}, {"commit": 2}, {}, 8, {"commit": 60}, False),  # a fifth
+        # A quiet operation never flaps: 12 requests an hour are too few to miss.
+        ({"lock": 0.2}, None, {"lock": 60}, 8, {}, False),
+        # A low-rate one is found by the hour window.
+        ({"lock": 0.5}, None, {"lock": 60}, 8, {"lock": 60}, False),
+        # No week of history yet: nothing is usual.
+        ({"commit": 10}, None, {"commit": 10}, 6, {}, False),
+        # Everything silent: one source alert, not one per operation.
+        ({"commit": 10, "merge": 2}, None, {"commit": 10, "merge": 10}, 8, {}, True),
+        ({"commit": 10, "merge": 2}, None, {"commit": 9, "merge": 9}, 8, {"commit": 3}, False),
+    ],
+)
+def test_traffic_drops_and_silence(rates, now_rates, stopped, history_days, drops, silent):
+    hourly = _history(rates, history_days)
+    verdict = assess_traffic(_recent(now_rates or rates, stopped), hourly, NOW, PARAMS)
+    found = {
+        d.operation: round((d.window_end - d.window_start).total_seconds() / 60)
+        for d in verdict.drops
+    }
+    assert found == drops
+    assert (verdict.silent is not None) is silent
+
+
+def test_anomalies_are_a_warning_per_operation_and_a_critical_source():
+    rates = {"commit": 10.0, "merge": 2.0}
+    hourly = _history(rates)
+    drop = assess_traffic(_recent(rates, {"commit": 5}), hourly, NOW, PARAMS)
+    [one] = anomalies(drop, NOW)
+    assert (one.kind, one.severity, one.operation_type) == (
+        AnomalyKind.TRAFFIC_DROP,
+        Severity.WARNING,
+        "commit",
+    )
+    assert one.details["observed_count"] == 0
+    assert one.details["usual_per_min"] == pytest.approx(10.0)
+    quiet = assess_traffic(_recent(rates, {"commit": 10, "merge": 10}), hourly, NOW, PARAMS)
+    [source] = anomalies(quiet, NOW)
+    assert (source.kind, source.severity, source.operation_type) == (
+        AnomalyKind.SOURCE_SILENT,
+        Severity.CRITICAL,
+        "*",
+    )
+
+
+@pytest.mark.parametrize(
+    ("k", "mean", "expected"),
+    [
+        (0, 30.0, math.exp(-30.0)),
+        (0, 0.0, 1.0),
+        (1, 2.0, 3 * math.exp(-2.0)),
+        (100, 10.0, 1.0),
+    ],
+)
+def test_poisson_cdf(k, mean, expected):
+    assert poisson_cdf(k, mean) == pytest.approx(expected, rel=1e-9)
