@@ -24,6 +24,7 @@ from bot.analysis.params import (
     CorrelationParams,
     DegradationParams,
     DetectionParams,
+    TrafficParams,
 )
 from bot.analysis.rollups import Rollups, as_datetime64
 from bot.cleanup import Cleanup
@@ -241,7 +242,7 @@ class Jobs:
     async def _traffic(self, end: datetime) -> list[Anomaly]:
         """Traffic drops per operation and a silent source at `end`, from request counts
         (`bot.analysis.traffic`): judged every cycle, also when no new row arrived."""
-        settings = params(traffic.TrafficParams, self._settings.detection)
+        settings = params(TrafficParams, self._settings.detection)
         longest = max(timedelta(minutes=max(settings.windows_min)), settings.silence_after)
         minutes = await self._store.rollups.between("minute", end - longest, end, histograms=False)
         hourly = await self._store.rollups.recent_hours(end, self._hours_span)

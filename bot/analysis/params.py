@@ -114,3 +114,14 @@ class BaselineParams:
     lookback: timedelta = timedelta(days=7)
     min_samples: int = 10
     min_change_pct: float = 5.0
+
+
+@dataclass(frozen=True)
+class TrafficParams:
+    """Traffic drop and silent-source settings (`bot.analysis.traffic`)."""
+
+    windows_min: tuple[int, ...] = (3, 15, 60)
+    min_expected: float = 20.0
+    max_ratio: float = 0.25
+    max_chance: float = 3e-7
+    silence_after: timedelta = timedelta(minutes=10)

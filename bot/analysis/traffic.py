@@ -29,23 +29,13 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from bot.analysis.histogram import FloatArray
+from bot.analysis.params import TrafficParams
 from bot.analysis.rollups import Rollups, as_datetime, as_datetime64
 from bot.models import Anomaly, AnomalyKind, Severity
 
 HOUR_S = 3600
 WEEK_H = 7 * 24
 SOURCE = "*"  # the operation a silent source's anomaly names: all of them
-
-
-@dataclass(frozen=True)
-class TrafficParams:
-    """See the module docstring."""
-
-    windows_min: tuple[int, ...] = (3, 15, 60)
-    min_expected: float = 20.0
-    max_ratio: float = 0.25
-    max_chance: float = 3e-7
-    silence_after: timedelta = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from bot.analysis.params import (
     DegradationParams,
     DetectionParams,
     Detector,
+    TrafficParams,
 )
-from bot.analysis.traffic import TrafficParams
 from bot.config.params import params
 from bot.config.section import Section
 from bot.durations import Duration

@@ -6,8 +6,9 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from bot.analysis.params import TrafficParams
 from bot.analysis.rollups import Rollups
-from bot.analysis.traffic import TrafficParams, anomalies, assess_traffic, poisson_cdf
+from bot.analysis.traffic import anomalies, assess_traffic, poisson_cdf
 from bot.models import AnomalyKind, Severity
 from tests.unit.analysis.factories import NOW, per_minute, rollups
 
