@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from bot import sharding
 from bot.alerts import AlertService
 from bot.analysis import baseline as baselines_
 from bot.analysis import correlation, degradation, detection
@@ -53,8 +54,11 @@ BACKFILL_BUDGET = timedelta(minutes=2)
 
 
 class Jobs:
-    def __init__(self, store: Store, settings: Settings, alerts: AlertService) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, alerts: AlertService, *, owner: str = "cli"
+    ) -> None:
         self._store = store
+        self._owner = owner
         self._settings = settings
         self._alerts = alerts
         self._cleanup = Cleanup(store, settings)
@@ -65,6 +69,18 @@ class Jobs:
     @property
     def store(self) -> Store:
         return self._store
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def owner(self) -> str:
+        return self._owner
+
+    @property
+    def alerts(self) -> AlertService:
+        return self._alerts
 
     # ---- detect ---------------------------------------------------------------------------------
 
@@ -130,6 +146,8 @@ class Jobs:
         """One cycle: the minutes since the last one, scored once even if the CLI and the bot
         (or two replicas) run a cycle at the same moment; then, with `alert`, alerting of every
         pending anomaly (without, they wait for the next alerting run)."""
+        if self._settings.detection.shards > 1:
+            return await sharding.detect_shards(self, now, alert=alert)
         async with self._store.connector.exclusive(DETECT_LOCK_KEY):
             return await self._detect(now, alert)
 
@@ -155,8 +173,8 @@ class Jobs:
         if not active:
             await self.baselines(now, reason="first")
             active = await self._store.findings.active_baselines()
-        found = await self._score(start, end, active)
-        found = await self._throttle_degradations(found, end)
+        found = await self.score(start, end, active)
+        found = await self.throttle_degradations(found, end)
         stored = await self._store.findings.commit_cycle(found, DETECT_WATERMARK, mark, end)
         window = f"{start:%H:%M}-{end:%H:%M}"
         if stored is None:
@@ -171,9 +189,14 @@ class Jobs:
         )
         return stored
 
-    async def _score(
-        self, start: datetime, end: datetime, active: dict[str, Baseline]
+    async def score(
+        self,
+        start: datetime,
+        end: datetime,
+        active: dict[str, Baseline],
+        only: Callable[[str], bool] | None = None,
     ) -> list[Anomaly]:
+        """The anomalies of [start, end); with `only`, of the operations it accepts."""
         s = self._settings
         new = await self._store.rollups.between("minute", start, end)
         if not len(new):
@@ -186,6 +209,9 @@ class Jobs:
         operations = tuple(
             sorted(set(new.operations) | set(ref_hours.operations) | set(ref_minutes.operations))
         )
+        if only is not None:
+            operations = tuple(o for o in operations if only(o))
+            hourly = hourly.recode(operations)
         reference = Rollups.concat([ref_hours.recode(operations), ref_minutes.recode(operations)])
         spikes = await self._store.findings.spike_hours(end - s.degradation.lookback)
         return detection.detect(
@@ -199,7 +225,7 @@ class Jobs:
             spikes,
         )
 
-    async def _throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
+    async def throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
         """`found` without the standing degradations recorded less than DEGRADATION_REPEAT
         (at most a third of alerts.resolve_after) ago at the same severity, judged from the
         database so that replicas and restarts agree."""
@@ -299,6 +325,7 @@ class Jobs:
                 self.detect,
                 every=s.detection.interval,
                 timeout=max(s.detection.interval * 5, timedelta(minutes=2)),
+                shared=s.detection.shards > 1,
             ),
             JobSpec(
                 "backfill",
