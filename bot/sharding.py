@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 JOB = "detect"
 MAX_CATCH_UP = timedelta(minutes=10)  # as the unsharded cycle
+CLAIMS_KEPT = timedelta(days=1)  # the merge step deletes older claims (indexed by slot)
 
 
 def shard_of(operation: str, shards: int) -> int:
@@ -83,6 +84,7 @@ async def detect_shards(jobs: "Jobs", now: datetime, *, alert: bool) -> list[Ano
     ):
         await jobs.alerts.process_pending(now)
         await store.shards.finish(JOB, end, MERGE_SHARD, jobs.owner, None)
+        await store.shards.delete_before(end - CLAIMS_KEPT)
     return stored
 
 
