@@ -15,15 +15,42 @@ and so always sees every shard's."""
 
 import logging
 import zlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from bot.models import Anomaly
+from bot.alerts import AlertService
+from bot.config import Settings
+from bot.models import Anomaly, Baseline
+from bot.store import Store
 from bot.store.rollups import MINUTE, floor_to
 from bot.store.shards import MERGE_SHARD
 
-if TYPE_CHECKING:
-    from bot.jobs import Jobs
+
+class Jobs(Protocol):
+    """What the shard cycle uses of `bot.jobs.Jobs` (named here: no import cycle)."""
+
+    @property
+    def store(self) -> Store: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def owner(self) -> str: ...
+    @property
+    def alerts(self) -> AlertService: ...
+    async def refresh(self, now: datetime) -> None: ...
+    async def baselines(
+        self, now: datetime, *, force: bool = False, reason: str = "scheduled"
+    ) -> int: ...
+    async def score(
+        self,
+        start: datetime,
+        end: datetime,
+        active: dict[str, Baseline],
+        only: Callable[[str], bool] | None = None,
+    ) -> list[Anomaly]: ...
+    async def throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +75,7 @@ def walk_order(owner: str, shards: int) -> list[int]:
     return [(first + i) % shards for i in range(shards)]
 
 
-async def detect_shards(jobs: "Jobs", now: datetime, *, alert: bool) -> list[Anomaly]:
+async def detect_shards(jobs: Jobs, now: datetime, *, alert: bool) -> list[Anomaly]:
     """Claim and score every shard of this cycle that is free; then the merge step when every
     shard is done. Returns the anomalies this replica stored."""
     s = jobs.settings.detection
@@ -89,7 +116,7 @@ async def detect_shards(jobs: "Jobs", now: datetime, *, alert: bool) -> list[Ano
 
 
 async def _score_shard(
-    jobs: "Jobs", shard: int, end: datetime, now: datetime
+    jobs: Jobs, shard: int, end: datetime, now: datetime
 ) -> tuple[tuple[datetime, datetime] | None, list[Anomaly]]:
     """Score one shard from its watermark to `end`; the window scored (None: nothing left)."""
     s = jobs.settings
