@@ -90,7 +90,7 @@ class Bot:
         metrics = Metrics()
         notifiers = build_notifiers(settings, **notify)
         alerts = AlertService(store, settings, clock)
-        jobs = Jobs(store, settings, alerts)
+        jobs = Jobs(store, settings, alerts, owner=name)
         heartbeat = Heartbeat.configured(settings.heartbeat)
         runner = JobRunner(
             store,

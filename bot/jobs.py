@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from bot import sharding
 from bot.alerts import AlertService
 from bot.analysis import baseline as baselines_
 from bot.analysis import correlation, degradation, detection, traffic
@@ -31,6 +32,7 @@ from bot.cleanup import Cleanup
 from bot.config import Settings
 from bot.config.checks import OWN_METRICS
 from bot.config.params import params
+from bot.errors import ConfigError
 from bot.models import Anomaly, AnomalyKind, Baseline, BaselineChange, Correlation
 from bot.scheduler import JobSpec
 from bot.store import Store
@@ -67,8 +69,11 @@ class DetectReport:
 
 
 class Jobs:
-    def __init__(self, store: Store, settings: Settings, alerts: AlertService) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, alerts: AlertService, *, owner: str = "cli"
+    ) -> None:
         self._store = store
+        self._owner = owner
         self._settings = settings
         self._alerts = alerts
         self._cleanup = Cleanup(store, settings)
@@ -83,6 +88,18 @@ class Jobs:
     @property
     def store(self) -> Store:
         return self._store
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def owner(self) -> str:
+        return self._owner
+
+    @property
+    def alerts(self) -> AlertService:
+        return self._alerts
 
     # ---- detect ---------------------------------------------------------------------------------
 
@@ -148,6 +165,8 @@ class Jobs:
         """One cycle: the minutes since the last one, scored once even if the CLI and the bot
         (or two replicas) run a cycle at the same moment; then, with `alert`, alerting of every
         pending anomaly (without, they wait for the next alerting run)."""
+        if self._settings.detection.shards > 1:
+            return await sharding.detect_shards(self, now, alert=alert)
         return (await self.detect_report(now, alert=alert)).anomalies
 
     async def detect_report(
@@ -157,6 +176,13 @@ class Jobs:
         their alert ids). `since`: score the minutes up to this long ago, also those a cycle
         scored before (by default those since the last cycle, at most MAX_CATCH_UP; on a fresh
         database the last `detection.interval`)."""
+        if self._settings.detection.shards > 1:
+            raise ConfigError(
+                [
+                    "detection.shards: above 1 the replicas' shards own the minutes they score;"
+                    " `detect --once` scores the whole source: run it with detection.shards: 1"
+                ]
+            )
         async with self._store.connector.exclusive(DETECT_LOCK_KEY):
             report = await self._cycle(now, since)
             if alert:
@@ -186,9 +212,9 @@ class Jobs:
         if not active:
             await self.baselines(now, reason="first")
             active = await self._store.findings.active_baselines()
-        found, operations, samples = await self._score(start, end, active)
-        found += await self._traffic(end)
-        found = await self._throttle_degradations(found, end)
+        found, operations, samples = await self.score(start, end, active)
+        found += await self.traffic(end)
+        found = await self.throttle_degradations(found, end)
         stored = await self._store.findings.commit_cycle(found, DETECT_WATERMARK, mark, end)
         window = f"{start:%H:%M}-{end:%H:%M}"
         if stored is None:
@@ -203,10 +229,15 @@ class Jobs:
         )
         return DetectReport(start, end, operations, samples, stored)
 
-    async def _score(
-        self, start: datetime, end: datetime, active: dict[str, Baseline]
+    async def score(
+        self,
+        start: datetime,
+        end: datetime,
+        active: dict[str, Baseline],
+        only: Callable[[str], bool] | None = None,
     ) -> tuple[list[Anomaly], int, int]:
-        """The anomalies of the minutes [start, end), the operations and samples scored."""
+        """The anomalies of the minutes [start, end), the operations and samples scored; with
+        `only`, of the operations it accepts."""
         s = self._settings
         new = await self._store.rollups.between("minute", start, end)
         if not len(new):
@@ -223,6 +254,9 @@ class Jobs:
         operations = tuple(
             sorted(set(new.operations) | set(ref_hours.operations) | set(ref_minutes.operations))
         )
+        if only is not None:
+            operations = tuple(o for o in operations if only(o))
+            hourly = hourly.recode(operations)
         reference = Rollups.concat([ref_hours.recode(operations), ref_minutes.recode(operations)])
         spikes = await self._store.findings.spike_hours(end - s.degradation.lookback)
         # CPU work off the event loop: chat, /healthz and ingest keep answering meanwhile.
@@ -239,17 +273,28 @@ class Jobs:
         )
         return found, *scored
 
-    async def _traffic(self, end: datetime) -> list[Anomaly]:
-        """Traffic drops per operation and a silent source at `end`, from request counts
-        (`bot.analysis.traffic`): judged every cycle, also when no new row arrived."""
+    async def traffic(
+        self, end: datetime, only: Callable[[str], bool] | None = None, source: bool = True
+    ) -> list[Anomaly]:
+        """Traffic drops per operation (with `only`, of the operations it accepts) and, with
+        `source`, a silent source at `end`, from request counts (`bot.analysis.traffic`):
+        judged every cycle, also when no new row arrived."""
         settings = params(TrafficParams, self._settings.detection)
         longest = max(timedelta(minutes=max(settings.windows_min)), settings.silence_after)
         minutes = await self._store.rollups.between("minute", end - longest, end, histograms=False)
         hourly = await self._store.rollups.recent_hours(end, self._hours_span)
         verdict = traffic.assess_traffic(minutes, hourly, end, settings)
-        return traffic.anomalies(verdict, end)
+        found = traffic.anomalies(verdict, end)
+        return [
+            a
+            for a in found
+            if (a.kind is AnomalyKind.SOURCE_SILENT and source)
+            or (
+                a.kind is not AnomalyKind.SOURCE_SILENT and (only is None or only(a.operation_type))
+            )
+        ]
 
-    async def _throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
+    async def throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
         """`found` without the standing degradations recorded less than DEGRADATION_REPEAT
         (at most a third of alerts.resolve_after) ago at the same severity, judged from the
         database so that replicas and restarts agree."""
@@ -365,6 +410,7 @@ class Jobs:
                 self.detect,
                 every=s.detection.interval,
                 timeout=max(s.detection.interval * 5, timedelta(minutes=2)),
+                shared=s.detection.shards > 1,
             ),
             JobSpec(
                 "backfill",

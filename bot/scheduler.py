@@ -51,6 +51,9 @@ class JobSpec:
     every: timedelta | None = None  # interval jobs
     cron: str | None = None  # cron jobs (UTC), e.g. "0 2 * * *"
     timeout: timedelta = timedelta(minutes=5)
+    # Every replica runs the body of each slot (it divides the work itself, `bot.sharding`);
+    # the replica that claims the slot records the run.
+    shared: bool = False
 
     def __post_init__(self) -> None:
         if (self.every is None) == (self.cron is None):
@@ -108,7 +111,7 @@ class JobRunner:
         now = self._clock.now()
         slot = slot or slot_for(spec, now)
         run_id = await self._store.jobs.claim(spec.name, slot, self._owner, now)
-        if run_id is None:
+        if run_id is None and not spec.shared:
             logger.debug(
                 "slot taken",
                 extra={"action": "job_skipped", "job": spec.name, "slot": slot.isoformat()},
@@ -146,9 +149,10 @@ class JobRunner:
             self._metrics.job_runs.labels(spec.name, status.value).inc()
             self._metrics.job_seconds.labels(spec.name).observe(duration_ms / 1000)
         try:
-            await self._store.jobs.finish(
-                run_id, status, self._clock.now(), duration_ms, rows, error
-            )
+            if run_id is not None:
+                await self._store.jobs.finish(
+                    run_id, status, self._clock.now(), duration_ms, rows, error
+                )
         except errors.StoreError as exc:
             logger.warning(
                 "could not record job run",
@@ -170,7 +174,7 @@ class JobRunner:
             hook = self._after_success.get(spec.name)
             if hook is not None:
                 await hook()
-        return RunOutcome(spec.name, slot, True, status, rows, error, duration_ms)
+        return RunOutcome(spec.name, slot, run_id is not None, status, rows, error, duration_ms)
 
 
 class Scheduler:

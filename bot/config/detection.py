@@ -38,6 +38,10 @@ class DetectionSettings(Section):
     chunk_operations: int = Field(default=DetectionParams.chunk_operations, ge=1)
     # The whole source is `source_silent` after this long without a row while rows are due.
     silence_after: Duration = TrafficParams.silence_after
+    # Replicas share detection: operations hash into this many shards, each claimed per cycle
+    # with a lease of `shard_lease` (1: one replica scores every operation of a cycle).
+    shards: int = Field(default=1, ge=1, le=4096)
+    shard_lease: Duration = timedelta(seconds=60)
     max_operations: int = Field(default=OperationLimits.max_operations, ge=1)
     max_new_operations_per_hour: int = Field(
         default=OperationLimits.max_new_operations_per_hour, ge=0

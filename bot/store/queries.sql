@@ -976,3 +976,34 @@ SELECT EXISTS (
       JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = $1 AND c.relname = $2 AND NOT i.indisvalid
 )
+
+-- claim_shard --
+-- Claim shard $3 of job $1's slot $2 for owner $4 until now() + $5 seconds; returns the shard
+-- when claimed, nothing when it is done or another owner's lease still runs.
+INSERT INTO perfbot.shard_claims (job, slot, shard, owner, lease_until)
+VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+ON CONFLICT (job, slot, shard) DO UPDATE
+   SET owner = EXCLUDED.owner, claimed_at = now(), lease_until = EXCLUDED.lease_until,
+       attempts = perfbot.shard_claims.attempts + 1
+ WHERE perfbot.shard_claims.done_at IS NULL AND perfbot.shard_claims.lease_until < now()
+RETURNING shard
+
+-- finish_shard --
+-- Mark shard $3 of (job $1, slot $2) done by owner $4 with the window [$5, $6) it scored
+-- ($5 NULL: nothing left to score). The holder of the claim marks it done; a replica whose lease
+-- ran out but whose scoring committed first (the watermark moved for it) records its window
+-- over whoever took the shard over. Returns the shard, or nothing when there was no claim to
+-- finish.
+UPDATE perfbot.shard_claims
+   SET done_at = now(), scored_from = $5, scored_to = $6,
+       owner = CASE WHEN $5::timestamptz IS NULL THEN owner ELSE $4 END
+ WHERE job = $1 AND slot = $2 AND shard = $3
+   AND ((done_at IS NULL AND owner = $4) OR ($5::timestamptz IS NOT NULL AND scored_from IS NULL))
+RETURNING shard
+
+-- count_done_shards --
+SELECT count(*) FROM perfbot.shard_claims
+ WHERE job = $1 AND slot = $2 AND shard >= 0 AND done_at IS NOT NULL
+
+-- delete_shard_claims_before --
+DELETE FROM perfbot.shard_claims WHERE slot < $1

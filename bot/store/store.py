@@ -30,6 +30,7 @@ from bot.store.queries import QUERIES
 from bot.store.requests import SeenRequestRepository
 from bot.store.retention import RetentionRepository
 from bot.store.rollups import LateRows, RollupRepository
+from bot.store.shards import ShardClaimRepository
 from bot.store.source import SourceRepository, SourceStatus
 
 
@@ -67,6 +68,7 @@ class Store:
         self.findings = FindingRepository(connector)
         self.rollups = RollupRepository(connector, self.operations)
         self.jobs = JobRunRepository(connector)
+        self.shards = ShardClaimRepository(connector)
         self.metrics = MetricRepository(connector, self.operations)
         self.source = SourceRepository(connector)
         self.requests = SeenRequestRepository(connector)

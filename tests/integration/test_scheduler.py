@@ -82,6 +82,26 @@ async def test_two_runners_run_each_slot_once(store: Store) -> None:
     assert (await b.run(spec)).claimed
 
 
+async def test_a_shared_job_runs_in_every_runner_and_is_recorded_once(store: Store) -> None:
+    # detection with detection.shards > 1: every replica runs the slot (the body divides the
+    # work by shard claims), the one that claimed the slot records it
+    calls: list[datetime] = []
+
+    async def body(now: datetime) -> int:
+        calls.append(now)
+        return 3
+
+    spec = JobSpec("detect", body, every=timedelta(seconds=60), shared=True)
+    clock = FrozenClock(NOW)
+    a, b = JobRunner(store, clock, "a"), JobRunner(store, clock, "b")
+    outcomes = await asyncio.gather(a.run(spec), b.run(spec))
+    assert len(calls) == 2
+    assert sorted(o.claimed for o in outcomes) == [False, True]
+    assert all(o.status is JobStatus.SUCCESS for o in outcomes)
+    [run] = await store.jobs.latest()
+    assert run.rows == 3
+
+
 async def test_failures_and_timeouts_are_recorded(store: Store) -> None:
     async def broken(now: datetime) -> int:
         raise RuntimeError("boom")
