@@ -19,22 +19,19 @@ from datetime import datetime, timedelta
 from bot import sharding
 from bot.alerts import AlertService
 from bot.analysis import baseline as baselines_
-from bot.analysis import correlation, degradation, detection, traffic
+from bot.analysis import correlation
 from bot.analysis.params import (
     BaselineParams,
     CorrelationParams,
-    DegradationParams,
-    DetectionParams,
-    TrafficParams,
 )
-from bot.analysis.rollups import Rollups, as_datetime64
 from bot.cleanup import Cleanup
 from bot.config import Settings
 from bot.config.checks import OWN_METRICS
 from bot.config.params import params
 from bot.errors import ConfigError
-from bot.models import Anomaly, AnomalyKind, Baseline, BaselineChange, Correlation
+from bot.models import Anomaly, Baseline, BaselineChange, Correlation
 from bot.scheduler import JobSpec
+from bot.scoring import Scorer
 from bot.store import Store
 from bot.store.rollups import HOUR, MINUTE, BackfillChunk, floor_to
 
@@ -45,9 +42,6 @@ DETECT_LOCK_KEY = 0x7065_7266_6465_7463  # "perfdetc": one detection cycle at a 
 CORRELATE_LOCK_KEY = 0x7065_7266_636F_7272  # "perfcorr"
 BASELINE_LOCK_KEY = 0x7065_7266_6261_7365  # "perfbase"
 MAX_CATCH_UP = timedelta(minutes=10)  # after downtime, score at most this much at once
-# A standing degradation is re-recorded this often (at most a third of alerts.resolve_after, so
-# that its alert stays open while it lasts).
-DEGRADATION_REPEAT = timedelta(minutes=15)
 # The cleanup stops starting batches once retention.budget is spent; its last batch may still
 # run (a batch is bounded by its statement timeout).
 CLEANUP_GRACE = timedelta(minutes=5)
@@ -77,13 +71,7 @@ class Jobs:
         self._settings = settings
         self._alerts = alerts
         self._cleanup = Cleanup(store, settings)
-        # The span of hourly rollups detection reads each cycle (the store caches its complete
-        # hours, so a week is read once an hour rather than every cycle).
-        # Traffic needs the same hour a week before the last hour: 7 days and 2 hours.
-        self._hours_span = (
-            max(settings.degradation.lookback, settings.detection.lookback, timedelta(days=7))
-            + 2 * HOUR
-        )
+        self._scorer = Scorer(store, settings)
 
     @property
     def store(self) -> Store:
@@ -96,6 +84,10 @@ class Jobs:
     @property
     def owner(self) -> str:
         return self._owner
+
+    @property
+    def scorer(self) -> Scorer:
+        return self._scorer
 
     @property
     def alerts(self) -> AlertService:
@@ -212,9 +204,9 @@ class Jobs:
         if not active:
             await self.baselines(now, reason="first")
             active = await self._store.findings.active_baselines()
-        found, operations, samples = await self.score(start, end, active)
-        found += await self.traffic(end)
-        found = await self.throttle_degradations(found, end)
+        found, operations, samples = await self._scorer.score(start, end, active)
+        found += await self._scorer.traffic(end)
+        found = await self._scorer.throttle_degradations(found, end)
         stored = await self._store.findings.commit_cycle(found, DETECT_WATERMARK, mark, end)
         window = f"{start:%H:%M}-{end:%H:%M}"
         if stored is None:
@@ -228,81 +220,6 @@ class Jobs:
             extra={"action": "detect_cycle", "window": window, "anomalies": len(stored)},
         )
         return DetectReport(start, end, operations, samples, stored)
-
-    async def score(
-        self,
-        start: datetime,
-        end: datetime,
-        active: dict[str, Baseline],
-        only: Callable[[str], bool] | None = None,
-    ) -> tuple[list[Anomaly], int, int]:
-        """The anomalies of the minutes [start, end), the operations and samples scored; with
-        `only`, of the operations it accepts."""
-        s = self._settings
-        new = await self._store.rollups.between("minute", start, end)
-        if not len(new):
-            return [], 0, 0
-        scored = len(set(new.op.tolist())), int(new.n.sum())
-        detect = params(DetectionParams, s.detection)
-        # minute rollups for the robust detector's longest (pooled) window, plus one minute
-        recent = timedelta(minutes=max(detect.all_windows_min) + 1)
-        minutes_from = floor_to(start - recent, HOUR)
-        lookback_from = floor_to(start - s.detection.lookback, HOUR)
-        hourly = await self._store.rollups.recent_hours(end, self._hours_span)
-        ref_hours = hourly.select(as_datetime64(lookback_from), as_datetime64(minutes_from))
-        ref_minutes = await self._store.rollups.between("minute", minutes_from, start)
-        operations = tuple(
-            sorted(set(new.operations) | set(ref_hours.operations) | set(ref_minutes.operations))
-        )
-        if only is not None:
-            operations = tuple(o for o in operations if only(o))
-            hourly = hourly.recode(operations)
-        reference = Rollups.concat([ref_hours.recode(operations), ref_minutes.recode(operations)])
-        spikes = await self._store.findings.spike_hours(end - s.degradation.lookback)
-        # CPU work off the event loop: chat, /healthz and ingest keep answering meanwhile.
-        found = await asyncio.to_thread(
-            detection.detect,
-            new.recode(operations),
-            reference,
-            hourly,
-            active,
-            detect,
-            end,
-            params(DegradationParams, s.degradation),
-            spikes,
-        )
-        return found, *scored
-
-    async def traffic(
-        self, end: datetime, only: Callable[[str], bool] | None = None, source: bool = True
-    ) -> list[Anomaly]:
-        """Traffic drops per operation (with `only`, of the operations it accepts) and, with
-        `source`, a silent source at `end`, from request counts (`bot.analysis.traffic`):
-        judged every cycle, also when no new row arrived."""
-        settings = params(TrafficParams, self._settings.detection)
-        longest = max(timedelta(minutes=max(settings.windows_min)), settings.silence_after)
-        minutes = await self._store.rollups.between("minute", end - longest, end, histograms=False)
-        hourly = await self._store.rollups.recent_hours(end, self._hours_span)
-        verdict = traffic.assess_traffic(minutes, hourly, end, settings)
-        found = traffic.anomalies(verdict, end)
-        return [
-            a
-            for a in found
-            if (a.kind is AnomalyKind.SOURCE_SILENT and source)
-            or (
-                a.kind is not AnomalyKind.SOURCE_SILENT and (only is None or only(a.operation_type))
-            )
-        ]
-
-    async def throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
-        """`found` without the standing degradations recorded less than DEGRADATION_REPEAT
-        (at most a third of alerts.resolve_after) ago at the same severity, judged from the
-        database so that replicas and restarts agree."""
-        if not any(a.kind is AnomalyKind.DEGRADATION for a in found):
-            return found
-        repeat = min(DEGRADATION_REPEAT, self._settings.alerts.resolve_after / 3)
-        recorded = await self._store.findings.latest_degradations(now - repeat)
-        return degradation.throttle(found, recorded, now, repeat)
 
     # ---- correlate ------------------------------------------------------------------------------
 

@@ -15,13 +15,13 @@ and so always sees every shard's."""
 
 import logging
 import zlib
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.alerts import AlertService
 from bot.config import Settings
-from bot.models import Anomaly, Baseline
+from bot.models import Anomaly
+from bot.scoring import Scorer
 from bot.store import Store
 from bot.store.rollups import MINUTE, floor_to
 from bot.store.shards import MERGE_SHARD
@@ -38,21 +38,12 @@ class Jobs(Protocol):
     def owner(self) -> str: ...
     @property
     def alerts(self) -> AlertService: ...
+    @property
+    def scorer(self) -> Scorer: ...
     async def refresh(self, now: datetime) -> None: ...
     async def baselines(
         self, now: datetime, *, force: bool = False, reason: str = "scheduled"
     ) -> int: ...
-    async def score(
-        self,
-        start: datetime,
-        end: datetime,
-        active: dict[str, Baseline],
-        only: Callable[[str], bool] | None = None,
-    ) -> tuple[list[Anomaly], int, int]: ...
-    async def traffic(
-        self, end: datetime, only: Callable[[str], bool] | None = None, source: bool = True
-    ) -> list[Anomaly]: ...
-    async def throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]: ...
 
 
 logger = logging.getLogger(__name__)
@@ -139,10 +130,10 @@ async def _score_shard(
     def mine(op: str) -> bool:
         return shard_of(op, shards) == shard
 
-    found, _, _ = await jobs.score(start, end, active, mine)
+    found, _, _ = await jobs.scorer.score(start, end, active, mine)
     # traffic per operation of this shard; the whole source's silence in shard 0 only
-    found += await jobs.traffic(end, mine, source=shard == 0)
-    found = await jobs.throttle_degradations(found, end)
+    found += await jobs.scorer.traffic(end, mine, source=shard == 0)
+    found = await jobs.scorer.throttle_degradations(found, end)
     stored = await store.findings.commit_cycle(found, name, mark, end)
     if stored is None:
         logger.warning(
