@@ -574,8 +574,9 @@ async def soak(args: argparse.Namespace, srv: str) -> dict[str, Any]:
                 f"cleanup max {(record['cleanup'] or {}).get('max_ms')} ms "
                 f"total {(record['cleanup'] or {}).get('total_ms')} ms, "
                 f"db {record['db_mb']} MB, rss {record['rss_mb']} MB, "
-                f"{record['wall_s']}"
+                f"{record['wall_s']}, load {record['load_average_1m']}"
             )
+            progress(f"day {day + 1:>2} tables: {json.dumps(record['tables'])}")
         total_s = time.perf_counter() - began
     finally:
         stop.set()
