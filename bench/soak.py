@@ -38,7 +38,8 @@ bot, this driver, the workload generator and the receiver share it), alerts and 
 requests so far, wall time and load average. Summary figures with their targets and `met`:
 
 * cycle_growth: last day's steady cycle p50 / day 1's (≤ 1.2);
-* cleanup: the longest nightly cleanup (≤ 5 s, and every night succeeded);
+* cleanup: the longest cleanup run (≤ 5 s, and every run succeeded; it runs hourly by default,
+  `schedules.cleanup_cron`), with the most cleanup time spent in one day beside it;
 * db_growth: database size at the end of the last day / at the end of day 10 (≤ 1.1; the
   reference day is min(10, days));
 * rss: RSS at the end of the last day / at the end of the reference day (≤ 1.1) and the
@@ -461,6 +462,23 @@ def day_record(
             "error": outcome.error,
         }
 
+    def runs_of(name: str) -> dict[str, Any] | None:
+        """Every run of a job that may run more than once a day (cleanup: hourly by default):
+        how many, the longest, the day's total, rows, and whether every one succeeded."""
+        outcomes = f.runs.get(name) or []
+        if not outcomes:
+            return None
+        return {
+            "runs": len(outcomes),
+            "max_ms": round(max(o.duration_ms for o in outcomes), 1),
+            "total_ms": round(sum(o.duration_ms for o in outcomes), 1),
+            "rows": sum(o.rows or 0 for o in outcomes),
+            "all_succeeded": all(
+                o.status is not None and o.status.value == "success" for o in outcomes
+            ),
+            "errors": sorted({o.error for o in outcomes if o.error}),
+        }
+
     def p50(name: str) -> float | None:
         return rounded(pct([o.duration_ms for o in f.runs.get(name, [])], 0.5))
 
@@ -476,7 +494,7 @@ def day_record(
         "correlate_p50_ms": p50("correlate"),
         "escalate_p50_ms": p50("escalate"),
         "baselines": run_of("baselines"),
-        "cleanup": run_of("cleanup"),
+        "cleanup": runs_of("cleanup"),
         "failed_runs": sum(
             1 for runs in f.runs.values() for o in runs if o.claimed and o.status != "success"
         ),
@@ -553,10 +571,12 @@ async def soak(args: argparse.Namespace, srv: str) -> dict[str, Any]:
             progress(
                 f"day {day + 1:>2}: cycle p50 {record['detect_cycle_p50_ms']} ms "
                 f"max {record['detect_cycle_max_ms']} ms ({record['detect_cycles_steady']} steady), "
-                f"cleanup {(record['cleanup'] or {}).get('ms')} ms, "
+                f"cleanup max {(record['cleanup'] or {}).get('max_ms')} ms "
+                f"total {(record['cleanup'] or {}).get('total_ms')} ms, "
                 f"db {record['db_mb']} MB, rss {record['rss_mb']} MB, "
-                f"{record['wall_s']}"
+                f"{record['wall_s']}, load {record['load_average_1m']}"
             )
+            progress(f"day {day + 1:>2} tables: {json.dumps(record['tables'])}")
         total_s = time.perf_counter() - began
     finally:
         stop.set()
@@ -600,8 +620,9 @@ def summarize(
     for d in days:
         del d["_steady_ms"]
     cleanups = [d["cleanup"] for d in days if d["cleanup"] is not None]
-    cleanup_max = max((c["ms"] for c in cleanups), default=None)
-    cleanup_ok = all(c["status"] == "success" for c in cleanups) and len(cleanups) == len(days)
+    cleanup_max = max((c["max_ms"] for c in cleanups), default=None)
+    cleanup_day_max = max((c["total_ms"] for c in cleanups), default=None)
+    cleanup_ok = all(c["all_succeeded"] for c in cleanups) and len(cleanups) == len(days)
     rss_points = [(d["day"], d["rss_mb"]) for d in days if d["day"] >= ref["day"]]
     for day, text in profiles.items():
         progress(f"---- profile of the steady detect cycles of day {day} ----\n{text}")
@@ -638,8 +659,13 @@ def summarize(
             },
             "cleanup": {
                 "max_ms": cleanup_max,
-                "every_night_succeeded": cleanup_ok,
-                "target": "<= 5000 ms every night",
+                "max_day_total_ms": cleanup_day_max,
+                "runs": sum(c["runs"] for c in cleanups),
+                "every_run_succeeded": cleanup_ok,
+                "how_judged": "the longest single cleanup run (schedules.cleanup_cron, hourly by "
+                "default: each run prunes about an hour's worth); max_day_total_ms is the most "
+                "cleanup time spent in one simulated day",
+                "target": "<= 5000 ms every run",
                 "met": cleanup_ok and cleanup_max is not None and cleanup_max <= 5000,
             },
             "db_growth": {

@@ -1,10 +1,11 @@
-"""The nightly cleanup: every table's retention (`retention:`), applied in bounded batches.
+"""The cleanup (hourly by default, so each run prunes about an hour's worth): every table's
+retention (`retention:`), applied in bounded batches.
 
 Each batch is one DELETE of at most the batch size, in its own transaction
 (`store.retention.prune_batch`); the cleanup halves the batch size while a batch takes longer
 than `retention.batch_seconds` (and grows it back, up to `retention.batch_size`, while batches
 are quick), retries a batch that ran out of time eight times smaller, goes on until a table has nothing left past its cut-off, and stops when
-`retention.budget` is spent: the rest waits for the next night. Progress is logged per table.
+`retention.budget` is spent: the rest waits for the next run. Progress is logged per table.
 
 Raw metrics are pruned only behind the rollups (`raw_metrics_horizon`), and raw metrics and
 merges only from perfbot's own tables: an in-place source such as pgGit's table belongs to its

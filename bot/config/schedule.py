@@ -11,13 +11,13 @@ from bot.durations import Duration
 
 class ScheduleSettings(Section):
     escalate: Duration = timedelta(seconds=15)
-    cleanup_cron: str = "0 3 * * *"
+    cleanup_cron: str = "17 * * * *"  # hourly: each run prunes about an hour's worth
 
 
 class RetentionSettings(Section):
     """How long each kind of row is kept; the cleanup job deletes older ones, `batch_size` rows
     per statement (halved while a batch takes longer than `batch_seconds`), for at most
-    `budget` a night. Raw metrics and merges are pruned only from perfbot's own tables, never
+    `budget` a run. Raw metrics and merges are pruned only from perfbot's own tables, never
     from an in-place source such as pgGit's."""
 
     metrics: Duration = timedelta(days=8)  # raw rows, once rolled up; rollups are the record

@@ -110,15 +110,14 @@ SELECT range_from, range_to FROM perfbot.rollup_dirty ORDER BY range_from
 SELECT (SELECT min(range_from) FROM perfbot.rollup_dirty) AS oldest,
        EXISTS (SELECT 1 FROM perfbot.watermarks WHERE name = $1) AS refreshed
 
--- delete_rollup_minute --
-DELETE FROM perfbot.rollup_minute WHERE bucket >= $1 AND bucket < $2
-
 -- build_rollup_minute --
 -- Per-minute rollups of source metrics with recorded_at in [$1, $2) (the predicate on source_at,
 -- the time column in its own type, lets the source's index serve the scan): moments in ms and ln(ms),
 -- extremes and the sparse log-bucket histogram. $3 = histogram MIN_MS, $4 = SCALE,
 -- $5 = N_BUCKETS (see bot.analysis.histogram). Only rows of known operations (perfbot.operations,
--- where the refresh admitted them first): invalid or capped names are skipped.
+-- where the refresh admitted them first): invalid or capped names are skipped. Upserted in place:
+-- only rows whose values changed are written, and only keys of [$1, $2) no longer built are
+-- deleted (a rebuild each cycle must not leave a dead row per unchanged minute).
 WITH samples AS (
     SELECT operation_type,
            date_trunc('minute', recorded_at) AS bucket,
@@ -141,36 +140,46 @@ WITH samples AS (
       FROM (SELECT operation_type, bucket, idx, count(*)::int AS c
               FROM samples GROUP BY operation_type, bucket, idx) per_bucket
      GROUP BY operation_type, bucket
+), built AS (
+    SELECT m.operation_type, m.bucket, m.n, m.sum_ms, m.m2_ms, m.sum_log, m.m2_log, m.min_ms,
+           m.max_ms, h.hist_idx, h.hist_cnt
+      FROM moments m JOIN hist h USING (operation_type, bucket)
+), vanished AS (
+    DELETE FROM perfbot.rollup_minute r
+     WHERE r.bucket >= $1 AND r.bucket < $2
+       AND NOT EXISTS (SELECT 1 FROM built b
+                        WHERE b.bucket = r.bucket AND b.operation_type = r.operation_type)
 )
-INSERT INTO perfbot.rollup_minute
+INSERT INTO perfbot.rollup_minute AS r
        (operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt)
-SELECT m.operation_type, m.bucket, m.n, m.sum_ms, m.m2_ms, m.sum_log, m.m2_log, m.min_ms, m.max_ms,
-       h.hist_idx, h.hist_cnt
-  FROM moments m JOIN hist h USING (operation_type, bucket)
+SELECT * FROM built
 ON CONFLICT (bucket, operation_type) DO UPDATE SET
        n = EXCLUDED.n, sum_ms = EXCLUDED.sum_ms, m2_ms = EXCLUDED.m2_ms,
        sum_log = EXCLUDED.sum_log, m2_log = EXCLUDED.m2_log, min_ms = EXCLUDED.min_ms,
        max_ms = EXCLUDED.max_ms, hist_idx = EXCLUDED.hist_idx, hist_cnt = EXCLUDED.hist_cnt
-
--- delete_rollup_hour --
-DELETE FROM perfbot.rollup_hour WHERE bucket >= $1 AND bucket < $2
+ WHERE (r.n, r.sum_ms, r.m2_ms, r.sum_log, r.m2_log, r.min_ms, r.max_ms, r.hist_idx, r.hist_cnt)
+       IS DISTINCT FROM (EXCLUDED.n, EXCLUDED.sum_ms, EXCLUDED.m2_ms, EXCLUDED.sum_log,
+       EXCLUDED.m2_log, EXCLUDED.min_ms, EXCLUDED.max_ms, EXCLUDED.hist_idx, EXCLUDED.hist_cnt)
 
 -- build_rollup_hour --
 -- Hourly rollups for the hours in [$1, $2) merged from the minute rollups: moments by Chan's
--- parallel formula, histograms summed bucket by bucket.
+-- parallel formula, histograms summed bucket by bucket; sums in bucket order, so that the result
+-- does not depend on the minutes' order on disk (which in-place updates change). Upserted in
+-- place like the minutes.
 WITH m AS (
-    SELECT operation_type, date_trunc('hour', bucket) AS hour, n, sum_ms, m2_ms, sum_log, m2_log,
-           min_ms, max_ms, hist_idx, hist_cnt
+    SELECT operation_type, bucket, date_trunc('hour', bucket) AS hour, n, sum_ms, m2_ms, sum_log,
+           m2_log, min_ms, max_ms, hist_idx, hist_cnt
       FROM perfbot.rollup_minute
      WHERE bucket >= $1 AND bucket < $2
 ), totals AS (
-    SELECT operation_type, hour, sum(n)::int AS n, sum(sum_ms) AS sum_ms, sum(sum_log) AS sum_log,
-           min(min_ms) AS min_ms, max(max_ms) AS max_ms
+    SELECT operation_type, hour, sum(n)::int AS n, sum(sum_ms ORDER BY bucket) AS sum_ms,
+           sum(sum_log ORDER BY bucket) AS sum_log, min(min_ms) AS min_ms, max(max_ms) AS max_ms
       FROM m GROUP BY operation_type, hour
 ), spread AS (
     SELECT m.operation_type, m.hour,
-           sum(m.m2_ms + m.n * power(m.sum_ms / m.n - t.sum_ms / t.n, 2)) AS m2_ms,
-           sum(m.m2_log + m.n * power(m.sum_log / m.n - t.sum_log / t.n, 2)) AS m2_log
+           sum(m.m2_ms + m.n * power(m.sum_ms / m.n - t.sum_ms / t.n, 2) ORDER BY m.bucket) AS m2_ms,
+           sum(m.m2_log + m.n * power(m.sum_log / m.n - t.sum_log / t.n, 2) ORDER BY m.bucket)
+               AS m2_log
       FROM m JOIN totals t USING (operation_type, hour)
      GROUP BY m.operation_type, m.hour
 ), hist AS (
@@ -180,16 +189,26 @@ WITH m AS (
               FROM m, unnest(m.hist_idx, m.hist_cnt) AS u(idx, cnt)
              GROUP BY m.operation_type, m.hour, u.idx) per_bucket
      GROUP BY operation_type, hour
+), built AS (
+    SELECT t.operation_type, t.hour AS bucket, t.n, t.sum_ms, s.m2_ms, t.sum_log, s.m2_log,
+           t.min_ms, t.max_ms, h.hist_idx, h.hist_cnt
+      FROM totals t JOIN spread s USING (operation_type, hour) JOIN hist h USING (operation_type, hour)
+), vanished AS (
+    DELETE FROM perfbot.rollup_hour r
+     WHERE r.bucket >= $1 AND r.bucket < $2
+       AND NOT EXISTS (SELECT 1 FROM built b
+                        WHERE b.bucket = r.bucket AND b.operation_type = r.operation_type)
 )
-INSERT INTO perfbot.rollup_hour
+INSERT INTO perfbot.rollup_hour AS r
        (operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt)
-SELECT t.operation_type, t.hour, t.n, t.sum_ms, s.m2_ms, t.sum_log, s.m2_log, t.min_ms, t.max_ms,
-       h.hist_idx, h.hist_cnt
-  FROM totals t JOIN spread s USING (operation_type, hour) JOIN hist h USING (operation_type, hour)
+SELECT * FROM built
 ON CONFLICT (bucket, operation_type) DO UPDATE SET
        n = EXCLUDED.n, sum_ms = EXCLUDED.sum_ms, m2_ms = EXCLUDED.m2_ms,
        sum_log = EXCLUDED.sum_log, m2_log = EXCLUDED.m2_log, min_ms = EXCLUDED.min_ms,
        max_ms = EXCLUDED.max_ms, hist_idx = EXCLUDED.hist_idx, hist_cnt = EXCLUDED.hist_cnt
+ WHERE (r.n, r.sum_ms, r.m2_ms, r.sum_log, r.m2_log, r.min_ms, r.max_ms, r.hist_idx, r.hist_cnt)
+       IS DISTINCT FROM (EXCLUDED.n, EXCLUDED.sum_ms, EXCLUDED.m2_ms, EXCLUDED.sum_log,
+       EXCLUDED.m2_log, EXCLUDED.min_ms, EXCLUDED.max_ms, EXCLUDED.hist_idx, EXCLUDED.hist_cnt)
 
 -- rollup_minute_rows --
 -- Minute rollups with bucket in [$1, $2), with histograms.

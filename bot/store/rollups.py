@@ -374,9 +374,8 @@ async def _rebuild(
     end: datetime,
     hist_args: tuple[float, float, int],
 ) -> None:
-    """Rebuild minute rollups of [start, end) from raw rows, then the hours they touch."""
-    await conn.execute(QUERIES["delete_rollup_minute"], start, end)
+    """Rebuild minute rollups of [start, end) from raw rows, then the hours they touch, in
+    place: unchanged rows are not rewritten (no dead row per cycle), vanished keys deleted."""
     await conn.execute(QUERIES["build_rollup_minute"], start, end, *hist_args)
     hour_from, hour_to = floor_to(start, HOUR), floor_to(end - MINUTE, HOUR) + HOUR
-    await conn.execute(QUERIES["delete_rollup_hour"], hour_from, hour_to)
     await conn.execute(QUERIES["build_rollup_hour"], hour_from, hour_to)
