@@ -4,7 +4,7 @@ import zoneinfo
 
 from pydantic import field_validator
 
-from bot.config.section import Section
+from bot.config.section import Section, zone_name
 
 
 class DisplaySettings(Section):
@@ -16,13 +16,7 @@ class DisplaySettings(Section):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"{value!r} is not a time zone name like 'UTC' or 'Europe/Paris'"
-            ) from None
-        return value
+        return zone_name(value)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

@@ -10,12 +10,12 @@ live under `oncall:`.)"""
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from bot.config.platforms import Platforms
-from bot.config.section import Section
+from bot.config.section import Section, zone_name
 from bot.durations import Duration
 from bot.routing import oncall, permission
 
@@ -235,14 +235,7 @@ class ScheduleConfig(Section):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name such as Europe/Paris, "
-                "America/New_York or UTC"
-            ) from None
-        return value
+        return zone_name(value)
 
     @model_validator(mode="after")
     def _overrides(self) -> "ScheduleConfig":

@@ -4,13 +4,12 @@ Table and column names end up in SQL as identifiers (they cannot be bound as val
 are checked here to be plain names."""
 
 import re
-import zoneinfo
 from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from bot.config.section import Section
+from bot.config.section import Section, zone_name
 from bot.durations import Duration
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
@@ -120,15 +119,7 @@ class SourceSettings(Section):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"{value!r} is not a time zone name like 'UTC' or 'Europe/Paris'"
-            ) from None
-        return value
+        return None if value is None else zone_name(value)
 
     @model_validator(mode="before")
     @classmethod
