@@ -204,9 +204,7 @@ class Jobs:
         if not active:
             await self.baselines(now, reason="first")
             active = await self._store.findings.active_baselines()
-        found, operations, samples = await self._scorer.score(start, end, active)
-        found += await self._scorer.traffic(end)
-        found = await self._scorer.throttle_degradations(found, end)
+        found, operations, samples = await self._scorer.find(start, end, active)
         stored = await self._store.findings.commit_cycle(found, DETECT_WATERMARK, mark, end)
         window = f"{start:%H:%M}-{end:%H:%M}"
         if stored is None:

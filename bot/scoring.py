@@ -33,12 +33,30 @@ class Scorer:
             + 2 * HOUR
         )
 
-    async def score(
+    async def find(
         self,
         start: datetime,
         end: datetime,
         active: dict[str, Baseline],
         only: Callable[[str], bool] | None = None,
+        source: bool = True,
+    ) -> tuple[list[Anomaly], int, int]:
+        """What a cycle (or, with `only`, a shard: the operations it accepts) finds in the
+        minutes [start, end): spikes and degradations, traffic drops and, with `source`, a
+        silent source, standing degradations throttled; and how many operations and samples
+        had rows. The week of hourly rollups both detectors need is read once."""
+        hourly = await self._store.rollups.recent_hours(end, self._hours_span)
+        found, operations, samples = await self._score(start, end, active, hourly, only)
+        found += await self._traffic(end, hourly, only, source)
+        return await self._throttle_degradations(found, end), operations, samples
+
+    async def _score(
+        self,
+        start: datetime,
+        end: datetime,
+        active: dict[str, Baseline],
+        hourly: Rollups,
+        only: Callable[[str], bool] | None,
     ) -> tuple[list[Anomaly], int, int]:
         """The anomalies of the minutes [start, end), the operations and samples scored; with
         `only`, of the operations it accepts."""
@@ -52,7 +70,6 @@ class Scorer:
         recent = timedelta(minutes=max(detect.all_windows_min) + 1)
         minutes_from = floor_to(start - recent, HOUR)
         lookback_from = floor_to(start - s.detection.lookback, HOUR)
-        hourly = await self._store.rollups.recent_hours(end, self._hours_span)
         ref_hours = hourly.select(as_datetime64(lookback_from), as_datetime64(minutes_from))
         ref_minutes = await self._store.rollups.between("minute", minutes_from, start)
         operations = tuple(
@@ -77,8 +94,12 @@ class Scorer:
         )
         return found, *scored
 
-    async def traffic(
-        self, end: datetime, only: Callable[[str], bool] | None = None, source: bool = True
+    async def _traffic(
+        self,
+        end: datetime,
+        hourly: Rollups,
+        only: Callable[[str], bool] | None,
+        source: bool,
     ) -> list[Anomaly]:
         """Traffic drops per operation (with `only`, of the operations it accepts) and, with
         `source`, a silent source at `end`, from request counts (`bot.analysis.traffic`):
@@ -86,7 +107,6 @@ class Scorer:
         settings = params(TrafficParams, self._settings.detection)
         longest = max(timedelta(minutes=max(settings.windows_min)), settings.silence_after)
         minutes = await self._store.rollups.between("minute", end - longest, end, histograms=False)
-        hourly = await self._store.rollups.recent_hours(end, self._hours_span)
         verdict = traffic.assess_traffic(minutes, hourly, end, settings)
         found = traffic.anomalies(verdict, end)
         return [
@@ -98,7 +118,7 @@ class Scorer:
             )
         ]
 
-    async def throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
+    async def _throttle_degradations(self, found: list[Anomaly], now: datetime) -> list[Anomaly]:
         """`found` without the standing degradations recorded less than DEGRADATION_REPEAT
         (at most a third of alerts.resolve_after) ago at the same severity, judged from the
         database so that replicas and restarts agree."""

@@ -130,10 +130,8 @@ async def _score_shard(
     def mine(op: str) -> bool:
         return shard_of(op, shards) == shard
 
-    found, _, _ = await jobs.scorer.score(start, end, active, mine)
-    # traffic per operation of this shard; the whole source's silence in shard 0 only
-    found += await jobs.scorer.traffic(end, mine, source=shard == 0)
-    found = await jobs.scorer.throttle_degradations(found, end)
+    # traffic of this shard's operations; the whole source's silence in shard 0 only
+    found, _, _ = await jobs.scorer.find(start, end, active, mine, source=shard == 0)
     stored = await store.findings.commit_cycle(found, name, mark, end)
     if stored is None:
         logger.warning(
