@@ -215,7 +215,13 @@ class Jobs:
             return nothing
         logger.info(
             "detection cycle",
-            extra={"action": "detect_cycle", "window": window, "anomalies": len(stored)},
+            extra={
+                "action": "detect_cycle",
+                "window": window,
+                "operations": operations,
+                "samples": samples,
+                "anomalies": len(stored),
+            },
         )
         return DetectReport(start, end, operations, samples, stored)
 

@@ -1,9 +1,9 @@
 """50,000 made-up operation names sent to a real `perfbot run` through the ingest API: the new
 names past the cap are refused with clear 422s (and so are back-filled history older than the
 detection lookback and a name that is chat markup), and afterwards the detection cycle's median
-stays under twice its idle median (no cycle over ten times it) and the process under 500 MB of
-memory (without the cap the names would all
-be rolled up and scored: the issue measured the cycle going from 50 ms to 56 s and 6 GB).
+stays under twice its idle median, no cycle scores more than the capped names, and the process
+stays under 500 MB of memory (without the cap the names would all be rolled up and scored: the
+issue measured the cycle going from 50 ms to 56 s and 6 GB).
 
 The detection cycle time is the duration the job runner records for each `detect` run
 (`perfbot.job_runs`); a phase lasts until a cycle has scored a new minute (detect runs every
@@ -12,6 +12,7 @@ kinds of cycles."""
 
 import io
 import json
+import re
 import statistics
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -144,9 +145,6 @@ async def test_fifty_thousand_new_operations_are_refused_and_harmless(
         peak = peak_rss_kb(bot.process.pid)
         output = bot.output()
 
-    idle_ms, flooded_ms = statistics.median(idle), statistics.median(flooded)
-    report = f"idle {sorted(idle)} ms, after the flood {sorted(flooded)} ms, peak RSS {peak} kB"
-    print(report)
     (status, backfilled), (status2, markup) = refused_early
     assert status == 422
     assert backfilled["error"].startswith("item 0: recorded_at is older than detection.lookback")
@@ -175,7 +173,10 @@ async def test_fifty_thousand_new_operations_are_refused_and_harmless(
     report = f"idle {sorted(idle)} ms, after the flood {sorted(flooded)} ms, peak RSS {peak} kB"
     print(report)
     assert flooded_ms < 2 * idle_ms, report
-    # One slow cycle (a GC pause, a checkpoint) is not the flood's doing; rolling up and scoring
-    # the refused names would make every cycle orders of magnitude slower (50 ms -> 56 s).
-    assert max(flooded) < 10 * idle_ms, report
+    # What made cycles orders of magnitude slower (50 ms -> 56 s) was rolling up and scoring
+    # every name: no cycle scores more than the capped names. (A single slow cycle's wall time
+    # says more about a busy CPU than about the flood; bench/scale.py measures cycle times.)
+    scored = [int(n) for n in re.findall(r"action=detect_cycle\b.*?\boperations=(\d+)", output)]
+    assert scored, output[-3000:]
+    assert max(scored) <= HOURLY_CAP, scored
     assert peak < RSS_LIMIT_KB, report
