@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, event, given
+from hypothesis import HealthCheck, event, example, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
@@ -264,6 +264,9 @@ async def row_counts(store: Store) -> dict[str, int]:
     ],
 )
 @given(request=requests)
+# found by the fuzzer: bodies aiohttp cannot decompress, refused before any handler
+@example(request=("POST", "/api/v1/metrics", {"Content-Encoding": "deflate"}, b"\x00"))
+@example(request=("POST", "/api/v1/metrics", {"Content-Encoding": "br"}, b"\x00"))
 async def test_any_request_gets_an_answer_below_500_and_changes_nothing_unauthenticated(
     client: TestClient, store: Store, captured: Captured, request: tuple[str, str, dict, bytes]
 ) -> None:
@@ -289,9 +292,11 @@ async def test_any_request_gets_an_answer_below_500_and_changes_nothing_unauthen
     if path in TABLE_OF_INGEST and method == "POST" and status != 405:
         credentials = headers_.get("Authorization", "")
         if INGEST_TOKEN not in credentials or not credentials.lower().startswith("bearer"):
-            # aiohttp itself refuses a Content-Encoding it cannot decode (br without the Brotli
-            # package) with a 400 before any handler or middleware runs: refused, nothing read.
-            refused_by_http = status == 400 and "content-encoding" in str(text).lower()
+            # aiohttp itself refuses a compressed body it cannot decode (br without the Brotli
+            # package, a deflate body that is not deflate) with a plain-text 400 before any
+            # handler or middleware runs: refused, nothing read. perfbot's own answers are JSON.
+            encoded = headers_.get("Content-Encoding", "identity") != "identity"
+            refused_by_http = status == 400 and encoded and not text.startswith(b"{")
             assert status == 401 or refused_by_http, (credentials, status, text[:200])
     if status == 201 and path in TABLE_OF_INGEST:
         stored = json.loads(text)["stored"]
