@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run", parents=[common], help="run the bot (HTTP server, jobs, delivery, chat)"
     )
+    # tests only: every replica reads its time from this file, which the test steps
+    run.add_argument("--clock-file", type=Path, default=None, help=argparse.SUPPRESS)
     run.set_defaults(handler=f"{ACTIONS}:cmd_run")
 
     db = sub.add_parser("db", parents=[common], help="database schema and status")

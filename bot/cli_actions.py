@@ -355,8 +355,10 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot import app
+    from bot.clock import FileClock
 
-    await app.run(settings)
+    clock = None if args.clock_file is None else FileClock(args.clock_file)
+    await app.run(settings, clock=clock)
     return EXIT_OK
 
 

@@ -3,6 +3,7 @@ tests can freeze time and the demo can run on an accelerated clock."""
 
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -52,3 +53,28 @@ class FrozenClock:
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+
+
+class FileClock:
+    """The time written in a file (one ISO 8601 UTC timestamp), read at every call: a stepped
+    clock that several processes share and that a test moves by replacing the file
+    (`perfbot run --clock-file`, a hidden option for acceptance tests; write it atomically,
+    `FileClock.write`)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self.now()  # fail at start-up, not in the first job, when the file is missing or bad
+
+    def now(self) -> datetime:
+        text = self._path.read_text(encoding="utf-8").strip()
+        value = datetime.fromisoformat(text)
+        if value.tzinfo is None:
+            raise ValueError(f"{self._path}: {text!r} has no UTC offset")
+        return value.astimezone(UTC)
+
+    @staticmethod
+    def write(path: Path, now: datetime) -> None:
+        """Set the clock in `path` to `now` (atomically: readers see the old or the new time)."""
+        part = path.with_name(f".{path.name}.part")
+        part.write_text(now.isoformat(), encoding="utf-8")
+        part.replace(path)

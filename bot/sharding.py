@@ -24,7 +24,7 @@ from bot.models import Anomaly
 from bot.scoring import Scorer
 from bot.store import Store
 from bot.store.rollups import MINUTE, floor_to
-from bot.store.shards import MERGE_SHARD
+from bot.store.shards import MERGE_SHARD, ShardScore
 
 
 class Jobs(Protocol):
@@ -81,10 +81,10 @@ async def detect_shards(jobs: Jobs, now: datetime, *, alert: bool) -> list[Anoma
     for shard in walk_order(jobs.owner, s.shards):
         if not await store.shards.claim(JOB, end, shard, jobs.owner, s.shard_lease):
             continue
-        window, found = await _score_shard(jobs, shard, end, now)
+        found = await _score_shard(jobs, shard, end, now)
         stored.extend(found)
         scored += 1
-        if not await store.shards.finish(JOB, end, shard, jobs.owner, window):
+        if not await store.shards.finish(JOB, end, shard, jobs.owner):
             logger.warning(
                 "shard lease lost before it was marked done",
                 extra={"action": "shard_lease_lost", "shard": shard, "slot": end.isoformat()},
@@ -104,15 +104,14 @@ async def detect_shards(jobs: Jobs, now: datetime, *, alert: bool) -> list[Anoma
         and await store.shards.claim(JOB, end, MERGE_SHARD, jobs.owner, s.shard_lease)
     ):
         await jobs.alerts.process_pending(now)
-        await store.shards.finish(JOB, end, MERGE_SHARD, jobs.owner, None)
+        await store.shards.finish(JOB, end, MERGE_SHARD, jobs.owner)
         await store.shards.delete_before(end - CLAIMS_KEPT)
     return stored
 
 
-async def _score_shard(
-    jobs: Jobs, shard: int, end: datetime, now: datetime
-) -> tuple[tuple[datetime, datetime] | None, list[Anomaly]]:
-    """Score one shard from its watermark to `end`; the window scored (None: nothing left)."""
+async def _score_shard(jobs: Jobs, shard: int, end: datetime, now: datetime) -> list[Anomaly]:
+    """Score one shard from its watermark to `end` (nothing when no minute is left); commit its
+    anomalies with the new watermark and the record of who scored which window."""
     s = jobs.settings
     store = jobs.store
     name = watermark_name(shard)
@@ -120,7 +119,7 @@ async def _score_shard(
     start = max(mark or end - s.detection.interval, end - MAX_CATCH_UP)
     start = min(floor_to(start, MINUTE), end)
     if start >= end:
-        return None, []
+        return []
     active = await store.findings.active_baselines()
     if not active:
         await jobs.baselines(now, reason="first")
@@ -132,11 +131,12 @@ async def _score_shard(
 
     # traffic of this shard's operations; the whole source's silence in shard 0 only
     found, _, _ = await jobs.scorer.find(start, end, active, mine, source=shard == 0)
-    stored = await store.findings.commit_cycle(found, name, mark, end)
+    record = ShardScore(JOB, end, shard, jobs.owner, start, end)
+    stored = await store.findings.commit_cycle(found, name, mark, end, record)
     if stored is None:
         logger.warning(
             "shard cycle superseded",
             extra={"action": "detect_superseded", "shard": shard, "slot": end.isoformat()},
         )
-        return None, []
-    return (start, end), stored
+        return []
+    return stored

@@ -8,6 +8,7 @@ from typing import Any
 from bot.models import Anomaly, Baseline, BaselineChange, Correlation, Severity
 from bot.store.connector import Connector
 from bot.store.queries import QUERIES
+from bot.store.shards import ShardScore
 
 INSERT_BATCH = 1000  # anomalies per INSERT statement
 
@@ -85,11 +86,13 @@ class FindingRepository:
         watermark: str,
         old_mark: datetime | None,
         new_mark: datetime,
+        shard: ShardScore | None = None,
     ) -> list[Anomaly] | None:
         """Commit one detection cycle: move `watermark` from `old_mark` (None: never set) to
-        `new_mark` and store the cycle's anomalies, pending alerting, in one transaction.
-        Returns the anomalies with their ids, or None (and stores nothing) when the watermark
-        no longer reads `old_mark`: another cycle scored these minutes first."""
+        `new_mark` and store the cycle's anomalies, pending alerting, in one transaction (for a
+        replica's shard, with the record of who scored it). Returns the anomalies with their
+        ids, or None (and stores nothing) when the watermark no longer reads `old_mark`: another
+        cycle scored these minutes first."""
         async with self._db.transaction() as conn:
             if old_mark is None:
                 moved = await conn.fetchval(QUERIES["create_watermark"], watermark, new_mark)
@@ -99,6 +102,8 @@ class FindingRepository:
                 )
             if moved is None:
                 return None
+            if shard is not None:
+                await shard.record(conn)
             return await insert_anomalies(conn, anomalies)
 
     async def pending_anomalies(self, limit: int = 1000) -> list[Anomaly]:

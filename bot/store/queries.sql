@@ -1008,17 +1008,21 @@ ON CONFLICT (job, slot, shard) DO UPDATE
 RETURNING shard
 
 -- finish_shard --
--- Mark shard $3 of (job $1, slot $2) done by owner $4 with the window [$5, $6) it scored
--- ($5 NULL: nothing left to score). The holder of the claim marks it done; a replica whose lease
--- ran out but whose scoring committed first (the watermark moved for it) records its window
--- over whoever took the shard over. Returns the shard, or nothing when there was no claim to
--- finish.
+-- Mark shard $3 of (job $1, slot $2) done, by owner $4: the holder of the claim, or the replica
+-- whose scoring committed (`scored_by`) although its lease ran out and another took the unit
+-- over. Returns the shard, or nothing when there was no claim to finish.
 UPDATE perfbot.shard_claims
-   SET done_at = now(), scored_from = $5, scored_to = $6,
-       owner = CASE WHEN $5::timestamptz IS NULL THEN owner ELSE $4 END
- WHERE job = $1 AND slot = $2 AND shard = $3
-   AND ((done_at IS NULL AND owner = $4) OR ($5::timestamptz IS NOT NULL AND scored_from IS NULL))
+   SET done_at = now()
+ WHERE job = $1 AND slot = $2 AND shard = $3 AND done_at IS NULL
+   AND (owner = $4 OR scored_by = $4)
 RETURNING shard
+
+-- record_shard_score --
+-- In the transaction that moves shard $3's watermark: owner $4 scored [$5, $6) of (job $1,
+-- slot $2).
+UPDATE perfbot.shard_claims
+   SET scored_from = $5, scored_to = $6, scored_by = $4
+ WHERE job = $1 AND slot = $2 AND shard = $3
 
 -- count_done_shards --
 SELECT count(*) FROM perfbot.shard_claims

@@ -1,14 +1,43 @@
 """The shard claims repository: replicas share detection by claiming (job, slot, shard) units
 with a lease in database time. A unit is claimed when it is new, or when its owner's lease ran
 out before it was done (a dead replica's work is taken over); a done unit is never claimed
-again. Shard -1 of a slot is its merge step (alerting over every shard's anomalies)."""
+again. Shard -1 of a slot is its merge step (alerting over every shard's anomalies). Who scored
+a unit's window (`scored_by`, `scored_from`, `scored_to`) is written with the scoring's commit,
+so the record is exact even when the scorer dies before marking the unit done."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.store.connector import Connector
 from bot.store.queries import QUERIES
 
 MERGE_SHARD = -1
+
+
+@dataclass(frozen=True)
+class ShardScore:
+    """Owner `owner` scored [start, end) of `shard` of (job, slot): recorded in the transaction
+    that commits the scoring (`FindingsRepository.commit_cycle`)."""
+
+    job: str
+    slot: datetime
+    shard: int
+    owner: str
+    start: datetime
+    end: datetime
+
+    async def record(self, conn: Any) -> None:
+        """On `conn`, inside the caller's transaction."""
+        await conn.execute(
+            QUERIES["record_shard_score"],
+            self.job,
+            self.slot,
+            self.shard,
+            self.owner,
+            self.start,
+            self.end,
+        )
 
 
 class ShardClaimRepository:
@@ -25,19 +54,11 @@ class ShardClaimRepository:
             )
         return got is not None
 
-    async def finish(
-        self,
-        job: str,
-        slot: datetime,
-        shard: int,
-        owner: str,
-        scored: tuple[datetime, datetime] | None,
-    ) -> bool:
-        """Mark the unit done with the window it scored (None: nothing was left to score);
-        False when `owner` no longer holds it."""
-        start, end = scored if scored is not None else (None, None)
+    async def finish(self, job: str, slot: datetime, shard: int, owner: str) -> bool:
+        """Mark the unit done; False when `owner` neither holds it nor scored it. (The window
+        scored and its scorer are recorded with the scoring's commit: `ShardScore`.)"""
         async with self._db.connection() as conn:
-            got = await conn.fetchval(QUERIES["finish_shard"], job, slot, shard, owner, start, end)
+            got = await conn.fetchval(QUERIES["finish_shard"], job, slot, shard, owner)
         return got is not None
 
     async def done(self, job: str, slot: datetime) -> int:

@@ -31,8 +31,10 @@ class PerfbotProcess:
         *,
         name: str = "perfbot",
         nofile: int | None = None,
+        args: tuple[str, ...] = (),
     ) -> None:
-        """`nofile`: start the bot with this soft open-file limit (its hard limit unchanged)."""
+        """`nofile`: start the bot with this soft open-file limit (its hard limit unchanged);
+        `args`: more options for `perfbot run` (`--clock-file`)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config_path = tmp / f"{name}.yml"
@@ -48,6 +50,7 @@ class PerfbotProcess:
             **(env or {}),
         }
         self.nofile = nofile
+        self.args = args
         self.process: asyncio.subprocess.Process | None = None
         self._log: Any = None
 
@@ -58,6 +61,7 @@ class PerfbotProcess:
             "-m",
             "bot",
             "run",
+            *self.args,
             env=self.env,
             stdout=self._log,
             stderr=asyncio.subprocess.STDOUT,

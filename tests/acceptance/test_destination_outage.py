@@ -2,9 +2,11 @@
 order per alert; CRITICALs also reached the fallback (email) while Slack was down. A 429 storm
 is absorbed by the rate limiter: delayed, never dropped."""
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import aiohttp
 
 from bot.models import Severity
 from bot.store import Store
@@ -15,11 +17,12 @@ from tests.fakes.slack import SlackFake
 from tests.fakes.smtp import SmtpServer
 from tests.polling import eventually
 
+BREAKER_FAILURES = 3
 FAST_DELIVERY = {
     "max_attempts": 3,
     "backoff_base": "200ms",
     "backoff_max": "1s",  # the backoff horizon: three attempts within about two seconds
-    "breaker_failures": 3,
+    "breaker_failures": BREAKER_FAILURES,
     "breaker_cooldown": "1s",
     "fallback": "email",
     "rate_limits": {"slack": 20},
@@ -50,6 +53,12 @@ async def queue(store: Store, alerts: int, severity: Severity) -> list[int]:
     return ids
 
 
+async def health(url: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session, session.get(f"{url}/healthz") as resp:
+        body: dict[str, Any] = await resp.json()
+    return body
+
+
 async def test_slack_outage_then_recovery(
     store: Store, db_url: str, slack_fake: SlackFake, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
@@ -57,13 +66,20 @@ async def test_slack_outage_then_recovery(
     critical = await queue(store, 3, Severity.CRITICAL)
     warning = await queue(store, 3, Severity.WARNING)
     env = perfbot_env(slack_fake=slack_fake, smtp=smtp_server)
-    async with PerfbotProcess(db_url, tmp_path, {"delivery": FAST_DELIVERY}, env):
+    async with PerfbotProcess(db_url, tmp_path, {"delivery": FAST_DELIVERY}, env) as bot:
 
         async def fallback_reached() -> bool:
             return len(smtp_server.received) >= len(critical)
 
+        async def outlasted_the_backoff_horizon() -> bool:
+            # Slack's circuit opened and then three probes, a cooldown (1 s) apart, failed: the
+            # outage lasted past the backoff horizon (three attempts within about 2 s), so any
+            # delivery retried rather than deferred would have used up its attempts by now
+            circuit = (await health(bot.url))["checks"]["channels"]["circuits"].get("slack", {})
+            return int(circuit.get("failures", 0)) >= BREAKER_FAILURES + 3
+
         await eventually(fallback_reached, within=30)
-        await asyncio.sleep(4)  # well past the backoff horizon
+        await eventually(outlasted_the_backoff_horizon, within=30, every=0.1)
         await slack_fake.up()
 
         async def all_sent() -> bool:

@@ -56,14 +56,14 @@ async def history(store: Store) -> None:
 async def windows(store: Store) -> dict[int, list[tuple[datetime, datetime, str]]]:
     async with store.connector.connection() as conn:
         rows = await conn.fetch(
-            "SELECT shard, scored_from, scored_to, owner FROM perfbot.shard_claims"
+            "SELECT shard, scored_from, scored_to, scored_by FROM perfbot.shard_claims"
             " WHERE job = $1 AND shard >= 0 AND done_at IS NOT NULL AND scored_from IS NOT NULL"
             " ORDER BY shard, scored_from",
             JOB,
         )
     out: dict[int, list[tuple[datetime, datetime, str]]] = {}
     for r in rows:
-        out.setdefault(r["shard"], []).append((r["scored_from"], r["scored_to"], r["owner"]))
+        out.setdefault(r["shard"], []).append((r["scored_from"], r["scored_to"], r["scored_by"]))
     return out
 
 
