@@ -1,9 +1,10 @@
-"""The cache of complete hours of hourly rollups that detection reads every cycle (a week, for
-seasonality and degradation). It is kept up to date incrementally: a rebuild (the streaming
+"""The caches of rollups that detection reads every cycle: complete hours of hourly rollups (a
+week, for seasonality and degradation) and complete minutes of minute rollups (the last couple
+of hours, for the robust detector's reference, the new window and the traffic check). It is kept up to date incrementally: a rebuild (the streaming
 refresh, a late commit, a back-fill chunk, an ingest of back-dated rows) forgets only the hours
 it rebuilt, and the next read fetches only those hours and the hours completed since, so a
 back-dated ingest of 60 rows costs one hour's read, not a week's. (Rebuilds replace whole hours
-for every operation, so an hour is the unit.)"""
+for every operation, so an hour is the unit; for the minute cache, a minute.)"""
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -16,13 +17,14 @@ Range = tuple[datetime, datetime]
 Reader = Callable[[datetime, datetime], Awaitable[Rollups]]
 
 
-def _floor(when: datetime) -> datetime:
-    return when.replace(minute=0, second=0, microsecond=0)
+def _floor(when: datetime, step: timedelta = HOUR) -> datetime:
+    epoch = datetime(1970, 1, 1, tzinfo=when.tzinfo)
+    return when - (when - epoch) % step
 
 
-def _ceil(when: datetime) -> datetime:
-    floor = _floor(when)
-    return floor if floor == when else floor + HOUR
+def _ceil(when: datetime, step: timedelta = HOUR) -> datetime:
+    floor = _floor(when, step)
+    return floor if floor == when else floor + step
 
 
 def merged(ranges: list[Range]) -> list[Range]:
@@ -37,21 +39,36 @@ def merged(ranges: list[Range]) -> list[Range]:
 
 
 class HourCache:
-    """Complete hours [end - span, end) of hourly rollups, and the hours rebuilt since read."""
+    """Complete buckets [end - span, end) of rollups (hours; with `step` a minute, minutes),
+    and the buckets rebuilt since read."""
 
-    def __init__(self) -> None:
+    def __init__(self, step: timedelta = HOUR) -> None:
+        self._step = step
         self._rows: Rollups | None = None
         self._span = timedelta(0)
         self._end: datetime | None = None
         self._stale: list[Range] = []
 
     def invalidate(self, start: datetime, end: datetime | None = None) -> None:
-        """Forget the cached hours that a rebuild of [start, end) touched (to the end of time
+        """Forget the cached buckets that a rebuild of [start, end) touched (to the end of time
         when `end` is None)."""
         if self._rows is not None and self._end is not None:
-            stop = self._end if end is None else min(_ceil(end), self._end)
-            if _floor(start) < stop:
-                self._stale = merged([*self._stale, (_floor(start), stop)])
+            stop = self._end if end is None else min(_ceil(end, self._step), self._end)
+            if _floor(start, self._step) < stop:
+                self._stale = merged([*self._stale, (_floor(start, self._step), stop)])
+
+    def clear(self) -> None:
+        """Forget everything (another process may have rebuilt any of it)."""
+        self._rows, self._end, self._stale = None, None, []
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        """Whether [start, end) lies inside what the cache held at its last read."""
+        return (
+            self._rows is not None
+            and self._end is not None
+            and self._end - self._span <= start
+            and end <= self._end
+        )
 
     def missing(self, hour: datetime, span: timedelta) -> list[Range]:
         """The ranges a read of [hour - span, hour) must fetch."""
@@ -65,6 +82,8 @@ class HourCache:
         """The hourly rollups of [hour - span, hour), ordered by bucket, reading with `read`
         only the ranges missing from the cache."""
         ranges = self.missing(hour, span)
+        if not ranges and self._rows is not None and hour == self._end:
+            return self._rows  # nothing changed: no copy of the whole span
         parts = [await read(a, b) for a, b in ranges]
         kept = Rollups.empty()
         if self._rows is not None and ranges != [(hour - span, hour)]:

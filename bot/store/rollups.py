@@ -24,13 +24,14 @@ rolled up: before each rebuild it admits the range's new valid names while the c
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import numpy as np
 
 from bot.analysis import histogram
-from bot.analysis.rollups import Rollups
+from bot.analysis.rollups import Rollups, as_datetime64
 from bot.models import EARLIEST
 from bot.store import rollup_columns
 from bot.store.connector import Connector
@@ -42,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 ROLLUP_WATERMARK = "rollup"
 LATE_CHECK_WATERMARK = "late_check"
+# Set to a fresh value by every rebuild (under the rollup lock): a process that finds another
+# value than the one it set last knows another process rebuilt rollups meanwhile.
+REBUILT_WATERMARK = "rollup_rebuilt"
 LATE_CHECK_EVERY = timedelta(hours=1)
 ROLLUP_LOCK_KEY = 0x7065_7266_726F_6C6C  # "perfroll"
 LATE_GRACE = timedelta(seconds=60)
@@ -138,7 +142,23 @@ class RollupRepository:
         self._db = connector
         self._operations = operations
         self._hours = HourCache()
+        self._minutes = HourCache(MINUTE)
+        self._rebuilt: datetime | None = None
         self.late = LateRows()
+
+    async def _own_rebuild(self, conn: "asyncpg.pool.PoolConnectionProxy[Any]") -> None:
+        """Before a rebuild (under the rollup lock): forget the cached minutes when another
+        process rebuilt rollups since this one's last rebuild (which minutes, it cannot know);
+        then mark the rebuild as this process's own. (The hour cache keeps its hours: other
+        processes rebuild complete hours only for late rows and back-fills.)"""
+        if await conn.fetchval(QUERIES["get_watermark"], REBUILT_WATERMARK) != self._rebuilt:
+            self._minutes.clear()
+        self._rebuilt = datetime.now(UTC)
+        await conn.execute(QUERIES["set_watermark"], REBUILT_WATERMARK, self._rebuilt)
+
+    def _invalidate(self, start: datetime, end: datetime | None = None) -> None:
+        self._hours.invalidate(start, end)
+        self._minutes.invalidate(start, end)
 
     async def refresh(
         self, now: datetime, *, initial_backfill: timedelta, oldest: datetime | None = None
@@ -152,6 +172,7 @@ class RollupRepository:
         skips = SourceSkips()
         async with self._db.transaction() as conn:
             await conn.execute(QUERIES["advisory_xact_lock"], ROLLUP_LOCK_KEY)
+            await self._own_rebuild(conn)
             watermark: datetime | None = await conn.fetchval(
                 QUERIES["get_watermark"], ROLLUP_WATERMARK
             )
@@ -187,8 +208,8 @@ class RollupRepository:
             await conn.execute(QUERIES["set_watermark"], ROLLUP_WATERMARK, now)
         await self._operations.record_skips(skips)
         for start, end in late:
-            self._hours.invalidate(start, end)
-        self._hours.invalidate(streamed_from)
+            self._invalidate(start, end)
+        self._invalidate(streamed_from)
         if late_rows:
             await self._record_late(late_rows, late)
         return RollupRefresh(streamed_from, now, tuple(pending), tuple(late), late_rows)
@@ -269,6 +290,7 @@ class RollupRepository:
             )
             if not pending:
                 return None
+            await self._own_rebuild(conn)
             first, end = pending.pop()
             start = max(first, floor_to(end - HOUR, BACKFILL_CHUNK))
             if first < start:
@@ -277,7 +299,7 @@ class RollupRepository:
             await _rebuild(conn, start, end, hist_args)
             await _put_pending(conn, pending)
         await self._operations.record_skips(skips)
-        self._hours.invalidate(start, end)
+        self._invalidate(start, end)
         return BackfillChunk(start, end, Backlog(tuple(pending)))
 
     async def backfill(self, oldest: datetime = EARLIEST) -> list[BackfillChunk]:
@@ -338,6 +360,27 @@ class RollupRepository:
     async def _read_hours(self, start: datetime, end: datetime) -> Rollups:
         return await self.between("hour", start, end)
 
+    async def recent_minutes(
+        self,
+        start: datetime,
+        end: datetime,
+        upto: datetime,
+        span: timedelta,
+        *,
+        histograms: bool = True,
+    ) -> Rollups:
+        """Minute rollups with bucket in [start, end), ordered by bucket: as `between`, but
+        from the cache of the complete minutes [upto - span, upto) (`upto` a minute boundary,
+        the cycle's end), which reads only the minutes rebuilt or completed since its last
+        read (each cycle: the refresh's few minutes). A range outside it is read directly."""
+        if start < upto - span or end > upto or upto != floor_to(upto, MINUTE):
+            return await self.between("minute", start, end, histograms=histograms)
+        rows = await self._minutes.hours(upto, span, self._read_minutes)
+        return _present(rows.select(as_datetime64(start), as_datetime64(end)))
+
+    async def _read_minutes(self, start: datetime, end: datetime) -> Rollups:
+        return await self.between("minute", start, end)
+
     async def hours_of(self, operation: str, start: datetime, end: datetime) -> Rollups:
         """Hourly rollups of one operation with bucket in [start, end), with histograms."""
         async with self._db.connection() as conn:
@@ -360,6 +403,17 @@ class RollupRepository:
         return horizon
 
 
+def _present(rows: Rollups) -> Rollups:
+    """`rows` coded by only the operations that have rows (as a read of the range names)."""
+    if not len(rows):
+        return Rollups.empty((), rows.resolution_s)
+    used = np.zeros(len(rows.operations), dtype=bool)
+    used[rows.op] = True
+    if used.all():
+        return rows
+    return rows.recode(tuple(name for name, u in zip(rows.operations, used, strict=True) if u))
+
+
 async def _put_pending(conn: "asyncpg.pool.PoolConnectionProxy[Any]", ranges: list[Range]) -> None:
     """Store merged pending ranges back into `perfbot.rollup_dirty` (the caller took them).
     Its ranges are closed (ingest records [first, last] row); these hour-aligned ones are
@@ -375,7 +429,9 @@ async def _rebuild(
     hist_args: tuple[float, float, int],
 ) -> None:
     """Rebuild minute rollups of [start, end) from raw rows, then the hours they touch, in
-    place: unchanged rows are not rewritten (no dead row per cycle), vanished keys deleted."""
+    place: unchanged rows are not rewritten (no dead row per cycle), vanished keys deleted.
+    In the caller's transaction, whose later statements are planned without nested loops."""
+    await conn.execute(QUERIES["rebuild_plans"])
     await conn.execute(QUERIES["build_rollup_minute"], start, end, *hist_args)
     hour_from, hour_to = floor_to(start, HOUR), floor_to(end - MINUTE, HOUR) + HOUR
     await conn.execute(QUERIES["build_rollup_hour"], hour_from, hour_to)
