@@ -6,6 +6,7 @@ it rebuilt, and the next read fetches only those hours and the hours completed s
 back-dated ingest of 60 rows costs one hour's read, not a week's. (Rebuilds replace whole hours
 for every operation, so an hour is the unit; for the minute cache, a minute.)"""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -85,15 +86,28 @@ class HourCache:
         if not ranges and self._rows is not None and hour == self._end:
             return self._rows  # nothing changed: no copy of the whole span
         parts = [await read(a, b) for a, b in ranges]
-        kept = Rollups.empty()
-        if self._rows is not None and ranges != [(hour - span, hour)]:
-            old = self._rows.select(as_datetime64(hour - span), as_datetime64(hour))
-            for a, b in ranges:
-                old = old.exclude(as_datetime64(a), as_datetime64(b))
-            kept = old
-        pieces = [p for p in [kept, *parts] if len(p)]
-        names = tuple(sorted({name for p in pieces for name in p.operations}))
-        rows = Rollups.concat([p.recode(names) for p in pieces]) if pieces else Rollups.empty()
-        rows = by_bucket(rows) if len(pieces) > 1 else rows
+        cached = self._rows if ranges != [(hour - span, hour)] else None
+        # Copies of the whole span: off the event loop.
+        rows = await asyncio.to_thread(_merge, cached, parts, ranges, hour - span, hour)
         self._rows, self._span, self._end, self._stale = rows, span, hour, []
         return rows
+
+
+def _merge(
+    cached: Rollups | None,
+    parts: list[Rollups],
+    ranges: list[Range],
+    start: datetime,
+    end: datetime,
+) -> Rollups:
+    """The cached rows of [start, end) less `ranges`, with `parts` (the fresh reads of those
+    ranges), ordered by bucket."""
+    kept = Rollups.empty()
+    if cached is not None:
+        kept = cached.select(as_datetime64(start), as_datetime64(end))
+        for a, b in ranges:
+            kept = kept.exclude(as_datetime64(a), as_datetime64(b))
+    pieces = [p for p in [kept, *parts] if len(p)]
+    names = tuple(sorted({name for p in pieces for name in p.operations}))
+    rows = Rollups.concat([p.recode(names) for p in pieces]) if pieces else Rollups.empty()
+    return by_bucket(rows) if len(pieces) > 1 else rows

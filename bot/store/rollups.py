@@ -355,7 +355,10 @@ class RollupRepository:
         complete = await self._hours.hours(hour, span, self._read_hours)
         current = await self.between("hour", hour, hour + HOUR)
         operations = tuple(sorted(set(complete.operations) | set(current.operations)))
-        return Rollups.concat([complete.recode(operations), current.recode(operations)])
+        # A copy of the whole span: off the event loop.
+        return await asyncio.to_thread(
+            lambda: Rollups.concat([complete.recode(operations), current.recode(operations)])
+        )
 
     async def _read_hours(self, start: datetime, end: datetime) -> Rollups:
         return await self.between("hour", start, end)
