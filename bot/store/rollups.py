@@ -50,6 +50,7 @@ LATE_CHECK_EVERY = timedelta(hours=1)
 ROLLUP_LOCK_KEY = 0x7065_7266_726F_6C6C  # "perfroll"
 LATE_GRACE = timedelta(seconds=60)
 BACKFILL_CHUNK = timedelta(hours=6)
+READ_CHUNK = timedelta(days=1)  # hourly rollups are read at most this much per statement
 MAX_BACKFILL = timedelta(days=400)
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
@@ -336,6 +337,16 @@ class RollupRepository:
         if resolution not in ("hour", "minute"):
             raise ValueError(f"unknown rollup resolution {resolution!r}")
         seconds = 3600 if resolution == "hour" else 60
+        if resolution == "hour" and end - start > READ_CHUNK:
+            # A week of thousands of operations is millions of rows: read a day per statement
+            # (each well inside the command timeout), in order, and join them.
+            bounds = [start + i * READ_CHUNK for i in range(-(-(end - start) // READ_CHUNK))]
+            parts = [await self.between("hour", a, min(a + READ_CHUNK, end)) for a in bounds]
+            parts = [p for p in parts if len(p)]
+            if not parts:
+                return Rollups.empty((), seconds)
+            names = tuple(sorted({name for p in parts for name in p.operations}))
+            return await asyncio.to_thread(lambda: Rollups.concat([p.recode(names) for p in parts]))
         if histograms or resolution == "hour":
             async with self._db.connection() as conn:
                 row = await conn.fetchrow(QUERIES[f"rollup_{resolution}_columns"], start, end)
