@@ -1,14 +1,17 @@
 """The caches of rollups that detection reads every cycle: complete hours of hourly rollups (a
 week, for seasonality and degradation) and complete minutes of minute rollups (the last couple
-of hours, for the robust detector's reference, the new window and the traffic check). It is kept up to date incrementally: a rebuild (the streaming
-refresh, a late commit, a back-fill chunk, an ingest of back-dated rows) forgets only the hours
-it rebuilt, and the next read fetches only those hours and the hours completed since, so a
-back-dated ingest of 60 rows costs one hour's read, not a week's. (Rebuilds replace whole hours
-for every operation, so an hour is the unit; for the minute cache, a minute.)"""
+of hours, for the robust detector's reference, the new window and the traffic check). Each is
+kept up to date incrementally: a rebuild (the streaming refresh, a late commit, a back-fill
+chunk, an ingest of back-dated rows) forgets only the buckets it rebuilt, and the next read
+fetches only those and the buckets completed since, so a back-dated ingest of 60 rows costs one
+hour's read, not a week's. (Rebuilds replace whole buckets for every operation, so an hour, or
+for the minute cache a minute, is the unit.)"""
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+
+import numpy as np
 
 from bot.analysis.partition import by_bucket
 from bot.analysis.rollups import Rollups, as_datetime64
@@ -62,15 +65,6 @@ class HourCache:
         """Forget everything (another process may have rebuilt any of it)."""
         self._rows, self._end, self._stale = None, None, []
 
-    def covers(self, start: datetime, end: datetime) -> bool:
-        """Whether [start, end) lies inside what the cache held at its last read."""
-        return (
-            self._rows is not None
-            and self._end is not None
-            and self._end - self._span <= start
-            and end <= self._end
-        )
-
     def missing(self, hour: datetime, span: timedelta) -> list[Range]:
         """The ranges a read of [hour - span, hour) must fetch."""
         start = hour - span
@@ -111,3 +105,14 @@ def _merge(
     names = tuple(sorted({name for p in pieces for name in p.operations}))
     rows = Rollups.concat([p.recode(names) for p in pieces]) if pieces else Rollups.empty()
     return by_bucket(rows) if len(pieces) > 1 else rows
+
+
+def present(rows: Rollups) -> Rollups:
+    """`rows` coded by only the operations that have rows (as a read of their range names)."""
+    if not len(rows):
+        return Rollups.empty((), rows.resolution_s)
+    used = np.zeros(len(rows.operations), dtype=bool)
+    used[rows.op] = True
+    if used.all():
+        return rows
+    return rows.recode(tuple(name for name, u in zip(rows.operations, used, strict=True) if u))

@@ -23,21 +23,26 @@ rolled up: before each rebuild it admits the range's new valid names while the c
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import numpy as np
 
 from bot.analysis import histogram
 from bot.analysis.rollups import Rollups, as_datetime64
 from bot.models import EARLIEST
 from bot.store import rollup_columns
 from bot.store.connector import Connector
-from bot.store.hour_cache import HourCache
+from bot.store.hour_cache import HourCache, present
 from bot.store.operations import OperationRepository, SourceSkips
 from bot.store.queries import QUERIES
+from bot.store.rollup_ranges import BackfillChunk as BackfillChunk
+from bot.store.rollup_ranges import Backlog as Backlog
+from bot.store.rollup_ranges import LateRows as LateRows
+from bot.store.rollup_ranges import Range as Range
+from bot.store.rollup_ranges import RollupRefresh as RollupRefresh
+from bot.store.rollup_ranges import floor_to as floor_to
+from bot.store.rollup_ranges import merge_ranges, runs
 
 logger = logging.getLogger(__name__)
 
@@ -55,85 +60,6 @@ MAX_BACKFILL = timedelta(days=400)
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 _TICK = timedelta(microseconds=1)  # timestamptz resolution
-
-
-def floor_to(when: datetime, step: timedelta) -> datetime:
-    """`when` rounded down to a multiple of `step` since the epoch (UTC)."""
-    epoch = datetime(1970, 1, 1, tzinfo=when.tzinfo)
-    return when - (when - epoch) % step
-
-
-Range = tuple[datetime, datetime]
-
-
-@dataclass(frozen=True)
-class LateRows:
-    """How far back each refresh re-counts the source per minute (`grace`), and how far back
-    the hourly count check looks (`check`; zero turns it off)."""
-
-    grace: timedelta = timedelta(minutes=15)
-    check: timedelta = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class RollupRefresh:
-    """What one refresh did: the streaming range it rebuilt, the ranges left pending for the
-    back-fill (hour-aligned, oldest first), and the ranges rebuilt for rows that were committed
-    late (with how many such rows)."""
-
-    streamed_from: datetime
-    streamed_to: datetime
-    pending: tuple[Range, ...] = ()
-    late: tuple[Range, ...] = ()
-    late_rows: int = 0
-
-
-def _runs(buckets: list[datetime], step: timedelta) -> list[Range]:
-    """Consecutive buckets of `step` merged into [start, end) ranges."""
-    ranges: list[Range] = []
-    for bucket in sorted(buckets):
-        if ranges and ranges[-1][1] == bucket:
-            ranges[-1] = (ranges[-1][0], bucket + step)
-        else:
-            ranges.append((bucket, bucket + step))
-    return ranges
-
-
-@dataclass(frozen=True)
-class Backlog:
-    """What is left to roll up: pending hour-aligned ranges, oldest first."""
-
-    ranges: tuple[Range, ...] = ()
-
-    @property
-    def span(self) -> timedelta:
-        """The total time still to roll up."""
-        return sum((b - a for a, b in self.ranges), timedelta())
-
-    @property
-    def oldest(self) -> datetime | None:
-        return self.ranges[0][0] if self.ranges else None
-
-
-@dataclass(frozen=True)
-class BackfillChunk:
-    """One committed back-fill step: the range [start, end) it rolled up, and what is left."""
-
-    start: datetime
-    end: datetime
-    left: Backlog
-
-
-def _merge_ranges(ranges: list[Range]) -> list[Range]:
-    """Hour-aligned, sorted, non-overlapping cover of the given closed ranges."""
-    aligned = sorted((floor_to(a, HOUR), floor_to(b, HOUR) + HOUR) for a, b in ranges)
-    merged: list[Range] = []
-    for start, end in aligned:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 class RollupRepository:
@@ -191,7 +117,7 @@ class RollupRepository:
                 start = max(now - initial_backfill, oldest or now - MAX_BACKFILL)
                 if start < streamed_from:
                     ranges.append((start, streamed_from))
-            pending = _merge_ranges(ranges)
+            pending = merge_ranges(ranges)
             await _put_pending(conn, pending)
             late: list[Range] = []
             late_rows = 0
@@ -234,7 +160,7 @@ class RollupRepository:
             return [], 0
         await self._operations.admit_source(conn, grace_from, streamed_from, watermark, skips)
         minutes = await conn.fetch(QUERIES["late_buckets"], grace_from, streamed_from, "minute")
-        ranges = _runs([r["bucket"] for r in minutes], MINUTE)
+        ranges = runs([r["bucket"] for r in minutes], MINUTE)
         rows = sum(r["source_rows"] - r["rolled_rows"] for r in minutes)
         checked = await conn.fetchval(QUERIES["get_watermark"], LATE_CHECK_WATERMARK)
         check_to = floor_to(grace_from, HOUR)
@@ -247,7 +173,7 @@ class RollupRepository:
                     for r in await conn.fetch(QUERIES["late_buckets"], check_from, check_to, "hour")
                     if not any(a < r["bucket"] + HOUR and r["bucket"] < b for a, b in pending)
                 ]
-                ranges = _runs([r["bucket"] for r in hours], HOUR) + ranges
+                ranges = runs([r["bucket"] for r in hours], HOUR) + ranges
                 rows += sum(r["source_rows"] - r["rolled_rows"] for r in hours)
             await conn.execute(QUERIES["set_watermark"], LATE_CHECK_WATERMARK, now)
         return ranges, rows
@@ -283,7 +209,7 @@ class RollupRepository:
         skips = SourceSkips()
         async with self._db.transaction() as conn:
             await conn.execute(QUERIES["advisory_xact_lock"], ROLLUP_LOCK_KEY)
-            pending = _merge_ranges(
+            pending = merge_ranges(
                 [
                     (r["range_from"], r["range_to"])
                     for r in await conn.fetch(QUERIES["take_dirty_ranges"], oldest)
@@ -315,7 +241,7 @@ class RollupRepository:
         """The ranges still to roll up, merged (for `/perf status` and progress)."""
         async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["pending_rollup_ranges"])
-        return Backlog(tuple(_merge_ranges([(r["range_from"], r["range_to"]) for r in rows])))
+        return Backlog(tuple(merge_ranges([(r["range_from"], r["range_to"]) for r in rows])))
 
     async def backfill_horizon(self) -> datetime | None:
         """The oldest time not yet rolled up (UTC), or None when the back-fill is complete:
@@ -390,7 +316,7 @@ class RollupRepository:
         if start < upto - span or end > upto or upto != floor_to(upto, MINUTE):
             return await self.between("minute", start, end, histograms=histograms)
         rows = await self._minutes.hours(upto, span, self._read_minutes)
-        return _present(rows.select(as_datetime64(start), as_datetime64(end)))
+        return present(rows.select(as_datetime64(start), as_datetime64(end)))
 
     async def _read_minutes(self, start: datetime, end: datetime) -> Rollups:
         return await self.between("minute", start, end)
@@ -415,17 +341,6 @@ class RollupRepository:
         async with self._db.connection() as conn:
             horizon: datetime | None = await conn.fetchval(QUERIES["rolled_up_before"], LATE_GRACE)
         return horizon
-
-
-def _present(rows: Rollups) -> Rollups:
-    """`rows` coded by only the operations that have rows (as a read of the range names)."""
-    if not len(rows):
-        return Rollups.empty((), rows.resolution_s)
-    used = np.zeros(len(rows.operations), dtype=bool)
-    used[rows.op] = True
-    if used.all():
-        return rows
-    return rows.recode(tuple(name for name, u in zip(rows.operations, used, strict=True) if u))
 
 
 async def _put_pending(conn: "asyncpg.pool.PoolConnectionProxy[Any]", ranges: list[Range]) -> None:
