@@ -19,6 +19,8 @@ from bot.store.rollups import HOUR, floor_to
 # A standing degradation is re-recorded this often (at most a third of alerts.resolve_after, so
 # that its alert stays open while it lasts).
 DEGRADATION_REPEAT = timedelta(minutes=15)
+# A cycle scores at most this much (bot.jobs.MAX_CATCH_UP); older windows are read directly.
+CATCH_UP = timedelta(minutes=10)
 
 
 class Scorer:
@@ -31,6 +33,17 @@ class Scorer:
         self._hours_span = (
             max(settings.degradation.lookback, settings.detection.lookback, timedelta(days=7))
             + 2 * HOUR
+        )
+        # The span of minute rollups a cycle reads (the store caches them, so each cycle reads
+        # only the minutes its refresh rebuilt): the robust detector's reference from the hour
+        # before its longest window before a window of at most CATCH_UP, and the traffic check's
+        # longest window.
+        detect = params(DetectionParams, settings.detection)
+        traffic_ = params(TrafficParams, settings.detection)
+        self._minutes_span = max(
+            CATCH_UP + timedelta(minutes=max(detect.all_windows_min) + 1) + HOUR,
+            timedelta(minutes=max(traffic_.windows_min)),
+            traffic_.silence_after,
         )
 
     async def find(
@@ -61,7 +74,8 @@ class Scorer:
         """The anomalies of the minutes [start, end), the operations and samples scored; with
         `only`, of the operations it accepts."""
         s = self._settings
-        new = await self._store.rollups.between("minute", start, end)
+        minutes = self._store.rollups.recent_minutes
+        new = await minutes(start, end, end, self._minutes_span)
         if not len(new):
             return [], 0, 0
         scored = len(set(new.op.tolist())), int(new.n.sum())
@@ -71,7 +85,7 @@ class Scorer:
         minutes_from = floor_to(start - recent, HOUR)
         lookback_from = floor_to(start - s.detection.lookback, HOUR)
         ref_hours = hourly.select(as_datetime64(lookback_from), as_datetime64(minutes_from))
-        ref_minutes = await self._store.rollups.between("minute", minutes_from, start)
+        ref_minutes = await minutes(minutes_from, start, end, self._minutes_span)
         operations = tuple(
             sorted(set(new.operations) | set(ref_hours.operations) | set(ref_minutes.operations))
         )
@@ -106,7 +120,9 @@ class Scorer:
         judged every cycle, also when no new row arrived."""
         settings = params(TrafficParams, self._settings.detection)
         longest = max(timedelta(minutes=max(settings.windows_min)), settings.silence_after)
-        minutes = await self._store.rollups.between("minute", end - longest, end, histograms=False)
+        minutes = await self._store.rollups.recent_minutes(
+            end - longest, end, end, self._minutes_span, histograms=False
+        )
         verdict = traffic.assess_traffic(minutes, hourly, end, settings)
         found = traffic.anomalies(verdict, end)
         return [

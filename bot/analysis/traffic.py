@@ -68,16 +68,16 @@ def usual_per_minute(hourly: Rollups, hours: np.ndarray) -> FloatArray:
     result: FloatArray = np.zeros((k, len(hours)))
     if k == 0 or len(hours) == 0:
         return result
-    counts: dict[tuple[int, int], float] = {}
     index = hourly.bucket.astype("datetime64[h]").astype(np.int64)
-    for op, hour, n in zip(hourly.op.tolist(), index.tolist(), hourly.n.tolist(), strict=True):
-        counts[(op, hour)] = counts.get((op, hour), 0.0) + float(n)
-    for j, start in enumerate(np.asarray(hours).astype("datetime64[h]").astype(np.int64)):
-        days = [int(start) - 24 * d for d in range(1, 8)]
-        for op in range(k):
-            same_hour = [counts.get((op, h), 0.0) for h in days]
-            usual = min(float(np.median(same_hour)), counts.get((op, int(start) - WEEK_H), 0.0))
-            result[op, j] = usual / 60.0
+    starts = np.asarray(hours).astype("datetime64[h]").astype(np.int64)
+    # Requests per (operation, hour) over every hour any target reaches back to (0 without rows).
+    lo = int(min(starts.min() - WEEK_H, index.min() if len(index) else starts.min()))
+    hi = int(max(starts.max(), index.max() if len(index) else starts.max()))
+    counts = np.zeros((k, hi - lo + 1))
+    np.add.at(counts, (hourly.op, index - lo), hourly.n.astype(np.float64))
+    for j, start in enumerate(starts.tolist()):
+        same_hour = counts[:, [start - 24 * d - lo for d in range(1, 8)]]
+        result[:, j] = np.minimum(np.median(same_hour, axis=1), counts[:, start - WEEK_H - lo]) / 60
     return result
 
 
@@ -108,7 +108,7 @@ def assess_traffic(
     seen = _per_minute(minutes.recode(operations), first, longest)
     drops = [
         drop
-        for op in range(len(operations))
+        for op in _candidates(seen, usual, params).tolist()
         if (drop := _worst(operations[op], seen[op], usual[op], now, params)) is not None
     ]
     silent = _silent(seen, usual, now, params)
@@ -121,6 +121,18 @@ def _per_minute(minutes: Rollups, first: np.datetime64, width: int) -> np.ndarra
     inside = (col >= 0) & (col < width)
     np.add.at(seen, (minutes.op[inside], col[inside]), minutes.n[inside])
     return seen
+
+
+def _candidates(seen: np.ndarray, usual: FloatArray, params: TrafficParams) -> np.ndarray:
+    """The operations that may have a drop in some window (`_judge`'s cheap tests, all
+    operations at once, with a little slack for rounding): only they are judged one by one."""
+    found = np.zeros(len(seen), dtype=bool)
+    slack = 1 + 1e-9
+    for w in params.windows_min:
+        observed = seen[:, -w:].sum(axis=1)
+        expected = usual[:, -w:].sum(axis=1) * slack
+        found |= (expected >= params.min_expected) & (observed <= params.max_ratio * expected)
+    return np.flatnonzero(found)
 
 
 def _worst(

@@ -1,12 +1,17 @@
-"""The cache of complete hours of hourly rollups that detection reads every cycle (a week, for
-seasonality and degradation). It is kept up to date incrementally: a rebuild (the streaming
-refresh, a late commit, a back-fill chunk, an ingest of back-dated rows) forgets only the hours
-it rebuilt, and the next read fetches only those hours and the hours completed since, so a
-back-dated ingest of 60 rows costs one hour's read, not a week's. (Rebuilds replace whole hours
-for every operation, so an hour is the unit.)"""
+"""The caches of rollups that detection reads every cycle: complete hours of hourly rollups (a
+week, for seasonality and degradation) and complete minutes of minute rollups (the last couple
+of hours, for the robust detector's reference, the new window and the traffic check). Each is
+kept up to date incrementally: a rebuild (the streaming refresh, a late commit, a back-fill
+chunk, an ingest of back-dated rows) forgets only the buckets it rebuilt, and the next read
+fetches only those and the buckets completed since, so a back-dated ingest of 60 rows costs one
+hour's read, not a week's. (Rebuilds replace whole buckets for every operation, so an hour, or
+for the minute cache a minute, is the unit.)"""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+
+import numpy as np
 
 from bot.analysis.partition import by_bucket
 from bot.analysis.rollups import Rollups, as_datetime64
@@ -16,13 +21,14 @@ Range = tuple[datetime, datetime]
 Reader = Callable[[datetime, datetime], Awaitable[Rollups]]
 
 
-def _floor(when: datetime) -> datetime:
-    return when.replace(minute=0, second=0, microsecond=0)
+def _floor(when: datetime, step: timedelta = HOUR) -> datetime:
+    epoch = datetime(1970, 1, 1, tzinfo=when.tzinfo)
+    return when - (when - epoch) % step
 
 
-def _ceil(when: datetime) -> datetime:
-    floor = _floor(when)
-    return floor if floor == when else floor + HOUR
+def _ceil(when: datetime, step: timedelta = HOUR) -> datetime:
+    floor = _floor(when, step)
+    return floor if floor == when else floor + step
 
 
 def merged(ranges: list[Range]) -> list[Range]:
@@ -37,21 +43,27 @@ def merged(ranges: list[Range]) -> list[Range]:
 
 
 class HourCache:
-    """Complete hours [end - span, end) of hourly rollups, and the hours rebuilt since read."""
+    """Complete buckets [end - span, end) of rollups (hours; with `step` a minute, minutes),
+    and the buckets rebuilt since read."""
 
-    def __init__(self) -> None:
+    def __init__(self, step: timedelta = HOUR) -> None:
+        self._step = step
         self._rows: Rollups | None = None
         self._span = timedelta(0)
         self._end: datetime | None = None
         self._stale: list[Range] = []
 
     def invalidate(self, start: datetime, end: datetime | None = None) -> None:
-        """Forget the cached hours that a rebuild of [start, end) touched (to the end of time
+        """Forget the cached buckets that a rebuild of [start, end) touched (to the end of time
         when `end` is None)."""
         if self._rows is not None and self._end is not None:
-            stop = self._end if end is None else min(_ceil(end), self._end)
-            if _floor(start) < stop:
-                self._stale = merged([*self._stale, (_floor(start), stop)])
+            stop = self._end if end is None else min(_ceil(end, self._step), self._end)
+            if _floor(start, self._step) < stop:
+                self._stale = merged([*self._stale, (_floor(start, self._step), stop)])
+
+    def clear(self) -> None:
+        """Forget everything (another process may have rebuilt any of it)."""
+        self._rows, self._end, self._stale = None, None, []
 
     def missing(self, hour: datetime, span: timedelta) -> list[Range]:
         """The ranges a read of [hour - span, hour) must fetch."""
@@ -65,16 +77,42 @@ class HourCache:
         """The hourly rollups of [hour - span, hour), ordered by bucket, reading with `read`
         only the ranges missing from the cache."""
         ranges = self.missing(hour, span)
+        if not ranges and self._rows is not None and hour == self._end:
+            return self._rows  # nothing changed: no copy of the whole span
         parts = [await read(a, b) for a, b in ranges]
-        kept = Rollups.empty()
-        if self._rows is not None and ranges != [(hour - span, hour)]:
-            old = self._rows.select(as_datetime64(hour - span), as_datetime64(hour))
-            for a, b in ranges:
-                old = old.exclude(as_datetime64(a), as_datetime64(b))
-            kept = old
-        pieces = [p for p in [kept, *parts] if len(p)]
-        names = tuple(sorted({name for p in pieces for name in p.operations}))
-        rows = Rollups.concat([p.recode(names) for p in pieces]) if pieces else Rollups.empty()
-        rows = by_bucket(rows) if len(pieces) > 1 else rows
+        cached = self._rows if ranges != [(hour - span, hour)] else None
+        # Copies of the whole span: off the event loop.
+        rows = await asyncio.to_thread(_merge, cached, parts, ranges, hour - span, hour)
         self._rows, self._span, self._end, self._stale = rows, span, hour, []
         return rows
+
+
+def _merge(
+    cached: Rollups | None,
+    parts: list[Rollups],
+    ranges: list[Range],
+    start: datetime,
+    end: datetime,
+) -> Rollups:
+    """The cached rows of [start, end) less `ranges`, with `parts` (the fresh reads of those
+    ranges), ordered by bucket."""
+    kept = Rollups.empty()
+    if cached is not None:
+        kept = cached.select(as_datetime64(start), as_datetime64(end))
+        for a, b in ranges:
+            kept = kept.exclude(as_datetime64(a), as_datetime64(b))
+    pieces = [p for p in [kept, *parts] if len(p)]
+    names = tuple(sorted({name for p in pieces for name in p.operations}))
+    rows = Rollups.concat([p.recode(names) for p in pieces]) if pieces else Rollups.empty()
+    return by_bucket(rows) if len(pieces) > 1 else rows
+
+
+def present(rows: Rollups) -> Rollups:
+    """`rows` coded by only the operations that have rows (as a read of their range names)."""
+    if not len(rows):
+        return Rollups.empty((), rows.resolution_s)
+    used = np.zeros(len(rows.operations), dtype=bool)
+    used[rows.op] = True
+    if used.all():
+        return rows
+    return rows.recode(tuple(name for name, u in zip(rows.operations, used, strict=True) if u))

@@ -110,6 +110,14 @@ SELECT range_from, range_to FROM perfbot.rollup_dirty ORDER BY range_from
 SELECT (SELECT min(range_from) FROM perfbot.rollup_dirty) AS oldest,
        EXISTS (SELECT 1 FROM perfbot.watermarks WHERE name = $1) AS refreshed
 
+-- rebuild_plans --
+-- For the rest of the transaction: no nested-loop joins. A rebuild's CTEs cover the newest
+-- buckets, past the statistics' histogram, so the planner estimates them at one row and joins
+-- them in nested loops: quadratic in operations (10 s a cycle at 3,300). Hash and merge joins
+-- stay linear whatever the estimate. No JIT either: the cost penalty of the one nested loop left
+-- (unnest of the histograms) would make every rebuild compile its plan (over a second).
+SELECT set_config('enable_nestloop', 'off', true), set_config('jit', 'off', true)
+
 -- build_rollup_minute --
 -- Per-minute rollups of source metrics with recorded_at in [$1, $2) (the predicate on source_at,
 -- the time column in its own type, lets the source's index serve the scan): moments in ms and ln(ms),
@@ -117,7 +125,9 @@ SELECT (SELECT min(range_from) FROM perfbot.rollup_dirty) AS oldest,
 -- $5 = N_BUCKETS (see bot.analysis.histogram). Only rows of known operations (perfbot.operations,
 -- where the refresh admitted them first): invalid or capped names are skipped. Upserted in place:
 -- only rows whose values changed are written, and only keys of [$1, $2) no longer built are
--- deleted (a rebuild each cycle must not leave a dead row per unchanged minute).
+-- deleted (a rebuild each cycle must not leave a dead row per unchanged minute). The deletion is
+-- a NOT IN (a hashed subplan: linear) rather than NOT EXISTS, which the planner turned into a
+-- nested-loop anti join over the CTE (estimated at one row): quadratic in operations.
 WITH samples AS (
     SELECT operation_type,
            date_trunc('minute', recorded_at) AS bucket,
@@ -147,8 +157,7 @@ WITH samples AS (
 ), vanished AS (
     DELETE FROM perfbot.rollup_minute r
      WHERE r.bucket >= $1 AND r.bucket < $2
-       AND NOT EXISTS (SELECT 1 FROM built b
-                        WHERE b.bucket = r.bucket AND b.operation_type = r.operation_type)
+       AND (r.bucket, r.operation_type) NOT IN (SELECT b.bucket, b.operation_type FROM built b)
 )
 INSERT INTO perfbot.rollup_minute AS r
        (operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt)
@@ -196,8 +205,7 @@ WITH m AS (
 ), vanished AS (
     DELETE FROM perfbot.rollup_hour r
      WHERE r.bucket >= $1 AND r.bucket < $2
-       AND NOT EXISTS (SELECT 1 FROM built b
-                        WHERE b.bucket = r.bucket AND b.operation_type = r.operation_type)
+       AND (r.bucket, r.operation_type) NOT IN (SELECT b.bucket, b.operation_type FROM built b)
 )
 INSERT INTO perfbot.rollup_hour AS r
        (operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt)

@@ -23,112 +23,43 @@ rolled up: before each rebuild it admits the range's new valid names while the c
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from bot.analysis import histogram
-from bot.analysis.rollups import Rollups
+from bot.analysis.rollups import Rollups, as_datetime64
 from bot.models import EARLIEST
 from bot.store import rollup_columns
 from bot.store.connector import Connector
-from bot.store.hour_cache import HourCache
+from bot.store.hour_cache import HourCache, present
 from bot.store.operations import OperationRepository, SourceSkips
 from bot.store.queries import QUERIES
+from bot.store.rollup_ranges import BackfillChunk as BackfillChunk
+from bot.store.rollup_ranges import Backlog as Backlog
+from bot.store.rollup_ranges import LateRows as LateRows
+from bot.store.rollup_ranges import Range as Range
+from bot.store.rollup_ranges import RollupRefresh as RollupRefresh
+from bot.store.rollup_ranges import floor_to as floor_to
+from bot.store.rollup_ranges import merge_ranges, runs
 
 logger = logging.getLogger(__name__)
 
 ROLLUP_WATERMARK = "rollup"
 LATE_CHECK_WATERMARK = "late_check"
+# Set to a fresh value by every rebuild (under the rollup lock): a process that finds another
+# value than the one it set last knows another process rebuilt rollups meanwhile.
+REBUILT_WATERMARK = "rollup_rebuilt"
 LATE_CHECK_EVERY = timedelta(hours=1)
 ROLLUP_LOCK_KEY = 0x7065_7266_726F_6C6C  # "perfroll"
 LATE_GRACE = timedelta(seconds=60)
 BACKFILL_CHUNK = timedelta(hours=6)
+READ_CHUNK = timedelta(days=1)  # hourly rollups are read at most this much per statement
 MAX_BACKFILL = timedelta(days=400)
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 _TICK = timedelta(microseconds=1)  # timestamptz resolution
-
-
-def floor_to(when: datetime, step: timedelta) -> datetime:
-    """`when` rounded down to a multiple of `step` since the epoch (UTC)."""
-    epoch = datetime(1970, 1, 1, tzinfo=when.tzinfo)
-    return when - (when - epoch) % step
-
-
-Range = tuple[datetime, datetime]
-
-
-@dataclass(frozen=True)
-class LateRows:
-    """How far back each refresh re-counts the source per minute (`grace`), and how far back
-    the hourly count check looks (`check`; zero turns it off)."""
-
-    grace: timedelta = timedelta(minutes=15)
-    check: timedelta = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class RollupRefresh:
-    """What one refresh did: the streaming range it rebuilt, the ranges left pending for the
-    back-fill (hour-aligned, oldest first), and the ranges rebuilt for rows that were committed
-    late (with how many such rows)."""
-
-    streamed_from: datetime
-    streamed_to: datetime
-    pending: tuple[Range, ...] = ()
-    late: tuple[Range, ...] = ()
-    late_rows: int = 0
-
-
-def _runs(buckets: list[datetime], step: timedelta) -> list[Range]:
-    """Consecutive buckets of `step` merged into [start, end) ranges."""
-    ranges: list[Range] = []
-    for bucket in sorted(buckets):
-        if ranges and ranges[-1][1] == bucket:
-            ranges[-1] = (ranges[-1][0], bucket + step)
-        else:
-            ranges.append((bucket, bucket + step))
-    return ranges
-
-
-@dataclass(frozen=True)
-class Backlog:
-    """What is left to roll up: pending hour-aligned ranges, oldest first."""
-
-    ranges: tuple[Range, ...] = ()
-
-    @property
-    def span(self) -> timedelta:
-        """The total time still to roll up."""
-        return sum((b - a for a, b in self.ranges), timedelta())
-
-    @property
-    def oldest(self) -> datetime | None:
-        return self.ranges[0][0] if self.ranges else None
-
-
-@dataclass(frozen=True)
-class BackfillChunk:
-    """One committed back-fill step: the range [start, end) it rolled up, and what is left."""
-
-    start: datetime
-    end: datetime
-    left: Backlog
-
-
-def _merge_ranges(ranges: list[Range]) -> list[Range]:
-    """Hour-aligned, sorted, non-overlapping cover of the given closed ranges."""
-    aligned = sorted((floor_to(a, HOUR), floor_to(b, HOUR) + HOUR) for a, b in ranges)
-    merged: list[Range] = []
-    for start, end in aligned:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 class RollupRepository:
@@ -138,7 +69,23 @@ class RollupRepository:
         self._db = connector
         self._operations = operations
         self._hours = HourCache()
+        self._minutes = HourCache(MINUTE)
+        self._rebuilt: datetime | None = None
         self.late = LateRows()
+
+    async def _own_rebuild(self, conn: "asyncpg.pool.PoolConnectionProxy[Any]") -> None:
+        """Before a rebuild (under the rollup lock): forget the cached minutes when another
+        process rebuilt rollups since this one's last rebuild (which minutes, it cannot know);
+        then mark the rebuild as this process's own. (The hour cache keeps its hours: other
+        processes rebuild complete hours only for late rows and back-fills.)"""
+        if await conn.fetchval(QUERIES["get_watermark"], REBUILT_WATERMARK) != self._rebuilt:
+            self._minutes.clear()
+        self._rebuilt = datetime.now(UTC)
+        await conn.execute(QUERIES["set_watermark"], REBUILT_WATERMARK, self._rebuilt)
+
+    def _invalidate(self, start: datetime, end: datetime | None = None) -> None:
+        self._hours.invalidate(start, end)
+        self._minutes.invalidate(start, end)
 
     async def refresh(
         self, now: datetime, *, initial_backfill: timedelta, oldest: datetime | None = None
@@ -152,6 +99,7 @@ class RollupRepository:
         skips = SourceSkips()
         async with self._db.transaction() as conn:
             await conn.execute(QUERIES["advisory_xact_lock"], ROLLUP_LOCK_KEY)
+            await self._own_rebuild(conn)
             watermark: datetime | None = await conn.fetchval(
                 QUERIES["get_watermark"], ROLLUP_WATERMARK
             )
@@ -169,7 +117,7 @@ class RollupRepository:
                 start = max(now - initial_backfill, oldest or now - MAX_BACKFILL)
                 if start < streamed_from:
                     ranges.append((start, streamed_from))
-            pending = _merge_ranges(ranges)
+            pending = merge_ranges(ranges)
             await _put_pending(conn, pending)
             late: list[Range] = []
             late_rows = 0
@@ -187,8 +135,8 @@ class RollupRepository:
             await conn.execute(QUERIES["set_watermark"], ROLLUP_WATERMARK, now)
         await self._operations.record_skips(skips)
         for start, end in late:
-            self._hours.invalidate(start, end)
-        self._hours.invalidate(streamed_from)
+            self._invalidate(start, end)
+        self._invalidate(streamed_from)
         if late_rows:
             await self._record_late(late_rows, late)
         return RollupRefresh(streamed_from, now, tuple(pending), tuple(late), late_rows)
@@ -212,7 +160,7 @@ class RollupRepository:
             return [], 0
         await self._operations.admit_source(conn, grace_from, streamed_from, watermark, skips)
         minutes = await conn.fetch(QUERIES["late_buckets"], grace_from, streamed_from, "minute")
-        ranges = _runs([r["bucket"] for r in minutes], MINUTE)
+        ranges = runs([r["bucket"] for r in minutes], MINUTE)
         rows = sum(r["source_rows"] - r["rolled_rows"] for r in minutes)
         checked = await conn.fetchval(QUERIES["get_watermark"], LATE_CHECK_WATERMARK)
         check_to = floor_to(grace_from, HOUR)
@@ -225,7 +173,7 @@ class RollupRepository:
                     for r in await conn.fetch(QUERIES["late_buckets"], check_from, check_to, "hour")
                     if not any(a < r["bucket"] + HOUR and r["bucket"] < b for a, b in pending)
                 ]
-                ranges = _runs([r["bucket"] for r in hours], HOUR) + ranges
+                ranges = runs([r["bucket"] for r in hours], HOUR) + ranges
                 rows += sum(r["source_rows"] - r["rolled_rows"] for r in hours)
             await conn.execute(QUERIES["set_watermark"], LATE_CHECK_WATERMARK, now)
         return ranges, rows
@@ -261,7 +209,7 @@ class RollupRepository:
         skips = SourceSkips()
         async with self._db.transaction() as conn:
             await conn.execute(QUERIES["advisory_xact_lock"], ROLLUP_LOCK_KEY)
-            pending = _merge_ranges(
+            pending = merge_ranges(
                 [
                     (r["range_from"], r["range_to"])
                     for r in await conn.fetch(QUERIES["take_dirty_ranges"], oldest)
@@ -269,6 +217,7 @@ class RollupRepository:
             )
             if not pending:
                 return None
+            await self._own_rebuild(conn)
             first, end = pending.pop()
             start = max(first, floor_to(end - HOUR, BACKFILL_CHUNK))
             if first < start:
@@ -277,7 +226,7 @@ class RollupRepository:
             await _rebuild(conn, start, end, hist_args)
             await _put_pending(conn, pending)
         await self._operations.record_skips(skips)
-        self._hours.invalidate(start, end)
+        self._invalidate(start, end)
         return BackfillChunk(start, end, Backlog(tuple(pending)))
 
     async def backfill(self, oldest: datetime = EARLIEST) -> list[BackfillChunk]:
@@ -292,7 +241,7 @@ class RollupRepository:
         """The ranges still to roll up, merged (for `/perf status` and progress)."""
         async with self._db.connection() as conn:
             rows = await conn.fetch(QUERIES["pending_rollup_ranges"])
-        return Backlog(tuple(_merge_ranges([(r["range_from"], r["range_to"]) for r in rows])))
+        return Backlog(tuple(merge_ranges([(r["range_from"], r["range_to"]) for r in rows])))
 
     async def backfill_horizon(self) -> datetime | None:
         """The oldest time not yet rolled up (UTC), or None when the back-fill is complete:
@@ -314,6 +263,16 @@ class RollupRepository:
         if resolution not in ("hour", "minute"):
             raise ValueError(f"unknown rollup resolution {resolution!r}")
         seconds = 3600 if resolution == "hour" else 60
+        if resolution == "hour" and end - start > READ_CHUNK:
+            # A week of thousands of operations is millions of rows: read a day per statement
+            # (each well inside the command timeout), in order, and join them.
+            bounds = [start + i * READ_CHUNK for i in range(-(-(end - start) // READ_CHUNK))]
+            parts = [await self.between("hour", a, min(a + READ_CHUNK, end)) for a in bounds]
+            parts = [p for p in parts if len(p)]
+            if not parts:
+                return Rollups.empty((), seconds)
+            names = tuple(sorted({name for p in parts for name in p.operations}))
+            return await asyncio.to_thread(lambda: Rollups.concat([p.recode(names) for p in parts]))
         if histograms or resolution == "hour":
             async with self._db.connection() as conn:
                 row = await conn.fetchrow(QUERIES[f"rollup_{resolution}_columns"], start, end)
@@ -333,10 +292,34 @@ class RollupRepository:
         complete = await self._hours.hours(hour, span, self._read_hours)
         current = await self.between("hour", hour, hour + HOUR)
         operations = tuple(sorted(set(complete.operations) | set(current.operations)))
-        return Rollups.concat([complete.recode(operations), current.recode(operations)])
+        # A copy of the whole span: off the event loop.
+        return await asyncio.to_thread(
+            lambda: Rollups.concat([complete.recode(operations), current.recode(operations)])
+        )
 
     async def _read_hours(self, start: datetime, end: datetime) -> Rollups:
         return await self.between("hour", start, end)
+
+    async def recent_minutes(
+        self,
+        start: datetime,
+        end: datetime,
+        upto: datetime,
+        span: timedelta,
+        *,
+        histograms: bool = True,
+    ) -> Rollups:
+        """Minute rollups with bucket in [start, end), ordered by bucket: as `between`, but
+        from the cache of the complete minutes [upto - span, upto) (`upto` a minute boundary,
+        the cycle's end), which reads only the minutes rebuilt or completed since its last
+        read (each cycle: the refresh's few minutes). A range outside it is read directly."""
+        if start < upto - span or end > upto or upto != floor_to(upto, MINUTE):
+            return await self.between("minute", start, end, histograms=histograms)
+        rows = await self._minutes.hours(upto, span, self._read_minutes)
+        return present(rows.select(as_datetime64(start), as_datetime64(end)))
+
+    async def _read_minutes(self, start: datetime, end: datetime) -> Rollups:
+        return await self.between("minute", start, end)
 
     async def hours_of(self, operation: str, start: datetime, end: datetime) -> Rollups:
         """Hourly rollups of one operation with bucket in [start, end), with histograms."""
@@ -375,7 +358,9 @@ async def _rebuild(
     hist_args: tuple[float, float, int],
 ) -> None:
     """Rebuild minute rollups of [start, end) from raw rows, then the hours they touch, in
-    place: unchanged rows are not rewritten (no dead row per cycle), vanished keys deleted."""
+    place: unchanged rows are not rewritten (no dead row per cycle), vanished keys deleted.
+    In the caller's transaction, whose later statements are planned without nested loops."""
+    await conn.execute(QUERIES["rebuild_plans"])
     await conn.execute(QUERIES["build_rollup_minute"], start, end, *hist_args)
     hour_from, hour_to = floor_to(start, HOUR), floor_to(end - MINUTE, HOUR) + HOUR
     await conn.execute(QUERIES["build_rollup_hour"], hour_from, hour_to)

@@ -11,10 +11,11 @@ from bot.analysis import histogram
 from bot.analysis.rollups import Rollups, as_datetime
 from bot.models import Metric
 from bot.store import Store
-from bot.store.rollups import LateRows, floor_to
+from bot.store.rollups import LateRows, RollupRepository, floor_to
 
 NOW = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
 WEEK = timedelta(days=7)
+MIN = timedelta(minutes=1)
 
 
 def samples(op: str, start: datetime, minutes: int, per_minute: int, seed: int) -> list[Metric]:
@@ -201,3 +202,44 @@ async def test_a_source_that_deletes_old_rows_never_thins_the_rollups(store: Sto
     result = await store.rollups.refresh(NOW + timedelta(hours=1, minutes=1), initial_backfill=WEEK)
     assert result.late_rows == 0
     assert await minute_count(store, two_hours_ago) == kept
+
+
+async def test_recent_minutes_are_cached_and_read_again_when_rebuilt(store: Store) -> None:
+    """Detection's last couple of hours of minute rollups: a read equals `between`; complete
+    minutes are read once (a change behind the store's back stays unseen) and only the minutes
+    a refresh rebuilt are read again; after another process rebuilt rollups, everything is."""
+    span = timedelta(hours=2)
+    store.rollups.late = LateRows(grace=timedelta(0), check=timedelta(0))  # no re-counts
+    end = floor_to(NOW, MIN)
+    first = samples("commit", end - timedelta(minutes=90), 90, 3, seed=21)
+    first += samples("merge", end - timedelta(minutes=30), 30, 2, seed=22)
+    await store.metrics.add(first)
+    await store.rollups.refresh(NOW, initial_backfill=WEEK)
+    await store.rollups.backfill()
+    cached = await store.rollups.recent_minutes(end - span, end, end, span)
+    direct = await store.rollups.between("minute", end - span, end)
+    assert cached.operations == direct.operations
+    assert by_key(cached) == by_key(direct)
+    assert cached.n.tolist() == direct.n.tolist()
+    assert cached.hist_cnt.tolist() == direct.hist_cnt.tolist()
+    part = await store.rollups.recent_minutes(end - timedelta(minutes=10), end, end, span)
+    assert part.operations == ("commit", "merge")
+    assert sum(part.n) == 10 * 3 + 10 * 2
+
+    async with store.connector.pool.acquire() as conn:
+        await conn.execute("DELETE FROM perfbot.rollup_minute WHERE bucket < $1", end - 3 * MIN)
+    later = end + MIN
+    new = samples("commit", end, 1, 4, seed=23)
+    await store.metrics.add(new)
+    await store.rollups.refresh(later + timedelta(seconds=10), initial_backfill=WEEK)
+    rows = await store.rollups.recent_minutes(later - span, later, later, span)
+    # the deleted minutes are still cached; the rebuilt ones (and the new minute) are read
+    assert sum(rows.n) == len(first) + len(new)
+    assert sum((await store.rollups.between("minute", later - span, later)).n) < len(first)
+
+    other = RollupRepository(store.connector, store.operations)  # another process's store
+    await other.refresh(later + timedelta(seconds=20), initial_backfill=WEEK)
+    await store.rollups.refresh(later + timedelta(seconds=30), initial_backfill=WEEK)
+    rows = await store.rollups.recent_minutes(later - span, later, later, span)
+    assert sum(rows.n) == sum((await store.rollups.between("minute", later - span, later)).n)
+    assert sum(rows.n) < len(first)
