@@ -294,6 +294,7 @@ def _degradation_facts(degraded: Degradation) -> dict[str, Any]:
     return {
         "severity": None if degraded.severity is None else degraded.severity.value,
         "degradation_pct": round(degraded.degradation_pct, 2),
+        "p90_change_pct": None if degraded.body_pct is None else round(degraded.body_pct, 2),
         "p99_before_ms": round(degraded.p99_before_ms, 4),
         "p99_after_ms": round(degraded.p99_after_ms, 4),
         "trend": degraded.trend,

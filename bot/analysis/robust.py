@@ -109,12 +109,15 @@ def robust_evidence(
         ),
         np.ones(len(operations), dtype=np.bool_),
     )
+    surge = _surge(wins, split, regular, params)
     for j, window_s in enumerate(split.windows_s):
         ref = split.pieces[0]
         for part in split.pieces[1 : j + 1]:
             ref = ref + part
-        only = quiet if window_s > regular else None
-        best = best.stronger(_assess(wins[j], ref, shift, params, window_s, only))
+        pooled = window_s > regular
+        only = quiet if pooled else None
+        least = params.min_samples if pooled else max(params.min_samples, params.robust_min_samples)
+        best = best.stronger(_assess(wins[j], ref, shift, params, window_s, only, least, surge))
     return Evidence(
         rule="robust",
         operations=operations,
@@ -133,8 +136,37 @@ def robust_evidence(
             "z_tail": best.z_tail,
             "tail_fraction": best.tail_fraction,
             "reference_samples": best.ref_samples,
+            "load_surge": surge.astype(np.float64),
         },
     )
+
+
+def _surge(
+    wins: Sequence[Summary], split: Split, regular: int, params: DetectionParams
+) -> npt.NDArray[np.bool_]:
+    """Per operation: does any regular window (1-15 min) carry at least `surge_ratio` x the
+    requests a minute of the minutes before the longest regular window (back to the longest
+    pooled one), and 3 Poisson sigmas more? Without pooled windows nobody surges."""
+    k = len(wins[0].n) if wins else 0
+    result = np.zeros(k, dtype=np.bool_)
+    longest = split.windows_s[0] if split.windows_s else 0
+    if longest <= regular:
+        return result
+    prior = None
+    for j, window_s in enumerate(split.windows_s):
+        if window_s <= regular:
+            break
+        piece = split.pieces[j + 1]
+        prior = piece if prior is None else prior + piece
+    if prior is None:
+        return result
+    per_s = prior.n / float(longest - regular)
+    for win, window_s in zip(wins, split.windows_s, strict=True):
+        if window_s > regular:
+            continue
+        due = per_s * window_s
+        result |= (win.n >= params.surge_ratio * due) & (win.n - due >= 3.0 * np.sqrt(due))
+    return result
 
 
 @dataclass(frozen=True, eq=False)
@@ -194,10 +226,13 @@ def _assess(
     params: DetectionParams,
     window_s: int,
     only: npt.NDArray[np.bool_] | None = None,
+    least: int | None = None,
+    surge: npt.NDArray[np.bool_] | None = None,
 ) -> _Window:
     if win.hist is None or ref.hist is None:
         raise ValueError("robust detection needs rollups with histograms")
-    usable = (win.n >= params.min_samples) & (ref.n >= params.min_reference)
+    least = params.min_samples if least is None else least
+    usable = (win.n >= least) & (ref.n >= params.min_reference)
     if only is not None:
         usable &= only
     n_win = np.maximum(win.n, 1).astype(np.float64)
@@ -218,6 +253,9 @@ def _assess(
     fraction = above / n_win
     loc_ok = ratio >= params.min_ratio
     tail_ok = fraction >= params.min_tail_fraction
+    if surge is not None:  # under a traffic surge only a large slowdown of the median pages
+        loc_ok &= ~surge | (ratio >= params.surge_min_ratio)
+        tail_ok &= ~surge
     bar = params.robust_warning
     # Evidence that misses its effect-size floor is kept, but below the WARNING bar.
     loc_strength = np.where(loc_ok, z_location / bar, np.minimum(z_location / bar, 0.99))
