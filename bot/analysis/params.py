@@ -39,8 +39,9 @@ class DetectionParams:
     pool_windows_min: tuple[int, ...] = (30, 60)
     pool_below: int = 20
     min_reference: int = 50
-    # The robust windows need this many requests (a median of 5 heavy-tailed requests is one
-    # gamma-tail request away from "x3"; tuning seeds 1-2).
+    # The shortest (1-minute) window needs this many requests: a median of 5 heavy-tailed
+    # requests is one slow-path request away from "x3" (tuning seeds 1-2); the longer windows
+    # keep `min_samples`, so an x8 spike at 1 request/min is still seen in 5 minutes.
     robust_min_samples: int = 10
     # Load: a window with at least `surge_ratio` x the requests of the minutes before the
     # regular windows (and 3 Poisson sigmas more) is a traffic surge; its slowdown pages only

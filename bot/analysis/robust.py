@@ -116,7 +116,8 @@ def robust_evidence(
             ref = ref + part
         pooled = window_s > regular
         only = quiet if pooled else None
-        least = params.min_samples if pooled else max(params.min_samples, params.robust_min_samples)
+        shortest = window_s == 60 * min(params.windows_min)
+        least = max(params.min_samples, params.robust_min_samples if shortest else 0)
         best = best.stronger(_assess(wins[j], ref, shift, params, window_s, only, least, surge))
     return Evidence(
         rule="robust",

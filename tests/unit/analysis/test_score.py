@@ -22,8 +22,8 @@ def _series(per_minute: int, spike: float = 5.0, seed: int = 1) -> tuple[np.ndar
 @pytest.mark.parametrize(
     ("per_minute", "params", "first_alarm"),
     [
-        # 5 requests are too few for a window (robust_min_samples = 10): the 5-minute window
-        # has it by the spike's second minute.
+        # 5 requests are too few for the 1-minute window (robust_min_samples = 10); the
+        # 5-minute window has it by the spike's second minute.
         (5, None, SPIKE.start + 1),
         # One request a minute is no evidence alone; the 5-minute window has it by the third.
         (1, DetectionParams(min_samples=1, robust_min_samples=1), SPIKE.start + 2),
@@ -97,7 +97,7 @@ def test_zero_durations_score_like_any_other_value(kind, detector, alarm):
     minute = np.repeat(np.arange(MINUTES), 5)
     quiet = minute < SPIKE.start
     assert scores[quiet].max() < 0.5
-    # the spike's second minute: its first holds 5 requests, fewer than a window needs
+    # the spike's second minute: its first holds 5 requests, too few for the 1-minute window
     assert bool(scores[minute == SPIKE.start + 1].max() >= 0.5) is alarm
 
 
