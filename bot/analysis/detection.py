@@ -164,7 +164,8 @@ def evaluate(
     fresh = Summary.of(new)
     if params.detector == "robust":
         split = split_reference(ref, now, params.all_windows_min)
-        spikes = robust_evidence(fresh, split, _shift(context, ref, now), operations, params)
+        shift = _shift(context, ref, now)
+        spikes = robust_evidence(fresh, split, shift, operations, params, window_s)
         reference_stats = split.total
     else:
         reference_stats = Summary.of(ref, histograms=False)

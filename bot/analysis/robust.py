@@ -98,6 +98,7 @@ def robust_evidence(
     shift: FloatArray,
     operations: tuple[str, ...],
     params: DetectionParams,
+    fresh_s: int = 60,
 ) -> Evidence:
     """Per operation: the strongest window's one-sided robust z (standard errors), severity,
     samples and outliers (requests above the reference's seasonal p99). `fresh` summarises the
@@ -121,7 +122,7 @@ def robust_evidence(
         ),
         np.ones(len(operations), dtype=np.bool_),
     )
-    surge = _surge(wins, split, regular, params)
+    surge = _surge(wins, split, regular, params, fresh_s)
     for j, window_s in enumerate(split.windows_s):
         ref = split.pieces[0]
         for part in split.pieces[1 : j + 1]:
@@ -155,11 +156,13 @@ def robust_evidence(
 
 
 def _surge(
-    wins: Sequence[Summary], split: Split, regular: int, params: DetectionParams
+    wins: Sequence[Summary], split: Split, regular: int, params: DetectionParams, fresh_s: int
 ) -> npt.NDArray[np.bool_]:
     """Per operation: does any regular window (1-15 min) carry at least `surge_ratio` x the
     requests a minute of the minutes before the longest regular window (back to the longest
-    pooled one), and 3 Poisson sigmas more? Without pooled windows nobody surges."""
+    pooled one), and 3 Poisson sigmas more? A window holds at least the `fresh_s` seconds
+    scored now (a catch-up scores hours at once), which the reference leaves out. Without
+    pooled windows, or too little before, nobody surges."""
     k = len(wins[0].n) if wins else 0
     result = np.zeros(k, dtype=np.bool_)
     longest = split.windows_s[0] if split.windows_s else 0
@@ -173,12 +176,16 @@ def _surge(
         prior = piece if prior is None else prior + piece
     if prior is None:
         return result
-    per_s = prior.n / float(longest - regular)
+    prior_s = (longest - regular) - max(0, min(fresh_s, longest) - regular)
+    if prior_s < 60:
+        return result
+    per_s = prior.n / float(prior_s)
+    known = prior.n >= params.min_samples  # no usual rate known (a new operation): no surge
     for win, window_s in zip(wins, split.windows_s, strict=True):
         if window_s > regular:
             continue
-        due = per_s * window_s
-        result |= (win.n >= params.surge_ratio * due) & (win.n - due >= 3.0 * np.sqrt(due))
+        due = per_s * max(window_s, fresh_s)
+        result |= known & (win.n >= params.surge_ratio * due) & (win.n - due >= 3.0 * np.sqrt(due))
     return result
 
 

@@ -195,3 +195,15 @@ def test_context_offsets_are_zero_for_the_zscore_detector():
 
 def test_stamps_helper_is_millisecond_exact():
     assert stamps(NOW, [0.001])[0] - stamps(NOW, [0])[0] == np.timedelta64(1, "ms")
+
+
+@pytest.mark.parametrize(("gap_min", "severity"), [(0, None), (60, Severity.WARNING)])
+def test_no_surge_without_a_usual_rate_before_the_window(gap_min, severity):
+    # 80 requests x1.6 in the new minute. With the last hour of reference at 10 a minute it is
+    # a surge (held back below a doubled median); with no row in the hour before, the rate
+    # is unknown (a new operation, a catch-up) and it is judged like any window.
+    start = NOW - timedelta(minutes=1441)
+    times = per_minute(start, 1440 - gap_min, np.zeros(10))[0]
+    reference = rollups({"commit": (times, lognormal(1, len(times), MEDIAN, SIGMA))})
+    found = _run(_window(80, 1.6), reference=reference)
+    assert [a.severity for a in found] == ([] if severity is None else [severity])
