@@ -37,6 +37,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -100,6 +101,8 @@ async def replay(
     clock = FrozenClock(start - timedelta(days=history))
     jobs = Jobs(store, settings, AlertService(store, settings, clock))
     records: list[Record] = []
+    dump = os.environ.get("QUALITY_DUMP")
+    dumped: list[dict[str, Any]] = []
     cycle_s: list[float] = []
     began = time.perf_counter()
     try:
@@ -134,12 +137,20 @@ async def replay(
                 for a in found
                 if a.severity.rank >= Severity.WARNING.rank
             ]
+            if dump:
+                dumped += [
+                    {**a.model_dump(mode="json", exclude={"details"}), "details": a.details}
+                    for a in found
+                    if a.severity.rank >= Severity.WARNING.rank
+                ]
             if moment.minute == 0 and moment.hour % 6 == 0:
                 progress(f"  {detector} seed {seed}: {moment:%a %H:%M}, {len(records)} anomalies")
     finally:
         await store.close()
         await drop_database(srv, url)
     cycles = np.array(cycle_s) * 1000
+    if dump:  # every WARNING+ anomaly with its evidence, for diagnosis (QUALITY_DUMP=directory)
+        (Path(dump) / f"{detector}-{seed}.json").write_text(json.dumps(dumped, default=str))
     return records, {
         "load_s": round(loaded, 1),
         "replay_s": round(time.perf_counter() - began - loaded, 1),
@@ -254,6 +265,30 @@ def recall(
     return out
 
 
+def stops_by_rate(
+    runs: Sequence[tuple[list[Record], tuple[Incident, ...]]],
+) -> list[dict[str, Any]]:
+    """Each traffic stop: the operation's usual rate then (requests/min, the traffic model's)
+    and its delay in cycles (None: not found), slowest rate first."""
+    out = []
+    for records, incidents in runs:
+        for incident in incidents:
+            if incident.kind != "traffic_stop":
+                continue
+            at = found_at(records, incident)
+            minutes = None if at is None else (at - incident.start.timestamp()) / 60
+            out.append(
+                {
+                    "operation": incident.operation,
+                    "start": f"{incident.start:%a %H:%M}",
+                    "rate_per_min": round(expected_rate(incident), 2),
+                    "delay_min": None if minutes is None else round(minutes, 1),
+                    "delay_cycles": None if minutes is None else int(minutes - 2) + 1,
+                }
+            )
+    return sorted(out, key=lambda s: s["rate_per_min"])
+
+
 def _median(values: list[float]) -> float | None:
     return round(float(np.median(values)), 1) if values else None
 
@@ -330,6 +365,7 @@ def main() -> None:
                 "per_seed": fa,
             },
             "recall": recall(mine),
+            "traffic_stops_by_rate": stops_by_rate(mine),
             "timing": {str(s): t for d, s, _, t in results if d == detector},
             "warning_plus_anomalies": len(all_records),
             "incidents": len(all_incidents),

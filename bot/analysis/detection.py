@@ -164,7 +164,8 @@ def evaluate(
     fresh = Summary.of(new)
     if params.detector == "robust":
         split = split_reference(ref, now, params.all_windows_min)
-        spikes = robust_evidence(fresh, split, _shift(context, ref, now), operations, params)
+        shift = _shift(context, ref, now)
+        spikes = robust_evidence(fresh, split, shift, operations, params, window_s)
         reference_stats = split.total
     else:
         reference_stats = Summary.of(ref, histograms=False)
@@ -294,6 +295,7 @@ def _degradation_facts(degraded: Degradation) -> dict[str, Any]:
     return {
         "severity": None if degraded.severity is None else degraded.severity.value,
         "degradation_pct": round(degraded.degradation_pct, 2),
+        "p90_change_pct": None if degraded.body_pct is None else round(degraded.body_pct, 2),
         "p99_before_ms": round(degraded.p99_before_ms, 4),
         "p99_after_ms": round(degraded.p99_after_ms, 4),
         "trend": degraded.trend,

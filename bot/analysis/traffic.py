@@ -16,8 +16,14 @@ the request *counts* are checked on their own, per operation:
   at 10 requests a minute is found by the 3-minute window, 3 minutes after it; one at 0.5 a
   minute only by the 60-minute one (30 requests due), once it has lasted most of an hour.
 
-The whole source is `silent` when no operation has a row in the last `silence_after` while at
-least `min_expected` requests were due in it; its operations' drops are then left out (one
+A stop is found faster by the run of empty minutes: no row for the last r >= `stop_min` (2)
+minutes while P(no row in r minutes | usual rate) = exp(-due) < `stop_chance` (1e-5, 11.5
+requests due): 2-3 minutes at >= 4 requests a minute, 4 at 3 a minute, 12 at 1 a minute; an
+operation at 0.2 a minute needs 58 minutes (a chance of 1e-5 cannot be had sooner).
+
+The whole source is `silent` when no operation has a row in the last `silence_min` (2) minutes or
+more while their requests due make the silence a chance below `max_chance`, or in the last
+`silence_after` while at least `min_expected` requests were due in it; its operations' drops are then left out (one
 alert, not one per operation). Severities: a drop is a WARNING, a silent source CRITICAL
 (every latency check is blind while it lasts)."""
 
@@ -138,12 +144,35 @@ def _candidates(seen: np.ndarray, usual: FloatArray, params: TrafficParams) -> n
 def _worst(
     operation: str, seen: np.ndarray, usual: FloatArray, now: datetime, params: TrafficParams
 ) -> TrafficDrop | None:
-    worst: TrafficDrop | None = None
+    worst = _stopped(operation, seen, usual, now, params)
     for w in sorted(params.windows_min):
         drop = _judge(operation, int(seen[-w:].sum()), float(usual[-w:].sum()), w, now, params)
         if drop is not None and (worst is None or drop.chance < worst.chance):
             worst = drop
     return worst
+
+
+def quiet_minutes(seen: np.ndarray) -> int:
+    """How many of the last minutes of `seen` (oldest first) had no row, back to the newest
+    minute with one."""
+    rows = np.flatnonzero(np.asarray(seen) > 0)
+    return len(seen) if len(rows) == 0 else len(seen) - 1 - int(rows[-1])
+
+
+def _stopped(
+    operation: str, seen: np.ndarray, usual: FloatArray, now: datetime, params: TrafficParams
+) -> TrafficDrop | None:
+    """A stop: no row for the last r >= `stop_min` minutes while P(no row | usual rate) =
+    exp(-due) is below `stop_chance`: as fast as the rate allows (at 10 a minute after 2
+    minutes, at 4 after 3, at 1 after 12), with no floor on the requests due."""
+    run = quiet_minutes(seen)
+    if run < params.stop_min / timedelta(minutes=1):
+        return None
+    due = float(usual[-run:].sum())
+    chance = math.exp(-due)
+    if chance >= params.stop_chance:
+        return None
+    return TrafficDrop(operation, 0, due, now - timedelta(minutes=run), now, chance)
 
 
 def _judge(
@@ -167,6 +196,11 @@ def _silent(
     seen: np.ndarray, usual: FloatArray, now: datetime, params: TrafficParams
 ) -> TrafficDrop | None:
     w = math.ceil(params.silence_after / timedelta(minutes=1))
+    run = quiet_minutes(seen.sum(axis=0)) if seen.size else w
+    if run >= params.silence_min / timedelta(minutes=1):
+        due = float(usual[:, -run:].sum()) if run else 0.0
+        if math.exp(-due) < params.max_chance:  # a busy source: silent as soon as it shows
+            return TrafficDrop(None, 0, due, now - timedelta(minutes=run), now, math.exp(-due))
     observed = int(seen[:, -w:].sum())
     expected = float(usual[:, -w:].sum())
     if observed > 0 or expected < params.min_expected:

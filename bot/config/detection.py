@@ -59,6 +59,7 @@ class DegradationSettings(Section):
     warning_pct: float = Field(default=DegradationParams.warning_pct, gt=0)
     critical_pct: float = Field(default=DegradationParams.critical_pct, gt=0)
     min_samples: int = Field(default=DegradationParams.min_samples, ge=1)
+    body_pct: float = Field(default=DegradationParams.body_pct, ge=0)
 
     @model_validator(mode="after")
     def _valid(self) -> "DegradationSettings":

@@ -46,6 +46,34 @@ def test_degradation_thresholds(after_ms, severity):
         assert (found["commit"].p99_before_ms, found["commit"].p99_after_ms) == (10.0, after_ms)
 
 
+def _tail_and_body(tail: float, body: float, per_half: int = 1000) -> Rollups:
+    """10 ms requests with a slowest 2 % at 50 ms in the first half; in the second the body
+    (the fastest 98 %) x `body` and the slow 2 % x `tail`."""
+    start = NOW - timedelta(days=7)
+    seconds = np.concatenate(
+        [np.linspace(0, HALF_S - 1, per_half), np.linspace(HALF_S, 2 * HALF_S - 1, per_half)]
+    )
+    slow = (np.arange(2 * per_half) % 50) == 0
+    late = seconds >= HALF_S
+    values = np.where(slow, 50.0, 10.0) * np.where(late, np.where(slow, tail, body), 1.0)
+    return rollups({"commit": (stamps(start, seconds), values)}, 3600)
+
+
+@pytest.mark.parametrize(
+    ("tail", "body", "severity"),
+    [
+        (1.5, 1.0, Severity.INFO),  # p99 +50 %, the p90 unmoved: the tail alone is INFO
+        (3.0, 1.0, Severity.INFO),  # even x3: rare slow requests, not the operation
+        (1.5, 1.25, Severity.INFO),  # p90 +25 %: below body_pct (30)
+        (1.5, 1.35, Severity.WARNING),  # both the p99 and the p90 up by a third or more
+    ],
+)
+def test_warning_needs_the_p90_to_move_too(tail, body, severity):
+    found = assess_degradation(_tail_and_body(tail, body), PARAMS, NOW)["commit"]
+    assert found.severity is severity
+    assert found.body_pct == pytest.approx(100.0 * (body - 1.0), abs=2.5)
+
+
 def _ramp(shape: str) -> Rollups:
     """Hourly samples over 7 days at 10 ms, then from day 4 (wholly in the second half) as
     `shape` says: a step to x3, a ramp reaching x3 only on the last day, or one bad day."""

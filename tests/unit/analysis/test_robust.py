@@ -53,7 +53,7 @@ def _run(
         (10, 6.0, Severity.CRITICAL),  # z = 8.9 and median x5.8
         (50, 2.0, Severity.CRITICAL),  # z = 7.9 and median doubled
         (50, 1.5, None),  # z = 4.7: under the WARNING bar of 5
-        (2000, 1.2, None),  # z = 13, but +20 % is below the +25 % effect-size floor
+        (2000, 1.2, None),  # z = 13, but +20 % is below the +30 % effect-size floor
         (10, 0.2, None),  # much faster: not an incident (one-sided)
     ],
 )
@@ -69,17 +69,40 @@ def test_median_shift(n, factor, severity):
 
 
 def test_partial_slowdown_is_caught_by_the_tail_test():
-    found = _run(_window(20, 10.0, slow_share=0.3))
+    # 20 requests a minute as usual (against 10 a minute they would be a traffic surge)
+    found = _run(_window(20, 10.0, slow_share=0.3), reference=_reference(per_min=20))
     assert [a.severity for a in found] == [Severity.WARNING]
     facts = found[0].details["statistical"]
     assert facts["z_tail"] >= 5.0 > facts["z_location"]
     assert found[0].outliers == 6
 
 
-@pytest.mark.parametrize(("n", "fires"), [(4, False), (5, True)])
-def test_min_samples_per_window(n, fires):
-    params = DetectionParams(detector="robust", windows_min=(1,))
+@pytest.mark.parametrize(
+    ("n", "least", "fires"),
+    [(4, 5, False), (5, 5, True), (9, 10, False), (10, 10, True), (4, 1, False)],
+)
+def test_min_samples_per_window(n, least, fires):
+    # The regular windows need max(min_samples, robust_min_samples) requests.
+    params = DetectionParams(detector="robust", windows_min=(1,), robust_min_samples=least)
     assert bool(_run(np.full(n, MEDIAN * 10), params)) is fires
+
+
+@pytest.mark.parametrize(
+    ("n", "factor", "severity"),
+    [
+        (80, 1.6, None),  # 8x the usual 10 a minute: a slowdown under load, below x2
+        (80, 2.5, Severity.CRITICAL),  # under load too, but the median is x2.5
+        (15, 2.5, Severity.WARNING),  # 1.5x the traffic is no surge
+    ],
+)
+def test_a_traffic_surge_needs_a_doubled_median(n, factor, severity):
+    found = _run(_window(n, factor))
+    assert [a.severity for a in found] == ([] if severity is None else [severity])
+    # With the surge's bar at the ordinary effect floor every case fires: the surge rule,
+    # not the evidence, is what held the first back.
+    relaxed = _run(_window(n, factor), DetectionParams(detector="robust", surge_min_ratio=1.3))
+    assert relaxed
+    assert relaxed[0].details["statistical"]["load_surge"] == (1.0 if n > 20 else 0.0)
 
 
 @pytest.mark.parametrize(("per_min", "fires"), [(1, True), (0, False)])
@@ -172,3 +195,15 @@ def test_context_offsets_are_zero_for_the_zscore_detector():
 
 def test_stamps_helper_is_millisecond_exact():
     assert stamps(NOW, [0.001])[0] - stamps(NOW, [0])[0] == np.timedelta64(1, "ms")
+
+
+@pytest.mark.parametrize(("gap_min", "severity"), [(0, None), (60, Severity.WARNING)])
+def test_no_surge_without_a_usual_rate_before_the_window(gap_min, severity):
+    # 80 requests x1.6 in the new minute. With the last hour of reference at 10 a minute it is
+    # a surge (held back below a doubled median); with no row in the hour before, the rate
+    # is unknown (a new operation, a catch-up) and it is judged like any window.
+    start = NOW - timedelta(minutes=1441)
+    times = per_minute(start, 1440 - gap_min, np.zeros(10))[0]
+    reference = rollups({"commit": (times, lognormal(1, len(times), MEDIAN, SIGMA))})
+    found = _run(_window(80, 1.6), reference=reference)
+    assert [a.severity for a in found] == ([] if severity is None else [severity])

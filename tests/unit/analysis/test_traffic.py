@@ -49,20 +49,34 @@ def _recent(rates: dict[str, float], stopped: dict[str, int]) -> Rollups:
     ("rates", "now_rates", "stopped", "history_days", "drops", "silent"),
     [
         ({"commit": 10}, None, {}, 8, {}, False),
-        # Found three minutes after the stop (30 requests due, none seen), not two.
-        ({"commit": 10}, None, {"commit": 3}, 8, {"commit": 3}, False),
-        ({"commit": 10}, None, {"commit": 2}, 8, {}, False),
+        # A stop is found by the run of empty minutes as soon as it is a chance below 1e-5:
+        # two minutes at 10 a minute (20 due), three at 4 (12), four at 3 (9 in three).
+        ({"commit": 10}, None, {"commit": 1}, 8, {}, False),
+        # (`read` keeps the source busy: with every operation stopped, the source is silent.)
+        ({"commit": 10, "read": 10}, None, {"commit": 2}, 8, {"commit": 2}, False),
+        ({"commit": 10, "read": 10}, None, {"commit": 3}, 8, {"commit": 3}, False),
+        ({"commit": 4}, None, {"commit": 2}, 8, {}, False),
+        ({"commit": 4}, None, {"commit": 3}, 8, {"commit": 3}, False),
+        ({"commit": 3}, None, {"commit": 3}, 8, {}, False),
+        ({"commit": 3}, None, {"commit": 4}, 8, {"commit": 4}, False),
         ({"commit": 10}, {"commit": 5}, {}, 8, {}, False),  # halved: not "far below"
         ({"commit": 10}, {"commit": 2}, {}, 8, {"commit": 60}, False),  # a fifth
-        # A quiet operation never flaps: 12 requests an hour are too few to miss.
-        ({"lock": 0.2}, None, {"lock": 60}, 8, {}, False),
-        # A low-rate one is found by the hour window.
-        ({"lock": 0.5}, None, {"lock": 60}, 8, {"lock": 60}, False),
+        # A quiet operation (a row every 5 minutes): no row for 54 minutes (10.8 due) is not
+        # yet evidence, for 60 (12 due) it is. At 0.5 a minute: 25 minutes (12.5 due).
+        ({"lock": 0.2}, None, {"lock": 50}, 8, {}, False),
+        ({"lock": 0.2}, None, {"lock": 60}, 8, {"lock": 60}, False),
+        ({"lock": 0.5, "read": 10}, None, {"lock": 60}, 8, {"lock": 60}, False),
+        ({"lock": 0.5, "read": 10}, None, {"lock": 25}, 8, {"lock": 25}, False),
         # No week of history yet: nothing is usual.
         ({"commit": 10}, None, {"commit": 10}, 6, {}, False),
-        # Everything silent: one source alert, not one per operation.
+        # Everything silent: one source alert, not one per operation, after two minutes of a
+        # busy source (24 requests due), never after one.
         ({"commit": 10, "merge": 2}, None, {"commit": 10, "merge": 10}, 8, {}, True),
-        ({"commit": 10, "merge": 2}, None, {"commit": 9, "merge": 9}, 8, {"commit": 3}, False),
+        ({"commit": 10, "merge": 2}, None, {"commit": 2, "merge": 2}, 8, {}, True),
+        ({"commit": 10, "merge": 2}, None, {"commit": 1, "merge": 1}, 8, {}, False),
+        ({"commit": 10, "merge": 2}, None, {"commit": 9, "merge": 1}, 8, {"commit": 9}, False),
+        # A quiet source (1 request a minute in all) is silent after `silence_after` only.
+        ({"lock": 0.5, "gc": 0.5}, None, {"lock": 9, "gc": 9}, 8, {}, False),
     ],
 )
 def test_traffic_drops_and_silence(rates, now_rates, stopped, history_days, drops, silent):
