@@ -131,8 +131,10 @@ def _per_minute(minutes: Rollups, first: np.datetime64, width: int) -> np.ndarra
 
 def _candidates(seen: np.ndarray, usual: FloatArray, params: TrafficParams) -> np.ndarray:
     """The operations that may have a drop in some window (`_judge`'s cheap tests, all
-    operations at once, with a little slack for rounding): only they are judged one by one."""
-    found = np.zeros(len(seen), dtype=bool)
+    operations at once, with a little slack for rounding) or a stop (no row in the last
+    `stop_min`, `_stopped`'s first test): only they are judged one by one."""
+    quiet = max(int(params.stop_min / timedelta(minutes=1)), 1)
+    found = seen[:, -quiet:].sum(axis=1) == 0
     slack = 1 + 1e-9
     for w in params.windows_min:
         observed = seen[:, -w:].sum(axis=1)
