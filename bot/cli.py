@@ -18,8 +18,6 @@ ACTIONS = "bot.cli_actions"
 ALERT_VERBS = "bot.cli_alerts"
 CONFIG_TOOLS = "bot.cli_config"
 
-# ---- parser ---------------------------------------------------------------------------------
-
 
 def common_options(*, top: bool) -> argparse.ArgumentParser:
     """`--config` and `--verbose`, accepted before and after the command. Only the top level
