@@ -44,9 +44,12 @@ requests so far, wall time and load average. Summary figures with their targets 
   reference day is min(10, days));
 * rss: RSS at the end of the last day / at the end of the reference day (≤ 1.1) and the
   least-squares slope over the days from the reference day on, in MB/day;
-* exactly_once: every outbox row of the webhook channel was sent and received exactly once,
-  nothing else was received, and every alert paged exactly once (an alert grouped under a
-  bottleneck alert at birth has no page of its own).
+* exactly_once: every outbox row of the webhook channel was sent and received exactly once
+  (or, for an `updated` row whose card shows nothing new, marked sent without a request, as
+  the worker logs with `delivery_unchanged`: counted apart, and checked to be `updated` rows
+  of an alert whose message was received before), nothing else was received, and every alert
+  paged exactly once (an alert grouped under a bottleneck alert at birth has no page of its
+  own).
 
 Usage: ./dev bench soak [--days 30] [--rate 20] [--samples 12] [--database-url URL]
 (a server on which a fresh database is created; else PERFBOT_BENCH_DATABASE_URL, else an
@@ -377,10 +380,29 @@ class Ledger:
                 if d.channel == "hook":
                     self.deliveries[d.id] = (d.alert_id, d.event, d.status.value)
 
-    def verdict(self, receiver: CountingReceiver) -> dict[str, Any]:
+    def verdict(self, receiver: CountingReceiver, unchanged: set[int]) -> dict[str, Any]:
+        """`unchanged`: the delivery ids the worker logged as showing nothing new (marked sent
+        without a request, by design)."""
         unsent = [i for i, (_, _, s) in self.deliveries.items() if s != DeliveryStatus.SENT]
         received = {int(k): n for k, n in receiver.by_delivery.items() if k.isdigit()}
-        missing = [i for i in self.deliveries if received.get(i, 0) == 0]
+        not_received = [i for i in self.deliveries if received.get(i, 0) == 0]
+        skipped = [i for i in not_received if i in unchanged]
+        missing = [i for i in not_received if i not in unchanged]
+        # A skip is right only for an `updated` row, sent, of an alert whose message went out
+        # before it (an earlier row of the same alert received): else it hides a lost delivery.
+        seen_before: dict[int, int] = {}  # alert id -> lowest received delivery id
+        for i, (alert_id, _, _) in self.deliveries.items():
+            if received.get(i, 0):
+                seen_before[alert_id] = min(seen_before.get(alert_id, i), i)
+        wrong_skips = [
+            i
+            for i in unchanged
+            if i not in self.deliveries
+            or received.get(i, 0)
+            or self.deliveries[i][1] != "updated"
+            or self.deliveries[i][2] != DeliveryStatus.SENT
+            or seen_before.get(self.deliveries[i][0], i) >= i
+        ]
         duplicated = {i: n for i, n in received.items() if n > 1}
         unknown = [i for i in received if i not in self.deliveries]
         fired_rows: Counter[int] = Counter()
@@ -406,12 +428,16 @@ class Ledger:
             "deliveries": len(self.deliveries),
             "requests_received": receiver.received,
             "deliveries_not_sent": len(unsent),
-            "deliveries_never_received": len(missing),
+            "deliveries_received": sum(1 for i in self.deliveries if received.get(i, 0)),
+            "deliveries_unchanged_skipped": len(skipped),
+            "unchanged_skips_not_updates_of_a_sent_message": sorted(wrong_skips)[:20],
+            "deliveries_missing": len(missing),
+            "deliveries_missing_ids": sorted(missing)[:20],
             "deliveries_received_more_than_once": len(duplicated),
             "requests_for_unknown_deliveries": len(unknown),
             "alerts_not_paged_exactly_once": not_once[:20],
             "received_by_event": dict(receiver.by_event),
-            "met": not (unsent or missing or duplicated or unknown or not_once),
+            "met": not (unsent or missing or wrong_skips or duplicated or unknown or not_once),
         }
 
 
@@ -429,6 +455,19 @@ def bot_settings(url: str, hook_url: str) -> Settings:
 
 def progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+class UnchangedLog(logging.Handler):
+    """Collects the delivery ids the worker marks sent without a request because the card
+    would show nothing new (`delivery_unchanged`, INFO)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.ids: set[int] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.__dict__.get("action") == "delivery_unchanged":
+            self.ids.add(int(record.__dict__["delivery_id"]))
 
 
 @contextlib.contextmanager
@@ -530,6 +569,10 @@ async def soak(args: argparse.Namespace, srv: str) -> dict[str, Any]:
     bot = Bot.build(settings, store, clock)
     stop = asyncio.Event()
     worker: asyncio.Task[None] | None = None
+    unchanged = UnchangedLog()
+    worker_log = logging.getLogger("bot.delivery")
+    worker_log.setLevel(logging.INFO)  # its INFO reaches only this handler (root: warnings)
+    worker_log.addHandler(unchanged)
     try:
         run = Soak(bot, clock, workload, url)
         run.inserted_to = history_from
@@ -586,7 +629,9 @@ async def soak(args: argparse.Namespace, srv: str) -> dict[str, Any]:
         await store.close()
         await receiver.stop()
         await drop_database(srv, url)
-    summary = summarize(args, days, ledger.verdict(receiver), total_s, profiles, incidents)
+        worker_log.removeHandler(unchanged)
+    verdict = ledger.verdict(receiver, unchanged.ids)
+    summary = summarize(args, days, verdict, total_s, profiles, incidents)
     return {**summary, "server": facts}
 
 

@@ -7,6 +7,12 @@ than `retention.batch_seconds` (and grows it back, up to `retention.batch_size`,
 are quick), retries a batch that ran out of time eight times smaller, goes on until a table has nothing left past its cut-off, and stops when
 `retention.budget` is spent: the rest waits for the next run. Progress is logged per table.
 
+After pruning, each big table (`store.retention.VACUUMED`) that lost at least `VACUUM_AFTER_ROWS`
+rows is vacuumed (plain VACUUM, outside a transaction), so the freed space takes the next rows
+at once: autovacuum alone can lag the hourly deletes by hours and the tables grow meanwhile. A
+VACUUM gets what is left of the budget; one that runs out of time is logged and does not fail
+the run (autovacuum will get there).
+
 Raw metrics are pruned only behind the rollups (`raw_metrics_horizon`), and raw metrics and
 merges only from perfbot's own tables: an in-place source such as pgGit's table belongs to its
 owner."""
@@ -21,12 +27,14 @@ from bot import errors
 from bot.config import Settings
 from bot.config.checks import OWN_METRICS
 from bot.store import Store
+from bot.store.retention import VACUUMED
 
 logger = logging.getLogger(__name__)
 
 OWN_MERGES = "perfbot.merges"
 MIN_BATCH = 100
 TIMEOUT_SHRINK = 8  # a batch that ran out of time (a minute) is retried this many times smaller
+VACUUM_AFTER_ROWS = 1_000  # an hour of minute rollups at 17 operations; raw rows lose far more
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class Pruned:
     max_batch_s: float = 0.0
     max_batch_rows: int = 0
     finished: bool = False
+    vacuum_s: float | None = None  # how long its VACUUM took (None: not vacuumed)
 
 
 def next_batch_size(size: int, took_s: float, target_s: float, ceiling: int) -> int:
@@ -151,9 +160,38 @@ class Cleanup:
                     },
                 )
                 return done
+        for pruned in done:
+            if pruned.table in VACUUMED and pruned.rows >= VACUUM_AFTER_ROWS:
+                await self.vacuum(pruned, deadline)
         forgotten = await self._store.operations.prune(now - self._settings.retention.rollup_hour)
         done.append(Pruned("operations", rows=forgotten, batches=1, finished=True))
         return done
+
+    async def vacuum(self, pruned: Pruned, deadline: float) -> None:
+        """VACUUM the table `pruned` deleted from, within what is left of the budget (up to
+        `deadline`); a VACUUM that runs out of time is logged, not raised."""
+        left = deadline - self._timer()
+        if left <= 0:
+            return
+        begun = self._timer()
+        try:
+            await self._store.retention.vacuum(pruned.table, left)
+        except errors.QueryTimeout:
+            logger.warning(
+                "retention vacuum timed out",
+                extra={"action": "retention_vacuum_timeout", "table": pruned.table},
+            )
+            return
+        pruned.vacuum_s = self._timer() - begun
+        logger.info(
+            "retention vacuumed",
+            extra={
+                "action": "retention_vacuumed",
+                "table": pruned.table,
+                "rows": pruned.rows,
+                "seconds": round(pruned.vacuum_s, 3),
+            },
+        )
 
     async def prune(self, target: Target, deadline: float) -> Pruned:
         """Delete `target`'s rows in batches until none is left or the timer passes

@@ -897,6 +897,20 @@ DELETE FROM perfbot.rollup_hour WHERE ctid = ANY(ARRAY(
     SELECT ctid FROM perfbot.rollup_hour
      WHERE bucket < $1 ORDER BY bucket LIMIT $2))
 
+-- vacuum_metrics --
+-- Plain VACUUM (never FULL: no exclusive lock) after the cleanup deleted raw rows, so the space
+-- is reused by the next rows at once instead of when autovacuum next gets to the table. Runs
+-- outside a transaction.
+VACUUM perfbot.metrics
+
+-- vacuum_rollup_minute --
+-- As vacuum_metrics, for the minute rollups.
+VACUUM perfbot.rollup_minute
+
+-- vacuum_rollup_hour --
+-- As vacuum_metrics, for the hourly rollups.
+VACUUM perfbot.rollup_hour
+
 -- prune_anomalies --
 -- One batch: the oldest $2 anomalies detected before $1.
 DELETE FROM perfbot.anomalies WHERE id = ANY(ARRAY(

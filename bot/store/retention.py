@@ -32,6 +32,12 @@ TABLES: dict[str, str] = {
 # Deleting from these touches the append-only audit trail, which allows it only to retention.
 AUDIT_DELETES = frozenset({"alerts", "alert_events"})
 BATCH_TIMEOUT_S = 60.0
+# The big tables the cleanup vacuums after deleting from them, each by one named query.
+VACUUMED: dict[str, str] = {
+    "metrics": "vacuum_metrics",
+    "rollup_minute": "vacuum_rollup_minute",
+    "rollup_hour": "vacuum_rollup_hour",
+}
 
 
 class RetentionRepository:
@@ -53,3 +59,14 @@ class RetentionRepository:
                 await conn.execute(QUERIES["enable_retention_deletes"])
             status = await conn.execute(query, before, limit, timeout=BATCH_TIMEOUT_S)
         return int(status.split()[-1])
+
+    async def vacuum(self, table: str, timeout_s: float) -> None:
+        """Plain VACUUM of `table` (one of VACUUMED, ValueError otherwise), outside any
+        transaction, within `timeout_s` (QueryTimeout after it: a cancelled VACUUM loses
+        nothing but its own progress)."""
+        try:
+            query = QUERIES[VACUUMED[table]]
+        except KeyError:
+            raise ValueError(f"retention does not vacuum {table!r}") from None
+        async with self._db.connection() as conn:
+            await conn.execute(query, timeout=timeout_s)

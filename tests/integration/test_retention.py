@@ -168,6 +168,30 @@ async def test_raw_metrics_go_only_once_rolled_up_and_past_retention(store: Stor
     assert await count(store, "rollup_minute", "bucket < $1", NOW - 8 * DAY) == 3
 
 
+async def test_a_table_that_lost_many_rows_is_vacuumed_at_once(store: Store) -> None:
+    rows = [("commit", 5.0, NOW - 9 * DAY + i * timedelta(seconds=1)) for i in range(1_200)]
+    rows += [("commit", 6.0, NOW - DAY)]
+    await store.metrics.add_rows(rows)
+    await roll_up(store, NOW)
+    async with store.connector.pool.acquire() as conn:
+        await conn.execute("ALTER TABLE perfbot.metrics SET (autovacuum_enabled = off)")
+        before = await conn.fetchval("SELECT pg_relation_size('perfbot.metrics')")
+
+    done = await Cleanup(store, settings(), timer=StillTimer()).run(NOW)
+
+    pruned = {p.table: p for p in done}
+    assert pruned["metrics"].rows == 1_200
+    assert pruned["metrics"].vacuum_s is not None  # the VACUUM ran, outside a transaction
+    assert pruned["rollup_minute"].vacuum_s is None  # nothing pruned there: not vacuumed
+    # the freed space is reused by the next rows instead of growing the table
+    await store.metrics.add_rows(
+        [("commit", 7.0, NOW + i * timedelta(seconds=1)) for i in range(1_000)]
+    )
+    async with store.connector.pool.acquire() as conn:
+        after = await conn.fetchval("SELECT pg_relation_size('perfbot.metrics')")
+    assert after == before
+
+
 PGGIT = """
 CREATE SCHEMA pggit;
 CREATE TABLE pggit.performance_metrics (

@@ -50,3 +50,17 @@ def test_query_file_rejects_duplicate_names() -> None:
 
 def test_query_file_drops_doc_comments() -> None:
     assert parse("-- a --\n-- says what a does\nSELECT 1\n") == {"a": "SELECT 1"}
+
+
+async def test_minute_rollups_fill_their_pages_and_hourly_ones_keep_room(store: Store) -> None:
+    # minute rollups are written once (0023); the current hour's rollups are rewritten each
+    # cycle and need room on their page for in-place updates (0017)
+    async with store.connector.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT relname, reloptions FROM pg_class WHERE relnamespace = 'perfbot'::regnamespace"
+            " AND relname IN ('rollup_minute', 'rollup_minute_pkey', 'rollup_hour')"
+        )
+    options = {r["relname"]: set(r["reloptions"] or []) for r in rows}
+    assert "fillfactor=100" in options["rollup_minute"]
+    assert "fillfactor=100" in options["rollup_minute_pkey"]
+    assert "fillfactor=90" in options["rollup_hour"]
