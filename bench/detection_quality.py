@@ -73,7 +73,7 @@ TARGETS = {
     "false_alerts_per_operation_day": "<= 0.1 (WARNING+)",
     "spike_x2_5min_10rpm_recall": ">= 0.9",
     "level_shift_x1.5_1h_recall": ">= 0.8",
-    "traffic_stop_delay_cycles": "<= 3",
+    "traffic_stop_delay_cycles": "<= 3 (operations busy at the time, >= 5/min)",
     "low_rate_0.5rpm_x4_30min_recall": ">= 0.8",
 }
 
@@ -309,8 +309,12 @@ def headline(per_detector: dict[str, Any]) -> dict[str, Any]:
         "false_alerts_per_operation_day": per_detector["false_alerts"]["per_operation_day"],
         "spike_x2_5min_10rpm_recall": get("spike x2 busy"),
         "level_shift_x1.5_1h_recall": get("level_shift x1.5 busy"),
-        "traffic_stop_delay_cycles": get("traffic_stop stop all", "max_delay_cycles"),
-        "traffic_stop_recall": get("traffic_stop stop all"),
+        # like the spike and shift targets, on operations busy at the time (>= 5/min); how fast
+        # a stop on a quiet one can be proven is bounded by its rate (`traffic_stops_by_rate`)
+        "traffic_stop_delay_cycles": get("traffic_stop stop busy", "max_delay_cycles"),
+        "traffic_stop_recall": get("traffic_stop stop busy"),
+        "traffic_stop_quiet_delay_cycles": get("traffic_stop stop quiet", "max_delay_cycles"),
+        "traffic_stop_quiet_recall": get("traffic_stop stop quiet"),
         "low_rate_0.5rpm_x4_30min_recall": get("low_rate_shift x4 all"),
     }
 

@@ -22,7 +22,8 @@ on busy operations 60 % of them fall in office hours (09:00-17:00), the rest any
 * spike x1.2, 1.5, 2, 3, 5, 8 for 5 minutes on a busy (10/min) operation;
 * level shift x1.2, 1.5, 2, 3 for 60 minutes on a busy operation;
 * low-rate shift x4 for 30 minutes on a 0.5/min operation (two a day);
-* traffic stop: a busy operation reports nothing for 60 minutes."""
+* traffic stop: a busy operation reports nothing for 60 minutes; and a second one a day on a
+  30/min operation in office hours (its own random stream: the incidents above are unchanged)."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -59,6 +60,7 @@ OPERATIONS = (
     Op("export_repo", 1.0, 300.0, 0.45, low=True),
 )
 BUSY_10 = tuple(o.name for o in OPERATIONS if o.rate == 10)
+BUSY_30 = tuple(o.name for o in OPERATIONS if o.rate == 30)
 LOW_05 = tuple(o.name for o in OPERATIONS if o.low and o.rate == 0.5)
 SPIKE_MAGNITUDES = (1.2, 1.5, 2.0, 3.0, 5.0, 8.0)
 SHIFT_MAGNITUDES = (1.2, 1.5, 2.0, 3.0)
@@ -186,15 +188,31 @@ def plan(seed: int, start: datetime, days: int) -> tuple[Incident, ...]:
                 lo, hi = (540, 1020 - minutes) if office else (45, 1440 - minutes)
                 begin = start + timedelta(days=day, minutes=int(rng.integers(lo, hi)))
                 end = begin + timedelta(minutes=minutes)
-                if all(
-                    i.operation != op
-                    or begin >= i.end + timedelta(hours=3)
-                    or end <= i.start - timedelta(hours=3)
-                    for i in planned
-                ):
+                if _apart(planned, op, begin, end):
                     planned.append(Incident(kind, op, begin, end, magnitude))
                     break
+    # One more stop a day, on a 30/min operation in office hours (busy even on a weekend), drawn
+    # from a stream of its own so that the incidents above stay what they were.
+    extra = np.random.default_rng([seed, 8])
+    for day in range(days):
+        for _ in range(1000):
+            op = str(extra.choice(BUSY_30))
+            begin = start + timedelta(days=day, minutes=int(extra.integers(540, 960)))
+            end = begin + timedelta(minutes=60)
+            if _apart(planned, op, begin, end):
+                planned.append(Incident("traffic_stop", op, begin, end, 0.0))
+                break
     return tuple(sorted(planned, key=lambda i: i.start))
+
+
+def _apart(planned: list[Incident], op: str, begin: datetime, end: datetime) -> bool:
+    """Whether [begin, end) on `op` is at least 3 h from every incident planned on it."""
+    return all(
+        i.operation != op
+        or begin >= i.end + timedelta(hours=3)
+        or end <= i.start - timedelta(hours=3)
+        for i in planned
+    )
 
 
 def expected_rate(incident: Incident) -> float:
