@@ -196,6 +196,7 @@ async def test_a_table_that_lost_many_rows_is_vacuumed_at_once(store: Store) -> 
             " min((ctid::text::point)[0]) FILTER (WHERE duration_ms = 6.0) AS survivor"
             " FROM perfbot.metrics"
         )
+    assert pages is not None
     assert pages["new"] < pages["survivor"]
     assert after <= before
 
