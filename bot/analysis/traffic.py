@@ -132,7 +132,7 @@ def _per_minute(minutes: Rollups, first: np.datetime64, width: int) -> np.ndarra
 def _candidates(seen: np.ndarray, usual: FloatArray, params: TrafficParams) -> np.ndarray:
     """The operations that may have a drop in some window (`_judge`'s cheap tests, all
     operations at once, with a little slack for rounding) or a stop (no row in the last
-    `stop_min`, `_stopped`'s first test): only they are judged one by one."""
+    `stop_min`, `_empty_run`'s first test): only they are judged one by one."""
     quiet = max(int(params.stop_min / timedelta(minutes=1)), 1)
     found = seen[:, -quiet:].sum(axis=1) == 0
     slack = 1 + 1e-9
@@ -146,7 +146,7 @@ def _candidates(seen: np.ndarray, usual: FloatArray, params: TrafficParams) -> n
 def _worst(
     operation: str, seen: np.ndarray, usual: FloatArray, now: datetime, params: TrafficParams
 ) -> TrafficDrop | None:
-    worst = _stopped(operation, seen, usual, now, params)
+    worst = _empty_run(operation, seen, usual, now, params.stop_min, params.stop_chance)
     for w in sorted(params.windows_min):
         drop = _judge(operation, int(seen[-w:].sum()), float(usual[-w:].sum()), w, now, params)
         if drop is not None and (worst is None or drop.chance < worst.chance):
@@ -161,18 +161,24 @@ def quiet_minutes(seen: np.ndarray) -> int:
     return len(seen) if len(rows) == 0 else len(seen) - 1 - int(rows[-1])
 
 
-def _stopped(
-    operation: str, seen: np.ndarray, usual: FloatArray, now: datetime, params: TrafficParams
+def _empty_run(
+    operation: str | None,
+    seen: np.ndarray,
+    usual: FloatArray,
+    now: datetime,
+    least: timedelta,
+    below: float,
 ) -> TrafficDrop | None:
-    """A stop: no row for the last r >= `stop_min` minutes while P(no row | usual rate) =
-    exp(-due) is below `stop_chance`: as fast as the rate allows (at 10 a minute after 2
-    minutes, at 4 after 3, at 1 after 12), with no floor on the requests due."""
+    """A stop (of `operation`, or of the whole source for None): no row for the last r >=
+    `least` minutes while P(no row | usual rate) = exp(-due) is below `below`: as fast as the
+    rate allows (at `stop_chance`, at 10 a minute after 2 minutes, at 4 after 3, at 1 after
+    12), with no floor on the requests due."""
     run = quiet_minutes(seen)
-    if run < params.stop_min / timedelta(minutes=1):
+    if run < least / timedelta(minutes=1):
         return None
     due = float(usual[-run:].sum())
     chance = math.exp(-due)
-    if chance >= params.stop_chance:
+    if chance >= below:
         return None
     return TrafficDrop(operation, 0, due, now - timedelta(minutes=run), now, chance)
 
@@ -198,11 +204,11 @@ def _silent(
     seen: np.ndarray, usual: FloatArray, now: datetime, params: TrafficParams
 ) -> TrafficDrop | None:
     w = math.ceil(params.silence_after / timedelta(minutes=1))
-    run = quiet_minutes(seen.sum(axis=0)) if seen.size else w
-    if run >= params.silence_min / timedelta(minutes=1):
-        due = float(usual[:, -run:].sum()) if run else 0.0
-        if math.exp(-due) < params.max_chance:  # a busy source: silent as soon as it shows
-            return TrafficDrop(None, 0, due, now - timedelta(minutes=run), now, math.exp(-due))
+    if seen.size:  # a busy source: silent as soon as it shows
+        source = seen.sum(axis=0), usual.sum(axis=0)
+        found = _empty_run(None, *source, now, params.silence_min, params.max_chance)
+        if found is not None:
+            return found
     observed = int(seen[:, -w:].sum())
     expected = float(usual[:, -w:].sum())
     if observed > 0 or expected < params.min_expected:
