@@ -31,7 +31,7 @@ from bot.config.params import params
 from bot.errors import ConfigError
 from bot.models import Anomaly, Baseline, BaselineChange, Correlation
 from bot.scheduler import JobSpec
-from bot.scoring import Scorer
+from bot.scoring import MAX_CATCH_UP, Scorer
 from bot.store import Store
 from bot.store.rollups import HOUR, MINUTE, BackfillChunk, floor_to
 
@@ -41,7 +41,6 @@ DETECT_WATERMARK = "detect"
 DETECT_LOCK_KEY = 0x7065_7266_6465_7463  # "perfdetc": one detection cycle at a time
 CORRELATE_LOCK_KEY = 0x7065_7266_636F_7272  # "perfcorr"
 BASELINE_LOCK_KEY = 0x7065_7266_6261_7365  # "perfbase"
-MAX_CATCH_UP = timedelta(minutes=10)  # after downtime, score at most this much at once
 # The cleanup stops starting batches once retention.budget is spent; its last batch may still
 # run (a batch is bounded by its statement timeout).
 CLEANUP_GRACE = timedelta(minutes=5)

@@ -19,8 +19,9 @@ from bot.store.rollups import HOUR, floor_to
 # A standing degradation is re-recorded this often (at most a third of alerts.resolve_after, so
 # that its alert stays open while it lasts).
 DEGRADATION_REPEAT = timedelta(minutes=15)
-# A cycle scores at most this much (bot.jobs.MAX_CATCH_UP); older windows are read directly.
-CATCH_UP = timedelta(minutes=10)
+# After downtime, a cycle (or a shard's) scores at most this much at once; the minute cache
+# below spans it.
+MAX_CATCH_UP = timedelta(minutes=10)
 
 
 class Scorer:
@@ -36,12 +37,12 @@ class Scorer:
         )
         # The span of minute rollups a cycle reads (the store caches them, so each cycle reads
         # only the minutes its refresh rebuilt): the robust detector's reference from the hour
-        # before its longest window before a window of at most CATCH_UP, and the traffic check's
+        # before its longest window before a window of at most MAX_CATCH_UP, and the traffic check's
         # longest window.
         detect = params(DetectionParams, settings.detection)
         traffic_ = params(TrafficParams, settings.detection)
         self._minutes_span = max(
-            CATCH_UP + timedelta(minutes=max(detect.all_windows_min) + 1) + HOUR,
+            MAX_CATCH_UP + timedelta(minutes=max(detect.all_windows_min) + 1) + HOUR,
             timedelta(minutes=max(traffic_.windows_min)),
             traffic_.silence_after,
         )

@@ -21,7 +21,7 @@ from typing import Protocol
 from bot.alerts import AlertService
 from bot.config import Settings
 from bot.models import Anomaly
-from bot.scoring import Scorer
+from bot.scoring import MAX_CATCH_UP, Scorer
 from bot.store import Store
 from bot.store.rollups import MINUTE, floor_to
 from bot.store.shards import MERGE_SHARD, ShardScore
@@ -49,7 +49,6 @@ class Jobs(Protocol):
 logger = logging.getLogger(__name__)
 
 JOB = "detect"
-MAX_CATCH_UP = timedelta(minutes=10)  # as the unsharded cycle
 CLAIMS_KEPT = timedelta(days=1)  # the merge step deletes older claims (indexed by slot)
 
 
