@@ -10,7 +10,8 @@ later ones only what changed), scored in the analysis thread, anomalies stored, 
 Figures: the first cycle, the median of the later ones, ms per operation, and peak RSS (the
 process's high-water mark, so each size's figure includes the smaller ones before it). The
 cycles run just after an hour began; `full_hour_rebuild_ms` is what the refresh's hour rebuild
-costs at hh:59 instead (60 minutes per operation merged), not in the cycle figures.
+costs at hh:59 instead (the hour rolled up again from its 60 minutes of raw rows), not in the
+cycle figures.
 
 Correlation (`bot.analysis.correlation.correlate`) runs on 2 h of minute means of 10,000
 operations with 1 %, 10 % and 100 % of them degraded. `/healthz` is fetched in a loop from the
@@ -94,10 +95,10 @@ async def load(store: Store, count: int) -> float:
         await conn.execute(
             "CREATE TEMP TABLE shape (resolution text, operation_type text, n int,"
             " sum_ms float8, m2_ms float8, sum_log float8, m2_log float8, min_ms float8,"
-            " max_ms float8, hist_idx smallint[], hist_cnt int[])"
+            " max_ms float8, hist bytea)"
         )
         records = [
-            (res, o, n, *m, idx, cnt)
+            (res, o, n, *m, histogram.pack(idx, cnt))
             for res, n, shapes in (
                 ("hour", 60 * PER_MINUTE, hourly),
                 ("minute", PER_MINUTE, minutely),
@@ -111,7 +112,7 @@ async def load(store: Store, count: int) -> float:
         ):
             await conn.execute(
                 f"INSERT INTO perfbot.{table} SELECT s.operation_type, b, s.n, s.sum_ms,"  # noqa: S608
-                " s.m2_ms, s.sum_log, s.m2_log, s.min_ms, s.max_ms, s.hist_idx, s.hist_cnt"
+                " s.m2_ms, s.sum_log, s.m2_log, s.min_ms, s.max_ms, s.hist"
                 " FROM shape s CROSS JOIN generate_series($1::timestamptz,"
                 " $2::timestamptz - $3::interval, $3::interval) AS b WHERE s.resolution = $4",
                 start,
@@ -163,16 +164,22 @@ async def healthz_probe(bot: Bot, stop: asyncio.Event) -> list[float]:
     return latencies
 
 
-async def full_hour_rebuild(store: Store) -> float:
-    """The cycles above run at 12:01-12:04, so each refresh rebuilds an hour of 1-4 minutes; at
-    hh:59 the refresh merges 60 minutes per operation into the hour. That rebuild's time (the
-    hour before NOW, whose 60 minutes `load` wrote), as the refresh runs it, rows rewritten."""
+async def full_hour_rebuild(store: Store, count: int) -> float:
+    """The cycles above run at 12:01-12:04, so each refresh rebuilds an hour of 1-4 minutes of
+    raw rows; at hh:59 the refresh rebuilds the hour from its 60 minutes of raw rows. That
+    rebuild's time: the hour before NOW gets its raw rows (5 per operation and minute, not
+    timed), then the refresh's statement rolls up its last 2 minutes and the whole hour."""
     hour = NOW - timedelta(hours=1)
+    for i in range(60):
+        await store.metrics.add_rows(minute_rows(count, hour + timedelta(minutes=i), 100 + i))
+    hist_args = (histogram.MIN_MS, histogram.SCALE, histogram.N_BUCKETS)
     async with store.connector.transaction() as conn:
+        await conn.execute("ANALYZE perfbot.metrics")
         await conn.execute(QUERIES["rebuild_plans"])
-        await conn.execute("UPDATE perfbot.rollup_hour SET n = n + 1 WHERE bucket = $1", hour)
         t = time.perf_counter()
-        await conn.execute(QUERIES["build_rollup_hour"], hour, NOW)
+        await conn.execute(
+            QUERIES["build_rollups"], NOW - timedelta(minutes=2), NOW, *hist_args, hour, NOW
+        )
         return round((time.perf_counter() - t) * 1000, 1)
 
 
@@ -210,7 +217,7 @@ async def size(srv: str, count: int, probe: bool) -> dict[str, Any]:
             stop.set()
             if prober is not None:
                 health = await prober
-        hour_ms = await full_hour_rebuild(store)
+        hour_ms = await full_hour_rebuild(store, count)
     finally:
         await store.close()
         await drop_database(srv, url)

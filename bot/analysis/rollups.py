@@ -9,7 +9,7 @@ samples with `Rollups.from_values`. Rows merge exactly: moments by Chan's parall
 histograms by adding counts."""
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from bot.analysis.histogram import MIN_MS, N_BUCKETS, FloatArray, IntArray, bucket_index
+from bot.analysis.histogram import MIN_MS, N_BUCKETS, FloatArray, IntArray, bucket_index, unpack
 
 DatetimeArray = npt.NDArray[np.datetime64]
 
@@ -186,21 +186,12 @@ class Rollups:
         m2_log: Sequence[float],
         min_ms: Sequence[float],
         max_ms: Sequence[float],
-        hist_idx: Sequence[Sequence[int]] | None = None,
-        hist_cnt: Sequence[Sequence[int]] | None = None,
         resolution_s: int = 60,
     ) -> "Rollups":
-        """Rollups from plain columns as a query returns them (aware datetimes, lists for the
-        sparse histograms; pass None for both histogram columns when the query skipped them)."""
+        """Rollups without histograms from plain columns as a query returns them (aware
+        datetimes); `from_records` adds the histograms."""
         names, codes = np.unique(np.asarray(operation_type, dtype=object), return_inverse=True)
         stamps = np.array([int(b.timestamp()) for b in bucket], dtype=np.int64)
-        if hist_idx is not None and hist_cnt is not None:
-            lengths = np.fromiter((len(h) for h in hist_idx), dtype=np.int64, count=len(hist_idx))
-            row = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-            idx = np.fromiter((i for h in hist_idx for i in h), dtype=np.int64, count=len(row))
-            cnt = np.fromiter((c for h in hist_cnt for c in h), dtype=np.int64, count=len(row))
-        else:
-            row = idx = cnt = _EMPTY_INT
         return cls(
             tuple(str(x) for x in names),
             codes.astype(np.int64),
@@ -212,9 +203,9 @@ class Rollups:
             np.asarray(m2_log, dtype=np.float64),
             np.asarray(min_ms, dtype=np.float64),
             np.asarray(max_ms, dtype=np.float64),
-            row,
-            idx,
-            cnt,
+            _EMPTY_INT,
+            _EMPTY_INT,
+            _EMPTY_INT,
             resolution_s,
         )
 
@@ -223,16 +214,15 @@ class Rollups:
         cls, records: Iterable[Mapping[str, Any]], resolution_s: int = 60
     ) -> "Rollups":
         """Rollups from rows of `perfbot.rollup_minute` / `rollup_hour` (asyncpg Records or
-        dicts with the table's column names; `hist_idx`/`hist_cnt` may be absent)."""
+        dicts with the table's column names; the packed histogram `hist` may be absent)."""
         rows = list(records)
         if not rows:
             return cls.empty((), resolution_s)
-        has_hist = "hist_idx" in rows[0] and rows[0]["hist_idx"] is not None
 
         def col(name: str) -> list[Any]:
             return [r[name] for r in rows]
 
-        return cls.from_columns(
+        plain = cls.from_columns(
             col("operation_type"),
             col("bucket"),
             col("n"),
@@ -242,10 +232,14 @@ class Rollups:
             col("m2_log"),
             col("min_ms"),
             col("max_ms"),
-            col("hist_idx") if has_hist else None,
-            col("hist_cnt") if has_hist else None,
-            resolution_s,
+            resolution_s=resolution_s,
         )
+        if rows[0].get("hist") is None:
+            return plain
+        packed = col("hist")
+        lengths = np.fromiter((len(h) for h in packed), dtype=np.int64, count=len(packed))
+        row, idx, cnt = unpack(b"".join(packed), lengths)
+        return replace(plain, hist_row=row, hist_idx=idx, hist_cnt=cnt)
 
     def _masked(self, keep: npt.NDArray[np.bool_]) -> "Rollups":
         renumber = np.cumsum(keep) - 1

@@ -118,109 +118,91 @@ SELECT (SELECT min(range_from) FROM perfbot.rollup_dirty) AS oldest,
 -- (unnest of the histograms) would make every rebuild compile its plan (over a second).
 SELECT set_config('enable_nestloop', 'off', true), set_config('jit', 'off', true)
 
--- build_rollup_minute --
--- Per-minute rollups of source metrics with recorded_at in [$1, $2) (the predicate on source_at,
--- the time column in its own type, lets the source's index serve the scan): moments in ms and ln(ms),
--- extremes and the sparse log-bucket histogram. $3 = histogram MIN_MS, $4 = SCALE,
--- $5 = N_BUCKETS (see bot.analysis.histogram). Only rows of known operations (perfbot.operations,
--- where the refresh admitted them first): invalid or capped names are skipped. Upserted in place:
--- only rows whose values changed are written, and only keys of [$1, $2) no longer built are
--- deleted (a rebuild each cycle must not leave a dead row per unchanged minute). The deletion is
--- a NOT IN (a hashed subplan: linear) rather than NOT EXISTS, which the planner turned into a
--- nested-loop anti join over the CTE (estimated at one row): quadratic in operations.
+-- build_rollups --
+-- Minute rollups of source metrics with recorded_at in [$1, $2) and hourly rollups of the hours
+-- [$6, $7) that hold them (hours cover minutes), both from the raw rows in one pass (the
+-- predicate on source_at, the time column in its own type, lets the source's index serve the
+-- scan): moments in ms and ln(ms), extremes and the sparse log-bucket histogram. $3 = histogram
+-- MIN_MS, $4 = SCALE, $5 = N_BUCKETS (see bot.analysis.histogram). Only rows of known
+-- operations (perfbot.operations, where the refresh admitted them first): invalid or capped
+-- names are skipped. Upserted in place: only rows whose values changed are written, and only
+-- keys of the range no longer built are deleted (a rebuild each cycle must not leave a dead row
+-- per unchanged minute). The deletions are NOT IN (a hashed subplan: linear) rather than NOT
+-- EXISTS, which the planner turned into a nested-loop anti join over the CTE (estimated at one
+-- row): quadratic in operations.
+-- A histogram is packed in one bytea (`bot.analysis.histogram.pack`): a byte w, the width of
+-- every count (1 if n < 256, 2 if n < 65,536, else 4), then per non-empty bucket, in bucket
+-- order, its index (2 bytes) and count (w bytes), big-endian: 3 bytes a bucket in a minute of
+-- fewer than 256 requests, where two arrays took 6, plus 48 bytes of array headers.
 WITH samples AS (
-    SELECT operation_type,
-           date_trunc('minute', recorded_at) AS bucket,
-           duration_ms AS d,
+    SELECT operation_type, recorded_at, duration_ms AS d,
            ln(greatest(duration_ms, $3::float8)) AS l,
            least($5::int - 1, floor(ln(greatest(duration_ms, $3::float8) / $3::float8) * $4::float8))::smallint AS idx
       FROM perfbot.source_metrics
-     WHERE source_at >= perfbot.source_lo($1) AND source_at < perfbot.source_hi($2)
-       AND recorded_at >= $1 AND recorded_at < $2
+     WHERE source_at >= perfbot.source_lo($6) AND source_at < perfbot.source_hi($7)
+       AND recorded_at >= $6 AND recorded_at < $7
        AND EXISTS (SELECT 1 FROM perfbot.operations o WHERE o.name = operation_type)
+), keyed AS (
+    SELECT u.hourly, s.operation_type, s.d, s.l, s.idx,
+           date_trunc(CASE WHEN u.hourly THEN 'hour' ELSE 'minute' END, s.recorded_at) AS bucket
+      FROM samples s CROSS JOIN (VALUES (false), (true)) AS u(hourly)
+     WHERE u.hourly OR (s.recorded_at >= $1 AND s.recorded_at < $2)
 ), moments AS (
-    SELECT operation_type, bucket, count(*)::int AS n, sum(d) AS sum_ms,
+    SELECT hourly, operation_type, bucket, count(*)::int AS n, sum(d) AS sum_ms,
            var_pop(d) * count(*) AS m2_ms, sum(l) AS sum_log, var_pop(l) * count(*) AS m2_log,
-           min(d) AS min_ms, max(d) AS max_ms
-      FROM samples
-     GROUP BY operation_type, bucket
+           min(d) AS min_ms, max(d) AS max_ms,
+           CASE WHEN count(*) < 256 THEN 1 WHEN count(*) < 65536 THEN 2 ELSE 4 END AS w
+      FROM keyed
+     GROUP BY hourly, operation_type, bucket
 ), hist AS (
-    SELECT operation_type, bucket,
-           array_agg(idx ORDER BY idx) AS hist_idx, array_agg(c ORDER BY idx) AS hist_cnt
-      FROM (SELECT operation_type, bucket, idx, count(*)::int AS c
-              FROM samples GROUP BY operation_type, bucket, idx) per_bucket
-     GROUP BY operation_type, bucket
+    SELECT m.hourly, m.operation_type, m.bucket,
+           substring(int4send(m.w) FROM 4)
+           || string_agg(int2send(p.idx) || substring(int4send(p.c) FROM 5 - m.w), ''::bytea
+                         ORDER BY p.idx) AS hist
+      FROM (SELECT hourly, operation_type, bucket, idx, count(*)::int AS c
+              FROM keyed GROUP BY hourly, operation_type, bucket, idx) p
+      JOIN moments m USING (hourly, operation_type, bucket)
+     GROUP BY m.hourly, m.operation_type, m.bucket, m.w
 ), built AS (
-    SELECT m.operation_type, m.bucket, m.n, m.sum_ms, m.m2_ms, m.sum_log, m.m2_log, m.min_ms,
-           m.max_ms, h.hist_idx, h.hist_cnt
-      FROM moments m JOIN hist h USING (operation_type, bucket)
-), vanished AS (
+    SELECT m.hourly, m.operation_type, m.bucket, m.n, m.sum_ms, m.m2_ms, m.sum_log, m.m2_log,
+           m.min_ms, m.max_ms, h.hist
+      FROM moments m JOIN hist h USING (hourly, operation_type, bucket)
+), minutes_vanished AS (
     DELETE FROM perfbot.rollup_minute r
      WHERE r.bucket >= $1 AND r.bucket < $2
-       AND (r.bucket, r.operation_type) NOT IN (SELECT b.bucket, b.operation_type FROM built b)
-)
-INSERT INTO perfbot.rollup_minute AS r
-       (operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt)
-SELECT * FROM built
-ON CONFLICT (bucket, operation_type) DO UPDATE SET
-       n = EXCLUDED.n, sum_ms = EXCLUDED.sum_ms, m2_ms = EXCLUDED.m2_ms,
-       sum_log = EXCLUDED.sum_log, m2_log = EXCLUDED.m2_log, min_ms = EXCLUDED.min_ms,
-       max_ms = EXCLUDED.max_ms, hist_idx = EXCLUDED.hist_idx, hist_cnt = EXCLUDED.hist_cnt
- WHERE (r.n, r.sum_ms, r.m2_ms, r.sum_log, r.m2_log, r.min_ms, r.max_ms, r.hist_idx, r.hist_cnt)
-       IS DISTINCT FROM (EXCLUDED.n, EXCLUDED.sum_ms, EXCLUDED.m2_ms, EXCLUDED.sum_log,
-       EXCLUDED.m2_log, EXCLUDED.min_ms, EXCLUDED.max_ms, EXCLUDED.hist_idx, EXCLUDED.hist_cnt)
-
--- build_rollup_hour --
--- Hourly rollups for the hours in [$1, $2) merged from the minute rollups: moments by Chan's
--- parallel formula, histograms summed bucket by bucket; sums in bucket order, so that the result
--- does not depend on the minutes' order on disk (which in-place updates change). Upserted in
--- place like the minutes.
-WITH m AS (
-    SELECT operation_type, bucket, date_trunc('hour', bucket) AS hour, n, sum_ms, m2_ms, sum_log,
-           m2_log, min_ms, max_ms, hist_idx, hist_cnt
-      FROM perfbot.rollup_minute
-     WHERE bucket >= $1 AND bucket < $2
-), totals AS (
-    SELECT operation_type, hour, sum(n)::int AS n, sum(sum_ms ORDER BY bucket) AS sum_ms,
-           sum(sum_log ORDER BY bucket) AS sum_log, min(min_ms) AS min_ms, max(max_ms) AS max_ms
-      FROM m GROUP BY operation_type, hour
-), spread AS (
-    SELECT m.operation_type, m.hour,
-           sum(m.m2_ms + m.n * power(m.sum_ms / m.n - t.sum_ms / t.n, 2) ORDER BY m.bucket) AS m2_ms,
-           sum(m.m2_log + m.n * power(m.sum_log / m.n - t.sum_log / t.n, 2) ORDER BY m.bucket)
-               AS m2_log
-      FROM m JOIN totals t USING (operation_type, hour)
-     GROUP BY m.operation_type, m.hour
-), hist AS (
-    SELECT operation_type, hour, array_agg(idx ORDER BY idx) AS hist_idx,
-           array_agg(cnt ORDER BY idx) AS hist_cnt
-      FROM (SELECT m.operation_type, m.hour, u.idx, sum(u.cnt)::int AS cnt
-              FROM m, unnest(m.hist_idx, m.hist_cnt) AS u(idx, cnt)
-             GROUP BY m.operation_type, m.hour, u.idx) per_bucket
-     GROUP BY operation_type, hour
-), built AS (
-    SELECT t.operation_type, t.hour AS bucket, t.n, t.sum_ms, s.m2_ms, t.sum_log, s.m2_log,
-           t.min_ms, t.max_ms, h.hist_idx, h.hist_cnt
-      FROM totals t JOIN spread s USING (operation_type, hour) JOIN hist h USING (operation_type, hour)
-), vanished AS (
+       AND (r.bucket, r.operation_type) NOT IN
+           (SELECT b.bucket, b.operation_type FROM built b WHERE NOT b.hourly)
+), hours_vanished AS (
     DELETE FROM perfbot.rollup_hour r
-     WHERE r.bucket >= $1 AND r.bucket < $2
-       AND (r.bucket, r.operation_type) NOT IN (SELECT b.bucket, b.operation_type FROM built b)
+     WHERE r.bucket >= $6 AND r.bucket < $7
+       AND (r.bucket, r.operation_type) NOT IN
+           (SELECT b.bucket, b.operation_type FROM built b WHERE b.hourly)
+), minutes AS (
+    INSERT INTO perfbot.rollup_minute AS r
+           (operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist)
+    SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist FROM built WHERE NOT hourly
+    ON CONFLICT (bucket, operation_type) DO UPDATE SET
+           n = EXCLUDED.n, sum_ms = EXCLUDED.sum_ms, m2_ms = EXCLUDED.m2_ms,
+           sum_log = EXCLUDED.sum_log, m2_log = EXCLUDED.m2_log, min_ms = EXCLUDED.min_ms,
+           max_ms = EXCLUDED.max_ms, hist = EXCLUDED.hist
+     WHERE (r.n, r.sum_ms, r.m2_ms, r.sum_log, r.m2_log, r.min_ms, r.max_ms, r.hist)
+           IS DISTINCT FROM (EXCLUDED.n, EXCLUDED.sum_ms, EXCLUDED.m2_ms, EXCLUDED.sum_log,
+           EXCLUDED.m2_log, EXCLUDED.min_ms, EXCLUDED.max_ms, EXCLUDED.hist)
 )
 INSERT INTO perfbot.rollup_hour AS r
-       (operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt)
-SELECT * FROM built
+       (operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist)
+SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist FROM built WHERE hourly
 ON CONFLICT (bucket, operation_type) DO UPDATE SET
        n = EXCLUDED.n, sum_ms = EXCLUDED.sum_ms, m2_ms = EXCLUDED.m2_ms,
        sum_log = EXCLUDED.sum_log, m2_log = EXCLUDED.m2_log, min_ms = EXCLUDED.min_ms,
-       max_ms = EXCLUDED.max_ms, hist_idx = EXCLUDED.hist_idx, hist_cnt = EXCLUDED.hist_cnt
- WHERE (r.n, r.sum_ms, r.m2_ms, r.sum_log, r.m2_log, r.min_ms, r.max_ms, r.hist_idx, r.hist_cnt)
+       max_ms = EXCLUDED.max_ms, hist = EXCLUDED.hist
+ WHERE (r.n, r.sum_ms, r.m2_ms, r.sum_log, r.m2_log, r.min_ms, r.max_ms, r.hist)
        IS DISTINCT FROM (EXCLUDED.n, EXCLUDED.sum_ms, EXCLUDED.m2_ms, EXCLUDED.sum_log,
-       EXCLUDED.m2_log, EXCLUDED.min_ms, EXCLUDED.max_ms, EXCLUDED.hist_idx, EXCLUDED.hist_cnt)
+       EXCLUDED.m2_log, EXCLUDED.min_ms, EXCLUDED.max_ms, EXCLUDED.hist)
 
 -- rollup_minute_rows --
 -- Minute rollups with bucket in [$1, $2), with histograms.
-SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt
+SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist
   FROM perfbot.rollup_minute
  WHERE bucket >= $1 AND bucket < $2
  ORDER BY bucket, operation_type
@@ -234,18 +216,19 @@ SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms
 
 -- rollup_hour_rows --
 -- Hourly rollups with bucket in [$1, $2), with histograms.
-SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt
+SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist
   FROM perfbot.rollup_hour
  WHERE bucket >= $1 AND bucket < $2
  ORDER BY bucket, operation_type
 
 -- rollup_minute_columns --
 -- Minute rollups with bucket in [$1, $2), ordered by bucket, as ONE row of space-separated
--- columns (the names once, each row's name as its index among them): numpy parses them in C,
--- where a row per rollup would cost a Python object per histogram entry. float8 text is exact.
+-- columns (the names once, each row's name as its index among them) and the packed histograms
+-- one after another (`hist_len`: their lengths): numpy parses them in C, where a row per rollup
+-- would cost a Python object per histogram entry. float8 text is exact.
 WITH picked AS MATERIALIZED (
     SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms,
-           hist_idx, hist_cnt, dense_rank() OVER (ORDER BY operation_type) - 1 AS code
+           hist, dense_rank() OVER (ORDER BY operation_type) - 1 AS code
       FROM perfbot.rollup_minute
      WHERE bucket >= $1 AND bucket < $2
 ), r AS MATERIALIZED (
@@ -261,18 +244,18 @@ SELECT (SELECT array_agg(DISTINCT operation_type ORDER BY operation_type) FROM p
        string_agg(m2_log::text, ' ') AS m2_log,
        string_agg(min_ms::text, ' ') AS min_ms,
        string_agg(max_ms::text, ' ') AS max_ms,
-       string_agg(cardinality(hist_idx)::text, ' ') AS hist_len,
-       string_agg(array_to_string(hist_idx, ' '), ' ') AS hist_idx,
-       string_agg(array_to_string(hist_cnt, ' '), ' ') AS hist_cnt
+       string_agg(length(hist)::text, ' ') AS hist_len,
+       string_agg(hist, ''::bytea) AS hist
   FROM r
 
 -- rollup_hour_columns --
 -- Hourly rollups with bucket in [$1, $2), ordered by bucket, as ONE row of space-separated
--- columns (the names once, each row's name as its index among them): numpy parses them in C,
--- where a row per rollup would cost a Python object per histogram entry. float8 text is exact.
+-- columns (the names once, each row's name as its index among them) and the packed histograms
+-- one after another (`hist_len`: their lengths): numpy parses them in C, where a row per rollup
+-- would cost a Python object per histogram entry. float8 text is exact.
 WITH picked AS MATERIALIZED (
     SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms,
-           hist_idx, hist_cnt, dense_rank() OVER (ORDER BY operation_type) - 1 AS code
+           hist, dense_rank() OVER (ORDER BY operation_type) - 1 AS code
       FROM perfbot.rollup_hour
      WHERE bucket >= $1 AND bucket < $2
 ), r AS MATERIALIZED (
@@ -288,14 +271,13 @@ SELECT (SELECT array_agg(DISTINCT operation_type ORDER BY operation_type) FROM p
        string_agg(m2_log::text, ' ') AS m2_log,
        string_agg(min_ms::text, ' ') AS min_ms,
        string_agg(max_ms::text, ' ') AS max_ms,
-       string_agg(cardinality(hist_idx)::text, ' ') AS hist_len,
-       string_agg(array_to_string(hist_idx, ' '), ' ') AS hist_idx,
-       string_agg(array_to_string(hist_cnt, ' '), ' ') AS hist_cnt
+       string_agg(length(hist)::text, ' ') AS hist_len,
+       string_agg(hist, ''::bytea) AS hist
   FROM r
 
 -- rollup_hour_rows_of --
 -- Hourly rollups of one operation ($3) with bucket in [$1, $2), with histograms (trends).
-SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt
+SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist
   FROM perfbot.rollup_hour
  WHERE bucket >= $1 AND bucket < $2 AND operation_type = $3
  ORDER BY bucket
@@ -303,7 +285,7 @@ SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms
 -- rollup_minute_rows_of --
 -- Minute rollups of one operation ($3) with bucket in [$1, $2), with histograms (the latency
 -- series of alert messages).
-SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt
+SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist
   FROM perfbot.rollup_minute
  WHERE bucket >= $1 AND bucket < $2 AND operation_type = $3
  ORDER BY bucket

@@ -1,13 +1,14 @@
 """Rollups read as columns: one row of space-separated text per column (queries
-`rollup_minute_columns` / `rollup_hour_columns`), parsed by numpy in C. A row per rollup would
-cost a Python object per histogram entry: at 10,000 operations a week of hourly rollups holds
-tens of millions of entries."""
+`rollup_minute_columns` / `rollup_hour_columns`) and the packed histograms end to end, parsed
+by numpy in C. A row per rollup would cost a Python object per histogram entry: at 10,000
+operations a week of hourly rollups holds tens of millions of entries."""
 
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from bot.analysis.histogram import unpack
 from bot.analysis.rollups import Rollups
 
 
@@ -22,7 +23,7 @@ def from_columns(row: Mapping[str, Any], resolution_s: int) -> Rollups:
     names = row["operations"]
     if not names:
         return Rollups.empty((), resolution_s)
-    lengths = _numbers(row["hist_len"], np.int64)
+    hist_row, hist_idx, hist_cnt = unpack(row["hist"], _numbers(row["hist_len"], np.int64))
     return Rollups(
         tuple(names),
         _numbers(row["op"], np.int64),
@@ -34,8 +35,8 @@ def from_columns(row: Mapping[str, Any], resolution_s: int) -> Rollups:
         _numbers(row["m2_log"], np.float64),
         _numbers(row["min_ms"], np.float64),
         _numbers(row["max_ms"], np.float64),
-        np.repeat(np.arange(len(lengths), dtype=np.int64), lengths),
-        _numbers(row["hist_idx"], np.int64),
-        _numbers(row["hist_cnt"], np.int64),
+        hist_row,
+        hist_idx,
+        hist_cnt,
         resolution_s,
     )

@@ -13,7 +13,7 @@ back-fill cursor. `backfill_step` then rolls them up one chunk (at most BACKFILL
 transaction, newest first (detection's reference, the last day and week, is ready first) and
 shrinks the pending range in the same transaction: an interruption loses at most the chunk in
 progress, and nothing is rebuilt twice. The `backfill` job and `perfbot rollups rebuild` run the
-steps; detection scores live minutes meanwhile. Hours are merged from their minutes.
+steps; detection scores live minutes meanwhile. Hours are built from raw rows with their minutes.
 
 Detection, baselines, correlation and trends read rollups, never raw history. The detection
 cycle's week of hourly rollups is cached here too, because only this repository knows which
@@ -357,10 +357,9 @@ async def _rebuild(
     end: datetime,
     hist_args: tuple[float, float, int],
 ) -> None:
-    """Rebuild minute rollups of [start, end) from raw rows, then the hours they touch, in
+    """Rebuild minute rollups of [start, end) and the hours that hold them from raw rows, in
     place: unchanged rows are not rewritten (no dead row per cycle), vanished keys deleted.
     In the caller's transaction, whose later statements are planned without nested loops."""
     await conn.execute(QUERIES["rebuild_plans"])
-    await conn.execute(QUERIES["build_rollup_minute"], start, end, *hist_args)
     hour_from, hour_to = floor_to(start, HOUR), floor_to(end - MINUTE, HOUR) + HOUR
-    await conn.execute(QUERIES["build_rollup_hour"], hour_from, hour_to)
+    await conn.execute(QUERIES["build_rollups"], start, end, *hist_args, hour_from, hour_to)

@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 
 from bot import errors
+from bot.analysis import histogram
 from bot.store import migrate
 from bot.store.pool import create_pool
 from tests import database
@@ -148,3 +149,42 @@ async def test_a_database_that_applied_the_old_0003_upgrades(
         )
     with pytest.raises(errors.MigrationError, match="0003_metrics_recorded_at_btree was changed"):
         await migrate.apply(empty_pool)
+
+
+async def test_0027_packs_the_histogram_arrays_and_drops_their_bytes(
+    empty_pool: "asyncpg.Pool[Any]",
+) -> None:
+    await migrate.apply(empty_pool, shipped(26))
+    wide = list(range(100, 400, 3))  # 100 buckets: the dropped array alone took 424 bytes
+    rows = [  # (n, idx, cnt): one of each count width
+        (12, [3, 7], [2, 10]),
+        (len(wide) * 250, wide, [250] * len(wide)),
+        (70_000, [5], [70_000]),
+    ]
+    async with empty_pool.acquire() as conn:
+        for table in ("rollup_minute", "rollup_hour"):
+            await conn.executemany(
+                f"INSERT INTO perfbot.{table} (operation_type, bucket, n, sum_ms, m2_ms,"  # noqa: S608
+                " sum_log, m2_log, min_ms, max_ms, hist_idx, hist_cnt)"
+                " VALUES ($1, now(), $2, 1, 0, 0, 0, 1, 1, $3, $4)",
+                [(f"op{i}", n, idx, cnt) for i, (n, idx, cnt) in enumerate(rows)],
+            )
+    assert [m.version for m in await migrate.apply(empty_pool, shipped(27))] == [27]
+    async with empty_pool.acquire() as conn:
+        for table in ("rollup_minute", "rollup_hour"):
+            found = await conn.fetch(
+                f"SELECT operation_type, hist, pg_column_size(t.*) AS size"  # noqa: S608
+                f" FROM perfbot.{table} t ORDER BY operation_type"
+            )
+            assert [r["hist"] for r in found] == [histogram.pack(i, c) for _, i, c in rows]
+            # The rewrite after the drop left no array bytes behind: 1 + 100 x 4 bytes packed.
+            assert found[1]["size"] < 24 + 10 + 8 * 8 + 4 + 401 + 30, table
+            columns = await conn.fetch(
+                "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass"
+                " AND attnum > 0 AND NOT attisdropped",
+                f"perfbot.{table}",
+            )
+            assert "hist_idx" not in {c["attname"] for c in columns}
+        assert (
+            await conn.fetchval("SELECT count(*) FROM pg_proc WHERE proname LIKE 'hist_pack%'") == 0
+        )

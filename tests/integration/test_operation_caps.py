@@ -280,8 +280,8 @@ async def test_cleanup_forgets_operations_without_rollups(store: Store) -> None:
         )
         await conn.execute(
             "INSERT INTO perfbot.rollup_hour (operation_type, bucket, n, sum_ms, m2_ms, sum_log,"
-            " m2_log, min_ms, max_ms, hist_idx, hist_cnt)"
-            " VALUES ('kept', now(), 1, 1, 0, 0, 0, 1, 1, '{0}', '{1}')"
+            " m2_log, min_ms, max_ms, hist)"
+            " VALUES ('kept', now(), 1, 1, 0, 0, 0, 1, 1, '\\x01000001')"
         )
     assert await store.operations.prune(NOW - timedelta(days=90)) == 1
     assert await known(store) == {"kept", "new"}

@@ -69,6 +69,32 @@ async def test_minute_and_hour_rollups_match_numpy(store: Store) -> None:
             assert np.array_equal(dense(rows, i), histogram.histogram(values))
 
 
+@pytest.mark.parametrize(("per_minute", "width"), [(10, 1), (300, 2), (70_000, 4)])
+async def test_histograms_are_packed_in_sql_as_in_python(
+    store: Store, per_minute: int, width: int
+) -> None:
+    """The bytes SQL writes are `histogram.pack`'s, at each count width, for the minute and
+    for the hour built from the same raw rows."""
+    start = datetime(2026, 11, 27, 11, 0, tzinfo=UTC)
+    values = np.random.default_rng(per_minute).lognormal(1.5, 0.7, per_minute)
+    stamps = [start + timedelta(seconds=float(s)) for s in np.linspace(0, 59.9, per_minute)]
+    await store.metrics.add_rows(
+        [("commit", float(v), t) for v, t in zip(values, stamps, strict=True)]
+    )
+    await store.rollups.refresh(NOW, initial_backfill=WEEK)
+    await store.rollups.backfill()
+    idx, cnt = np.unique(histogram.bucket_index(values), return_counts=True)
+    expected = histogram.pack(idx, cnt)
+    assert expected[0] == width
+    async with store.connector.pool.acquire() as conn:
+        for table in ("rollup_minute", "rollup_hour"):
+            packed = await conn.fetchval(
+                f"SELECT hist FROM perfbot.{table} WHERE bucket = $1",  # noqa: S608
+                start,
+            )
+            assert packed == expected, table
+
+
 async def test_refresh_is_incremental_and_catches_backfills(store: Store) -> None:
     first = samples("commit", NOW - timedelta(minutes=30), 20, 10, seed=3)
     await store.metrics.add(first)

@@ -3,7 +3,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from bot.analysis.histogram import histogram
+from bot.analysis.histogram import histogram, pack
 from bot.analysis.rollups import Rollups, as_datetime, as_datetime64
 from bot.analysis.summary import Summary
 from tests.unit.analysis.factories import NOW, dense, lognormal, rollups, stamps
@@ -96,8 +96,7 @@ def test_from_records_round_trips_store_rows():
             "m2_log": float(built.m2_log[i]),
             "min_ms": float(built.min_ms[i]),
             "max_ms": float(built.max_ms[i]),
-            "hist_idx": built.hist_idx[built.hist_row == i].tolist(),
-            "hist_cnt": built.hist_cnt[built.hist_row == i].tolist(),
+            "hist": pack(built.hist_idx[built.hist_row == i], built.hist_cnt[built.hist_row == i]),
         }
         for i in range(len(built))
     ]
@@ -121,7 +120,7 @@ def test_from_records_without_histograms(with_hist, has):
         "max_ms": 2.0,
     }
     if with_hist:
-        row |= {"hist_idx": [0, 16], "hist_cnt": [1, 1]}
+        row |= {"hist": pack([0, 16], [1, 1])}
     assert Rollups.from_records([row]).has_histograms is has
 
 
