@@ -281,12 +281,12 @@ SEED_EVERY_TABLE = [
     (
         "rollup_minute",
         "INSERT INTO perfbot.rollup_minute VALUES ('commit', $1, 1, 5, 0, 1.6, 0, 5, 5,"
-        " '{1}', '{1}')",
+        " '\\x01000101')",
     ),
     (
         "rollup_hour",
         "INSERT INTO perfbot.rollup_hour VALUES ('commit', $1, 1, 5, 0, 1.6, 0, 5, 5,"
-        " '{1}', '{1}')",
+        " '\\x01000101')",
     ),
 ]
 BASELINE = """
