@@ -110,6 +110,24 @@ SELECT range_from, range_to FROM perfbot.rollup_dirty ORDER BY range_from
 SELECT (SELECT min(range_from) FROM perfbot.rollup_dirty) AS oldest,
        EXISTS (SELECT 1 FROM perfbot.watermarks WHERE name = $1) AS refreshed
 
+-- log_rollup_rebuild --
+-- A rebuild of [$1, $2) (minutes and the hours holding them), in its transaction, under the
+-- rollup lock: other processes' caches forget that range (`rollup_rebuilds_since`).
+INSERT INTO perfbot.rollup_rebuilds (range_from, range_to) VALUES ($1, $2) RETURNING id
+
+-- rollup_rebuilds_since --
+-- The rebuilds logged after id $1, oldest first, each with the oldest id still logged (a
+-- reader whose last id is older than that missed some).
+SELECT id, range_from, range_to, (SELECT min(id) FROM perfbot.rollup_rebuilds) AS oldest
+  FROM perfbot.rollup_rebuilds
+ WHERE id > $1
+ ORDER BY id
+
+-- prune_rollup_rebuilds --
+-- Keep the last $1 rebuilds logged.
+DELETE FROM perfbot.rollup_rebuilds
+ WHERE id <= (SELECT max(id) FROM perfbot.rollup_rebuilds) - $1
+
 -- rebuild_plans --
 -- For the rest of the transaction: no nested-loop joins. A rebuild's CTEs cover the newest
 -- buckets, past the statistics' histogram, so the planner estimates them at one row and joins

@@ -23,7 +23,7 @@ rolled up: before each rebuild it admits the range's new valid names while the c
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -48,12 +48,15 @@ logger = logging.getLogger(__name__)
 
 ROLLUP_WATERMARK = "rollup"
 LATE_CHECK_WATERMARK = "late_check"
-# Set to a fresh value by every rebuild (under the rollup lock): a process that finds another
-# value than the one it set last knows another process rebuilt rollups meanwhile.
-REBUILT_WATERMARK = "rollup_rebuilt"
+# The rebuilds logged for other processes' caches (`perfbot.rollup_rebuilds`): the last this many.
+REBUILDS_KEPT = 10_000
 LATE_CHECK_EVERY = timedelta(hours=1)
 ROLLUP_LOCK_KEY = 0x7065_7266_726F_6C6C  # "perfroll"
 LATE_GRACE = timedelta(seconds=60)
+# A refresh finding that another process refreshed the rollups up to at most this long before its
+# `now` (a replica firing on the same slot) stands on that one instead of doing it again: rows that arrived in between are rows of the
+# current minute (less than `detection.settle` old) or late ones, which the next refresh rolls up.
+SHARED_REFRESH = timedelta(seconds=1)
 BACKFILL_CHUNK = timedelta(hours=6)
 READ_CHUNK = timedelta(days=1)  # hourly rollups are read at most this much per statement
 MAX_BACKFILL = timedelta(days=400)
@@ -70,18 +73,43 @@ class RollupRepository:
         self._operations = operations
         self._hours = HourCache()
         self._minutes = HourCache(MINUTE)
-        self._rebuilt: datetime | None = None
+        self._seen: int | None = None  # the last rebuild logged that the caches account for
         self.late = LateRows()
 
-    async def _own_rebuild(self, conn: "asyncpg.pool.PoolConnectionProxy[Any]") -> None:
-        """Before a rebuild (under the rollup lock): forget the cached minutes when another
-        process rebuilt rollups since this one's last rebuild (which minutes, it cannot know);
-        then mark the rebuild as this process's own. (The hour cache keeps its hours: other
-        processes rebuild complete hours only for late rows and back-fills.)"""
-        if await conn.fetchval(QUERIES["get_watermark"], REBUILT_WATERMARK) != self._rebuilt:
+    async def _own_rebuild(self, conn: "asyncpg.pool.PoolConnectionProxy[Any]") -> bool:
+        """Before a rebuild (under the rollup lock): forget the cached buckets that other
+        processes (replicas, the CLI) rebuilt since this one last looked, from the log of
+        rebuilds; everything when the log no longer reaches back that far (or on the first
+        look); and keep the log short. Whether another process rebuilt since."""
+        rebuilds = await conn.fetch(QUERIES["rollup_rebuilds_since"], self._seen or 0)
+        if self._seen is None or (rebuilds and rebuilds[0]["oldest"] > self._seen + 1):
+            self._hours.clear()
             self._minutes.clear()
-        self._rebuilt = datetime.now(UTC)
-        await conn.execute(QUERIES["set_watermark"], REBUILT_WATERMARK, self._rebuilt)
+        else:
+            for r in rebuilds:
+                self._invalidate(r["range_from"], r["range_to"])
+        if rebuilds:
+            self._seen = rebuilds[-1]["id"]
+        elif self._seen is None:
+            self._seen = 0
+        await conn.execute(QUERIES["prune_rollup_rebuilds"], REBUILDS_KEPT)
+        return bool(rebuilds)
+
+    async def _rebuild(
+        self,
+        conn: "asyncpg.pool.PoolConnectionProxy[Any]",
+        start: datetime,
+        end: datetime,
+        hist_args: tuple[float, float, int],
+    ) -> None:
+        """Rebuild minute rollups of [start, end) and the hours that hold them from raw rows, in
+        place: unchanged rows are not rewritten (no dead row per cycle), vanished keys deleted;
+        logged for other processes' caches (this one's forgets the range after the commit).
+        In the caller's transaction, whose later statements are planned without nested loops."""
+        await conn.execute(QUERIES["rebuild_plans"])
+        hour_from, hour_to = floor_to(start, HOUR), floor_to(end - MINUTE, HOUR) + HOUR
+        await conn.execute(QUERIES["build_rollups"], start, end, *hist_args, hour_from, hour_to)
+        self._seen = await conn.fetchval(QUERIES["log_rollup_rebuild"], start, end)
 
     def _invalidate(self, start: datetime, end: datetime | None = None) -> None:
         self._hours.invalidate(start, end)
@@ -99,10 +127,12 @@ class RollupRepository:
         skips = SourceSkips()
         async with self._db.transaction() as conn:
             await conn.execute(QUERIES["advisory_xact_lock"], ROLLUP_LOCK_KEY)
-            await self._own_rebuild(conn)
+            others = await self._own_rebuild(conn)
             watermark: datetime | None = await conn.fetchval(
                 QUERIES["get_watermark"], ROLLUP_WATERMARK
             )
+            if others and watermark is not None and watermark >= now - SHARED_REFRESH:
+                return RollupRefresh(now, now, (), (), 0)  # another replica's refresh of now
             streamed_from = floor_to(min(watermark or now, now) - LATE_GRACE, MINUTE)
             # Rows that landed inside the streaming window are rebuilt by it; only older ones
             # are left for the back-fill.
@@ -126,12 +156,12 @@ class RollupRepository:
                     conn, now, watermark, streamed_from, pending, skips
                 )
                 for start, end in late:
-                    await _rebuild(conn, start, end, hist_args)
+                    await self._rebuild(conn, start, end, hist_args)
             # Skipped rows are counted once: those before the old watermark were counted by the
             # refresh that saw them first; on the first run the back-fill counts older ones.
             fresh = max(watermark, streamed_from) if watermark is not None else streamed_from
             await self._operations.admit_source(conn, streamed_from, now, fresh, skips)
-            await _rebuild(conn, streamed_from, now, hist_args)
+            await self._rebuild(conn, streamed_from, now, hist_args)
             await conn.execute(QUERIES["set_watermark"], ROLLUP_WATERMARK, now)
         await self._operations.record_skips(skips)
         for start, end in late:
@@ -223,7 +253,7 @@ class RollupRepository:
             if first < start:
                 pending.append((first, start))
             await self._operations.admit_source(conn, start, end, start, skips)
-            await _rebuild(conn, start, end, hist_args)
+            await self._rebuild(conn, start, end, hist_args)
             await _put_pending(conn, pending)
         await self._operations.record_skips(skips)
         self._invalidate(start, end)
@@ -349,17 +379,3 @@ async def _put_pending(conn: "asyncpg.pool.PoolConnectionProxy[Any]", ranges: li
     half-open [start, end), so they are stored ending just before `end`."""
     for start, end in ranges:
         await conn.execute(QUERIES["add_dirty_range"], start, end - _TICK)
-
-
-async def _rebuild(
-    conn: "asyncpg.pool.PoolConnectionProxy[Any]",
-    start: datetime,
-    end: datetime,
-    hist_args: tuple[float, float, int],
-) -> None:
-    """Rebuild minute rollups of [start, end) and the hours that hold them from raw rows, in
-    place: unchanged rows are not rewritten (no dead row per cycle), vanished keys deleted.
-    In the caller's transaction, whose later statements are planned without nested loops."""
-    await conn.execute(QUERIES["rebuild_plans"])
-    hour_from, hour_to = floor_to(start, HOUR), floor_to(end - MINUTE, HOUR) + HOUR
-    await conn.execute(QUERIES["build_rollups"], start, end, *hist_args, hour_from, hour_to)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bot.analysis import histogram
-from bot.analysis.rollups import Rollups, as_datetime
+from bot.analysis.rollups import Rollups, as_datetime, as_datetime64
 from bot.models import Metric
 from bot.store import Store
 from bot.store.rollups import LateRows, RollupRepository, floor_to
@@ -16,6 +16,7 @@ from bot.store.rollups import LateRows, RollupRepository, floor_to
 NOW = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
 WEEK = timedelta(days=7)
 MIN = timedelta(minutes=1)
+HOUR_ = timedelta(hours=1)
 
 
 def samples(op: str, start: datetime, minutes: int, per_minute: int, seed: int) -> list[Metric]:
@@ -263,9 +264,103 @@ async def test_recent_minutes_are_cached_and_read_again_when_rebuilt(store: Stor
     assert sum(rows.n) == len(first) + len(new)
     assert sum((await store.rollups.between("minute", later - span, later)).n) < len(first)
 
+    # Another process (a replica) back-fills minutes [end - 60, end - 30): this one forgets
+    # those minutes only; the deleted minutes before them, rebuilt by no one, stay cached.
     other = RollupRepository(store.connector, store.operations)  # another process's store
-    await other.refresh(later + timedelta(seconds=20), initial_backfill=WEEK)
+    await other.queue(end - timedelta(minutes=60), end - timedelta(minutes=30) - MIN / 60)
+    assert await other.backfill()
     await store.rollups.refresh(later + timedelta(seconds=30), initial_backfill=WEEK)
     rows = await store.rollups.recent_minutes(later - span, later, later, span)
-    assert sum(rows.n) == sum((await store.rollups.between("minute", later - span, later)).n)
-    assert sum(rows.n) < len(first)
+    assert sum(rows.n) == len(first) + len(new)  # the deleted minutes still cached
+    direct = await store.rollups.between("minute", later - span, later)
+    for a, b in (
+        (end - timedelta(minutes=60), end - timedelta(minutes=30)),
+        (end - 3 * MIN, later),
+    ):
+        mine = rows.select(as_datetime64(a), as_datetime64(b))
+        theirs = direct.select(as_datetime64(a), as_datetime64(b))
+        assert len(mine) > 0
+        assert mine.n.tolist() == theirs.n.tolist()
+    assert len(rows) > len(direct)
+
+
+async def test_a_replicas_backfill_makes_this_process_read_those_hours_again(
+    store: Store,
+) -> None:
+    """Hours another process rebuilt (a back-fill after a back-dated ingest) are read again by
+    this one's next cycle, from the log of rebuilds; the others stay cached."""
+    span = timedelta(days=2)
+    store.rollups.late = LateRows(check=timedelta(0))
+    first = samples("commit", NOW - timedelta(hours=5), 60, 4, seed=31)
+    await store.metrics.add(first)
+    await store.rollups.refresh(NOW, initial_backfill=WEEK)
+    await store.rollups.backfill()
+    assert sum((await store.rollups.recent_hours(NOW, span)).n) == len(first)
+
+    async with store.connector.pool.acquire() as conn:  # unseen: the hour stays cached
+        await conn.execute("DELETE FROM perfbot.rollup_hour WHERE bucket < $1", NOW - HOUR_)
+    old = samples("commit", NOW - timedelta(days=1), 10, 4, seed=32)  # a back-dated ingest
+    await store.metrics.add(old)
+    other = RollupRepository(store.connector, store.operations)
+    other.late = store.rollups.late
+    await other.refresh(NOW + MIN, initial_backfill=WEEK)
+    await other.backfill()
+    await store.rollups.refresh(NOW + 2 * MIN, initial_backfill=WEEK)
+    assert sum((await store.rollups.recent_hours(NOW, span)).n) == len(first) + len(old)
+
+
+async def test_a_process_that_fell_behind_the_log_of_rebuilds_reads_everything_again(
+    store: Store,
+) -> None:
+    first = samples("commit", NOW - timedelta(hours=5), 60, 4, seed=33)
+    await store.metrics.add(first)
+    await store.rollups.refresh(NOW, initial_backfill=WEEK)
+    await store.rollups.backfill()
+    span = timedelta(days=2)
+    assert sum((await store.rollups.recent_hours(NOW, span)).n) == len(first)
+    async with store.connector.pool.acquire() as conn:
+        await conn.execute("DELETE FROM perfbot.rollup_hour WHERE bucket < $1", NOW - HOUR_)
+        # others rebuilt so much that the log was pruned past this process's last look
+        await conn.execute(
+            "INSERT INTO perfbot.rollup_rebuilds (id, range_from, range_to)"
+            " SELECT max(id) + 5, $1, $1 FROM perfbot.rollup_rebuilds",
+            NOW + timedelta(days=1),
+        )
+        await conn.execute(
+            "DELETE FROM perfbot.rollup_rebuilds WHERE id < (SELECT max(id) FROM perfbot.rollup_rebuilds)"
+        )
+    await store.rollups.refresh(NOW + MIN, initial_backfill=WEEK)
+    assert sum((await store.rollups.recent_hours(NOW, span)).n) < len(first)
+
+
+async def test_a_replica_firing_on_the_same_slot_stands_on_the_others_refresh(
+    store: Store,
+) -> None:
+    """Replicas fire on one grid: the second refresh of the same moment does not rebuild it
+    again; rows that arrived in between are rolled up by its next refresh. A process
+    refreshing twice itself rebuilds twice."""
+    start = floor_to(NOW, MIN) - 5 * MIN
+    await store.metrics.add(samples("commit", start, 5, 4, seed=41))
+    await store.rollups.refresh(NOW, initial_backfill=WEEK)
+    await store.rollups.backfill()
+
+    async def logged() -> int:
+        async with store.connector.pool.acquire() as conn:
+            return int(await conn.fetchval("SELECT count(*) FROM perfbot.rollup_rebuilds"))
+
+    other = RollupRepository(store.connector, store.operations)
+    at = NOW + timedelta(seconds=10)
+    await other.refresh(at, initial_backfill=WEEK)
+    before = await logged()
+    late = samples("commit", floor_to(NOW, MIN) - MIN, 1, 3, seed=42)
+    await store.metrics.add(late)
+    skipped = await store.rollups.refresh(at + timedelta(milliseconds=500), initial_backfill=WEEK)
+    assert skipped.streamed_from == skipped.streamed_to
+    assert await logged() == before
+    again = await store.rollups.refresh(at + timedelta(seconds=2), initial_backfill=WEEK)
+    assert again.streamed_from < again.streamed_to
+    assert await logged() == before + 1
+    minutes = await store.rollups.between("minute", start, NOW)
+    assert sum(minutes.n) == 5 * 4 + 3
+    await store.rollups.refresh(at + timedelta(seconds=2.5), initial_backfill=WEEK)  # itself
+    assert await logged() == before + 2
