@@ -17,7 +17,7 @@ Anything that depends only on the hourly rollups is computed by `prepare` into a
 `HourlyContext`; callers that run many cycles within one hour may reuse it with `detect_with`."""
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +34,7 @@ from bot.analysis.seasonality import expected_shift, hour_of_day_offsets
 from bot.analysis.statistical import zscore_evidence
 from bot.analysis.summary import Summary
 from bot.analysis.threshold import threshold_evidence
+from bot.analysis.weekly import Week
 from bot.models import Anomaly, AnomalyKind, Baseline, Severity
 
 SEASONALITY_DAYS = timedelta(days=7)
@@ -67,14 +68,21 @@ def prepare(
     """The hourly context at `now`: seasonality from the last 7 days (robust detector only)
     and degradations over `degradation.lookback`, judged without each operation's
     `spike_hours` (see `bot.analysis.degradation`)."""
-    offsets: FloatArray = np.zeros((len(hourly.operations), 24))
-    if params.detector == "robust" and params.seasonality and len(hourly):
-        week = hourly.select(as_datetime64(now - SEASONALITY_DAYS), as_datetime64(now))
-        offsets = hour_of_day_offsets(week, hourly.operations)
+    offsets = seasonal_offsets(hourly, now, params)
     degradations = assess_degradation(hourly, degradation, now, spike_hours)
     return HourlyContext(
         hourly.operations, offsets, degradations, hourly, degradation, spike_hours or {}
     )
+
+
+def seasonal_offsets(hourly: Rollups, now: datetime, params: DetectionParams) -> FloatArray:
+    """Hour-of-day offsets (operations of `hourly` x 24) from the last 7 days (robust detector
+    only; zeros otherwise). Each operation's offsets depend only on its own rows."""
+    offsets: FloatArray = np.zeros((len(hourly.operations), 24))
+    if params.detector == "robust" and params.seasonality and len(hourly):
+        week = hourly.select(as_datetime64(now - SEASONALITY_DAYS), as_datetime64(now))
+        offsets = hour_of_day_offsets(week, hourly.operations)
+    return offsets
 
 
 def detect(
@@ -86,6 +94,7 @@ def detect(
     now: datetime,
     degradation: DegradationParams | None = None,
     spike_hours: Mapping[str, Collection[datetime]] | None = None,
+    week: tuple[Week, Rollups] | None = None,
 ) -> list[Anomaly]:
     """Run one detection cycle at `now` (UTC). Returns the anomalies, sorted by operation, at
     most one spike-type and one degradation anomaly per operation. Durations in ms.
@@ -97,8 +106,16 @@ def detect(
     operation, the hours in which earlier cycles found spikes, left out of the degradation check.
     All with histograms, ideally ordered by bucket (selection is then O(log n)). Operations
     are scored in chunks of `params.chunk_operations` (each operation's verdict depends only on
-    its own rows), so peak memory is bounded by the chunk, not by the number of operations."""
+    its own rows), so peak memory is bounded by the chunk, not by the number of operations.
+
+    `week`: the degradation check's aggregates of the complete hours of `hourly` (built and
+    kept by `bot.analysis.weekly`) and the rows of its partial hour; with it, the hourly
+    rollups are merged once an hour rather than every cycle, with the same results."""
     names = sorted(set(new.operations) | set(reference.operations) | set(hourly.operations))
+    if week is not None:
+        return _detect_week(
+            new, reference, hourly, baselines, params, now, degradation, spike_hours, week, names
+        )
     if len(names) <= params.chunk_operations:
         return _detect(new, reference, hourly, baselines, params, now, degradation, spike_hours)
     found: list[Anomaly] = []
@@ -121,6 +138,40 @@ def _detect(
 ) -> list[Anomaly]:
     context = prepare(hourly, now, params, degradation or DegradationParams(), spike_hours)
     return detect_with(context, new, reference, baselines, params, now)
+
+
+def _detect_week(
+    new: Rollups,
+    reference: Rollups,
+    hourly: Rollups,
+    baselines: Mapping[str, Baseline],
+    params: DetectionParams,
+    now: datetime,
+    degradation: DegradationParams | None,
+    spike_hours: Mapping[str, Collection[datetime]] | None,
+    week: tuple[Week, Rollups],
+    names: list[str],
+) -> list[Anomaly]:
+    """`detect` with the complete hours' aggregates: seasonality and degradations for all
+    operations at once (neither holds a dense histogram per row), the spike rules in chunks."""
+    aggregates, partial = week
+    degradation = degradation or DegradationParams()
+    offsets = seasonal_offsets(hourly, now, params)
+    degradations = aggregates.assess(
+        partial.recode(hourly.operations), degradation, now, spike_hours or {}
+    )
+    context = HourlyContext(
+        hourly.operations, offsets, degradations, hourly, degradation, spike_hours or {}
+    )
+    if len(names) <= params.chunk_operations:
+        return detect_with(context, new, reference, baselines, params, now)
+    found: list[Anomaly] = []
+    chunks = partition.chunked(names, params.chunk_operations)
+    parts = (partition.split(r, chunks) for r in (new, reference))
+    for chunk, n, r in zip(chunks, *parts, strict=True):
+        mine = {name: degradations[name] for name in chunk if name in degradations}
+        found.extend(detect_with(replace(context, degradations=mine), n, r, baselines, params, now))
+    return found
 
 
 def detect_with(
@@ -190,8 +241,12 @@ def without_open_spikes(
             extra[name] = set(context.spike_hours.get(name, ())) | _hours(now - OPEN_SPIKE, now)
     if not extra:
         return context.degradations
+    # Each operation's verdict depends only on its own rows: judge only these again.
     again = assess_degradation(
-        context.hourly, context.degradation, now, {**context.spike_hours, **extra}
+        context.hourly.recode(sorted(extra)),
+        context.degradation,
+        now,
+        {**context.spike_hours, **extra},
     )
     result = {k: v for k, v in context.degradations.items() if k not in extra}
     result.update({name: again[name] for name in extra if name in again})
