@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.analysis import degradation, detection, traffic, weekly
+from bot.analysis import degradation, detection, partition, traffic, weekly
 from bot.analysis.params import DegradationParams, DetectionParams, TrafficParams
 from bot.analysis.rollups import Rollups, as_datetime64
 from bot.config import Settings
@@ -64,7 +64,7 @@ class Scorer:
         had rows. The week of hourly rollups both detectors need is read once."""
         complete, current = await self._store.rollups.hour_parts(end, self._hours_span)
         # A copy of the whole span: off the event loop.
-        hourly = await asyncio.to_thread(_joined, complete, current)
+        hourly = await asyncio.to_thread(_joined, complete, current, False)
         found, operations, samples = await self._score(
             start, end, active, hourly, only, (complete, current)
         )
@@ -93,7 +93,15 @@ class Scorer:
         recent = timedelta(minutes=max(detect.all_windows_min) + 1)
         minutes_from = floor_to(start - recent, HOUR)
         lookback_from = floor_to(start - s.detection.lookback, HOUR)
-        ref_hours = hourly.select(as_datetime64(lookback_from), as_datetime64(minutes_from))
+        complete, current = parts
+        ref_from, ref_to = as_datetime64(lookback_from), as_datetime64(minutes_from)
+        ref_hours = await asyncio.to_thread(
+            _joined,
+            complete.select(ref_from, ref_to),
+            current.select(ref_from, ref_to),
+            True,
+            hourly,
+        )
         ref_minutes = await minutes(minutes_from, start, end, self._minutes_span)
         operations = tuple(
             sorted(set(new.operations) | set(ref_hours.operations) | set(ref_minutes.operations))
@@ -104,7 +112,6 @@ class Scorer:
         reference = Rollups.concat([ref_hours.recode(operations), ref_minutes.recode(operations)])
         spikes = await self._store.findings.spike_hours(end - s.degradation.lookback)
         degradation_params = params(DegradationParams, s.degradation)
-        complete, current = parts
 
         def run() -> list[Anomaly]:
             week = self._weeks.week(
@@ -119,7 +126,7 @@ class Scorer:
                 end,
                 degradation_params,
                 spikes,
-                (week, current),
+                weekly.Hours(week, complete, current),
             )
 
         # CPU work off the event loop: chat, /healthz and ingest keep answering meanwhile.
@@ -163,7 +170,14 @@ class Scorer:
         return degradation.throttle(found, recorded, now, repeat)
 
 
-def _joined(complete: Rollups, current: Rollups) -> Rollups:
-    """The complete hours and the current one, coded by the operations of both."""
-    operations = tuple(sorted(set(complete.operations) | set(current.operations)))
-    return Rollups.concat([complete.recode(operations), current.recode(operations)])
+def _joined(
+    complete: Rollups, current: Rollups, histograms: bool, like: Rollups | None = None
+) -> Rollups:
+    """The complete hours and the current one (with or without their histograms), coded by
+    the operations of both (or of `like`)."""
+    if like is not None:
+        operations = like.operations
+    else:
+        operations = tuple(sorted(set(complete.operations) | set(current.operations)))
+    parts = [complete.recode(operations), current.recode(operations)]
+    return Rollups.concat(parts if histograms else [partition.bare(p) for p in parts])

@@ -16,7 +16,7 @@ ONE spike-type anomaly and at most one degradation anomaly:
 Anything that depends only on the hourly rollups is computed by `prepare` into an
 `HourlyContext`; callers that run many cycles within one hour may reuse it with `detect_with`."""
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +34,7 @@ from bot.analysis.seasonality import expected_shift, hour_of_day_offsets
 from bot.analysis.statistical import zscore_evidence
 from bot.analysis.summary import Summary
 from bot.analysis.threshold import threshold_evidence
-from bot.analysis.weekly import Week
+from bot.analysis.weekly import Hours
 from bot.models import Anomaly, AnomalyKind, Baseline, Severity
 
 SEASONALITY_DAYS = timedelta(days=7)
@@ -56,6 +56,8 @@ class HourlyContext:
     hourly: Rollups | None = None
     degradation: DegradationParams = field(default_factory=DegradationParams)
     spike_hours: Mapping[str, Collection[datetime]] = field(default_factory=dict)
+    # with `detect`'s `week`, the rows with histograms of some operations (`hourly` has none)
+    rows_of: Callable[[Sequence[str]], Rollups] | None = None
 
 
 def prepare(
@@ -94,7 +96,7 @@ def detect(
     now: datetime,
     degradation: DegradationParams | None = None,
     spike_hours: Mapping[str, Collection[datetime]] | None = None,
-    week: tuple[Week, Rollups] | None = None,
+    week: Hours | None = None,
 ) -> list[Anomaly]:
     """Run one detection cycle at `now` (UTC). Returns the anomalies, sorted by operation, at
     most one spike-type and one degradation anomaly per operation. Durations in ms.
@@ -108,9 +110,9 @@ def detect(
     are scored in chunks of `params.chunk_operations` (each operation's verdict depends only on
     its own rows), so peak memory is bounded by the chunk, not by the number of operations.
 
-    `week`: the degradation check's aggregates of the complete hours of `hourly` (built and
-    kept by `bot.analysis.weekly`) and the rows of its partial hour; with it, the hourly
-    rollups are merged once an hour rather than every cycle, with the same results."""
+    `week`: `hourly` in parts, with the degradation check's aggregates of its complete hours
+    (built and kept by `bot.analysis.weekly`); with it, the hourly rollups are merged once an
+    hour rather than every cycle, with the same results, and `hourly` needs no histograms."""
     names = sorted(set(new.operations) | set(reference.operations) | set(hourly.operations))
     if week is not None:
         return _detect_week(
@@ -149,19 +151,24 @@ def _detect_week(
     now: datetime,
     degradation: DegradationParams | None,
     spike_hours: Mapping[str, Collection[datetime]] | None,
-    week: tuple[Week, Rollups],
+    week: Hours,
     names: list[str],
 ) -> list[Anomaly]:
     """`detect` with the complete hours' aggregates: seasonality and degradations for all
     operations at once (neither holds a dense histogram per row), the spike rules in chunks."""
-    aggregates, partial = week
     degradation = degradation or DegradationParams()
     offsets = seasonal_offsets(hourly, now, params)
-    degradations = aggregates.assess(
-        partial.recode(hourly.operations), degradation, now, spike_hours or {}
+    degradations = week.week.assess(
+        week.partial.recode(hourly.operations), degradation, now, spike_hours or {}
     )
     context = HourlyContext(
-        hourly.operations, offsets, degradations, hourly, degradation, spike_hours or {}
+        hourly.operations,
+        offsets,
+        degradations,
+        hourly,
+        degradation,
+        spike_hours or {},
+        week.rows_of,
     )
     if len(names) <= params.chunk_operations:
         return detect_with(context, new, reference, baselines, params, now)
@@ -242,8 +249,10 @@ def without_open_spikes(
     if not extra:
         return context.degradations
     # Each operation's verdict depends only on its own rows: judge only these again.
+    names = sorted(extra)
+    rows = context.hourly.recode(names) if context.rows_of is None else context.rows_of(names)
     again = assess_degradation(
-        context.hourly.recode(sorted(extra)),
+        rows,
         context.degradation,
         now,
         {**context.spike_hours, **extra},

@@ -15,7 +15,7 @@ hour-aligned window, and for the same spike hours among the complete hours per o
 `WeekMemo.week` rebuilds it when the rows or the window change, and re-merges only the
 operations whose spike hours changed."""
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -146,7 +146,9 @@ def build(
     chunk: int,
 ) -> Week:
     """The aggregates of `complete` (hour-aligned hourly rollups before the partial hour, which
-    starts at its end) at `now`, in chunks of `chunk` operations (bounded dense temporaries)."""
+    starts at its end) at `now`, in chunks of `chunk` operations: the dense temporaries (a
+    histogram per operation and day) and the gathered histogram entries are bounded by the
+    chunk, and `complete` is never copied whole."""
     start, mid, days = window(params, now)
     end = _floor_hour(now)
     partial = end < now.timestamp()
@@ -156,14 +158,14 @@ def build(
     ):
         raise ValueError("the complete hours must be whole hours before the partial one")
     spikes = _spikes(spike_hours, int(as_datetime64(start).astype(np.int64)), end)
-    names = list(complete.operations)
-    parts = partition.split(rows, partition.chunked(names, chunk)) if names else []
-    pieces = [_aggregate(p, params, now, spike_hours, end) for p in parts]
-    k = len(names)
+    k = len(complete.operations)
+    order = np.argsort(rows.op, kind="stable")
+    order = order[~partition.dropped(rows, spike_hours)[order]]
+    pieces = _filled(rows, order, chunk, k, params, now)
     late = int(end >= int(as_datetime64(mid).astype(np.int64)))
     open_day = _day(end, start, days)
     return Week(
-        tuple(names),
+        complete.operations,
         key_of(params, now),
         end,
         _cat([p[0] for p in pieces], (0,), np.int64),
@@ -173,20 +175,47 @@ def build(
     )
 
 
+def _filled(
+    rows: Rollups,
+    order: IntArray,
+    chunk: int,
+    k: int,
+    params: DegradationParams,
+    now: datetime,
+) -> list["Aggregate"]:
+    """Per chunk of operation codes [i * chunk, (i + 1) * chunk), its aggregates (chunks
+    without rows included, so that the pieces line up with the operations)."""
+    step = max(chunk, 1)
+    ops = rows.op[order]
+    out = []
+    for first in range(0, k, step):
+        size = min(step, k - first)
+        lo, hi = np.searchsorted(ops, [first, first + size])
+        index = order[lo:hi]
+        out.append(_aggregate(rows, index, rows.op[index] - first, size, params, now))
+    return out
+
+
 Aggregate = tuple[IntArray, Summary, Summary]
 
 
 def _aggregate(
-    rows: Rollups, params: DegradationParams, now: datetime, spike_hours: Spikes, end: int
+    rows: Rollups,
+    index: IntArray,
+    op: IntArray,
+    k: int,
+    params: DegradationParams,
+    now: datetime,
 ) -> Aggregate:
+    """Rows-per-operation, halves and days of the rows `index` of `rows`, whose operations
+    are `op` (0 <= op < k)."""
     start, mid, days = window(params, now)
-    rows = rows.without(spike_hours)
-    k = len(rows.operations)
-    late = (rows.bucket >= as_datetime64(mid)).astype(np.int64)
-    day = np.clip((rows.bucket - as_datetime64(start)).astype(np.int64) // 86_400, 0, days - 1)
-    count = np.bincount(rows.op, minlength=k).astype(np.int64)
-    halves = Summary.of(rows, rows.op * 2 + late, 2 * k)
-    daily = Summary.of(rows, rows.op * days + day, k * days)
+    bucket = rows.bucket[index]
+    late = (bucket >= as_datetime64(mid)).astype(np.int64)
+    day = np.clip((bucket - as_datetime64(start)).astype(np.int64) // 86_400, 0, days - 1)
+    count = np.bincount(op, minlength=k).astype(np.int64)
+    halves = partition.summary(rows, index, op * 2 + late, 2 * k)
+    daily = partition.summary(rows, index, op * days + day, k * days)
     return count, halves, daily
 
 
@@ -236,12 +265,15 @@ def patched(
     )
     if not changed:
         return week
-    rows = complete.select(as_datetime64(start), as_datetime64(now)).recode(changed)
-    count, halves, daily = _aggregate(rows, params, now, spike_hours, week.end)
+    rows = complete.select(as_datetime64(start), as_datetime64(now))
+    at = np.array([index[n] for n in changed], dtype=np.int64)
+    local = np.full(len(week.operations), -1, dtype=np.int64)
+    local[at] = np.arange(len(changed))
+    mine = np.flatnonzero((local[rows.op] >= 0) & ~partition.dropped(rows, spike_hours))
+    count, halves, daily = _aggregate(rows, mine, local[rows.op[mine]], len(changed), params, now)
     k = len(changed)
     fresh_h = _family([halves], k, 2, len(HALF_QUANTILES), week.halves.open)
     fresh_d = _family([daily], k, week.days.n.shape[1], 1, week.days.open)
-    at = np.array([index[n] for n in changed], dtype=np.int64)
     return replace(
         week,
         rows=_put(week.rows, at, count),
@@ -266,6 +298,20 @@ def _put_family(old: Family, at: IntArray, new: Family) -> Family:
         _put(old.lo, at, new.lo) if old.open >= 0 else old.lo,
         _put(old.hi, at, new.hi) if old.open >= 0 else old.hi,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class Hours:
+    """A cycle's hourly rollups in parts: the `week` aggregates of the `complete` hours and the
+    `partial` hour's rows (both with histograms)."""
+
+    week: Week
+    complete: Rollups
+    partial: Rollups
+
+    def rows_of(self, operations: Sequence[str]) -> Rollups:
+        """The rows of `operations`, complete hours first, with histograms."""
+        return Rollups.concat([self.complete.recode(operations), self.partial.recode(operations)])
 
 
 class WeekMemo:

@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
+from bot.analysis import partition
 from bot.analysis.detection import detect
 from bot.analysis.params import DegradationParams, DetectionParams
-from bot.analysis.partition import by_bucket
+from bot.analysis.partition import bare, by_bucket
 from bot.analysis.rollups import Rollups, as_datetime64
-from bot.analysis.weekly import WeekMemo
+from bot.analysis.weekly import Hours, WeekMemo
 from bot.models import Anomaly
 from tests.unit.analysis.factories import NOW, baseline, per_minute, rollups
 
@@ -24,10 +25,11 @@ def week_of(end: datetime, slower: float = 1.0, seed: int = 5) -> Rollups:
     """Hourly rollups of [START, end): op1 and op3 slow down half-way through, op4 only in
     its last 20 hours; `slower` slows op2 in the hour before NOW (a rebuilt hour)."""
     rng = np.random.default_rng(seed)
-    minutes = int((end - START) / timedelta(minutes=1))
+    minutes = int((NOW + 2 * HOUR - START) / timedelta(minutes=1))  # then cut at `end`
     parts = {}
     for i, name in enumerate(NAMES):
-        stamps, values = per_minute(START, minutes, (4.0 + i) * rng.lognormal(0, 0.3, 6))
+        stamps, values = per_minute(START, minutes, (4.0 + i) * np.ones(6))
+        values = values * rng.lognormal(0, 0.3, len(values))  # every hour differs
         # seconds before NOW (the data of an hour must not depend on `end`)
         at = (as_datetime64(NOW) - stamps).astype("timedelta64[s]").astype(np.int64)
         if i in (1, 3):
@@ -36,7 +38,8 @@ def week_of(end: datetime, slower: float = 1.0, seed: int = 5) -> Rollups:
             values = values * np.where(at <= 20 * 3600, 2.5, 1.0)
         if i == 2:
             values = values * np.where((at > 0) & (at <= 3600), slower, 1.0)
-        parts[name] = (stamps, values)
+        before = stamps < as_datetime64(end)
+        parts[name] = (stamps[before], values[before])
     return rollups(parts, resolution_s=3600)
 
 
@@ -78,9 +81,9 @@ def both(
     complete = cut if complete is None else complete
     plain = detect(new, reference, hourly, lines, params, now, degradation, spikes)
     week = memo.week(complete, degradation, now, spikes or {}, chunk)
-    cached = detect(
-        new, reference, hourly, lines, params, now, degradation, spikes, (week, partial)
-    )
+    # as the scorer calls it: the whole span without histograms, the parts with them
+    hours = Hours(week, complete, partial)
+    cached = detect(new, reference, bare(hourly), lines, params, now, degradation, spikes, hours)
     return plain, cached
 
 
@@ -129,10 +132,11 @@ def test_spike_hours_that_change_within_an_hour_are_merged_again() -> None:
     now = NOW + timedelta(minutes=5)
     hourly = week_of(now)
     complete = parts_of(hourly, now)[0]
-    # op3 does not spike now (a spiking one is judged again from its rows anyway)
-    for spikes in (None, {"op3": {NOW - 3 * HOUR}}, {"op3": {NOW - 4 * HOUR}}, None):
+    # op4 does not spike now (a spiking one is judged again from its rows anyway)
+    for spikes in (None, {"op4": {NOW - 3 * HOUR}}, {"op4": {NOW - 4 * HOUR}}, None):
         plain, cached = both(hourly, now, memo, complete=complete, spikes=spikes)
         assert dumps(cached) == dumps(plain)
+        assert "op4" in {a.operation_type for a in plain if a.kind.value == "degradation"}
 
 
 def test_a_rebuilt_hour_is_not_served_from_the_memo() -> None:
@@ -157,3 +161,18 @@ def test_a_short_history_finds_what_the_whole_week_finds(hours: int) -> None:
     plain, cached = both(hourly, now, WeekMemo())
     assert plain  # the spikes: it can fail
     assert dumps(cached) == dumps(plain)
+
+
+@pytest.mark.parametrize("slab", [1, 7, 1000])
+def test_histograms_gathered_in_slabs_give_the_same_verdicts(
+    slab: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = NOW + timedelta(minutes=9)
+    hourly = week_of(now)
+    plain, _ = both(hourly, now, WeekMemo())
+    monkeypatch.setattr(partition, "SLAB", slab)
+    _, cached = both(hourly, now, WeekMemo(), spikes={"op3": {NOW - 3 * HOUR}}, chunk=4)
+    monkeypatch.setattr(partition, "SLAB", 4_000_000)
+    again, _ = both(hourly, now, WeekMemo(), spikes={"op3": {NOW - 3 * HOUR}}, chunk=4)
+    assert plain  # it can fail
+    assert dumps(cached) == dumps(again)
