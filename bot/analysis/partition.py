@@ -62,6 +62,32 @@ def bare(rows: Rollups) -> Rollups:
     )
 
 
+def narrow(rows: Rollups) -> Rollups:
+    """The same rows with their histogram entries in the narrowest types that hold them
+    (row int32, bucket int16, count int32; int64 is kept where a value would not fit): a
+    week of histograms cached at 10,000 operations takes about 10 bytes an entry, not 24."""
+    i32 = np.iinfo(np.int32).max
+    fits = len(rows) < i32 and (not len(rows.hist_cnt) or int(rows.hist_cnt.max()) < i32)
+    if not fits or rows.hist_row.dtype == np.int32:
+        return rows
+    return Rollups(
+        rows.operations,
+        rows.op,
+        rows.bucket,
+        rows.n,
+        rows.sum_ms,
+        rows.m2_ms,
+        rows.sum_log,
+        rows.m2_log,
+        rows.min_ms,
+        rows.max_ms,
+        rows.hist_row.astype(np.int32),
+        rows.hist_idx.astype(np.int16),
+        rows.hist_cnt.astype(np.int32),
+        rows.resolution_s,
+    )
+
+
 def by_bucket(rows: Rollups) -> Rollups:
     """The same rows ordered by bucket (stable)."""
     return reorder(rows, np.argsort(rows.bucket, kind="stable"))

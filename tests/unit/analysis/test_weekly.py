@@ -10,7 +10,7 @@ import pytest
 from bot.analysis import partition
 from bot.analysis.detection import detect
 from bot.analysis.params import DegradationParams, DetectionParams
-from bot.analysis.partition import bare, by_bucket
+from bot.analysis.partition import bare, by_bucket, narrow
 from bot.analysis.rollups import Rollups, as_datetime64
 from bot.analysis.weekly import Hours, WeekMemo
 from bot.models import Anomaly
@@ -45,9 +45,9 @@ def week_of(end: datetime, slower: float = 1.0, seed: int = 5) -> Rollups:
 
 def parts_of(hourly: Rollups, now: datetime) -> tuple[Rollups, Rollups]:
     """The complete hours (ordered by bucket, as the store's cache keeps them) and the partial
-    hour of `hourly` at `now`."""
+    hour of `hourly` at `now`. The complete hours' histograms in narrow types, as cached."""
     hour = as_datetime64(now.replace(minute=0, second=0, microsecond=0))
-    complete = by_bucket(hourly.select(as_datetime64(START), hour))
+    complete = narrow(by_bucket(hourly.select(as_datetime64(START), hour)))
     return complete, hourly.select(hour, as_datetime64(now + HOUR))
 
 
