@@ -152,8 +152,9 @@ def summary(rows: Rollups, index: IntArray, key: IntArray, size: int) -> Summary
     stats = Summary.of(moments, key, size, histograms=False)
     if not rows.has_histograms:
         return stats
-    first = np.searchsorted(rows.hist_row, index)
-    lengths = np.searchsorted(rows.hist_row, index + 1) - first
+    at = index.astype(rows.hist_row.dtype)  # else numpy converts every entry first
+    first = np.searchsorted(rows.hist_row, at).astype(np.int64)
+    lengths = np.searchsorted(rows.hist_row, at + 1) - first
     dense = np.zeros(size * N_BUCKETS)
     ends = np.cumsum(lengths)
     cuts = np.searchsorted(ends, np.arange(SLAB, int(ends[-1]) if len(ends) else 0, SLAB))
