@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.analysis import degradation, detection, traffic
+from bot.analysis import degradation, detection, partition, traffic, weekly
 from bot.analysis.params import DegradationParams, DetectionParams, TrafficParams
 from bot.analysis.rollups import Rollups, as_datetime64
 from bot.config import Settings
@@ -28,6 +28,9 @@ class Scorer:
     def __init__(self, store: Store, settings: Settings) -> None:
         self._store = store
         self._settings = settings
+        # The degradation check's aggregates of the complete hours, merged again only when the
+        # store's hour cache hands out new rows (an hour completed or was rebuilt).
+        self._weeks = weekly.WeekMemo()
         # The span of hourly rollups detection reads each cycle (the store caches its complete
         # hours, so a week is read once an hour rather than every cycle).
         # Traffic needs the same hour a week before the last hour: 7 days and 2 hours.
@@ -59,8 +62,12 @@ class Scorer:
         minutes [start, end): spikes and degradations, traffic drops and, with `source`, a
         silent source, standing degradations throttled; and how many operations and samples
         had rows. The week of hourly rollups both detectors need is read once."""
-        hourly = await self._store.rollups.recent_hours(end, self._hours_span)
-        found, operations, samples = await self._score(start, end, active, hourly, only)
+        complete, current = await self._store.rollups.hour_parts(end, self._hours_span)
+        # A copy of the whole span: off the event loop.
+        hourly = await asyncio.to_thread(_joined, complete, current, False)
+        found, operations, samples = await self._score(
+            start, end, active, hourly, only, (complete, current)
+        )
         found += await self._traffic(end, hourly, only, source)
         return await self._throttle_degradations(found, end), operations, samples
 
@@ -71,6 +78,7 @@ class Scorer:
         active: dict[str, Baseline],
         hourly: Rollups,
         only: Callable[[str], bool] | None,
+        parts: tuple[Rollups, Rollups],
     ) -> tuple[list[Anomaly], int, int]:
         """The anomalies of the minutes [start, end), the operations and samples scored; with
         `only`, of the operations it accepts."""
@@ -85,7 +93,15 @@ class Scorer:
         recent = timedelta(minutes=max(detect.all_windows_min) + 1)
         minutes_from = floor_to(start - recent, HOUR)
         lookback_from = floor_to(start - s.detection.lookback, HOUR)
-        ref_hours = hourly.select(as_datetime64(lookback_from), as_datetime64(minutes_from))
+        complete, current = parts
+        ref_from, ref_to = as_datetime64(lookback_from), as_datetime64(minutes_from)
+        ref_hours = await asyncio.to_thread(
+            _joined,
+            complete.select(ref_from, ref_to),
+            current.select(ref_from, ref_to),
+            True,
+            hourly,
+        )
         ref_minutes = await minutes(minutes_from, start, end, self._minutes_span)
         operations = tuple(
             sorted(set(new.operations) | set(ref_hours.operations) | set(ref_minutes.operations))
@@ -95,18 +111,26 @@ class Scorer:
             hourly = hourly.recode(operations)
         reference = Rollups.concat([ref_hours.recode(operations), ref_minutes.recode(operations)])
         spikes = await self._store.findings.spike_hours(end - s.degradation.lookback)
+        degradation_params = params(DegradationParams, s.degradation)
+
+        def run() -> list[Anomaly]:
+            week = self._weeks.week(
+                complete, degradation_params, end, spikes, detect.chunk_operations
+            )
+            return detection.detect(
+                new.recode(operations),
+                reference,
+                hourly,
+                active,
+                detect,
+                end,
+                degradation_params,
+                spikes,
+                weekly.Hours(week, complete, current),
+            )
+
         # CPU work off the event loop: chat, /healthz and ingest keep answering meanwhile.
-        found = await asyncio.to_thread(
-            detection.detect,
-            new.recode(operations),
-            reference,
-            hourly,
-            active,
-            detect,
-            end,
-            params(DegradationParams, s.degradation),
-            spikes,
-        )
+        found = await asyncio.to_thread(run)
         return found, *scored
 
     async def _traffic(
@@ -144,3 +168,16 @@ class Scorer:
         repeat = min(DEGRADATION_REPEAT, self._settings.alerts.resolve_after / 3)
         recorded = await self._store.findings.latest_degradations(now - repeat)
         return degradation.throttle(found, recorded, now, repeat)
+
+
+def _joined(
+    complete: Rollups, current: Rollups, histograms: bool, like: Rollups | None = None
+) -> Rollups:
+    """The complete hours and the current one (with or without their histograms), coded by
+    the operations of both (or of `like`)."""
+    if like is not None:
+        operations = like.operations
+    else:
+        operations = tuple(sorted(set(complete.operations) | set(current.operations)))
+    parts = [complete.recode(operations), current.recode(operations)]
+    return Rollups.concat(parts if histograms else [partition.bare(p) for p in parts])

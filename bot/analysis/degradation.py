@@ -73,31 +73,63 @@ def assess_degradation(
     `params.info_pct` with at least `params.min_samples` samples in each half. `spike_hours`:
     per operation, the starts of the hours (UTC) in which a spike was detected; their rows are
     left out."""
-    start = now - params.lookback
-    mid = start + params.lookback / 2
+    start, mid, days = window(params, now)
     rows = hourly.select(as_datetime64(start), as_datetime64(now)).without(spike_hours or {})
     if len(rows) == 0:
         return {}
     k = len(rows.operations)
     late = (rows.bucket >= as_datetime64(mid)).astype(np.int64)
     halves = Summary.of(rows, rows.op * 2 + late, 2 * k)
-    both = halves.quantiles([0.9, 0.99])
-    p99 = both[:, 1].reshape(k, 2)
-    p90 = both[:, 0].reshape(k, 2)
-    counts = halves.n.reshape(k, 2)
+    both = halves.quantiles(HALF_QUANTILES)
+    daily, day_counts = daily_p99(rows, as_datetime64(start), days)
+    return verdicts(
+        rows.operations,
+        both.reshape(k, 2, 2),
+        halves.n.reshape(k, 2),
+        daily,
+        day_counts,
+        params,
+        now,
+    )
+
+
+HALF_QUANTILES = (0.9, 0.99)
+
+
+def window(params: DegradationParams, now: datetime) -> tuple[datetime, datetime, int]:
+    """The degradation window at `now`: its start, its midpoint and its number of days."""
+    start = now - params.lookback
+    days = max(int(np.ceil(params.lookback.total_seconds() / DAY_S)), 1)
+    return start, start + params.lookback / 2, days
+
+
+def verdicts(
+    operations: tuple[str, ...],
+    halves: FloatArray,
+    counts: IntArray,
+    daily: FloatArray,
+    day_counts: IntArray,
+    params: DegradationParams,
+    now: datetime,
+) -> dict[str, Degradation]:
+    """The degradations from per-operation aggregates of the window: `halves` (operations x
+    2 halves x HALF_QUANTILES, ms), `counts` (operations x 2 halves), the daily p99 (ms, NaN
+    without samples) and sample counts (operations x days)."""
+    start, mid, _ = window(params, now)
+    p99 = halves[:, :, 1]
+    p90 = halves[:, :, 0]
     enough = (counts >= params.min_samples).all(axis=1) & (p99[:, 0] > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(enough, 100.0 * (p99[:, 1] - p99[:, 0]) / p99[:, 0], np.nan)
         body = np.where(p90[:, 0] > 0, 100.0 * (p90[:, 1] - p90[:, 0]) / p90[:, 0], 0.0)
-    days = max(int(np.ceil(params.lookback.total_seconds() / DAY_S)), 1)
-    slopes = _daily_slopes(rows, as_datetime64(start), days)
+    slopes = least_squares_slope(daily)
     per_day = counts.sum(axis=1) / (params.lookback.total_seconds() / DAY_S)
     result: dict[str, Degradation] = {}
-    sustained = _sustained(rows, as_datetime64(start), days, mid - start, p99[:, 0], params)
+    sustained = _sustained(daily, day_counts, mid - start, p99[:, 0], params)
     for code in np.flatnonzero(np.nan_to_num(pct, nan=-np.inf) >= params.info_pct):
         slope = None if np.isnan(slopes[code]) else float(slopes[code])
-        result[rows.operations[code]] = Degradation(
-            operation=rows.operations[code],
+        result[operations[code]] = Degradation(
+            operation=operations[code],
             severity=severity_for(
                 float(pct[code]),
                 params,
@@ -174,27 +206,22 @@ def least_squares_slope(y: FloatArray) -> FloatArray:
 
 
 def _sustained(
-    rows: Rollups,
-    start: np.datetime64,
-    days: int,
+    p99: FloatArray,
+    counts: IntArray,
     half: timedelta,
     before: FloatArray,
     params: DegradationParams,
 ) -> npt.NDArray[np.bool_]:
-    """Per operation: every day wholly in the second half (from `start` + `half` on) with
-    samples has a p99 at least `critical_pct` above `before`, and there is at least one."""
-    p99, counts = daily_p99(rows, start, days)
+    """Per operation: every day wholly in the second half (from the window's start + `half` on)
+    with samples has a p99 at least `critical_pct` above `before`, and there is at least one.
+    `p99` and `counts`: per operation and day."""
+    days = p99.shape[1]
     late = np.arange(days) * DAY_S >= half.total_seconds()
     seen = (counts > 0) & late[None, :]
     bar = (before * (1.0 + params.critical_pct / 100.0))[:, None]
     high = np.nan_to_num(p99, nan=-np.inf) >= bar
     result: npt.NDArray[np.bool_] = np.asarray(seen.any(axis=1) & ~(seen & ~high).any(axis=1))
     return result
-
-
-def _daily_slopes(rows: Rollups, start: np.datetime64, days: int) -> FloatArray:
-    p99, _ = daily_p99(rows, start, days)
-    return least_squares_slope(p99)
 
 
 def throttle(

@@ -16,8 +16,8 @@ ONE spike-type anomaly and at most one degradation anomaly:
 Anything that depends only on the hourly rollups is computed by `prepare` into an
 `HourlyContext`; callers that run many cycles within one hour may reuse it with `detect_with`."""
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +34,7 @@ from bot.analysis.seasonality import expected_shift, hour_of_day_offsets
 from bot.analysis.statistical import zscore_evidence
 from bot.analysis.summary import Summary
 from bot.analysis.threshold import threshold_evidence
+from bot.analysis.weekly import Hours
 from bot.models import Anomaly, AnomalyKind, Baseline, Severity
 
 SEASONALITY_DAYS = timedelta(days=7)
@@ -55,6 +56,8 @@ class HourlyContext:
     hourly: Rollups | None = None
     degradation: DegradationParams = field(default_factory=DegradationParams)
     spike_hours: Mapping[str, Collection[datetime]] = field(default_factory=dict)
+    # with `detect`'s `week`, the rows with histograms of some operations (`hourly` has none)
+    rows_of: Callable[[Sequence[str]], Rollups] | None = None
 
 
 def prepare(
@@ -67,14 +70,21 @@ def prepare(
     """The hourly context at `now`: seasonality from the last 7 days (robust detector only)
     and degradations over `degradation.lookback`, judged without each operation's
     `spike_hours` (see `bot.analysis.degradation`)."""
-    offsets: FloatArray = np.zeros((len(hourly.operations), 24))
-    if params.detector == "robust" and params.seasonality and len(hourly):
-        week = hourly.select(as_datetime64(now - SEASONALITY_DAYS), as_datetime64(now))
-        offsets = hour_of_day_offsets(week, hourly.operations)
+    offsets = seasonal_offsets(hourly, now, params)
     degradations = assess_degradation(hourly, degradation, now, spike_hours)
     return HourlyContext(
         hourly.operations, offsets, degradations, hourly, degradation, spike_hours or {}
     )
+
+
+def seasonal_offsets(hourly: Rollups, now: datetime, params: DetectionParams) -> FloatArray:
+    """Hour-of-day offsets (operations of `hourly` x 24) from the last 7 days (robust detector
+    only; zeros otherwise). Each operation's offsets depend only on its own rows."""
+    offsets: FloatArray = np.zeros((len(hourly.operations), 24))
+    if params.detector == "robust" and params.seasonality and len(hourly):
+        week = hourly.select(as_datetime64(now - SEASONALITY_DAYS), as_datetime64(now))
+        offsets = hour_of_day_offsets(week, hourly.operations)
+    return offsets
 
 
 def detect(
@@ -86,6 +96,7 @@ def detect(
     now: datetime,
     degradation: DegradationParams | None = None,
     spike_hours: Mapping[str, Collection[datetime]] | None = None,
+    week: Hours | None = None,
 ) -> list[Anomaly]:
     """Run one detection cycle at `now` (UTC). Returns the anomalies, sorted by operation, at
     most one spike-type and one degradation anomaly per operation. Durations in ms.
@@ -97,8 +108,16 @@ def detect(
     operation, the hours in which earlier cycles found spikes, left out of the degradation check.
     All with histograms, ideally ordered by bucket (selection is then O(log n)). Operations
     are scored in chunks of `params.chunk_operations` (each operation's verdict depends only on
-    its own rows), so peak memory is bounded by the chunk, not by the number of operations."""
+    its own rows), so peak memory is bounded by the chunk, not by the number of operations.
+
+    `week`: `hourly` in parts, with the degradation check's aggregates of its complete hours
+    (built and kept by `bot.analysis.weekly`); with it, the hourly rollups are merged once an
+    hour rather than every cycle, with the same results, and `hourly` needs no histograms."""
     names = sorted(set(new.operations) | set(reference.operations) | set(hourly.operations))
+    if week is not None:
+        return _detect_week(
+            new, reference, hourly, baselines, params, now, degradation, spike_hours, week, names
+        )
     if len(names) <= params.chunk_operations:
         return _detect(new, reference, hourly, baselines, params, now, degradation, spike_hours)
     found: list[Anomaly] = []
@@ -121,6 +140,45 @@ def _detect(
 ) -> list[Anomaly]:
     context = prepare(hourly, now, params, degradation or DegradationParams(), spike_hours)
     return detect_with(context, new, reference, baselines, params, now)
+
+
+def _detect_week(
+    new: Rollups,
+    reference: Rollups,
+    hourly: Rollups,
+    baselines: Mapping[str, Baseline],
+    params: DetectionParams,
+    now: datetime,
+    degradation: DegradationParams | None,
+    spike_hours: Mapping[str, Collection[datetime]] | None,
+    week: Hours,
+    names: list[str],
+) -> list[Anomaly]:
+    """`detect` with the complete hours' aggregates: seasonality and degradations for all
+    operations at once (neither holds a dense histogram per row), the spike rules in chunks."""
+    degradation = degradation or DegradationParams()
+    offsets = seasonal_offsets(hourly, now, params)
+    degradations = week.week.assess(
+        week.partial.recode(hourly.operations), degradation, now, spike_hours or {}
+    )
+    context = HourlyContext(
+        hourly.operations,
+        offsets,
+        degradations,
+        hourly,
+        degradation,
+        spike_hours or {},
+        week.rows_of,
+    )
+    if len(names) <= params.chunk_operations:
+        return detect_with(context, new, reference, baselines, params, now)
+    found: list[Anomaly] = []
+    chunks = partition.chunked(names, params.chunk_operations)
+    parts = (partition.split(r, chunks) for r in (new, reference))
+    for chunk, n, r in zip(chunks, *parts, strict=True):
+        mine = {name: degradations[name] for name in chunk if name in degradations}
+        found.extend(detect_with(replace(context, degradations=mine), n, r, baselines, params, now))
+    return found
 
 
 def detect_with(
@@ -190,8 +248,14 @@ def without_open_spikes(
             extra[name] = set(context.spike_hours.get(name, ())) | _hours(now - OPEN_SPIKE, now)
     if not extra:
         return context.degradations
+    # Each operation's verdict depends only on its own rows: judge only these again.
+    names = sorted(extra)
+    rows = context.hourly.recode(names) if context.rows_of is None else context.rows_of(names)
     again = assess_degradation(
-        context.hourly, context.degradation, now, {**context.spike_hours, **extra}
+        rows,
+        context.degradation,
+        now,
+        {**context.spike_hours, **extra},
     )
     result = {k: v for k, v in context.degradations.items() if k not in extra}
     result.update({name: again[name] for name in extra if name in again})

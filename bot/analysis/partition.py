@@ -3,10 +3,17 @@
 operation and window, per operation and day) stay bounded however many operations there are.
 Every step is linear in rows and histogram entries (one stable sort of the rows' chunk ids)."""
 
+from collections.abc import Collection, Mapping
+from dataclasses import replace
+from datetime import datetime
+
 import numpy as np
 
-from bot.analysis.histogram import IntArray
+from bot.analysis.histogram import N_BUCKETS, IntArray
 from bot.analysis.rollups import Rollups
+from bot.analysis.summary import Summary
+
+SLAB = 4_000_000  # histogram entries `summary` gathers at once
 
 
 def reorder(rows: Rollups, order: IntArray) -> Rollups:
@@ -34,6 +41,53 @@ def reorder(rows: Rollups, order: IntArray) -> Rollups:
     )
 
 
+def bare(rows: Rollups) -> Rollups:
+    """The same rows without their histograms (no copy): for readers of counts and moments."""
+    none = rows.hist_row[:0]
+    return Rollups(
+        rows.operations,
+        rows.op,
+        rows.bucket,
+        rows.n,
+        rows.sum_ms,
+        rows.m2_ms,
+        rows.sum_log,
+        rows.m2_log,
+        rows.min_ms,
+        rows.max_ms,
+        none,
+        none,
+        none,
+        rows.resolution_s,
+    )
+
+
+def narrow(rows: Rollups) -> Rollups:
+    """The same rows with their histogram entries in the narrowest types that hold them
+    (row int32, bucket int16, count int32; int64 is kept where a value would not fit): a
+    week of histograms cached at 10,000 operations takes about 10 bytes an entry, not 24."""
+    i32 = np.iinfo(np.int32).max
+    fits = len(rows) < i32 and (not len(rows.hist_cnt) or int(rows.hist_cnt.max()) < i32)
+    if not fits or rows.hist_row.dtype == np.int32:
+        return rows
+    return Rollups(
+        rows.operations,
+        rows.op,
+        rows.bucket,
+        rows.n,
+        rows.sum_ms,
+        rows.m2_ms,
+        rows.sum_log,
+        rows.m2_log,
+        rows.min_ms,
+        rows.max_ms,
+        rows.hist_row.astype(np.int32),
+        rows.hist_idx.astype(np.int16),
+        rows.hist_cnt.astype(np.int32),
+        rows.resolution_s,
+    )
+
+
 def by_bucket(rows: Rollups) -> Rollups:
     """The same rows ordered by bucket (stable)."""
     return reorder(rows, np.argsort(rows.bucket, kind="stable"))
@@ -57,3 +111,60 @@ def split(rows: Rollups, chunks: list[tuple[str, ...]]) -> list[Rollups]:
 def chunked(names: list[str], size: int) -> list[tuple[str, ...]]:
     """`names` (sorted) in consecutive chunks of at most `size`."""
     return [tuple(names[i : i + size]) for i in range(0, len(names), max(size, 1))]
+
+
+def dropped(rows: Rollups, cells: Mapping[str, Collection[datetime]]) -> np.ndarray:
+    """Per row, whether `rows.without(cells)` would leave it out."""
+    codes = {name: code for code, name in enumerate(rows.operations)}
+    pairs = [(codes[n], int(b.timestamp())) for n, hs in cells.items() if n in codes for b in hs]
+    if not pairs or not len(rows):
+        return np.zeros(len(rows), dtype=bool)
+    stamps = rows.bucket.astype("datetime64[s]").astype(np.int64)
+    drop_op = np.array([c for c, _ in pairs], dtype=np.int64)
+    drop_at = np.array([t for _, t in pairs], dtype=np.int64)
+    origin = min(int(stamps.min()), int(drop_at.min()))
+    width = len(rows.operations)
+    result: np.ndarray = np.isin(
+        (stamps - origin) * width + rows.op, (drop_at - origin) * width + drop_op
+    )
+    return result
+
+
+def summary(rows: Rollups, index: IntArray, key: IntArray, size: int) -> Summary:
+    """`Summary.of` the rows `index` of `rows` by `key` (one per row of `index`), gathering
+    at most SLAB histogram entries at a time."""
+    moments = Rollups(
+        rows.operations,
+        rows.op[index],
+        rows.bucket[index],
+        rows.n[index],
+        rows.sum_ms[index],
+        rows.m2_ms[index],
+        rows.sum_log[index],
+        rows.m2_log[index],
+        rows.min_ms[index],
+        rows.max_ms[index],
+        rows.hist_row[:0],
+        rows.hist_idx[:0],
+        rows.hist_cnt[:0],
+        rows.resolution_s,
+    )
+    stats = Summary.of(moments, key, size, histograms=False)
+    if not rows.has_histograms:
+        return stats
+    at = index.astype(rows.hist_row.dtype)  # else numpy converts every entry first
+    first = np.searchsorted(rows.hist_row, at).astype(np.int64)
+    lengths = np.searchsorted(rows.hist_row, at + 1) - first
+    dense = np.zeros(size * N_BUCKETS)
+    ends = np.cumsum(lengths)
+    cuts = np.searchsorted(ends, np.arange(SLAB, int(ends[-1]) if len(ends) else 0, SLAB))
+    for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(index)], strict=True):
+        part = lengths[lo:hi]
+        total = int(part.sum())
+        if not total:
+            continue
+        before = np.concatenate([[0], np.cumsum(part)[:-1]])
+        entry = np.repeat(first[lo:hi] - before, part) + np.arange(total)
+        cell = np.repeat(key[lo:hi], part) * N_BUCKETS + rows.hist_idx[entry]
+        dense += np.bincount(cell, weights=rows.hist_cnt[entry], minlength=size * N_BUCKETS)
+    return replace(stats, hist=np.rint(dense).astype(np.int64).reshape(size, N_BUCKETS))

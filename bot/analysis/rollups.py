@@ -262,7 +262,8 @@ class Rollups:
         )
 
     def _sliced(self, lo: int, hi: int) -> "Rollups":
-        h_lo, h_hi = np.searchsorted(self.hist_row, [lo, hi])
+        # needles of the entries' type: else numpy converts every entry first
+        h_lo, h_hi = np.searchsorted(self.hist_row, np.array([lo, hi], self.hist_row.dtype))
         return Rollups(
             self.operations,
             self.op[lo:hi],

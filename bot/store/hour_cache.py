@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from bot.analysis.partition import by_bucket
+from bot.analysis.partition import by_bucket, narrow
 from bot.analysis.rollups import Rollups, as_datetime64
 
 HOUR = timedelta(hours=1)
@@ -104,7 +104,7 @@ def _merge(
     pieces = [p for p in [kept, *parts] if len(p)]
     names = tuple(sorted({name for p in pieces for name in p.operations}))
     rows = Rollups.concat([p.recode(names) for p in pieces]) if pieces else Rollups.empty()
-    return by_bucket(rows) if len(pieces) > 1 else rows
+    return narrow(by_bucket(rows) if len(pieces) > 1 else rows)
 
 
 def present(rows: Rollups) -> Rollups:

@@ -318,14 +318,21 @@ class RollupRepository:
         """Hourly rollups from `end - span` to the end of `end`'s hour, with histograms. The
         complete hours come from the cache (`hour_cache`), which reads only the hours rebuilt or
         completed since; the current hour is read each time."""
-        hour = floor_to(end, HOUR)
-        complete = await self._hours.hours(hour, span, self._read_hours)
-        current = await self.between("hour", hour, hour + HOUR)
+        complete, current = await self.hour_parts(end, span)
         operations = tuple(sorted(set(complete.operations) | set(current.operations)))
         # A copy of the whole span: off the event loop.
         return await asyncio.to_thread(
             lambda: Rollups.concat([complete.recode(operations), current.recode(operations)])
         )
+
+    async def hour_parts(self, end: datetime, span: timedelta) -> tuple[Rollups, Rollups]:
+        """`recent_hours` in its two parts: the complete hours [floor(end) - span, floor(end))
+        from the cache (the same object until an hour completes or is rebuilt) and the
+        current hour, read each time."""
+        hour = floor_to(end, HOUR)
+        complete = await self._hours.hours(hour, span, self._read_hours)
+        current = await self.between("hour", hour, hour + HOUR)
+        return complete, current
 
     async def _read_hours(self, start: datetime, end: datetime) -> Rollups:
         return await self.between("hour", start, end)
