@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from bot.analysis import histogram
 from bot.analysis.histogram import N_BUCKETS, count_width, pack, unpack
 
 
@@ -64,3 +65,18 @@ def test_unpack_refuses_corrupt_data(data, lengths):
 def test_pack_refuses_what_is_not_a_sparse_histogram(idx, cnt):
     with pytest.raises(ValueError, match=r"histogram|indexes"):
         pack(idx, cnt)
+
+
+@pytest.mark.parametrize("slab", [1, 2, 7, 1 << 21])
+def test_unpack_in_slabs_reads_the_same_entries(monkeypatch, slab):
+    rng = np.random.default_rng(11)
+    rows = []
+    for size in rng.integers(1, 20, 50):
+        idx = np.sort(rng.choice(N_BUCKETS, size, replace=False))
+        rows.append((idx, rng.integers(1, 70_000, size)))
+    packed = [pack(i, c) for i, c in rows]
+    monkeypatch.setattr(histogram, "UNPACK_ENTRIES", slab)
+    row, idx, cnt = unpack(b"".join(packed), np.array([len(p) for p in packed]))
+    assert row.tolist() == [r for r, (i, _) in enumerate(rows) for _ in i]
+    assert idx.tolist() == np.concatenate([i for i, _ in rows]).tolist()
+    assert cnt.tolist() == np.concatenate([c for _, c in rows]).tolist()
