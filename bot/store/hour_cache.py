@@ -52,18 +52,31 @@ class HourCache:
         self._span = timedelta(0)
         self._end: datetime | None = None
         self._stale: list[Range] = []
+        # Reads in progress, and what was invalidated or cleared meanwhile (other jobs of the
+        # process run rebuilds while a read awaits): a read must not forget those.
+        self._reads = 0
+        self._arrived: list[tuple[datetime, datetime | None]] = []
+        self._clears = 0
 
     def invalidate(self, start: datetime, end: datetime | None = None) -> None:
         """Forget the cached buckets that a rebuild of [start, end) touched (to the end of time
         when `end` is None)."""
+        if self._reads:
+            self._arrived.append((start, end))
         if self._rows is not None and self._end is not None:
-            stop = self._end if end is None else min(_ceil(end, self._step), self._end)
-            if _floor(start, self._step) < stop:
-                self._stale = merged([*self._stale, (_floor(start, self._step), stop)])
+            self._stale = self._with_stale(self._stale, start, end, self._end)
+
+    def _with_stale(
+        self, stale: list[Range], start: datetime, end: datetime | None, upto: datetime
+    ) -> list[Range]:
+        stop = upto if end is None else min(_ceil(end, self._step), upto)
+        low = _floor(start, self._step)
+        return merged([*stale, (low, stop)]) if low < stop else stale
 
     def clear(self) -> None:
         """Forget everything (another process may have rebuilt any of it)."""
         self._rows, self._end, self._stale = None, None, []
+        self._clears += 1
 
     def missing(self, hour: datetime, span: timedelta) -> list[Range]:
         """The ranges a read of [hour - span, hour) must fetch."""
@@ -75,15 +88,29 @@ class HourCache:
 
     async def hours(self, hour: datetime, span: timedelta, read: Reader) -> Rollups:
         """The hourly rollups of [hour - span, hour), ordered by bucket, reading with `read`
-        only the ranges missing from the cache."""
+        only the ranges missing from the cache. What was invalidated while it read stays stale
+        for the next read; after a `clear` meanwhile, nothing read is kept."""
         ranges = self.missing(hour, span)
         if not ranges and self._rows is not None and hour == self._end:
             return self._rows  # nothing changed: no copy of the whole span
-        parts = [await read(a, b) for a, b in ranges]
         cached = self._rows if ranges != [(hour - span, hour)] else None
-        # Copies of the whole span: off the event loop.
-        rows = await asyncio.to_thread(_merge, cached, parts, ranges, hour - span, hour)
-        self._rows, self._span, self._end, self._stale = rows, span, hour, []
+        mark, clears = len(self._arrived), self._clears
+        self._reads += 1
+        try:
+            parts = [await read(a, b) for a, b in ranges]
+            # Copies of the whole span: off the event loop.
+            rows = await asyncio.to_thread(_merge, cached, parts, ranges, hour - span, hour)
+        finally:
+            self._reads -= 1
+        arrived = self._arrived[mark:]
+        if not self._reads:
+            self._arrived = []
+        if self._clears != clears:
+            return rows
+        stale: list[Range] = []
+        for start, end in arrived:
+            stale = self._with_stale(stale, start, end, hour)
+        self._rows, self._span, self._end, self._stale = rows, span, hour, stale
         return rows
 
 

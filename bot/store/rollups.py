@@ -107,7 +107,8 @@ class RollupRepository:
         logged for other processes' caches (this one's forgets the range after the commit).
         In the caller's transaction, whose later statements are planned without nested loops."""
         await conn.execute(QUERIES["rebuild_plans"])
-        hour_from, hour_to = floor_to(start, HOUR), floor_to(end - MINUTE, HOUR) + HOUR
+        # the hours holding [start, end): `end` is the refresh's `now`, rarely on a minute
+        hour_from, hour_to = floor_to(start, HOUR), floor_to(end - _TICK, HOUR) + HOUR
         await conn.execute(QUERIES["build_rollups"], start, end, *hist_args, hour_from, hour_to)
         self._seen = await conn.fetchval(QUERIES["log_rollup_rebuild"], start, end)
 

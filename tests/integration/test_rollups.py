@@ -364,3 +364,30 @@ async def test_a_replica_firing_on_the_same_slot_stands_on_the_others_refresh(
     assert sum(minutes.n) == 5 * 4 + 3
     await store.rollups.refresh(at + timedelta(seconds=2.5), initial_backfill=WEEK)  # itself
     assert await logged() == before + 2
+
+
+async def test_a_refresh_in_the_first_minute_of_an_hour_rolls_that_minute_up(store: Store) -> None:
+    """`now` (12:00:30) is past an hour boundary and not on a minute: the minute and hour of
+    12:00 hold the row of 12:00:10 (the hours rebuilt must reach past `now`)."""
+    await store.metrics.add(
+        [
+            Metric(
+                operation_type="commit", duration_ms=5.0, recorded_at=NOW - timedelta(seconds=60)
+            ),
+            Metric(
+                operation_type="commit", duration_ms=7.0, recorded_at=NOW - timedelta(seconds=20)
+            ),
+        ]
+    )
+    await store.rollups.refresh(NOW, initial_backfill=WEEK)
+    hour = floor_to(NOW, HOUR_)
+    minutes = await store.rollups.between("minute", hour - MIN, NOW)
+    hours = await store.rollups.between("hour", hour - HOUR_, hour + HOUR_)
+    assert [(as_datetime(b), int(n)) for b, n in zip(minutes.bucket, minutes.n, strict=True)] == [
+        (hour - MIN, 1),
+        (hour, 1),
+    ]
+    assert [(as_datetime(b), int(n)) for b, n in zip(hours.bucket, hours.n, strict=True)] == [
+        (hour - HOUR_, 1),
+        (hour, 1),
+    ]

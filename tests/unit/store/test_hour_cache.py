@@ -145,3 +145,38 @@ def test_ordering_by_bucket_keeps_each_rows_histogram() -> None:
     per_row = np.bincount(ordered.hist_row, weights=ordered.hist_cnt, minlength=len(ordered))
     assert np.array_equal(per_row.astype(np.int64), ordered.n)
     assert sorted(ordered.sum_ms.tolist()) == sorted(rows.sum_ms.tolist())
+
+
+class RebuiltWhileReading(Reader):
+    """A reader during whose first read another job of the process rebuilds (or forgets)."""
+
+    def __init__(self, rows: Rollups, cache: HourCache, forget: bool) -> None:
+        super().__init__(rows)
+        self.cache, self.forget = cache, forget
+
+    async def __call__(self, start: datetime, end: datetime) -> Rollups:
+        got = await super().__call__(start, end)
+        if len(self.reads) == 1:
+            if self.forget:
+                self.cache.clear()
+            else:
+                self.cache.invalidate(HOUR - timedelta(days=2), HOUR - timedelta(days=2) + H)
+        return got
+
+
+@pytest.mark.parametrize(
+    ("forget", "reads"),
+    [
+        (False, [(HOUR - timedelta(days=2), HOUR - timedelta(days=2) + H)]),
+        (True, [(WEEK_AGO, HOUR)]),
+    ],
+)
+async def test_what_was_rebuilt_during_a_read_is_read_again_next_time(
+    forget: bool, reads: list[Range]
+) -> None:
+    cache = HourCache()
+    reader = RebuiltWhileReading(history(HOUR + H), cache, forget)
+    await cache.hours(HOUR, SPAN, reader)
+    reader.reads = [(HOUR, HOUR)]  # not the first read any more
+    await cache.hours(HOUR, SPAN, reader)
+    assert reader.reads[1:] == reads
