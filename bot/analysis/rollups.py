@@ -126,7 +126,7 @@ class Rollups:
         return len(self.hist_row) > 0 or len(self.op) == 0
 
     @cached_property
-    def _time_sorted(self) -> bool:
+    def time_sorted(self) -> bool:
         return bool(np.all(self.bucket[1:] >= self.bucket[:-1]))
 
     @classmethod
@@ -287,7 +287,7 @@ class Rollups:
 
     def select(self, start: np.datetime64, end: np.datetime64) -> "Rollups":
         """Rows whose bucket starts in [start, end). O(log rows) on time-sorted rollups."""
-        if self._time_sorted:
+        if self.time_sorted:
             lo, hi = np.searchsorted(self.bucket, [start, end])
             return self._sliced(int(lo), int(hi))
         return self._masked((self.bucket >= start) & (self.bucket < end))

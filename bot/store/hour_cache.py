@@ -122,16 +122,44 @@ def _merge(
     end: datetime,
 ) -> Rollups:
     """The cached rows of [start, end) less `ranges`, with `parts` (the fresh reads of those
-    ranges), ordered by bucket."""
+    ranges, in order, each within its range), ordered by bucket. When the cache and the parts
+    are ordered by bucket (as reads and earlier merges are), the cached stretches between the
+    ranges and the parts are laid end to end: the same rows in the same order as a stable sort
+    by bucket would give, without sorting the span (two hours of minutes at 10,000 operations:
+    a second a cycle)."""
+    if cached is None or not cached.time_sorted or not all(p.time_sorted for p in parts):
+        return _merge_by_sort(cached, parts, ranges, start, end)
+    edges = [start, *(t for r in ranges for t in r), end]
+    kept = [
+        cached.select(as_datetime64(edges[2 * i]), as_datetime64(edges[2 * i + 1]))
+        for i in range(len(ranges) + 1)
+    ]
+    pieces = [p for pair in zip(kept, [*parts, None], strict=True) for p in pair if p is not None]
+    return narrow(_joined([p for p in pieces if len(p)]))
+
+
+def _merge_by_sort(
+    cached: Rollups | None,
+    parts: list[Rollups],
+    ranges: list[Range],
+    start: datetime,
+    end: datetime,
+) -> Rollups:
+    """`_merge` for rows in any order: the kept rows and the parts, sorted by bucket (stable)."""
     kept = Rollups.empty()
     if cached is not None:
         kept = cached.select(as_datetime64(start), as_datetime64(end))
         for a, b in ranges:
             kept = kept.exclude(as_datetime64(a), as_datetime64(b))
     pieces = [p for p in [kept, *parts] if len(p)]
-    names = tuple(sorted({name for p in pieces for name in p.operations}))
-    rows = Rollups.concat([p.recode(names) for p in pieces]) if pieces else Rollups.empty()
+    rows = _joined(pieces)
     return narrow(by_bucket(rows) if len(pieces) > 1 else rows)
+
+
+def _joined(pieces: list[Rollups]) -> Rollups:
+    """The pieces end to end, coded by all their operations."""
+    names = tuple(sorted({name for p in pieces for name in p.operations}))
+    return Rollups.concat([p.recode(names) for p in pieces]) if pieces else Rollups.empty()
 
 
 def present(rows: Rollups) -> Rollups:

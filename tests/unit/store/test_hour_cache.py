@@ -9,6 +9,7 @@ import pytest
 
 from bot.analysis.partition import by_bucket
 from bot.analysis.rollups import Rollups, as_datetime64
+from bot.store import hour_cache
 from bot.store.hour_cache import HourCache, Range
 
 HOUR = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -180,3 +181,23 @@ async def test_what_was_rebuilt_during_a_read_is_read_again_next_time(
     reader.reads = [(HOUR, HOUR)]  # not the first read any more
     await cache.hours(HOUR, SPAN, reader)
     assert reader.reads[1:] == reads
+
+
+@pytest.mark.parametrize(
+    "ranges",
+    [
+        [(HOUR - H, HOUR)],  # the usual cycle: the newest hour
+        [(WEEK_AGO, WEEK_AGO + H), (HOUR - 3 * H, HOUR - 2 * H), (HOUR - H, HOUR)],
+        [(HOUR - timedelta(days=3), HOUR - timedelta(days=2))],
+    ],
+)
+def test_laying_sorted_stretches_end_to_end_equals_sorting_them(ranges: list[Range]) -> None:
+    old, new = history(HOUR + H), history(HOUR + H, version=1)
+    cached = by_bucket(old.select(as_datetime64(WEEK_AGO), as_datetime64(HOUR)))
+    parts = [by_bucket(new.select(as_datetime64(a), as_datetime64(b))) for a, b in ranges]
+    fast = hour_cache._merge(cached, parts, ranges, WEEK_AGO, HOUR)
+    slow = hour_cache._merge_by_sort(cached, parts, ranges, WEEK_AGO, HOUR)
+    assert fast.operations == slow.operations
+    for column in ("op", "bucket", "n", "sum_ms", "m2_log", "hist_row", "hist_idx", "hist_cnt"):
+        assert getattr(fast, column).tolist() == getattr(slow, column).tolist(), column
+    assert fast.sum_ms.tolist() != cached.sum_ms.tolist()  # the parts did replace rows
