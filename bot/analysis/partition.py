@@ -44,22 +44,7 @@ def reorder(rows: Rollups, order: IntArray) -> Rollups:
 def bare(rows: Rollups) -> Rollups:
     """The same rows without their histograms (no copy): for readers of counts and moments."""
     none = rows.hist_row[:0]
-    return Rollups(
-        rows.operations,
-        rows.op,
-        rows.bucket,
-        rows.n,
-        rows.sum_ms,
-        rows.m2_ms,
-        rows.sum_log,
-        rows.m2_log,
-        rows.min_ms,
-        rows.max_ms,
-        none,
-        none,
-        none,
-        rows.resolution_s,
-    )
+    return replace(rows, hist_row=none, hist_idx=none, hist_cnt=none)
 
 
 def narrow(rows: Rollups) -> Rollups:
@@ -70,21 +55,11 @@ def narrow(rows: Rollups) -> Rollups:
     fits = len(rows) < i32 and (not len(rows.hist_cnt) or int(rows.hist_cnt.max()) < i32)
     if not fits or rows.hist_row.dtype == np.int32:
         return rows
-    return Rollups(
-        rows.operations,
-        rows.op,
-        rows.bucket,
-        rows.n,
-        rows.sum_ms,
-        rows.m2_ms,
-        rows.sum_log,
-        rows.m2_log,
-        rows.min_ms,
-        rows.max_ms,
-        rows.hist_row.astype(np.int32),
-        rows.hist_idx.astype(np.int16),
-        rows.hist_cnt.astype(np.int32),
-        rows.resolution_s,
+    return replace(
+        rows,
+        hist_row=rows.hist_row.astype(np.int32),
+        hist_idx=rows.hist_idx.astype(np.int16),
+        hist_cnt=rows.hist_cnt.astype(np.int32),
     )
 
 
