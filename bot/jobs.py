@@ -287,7 +287,7 @@ class Jobs:
     ) -> list[tuple[Baseline, BaselineChange, Baseline | None]]:
         s = self._settings
         await self.refresh(now)
-        hourly = await self._store.rollups.between("hour", now - s.baselines.lookback, now + HOUR)
+        hourly = await self._store.rollups.hours_until(now - s.baselines.lookback, now)
         fresh = await asyncio.to_thread(
             baselines_.compute_baselines, hourly, params(BaselineParams, s.baselines), now
         )

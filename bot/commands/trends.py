@@ -134,7 +134,7 @@ async def trends_(ctx: CommandContext, args: list[str]) -> Reply:
     end = floor_to(ctx.now, HOUR) + HOUR  # the current, partial hour included
     edges = day_edges(ctx.now, days, zone)
     start = floor_to(edges[0], HOUR)  # midnight in the zone (its hour, for half-hour zones)
-    rollups = await ctx.store.rollups.hours_of(op, start, end)
+    rollups = await ctx.store.rollups.hours_of(op, start, end, ctx.now)
     baselines = await ctx.store.findings.active_baselines()
     [hourly] = trends(rollups, start, end, baselines=baselines, operations=[op])
     if int(np.sum(hourly.count)) == 0:

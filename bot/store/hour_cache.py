@@ -58,6 +58,11 @@ class HourCache:
         self._arrived: list[tuple[datetime, datetime | None]] = []
         self._clears = 0
 
+    @property
+    def span(self) -> timedelta | None:
+        """The span of the buckets cached (None when nothing is)."""
+        return None if self._rows is None else self._span
+
     def invalidate(self, start: datetime, end: datetime | None = None) -> None:
         """Forget the cached buckets that a rebuild of [start, end) touched (to the end of time
         when `end` is None)."""

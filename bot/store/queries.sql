@@ -137,8 +137,8 @@ DELETE FROM perfbot.rollup_rebuilds
 SELECT set_config('enable_nestloop', 'off', true), set_config('jit', 'off', true)
 
 -- build_rollups --
--- Minute rollups of source metrics with recorded_at in [$1, $2) and hourly rollups of the hours
--- [$6, $7) that hold them (hours cover minutes), both from the raw rows in one pass (the
+-- Minute rollups of source metrics with recorded_at in [$1, $2) and, when $8, hourly rollups of
+-- the hours [$6, $7) that hold them (hours cover minutes), both from the raw rows in one pass (the
 -- predicate on source_at, the time column in its own type, lets the source's index serve the
 -- scan): moments in ms and ln(ms), extremes and the sparse log-bucket histogram. $3 = histogram
 -- MIN_MS, $4 = SCALE, $5 = N_BUCKETS (see bot.analysis.histogram). Only rows of known
@@ -164,7 +164,7 @@ WITH samples AS (
     SELECT u.hourly, s.operation_type, s.d, s.l, s.idx,
            date_trunc(CASE WHEN u.hourly THEN 'hour' ELSE 'minute' END, s.recorded_at) AS bucket
       FROM samples s CROSS JOIN (VALUES (false), (true)) AS u(hourly)
-     WHERE u.hourly OR (s.recorded_at >= $1 AND s.recorded_at < $2)
+     WHERE (u.hourly AND $8::boolean) OR (NOT u.hourly AND s.recorded_at >= $1 AND s.recorded_at < $2)
 ), moments AS (
     SELECT hourly, operation_type, bucket, count(*)::int AS n, sum(d) AS sum_ms,
            var_pop(d) * count(*) AS m2_ms, sum(l) AS sum_log, var_pop(l) * count(*) AS m2_log,
@@ -192,7 +192,7 @@ WITH samples AS (
            (SELECT b.bucket, b.operation_type FROM built b WHERE NOT b.hourly)
 ), hours_vanished AS (
     DELETE FROM perfbot.rollup_hour r
-     WHERE r.bucket >= $6 AND r.bucket < $7
+     WHERE $8::boolean AND r.bucket >= $6 AND r.bucket < $7
        AND (r.bucket, r.operation_type) NOT IN
            (SELECT b.bucket, b.operation_type FROM built b WHERE b.hourly)
 ), minutes AS (
@@ -210,6 +210,31 @@ WITH samples AS (
 INSERT INTO perfbot.rollup_hour AS r
        (operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist)
 SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist FROM built WHERE hourly
+ON CONFLICT (bucket, operation_type) DO UPDATE SET
+       n = EXCLUDED.n, sum_ms = EXCLUDED.sum_ms, m2_ms = EXCLUDED.m2_ms,
+       sum_log = EXCLUDED.sum_log, m2_log = EXCLUDED.m2_log, min_ms = EXCLUDED.min_ms,
+       max_ms = EXCLUDED.max_ms, hist = EXCLUDED.hist
+ WHERE (r.n, r.sum_ms, r.m2_ms, r.sum_log, r.m2_log, r.min_ms, r.max_ms, r.hist)
+       IS DISTINCT FROM (EXCLUDED.n, EXCLUDED.sum_ms, EXCLUDED.m2_ms, EXCLUDED.sum_log,
+       EXCLUDED.m2_log, EXCLUDED.min_ms, EXCLUDED.max_ms, EXCLUDED.hist)
+
+-- put_hour_rollups --
+-- Hourly rollups of the hours [$1, $2) replaced by the rows given as arrays ($3 operation,
+-- $4 bucket, $5 n, $6 sum_ms, $7 m2_ms, $8 sum_log, $9 m2_log, $10 min_ms, $11 max_ms, $12
+-- packed histogram), which numpy merged from the hours' minute rollups: as `build_rollups`,
+-- only rows whose values changed are written and keys of the range not given are deleted.
+WITH given AS (
+    SELECT * FROM unnest($3::text[], $4::timestamptz[], $5::int[], $6::float8[], $7::float8[],
+                         $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::bytea[])
+        AS g(operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist)
+), vanished AS (
+    DELETE FROM perfbot.rollup_hour r
+     WHERE r.bucket >= $1 AND r.bucket < $2
+       AND (r.bucket, r.operation_type) NOT IN (SELECT g.bucket, g.operation_type FROM given g)
+)
+INSERT INTO perfbot.rollup_hour AS r
+       (operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist)
+SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist FROM given
 ON CONFLICT (bucket, operation_type) DO UPDATE SET
        n = EXCLUDED.n, sum_ms = EXCLUDED.sum_ms, m2_ms = EXCLUDED.m2_ms,
        sum_log = EXCLUDED.sum_log, m2_log = EXCLUDED.m2_log, min_ms = EXCLUDED.min_ms,

@@ -4,11 +4,12 @@ by numpy in C. A row per rollup would cost a Python object per histogram entry: 
 operations a week of hourly rollups holds tens of millions of entries."""
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
-from bot.analysis.histogram import unpack
+from bot.analysis.histogram import pack_rows, unpack
 from bot.analysis.rollups import Rollups
 
 
@@ -39,4 +40,25 @@ def from_columns(row: Mapping[str, Any], resolution_s: int) -> Rollups:
         hist_idx,
         hist_cnt,
         resolution_s,
+    )
+
+
+def hour_arrays(row: Mapping[str, Any]) -> tuple[list[Any], ...]:
+    """The hourly rollups merged from the minute rollups in the one row of a
+    `rollup_minute_columns` query, as the array parameters of `put_hour_rollups`: operation,
+    bucket, n, the moments, extremes and packed histogram of each (operation, hour). Exact:
+    histograms and counts add; the moments merge by Chan's formula."""
+    hours = from_columns(row, 60).coarsen(3600)
+    stamps = hours.bucket.astype("datetime64[us]").astype(datetime)
+    return (
+        [hours.operations[code] for code in hours.op.tolist()],
+        [stamp.replace(tzinfo=UTC) for stamp in stamps.tolist()],
+        hours.n.tolist(),
+        hours.sum_ms.tolist(),
+        hours.m2_ms.tolist(),
+        hours.sum_log.tolist(),
+        hours.m2_log.tolist(),
+        hours.min_ms.tolist(),
+        hours.max_ms.tolist(),
+        pack_rows(hours.n, hours.hist_row, hours.hist_idx, hours.hist_cnt),
     )

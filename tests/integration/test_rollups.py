@@ -51,23 +51,51 @@ async def test_minute_and_hour_rollups_match_numpy(store: Store) -> None:
     assert len(minute) == 180
     assert len(hour) == 4
     for rows, step in ((minute, timedelta(minutes=1)), (hour, timedelta(hours=1))):
-        index = by_key(rows)
-        for (op, bucket), i in index.items():
-            values = np.array(
-                [
-                    m.duration_ms
-                    for m in metrics
-                    if m.operation_type == op and floor_to(m.recorded_at, step) == bucket
-                ]
-            )
-            assert rows.n[i] == len(values)
-            assert rows.sum_ms[i] == pytest.approx(values.sum())
-            assert rows.m2_ms[i] == pytest.approx(((values - values.mean()) ** 2).sum(), rel=1e-9)
-            logs = np.log(values)
-            assert rows.m2_log[i] == pytest.approx(((logs - logs.mean()) ** 2).sum(), rel=1e-9)
-            assert rows.min_ms[i] == pytest.approx(values.min())
-            assert rows.max_ms[i] == pytest.approx(values.max())
-            assert np.array_equal(dense(rows, i), histogram.histogram(values))
+        assert_match(rows, metrics, step)
+
+
+def assert_match(rows: Rollups, metrics: list[Metric], step: timedelta) -> None:
+    """Each rollup row agrees with numpy on the samples of its operation and bucket."""
+    for (op, bucket), i in by_key(rows).items():
+        values = np.array(
+            [
+                m.duration_ms
+                for m in metrics
+                if m.operation_type == op and floor_to(m.recorded_at, step) == bucket
+            ]
+        )
+        assert rows.n[i] == len(values)
+        assert rows.sum_ms[i] == pytest.approx(values.sum())
+        assert rows.m2_ms[i] == pytest.approx(((values - values.mean()) ** 2).sum(), rel=1e-9)
+        logs = np.log(values)
+        assert rows.m2_log[i] == pytest.approx(((logs - logs.mean()) ** 2).sum(), rel=1e-9)
+        assert rows.min_ms[i] == pytest.approx(values.min())
+        assert rows.max_ms[i] == pytest.approx(values.max())
+        assert np.array_equal(dense(rows, i), histogram.histogram(values))
+
+
+async def test_refreshes_store_each_hour_once_complete_merged_from_its_minutes(
+    store: Store,
+) -> None:
+    """Refreshes every 7 minutes through two hour boundaries: each complete hour is stored,
+    merged from its minutes, equal to numpy on its samples; the current one is not stored
+    (rolling it up again each cycle would cost a whole hour of raw rows by hh:59), and readers
+    get it merged from its minutes."""
+    start = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    metrics = samples("commit", start, 125, 9, seed=6) + samples("merge", start, 125, 2, seed=7)
+    await store.rollups.refresh(start + timedelta(seconds=1), initial_backfill=WEEK)
+    await store.metrics.add(metrics)
+    at = start + timedelta(seconds=1)
+    while at < NOW:
+        at = min(at + 7 * MIN, NOW)
+        await store.rollups.refresh(at, initial_backfill=WEEK)
+    stored = await store.rollups.between("hour", start, start + 3 * HOUR_)
+    assert sorted({as_datetime(b) for b in stored.bucket}) == [start, start + HOUR_]
+    assert len(stored) == 4
+    assert_match(stored, metrics, HOUR_)
+    current = await store.rollups.hours_until(start, NOW)
+    assert len(current) == 6
+    assert_match(current, [m for m in metrics if m.recorded_at < NOW], HOUR_)
 
 
 @pytest.mark.parametrize(("per_minute", "width"), [(10, 1), (300, 2), (70_000, 4)])
@@ -111,7 +139,7 @@ async def test_refresh_is_incremental_and_catches_backfills(store: Store) -> Non
     day = floor_to(NOW - timedelta(days=3), timedelta(hours=1))
     assert result.pending == ((day, day + timedelta(hours=1)),)  # left for the back-fill
     await store.rollups.backfill()
-    rows = await store.rollups.between("hour", NOW - WEEK, later)
+    rows = await store.rollups.hours_until(NOW - WEEK, later)
     assert sum(rows.n) == len(first) + len(fresh) + len(old)
     minutes = await store.rollups.between("minute", NOW - WEEK, later, histograms=False)
     assert sum(minutes.n) == len(first) + len(fresh) + len(old)
@@ -135,7 +163,7 @@ async def test_a_backfill_reaching_back_centuries_rebuilds_only_from_oldest(stor
         )
     assert result.pending[0][0] == floor_to(later - timedelta(days=90), timedelta(hours=1))
     await store.rollups.backfill()
-    rows = await store.rollups.between("hour", NOW - WEEK, later)
+    rows = await store.rollups.hours_until(NOW - WEEK, later)
     assert sum(rows.n) == len(recent)
 
 
@@ -367,8 +395,9 @@ async def test_a_replica_firing_on_the_same_slot_stands_on_the_others_refresh(
 
 
 async def test_a_refresh_in_the_first_minute_of_an_hour_rolls_that_minute_up(store: Store) -> None:
-    """`now` (12:00:30) is past an hour boundary and not on a minute: the minute and hour of
-    12:00 hold the row of 12:00:10 (the hours rebuilt must reach past `now`)."""
+    """`now` (12:00:30) is past an hour boundary and not on a minute: the minute of 12:00 holds
+    the row of 12:00:10, and so does the current hour, merged from its minutes; the hour of
+    11:00, complete, is stored (built from its minutes), the current one is not."""
     await store.metrics.add(
         [
             Metric(
@@ -382,7 +411,9 @@ async def test_a_refresh_in_the_first_minute_of_an_hour_rolls_that_minute_up(sto
     await store.rollups.refresh(NOW, initial_backfill=WEEK)
     hour = floor_to(NOW, HOUR_)
     minutes = await store.rollups.between("minute", hour - MIN, NOW)
-    hours = await store.rollups.between("hour", hour - HOUR_, hour + HOUR_)
+    hours = await store.rollups.hours_until(hour - HOUR_, NOW)
+    stored = await store.rollups.between("hour", hour - HOUR_, hour + HOUR_)
+    assert [as_datetime(b) for b in stored.bucket] == [hour - HOUR_]
     assert [(as_datetime(b), int(n)) for b, n in zip(minutes.bucket, minutes.n, strict=True)] == [
         (hour - MIN, 1),
         (hour, 1),
