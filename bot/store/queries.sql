@@ -223,6 +223,7 @@ ON CONFLICT (bucket, operation_type) DO UPDATE SET
 -- $4 bucket, $5 n, $6 sum_ms, $7 m2_ms, $8 sum_log, $9 m2_log, $10 min_ms, $11 max_ms, $12
 -- packed histogram), which numpy merged from the hours' minute rollups: as `build_rollups`,
 -- only rows whose values changed are written and keys of the range not given are deleted.
+-- Returns how many rows it wrote or deleted (0: the hours were already so).
 WITH given AS (
     SELECT * FROM unnest($3::text[], $4::timestamptz[], $5::int[], $6::float8[], $7::float8[],
                          $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::bytea[])
@@ -231,7 +232,8 @@ WITH given AS (
     DELETE FROM perfbot.rollup_hour r
      WHERE r.bucket >= $1 AND r.bucket < $2
        AND (r.bucket, r.operation_type) NOT IN (SELECT g.bucket, g.operation_type FROM given g)
-)
+    RETURNING 1
+), written AS (
 INSERT INTO perfbot.rollup_hour AS r
        (operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist)
 SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms, hist FROM given
@@ -242,6 +244,9 @@ ON CONFLICT (bucket, operation_type) DO UPDATE SET
  WHERE (r.n, r.sum_ms, r.m2_ms, r.sum_log, r.m2_log, r.min_ms, r.max_ms, r.hist)
        IS DISTINCT FROM (EXCLUDED.n, EXCLUDED.sum_ms, EXCLUDED.m2_ms, EXCLUDED.sum_log,
        EXCLUDED.m2_log, EXCLUDED.min_ms, EXCLUDED.max_ms, EXCLUDED.hist)
+RETURNING 1
+)
+SELECT (SELECT count(*) FROM vanished) + (SELECT count(*) FROM written) AS changed
 
 -- rollup_minute_rows --
 -- Minute rollups with bucket in [$1, $2), with histograms.

@@ -103,7 +103,7 @@ class RollupRepository(RollupReads):
         end: datetime,
         hist_args: tuple[float, float, int],
         now: datetime | None = None,
-    ) -> None:
+    ) -> list[Range]:
         """Rebuild minute rollups of [start, end) and the hours that hold them from raw rows, in
         place: unchanged rows are not rewritten (no dead row per cycle), vanished keys deleted;
         logged for other processes' caches (this one's forgets the range after the commit).
@@ -113,7 +113,10 @@ class RollupRepository(RollupReads):
         hours builds only the complete hours it touches (before `now`'s hour), from their
         minute rollups (`_hours_from_minutes`): rolling up the current hour again from raw rows
         each cycle would cost a whole hour of raw rows by hh:59 (at 10,000 operations, 3 M rows
-        and 7-12 s a cycle). Readers take the current hour from its minutes."""
+        and 7-12 s a cycle). Readers take the current hour from its minutes.
+
+        Returns the ranges of hours it changed (for this process's cache of complete hours: an
+        hour merged again from its minutes is mostly unchanged)."""
         await conn.execute(QUERIES["rebuild_plans"])
         aligned = floor_to(start, HOUR) == start and floor_to(end, HOUR) == end
         if now is None or aligned:
@@ -122,23 +125,27 @@ class RollupRepository(RollupReads):
             await conn.execute(
                 QUERIES["build_rollups"], start, end, *hist_args, hour_from, hour_to, True
             )
+            changed = [(hour_from, hour_to)]
         else:
             await conn.execute(QUERIES["build_rollups"], start, end, *hist_args, start, end, False)
             hour, current = floor_to(start, HOUR), floor_to(now, HOUR)
+            changed = []
             while hour < end and hour < current:
-                await self._hours_from_minutes(conn, hour, hour + HOUR)
+                if await self._hours_from_minutes(conn, hour, hour + HOUR):
+                    changed.append((hour, hour + HOUR))
                 hour += HOUR
         self._seen = await conn.fetchval(QUERIES["log_rollup_rebuild"], start, end)
+        return changed
 
     async def _hours_from_minutes(
         self, conn: "asyncpg.pool.PoolConnectionProxy[Any]", start: datetime, end: datetime
-    ) -> None:
+    ) -> bool:
         """Rebuild the hourly rollups of [start, end) from its minute rollups (merged in numpy:
-        at 10,000 operations an hour is 600,000 minute rows, well under a second)."""
+        at 10,000 operations an hour is 600,000 minute rows); whether any changed."""
         row = await conn.fetchrow(QUERIES["rollup_minute_columns"], start, end)
         assert row is not None
         arrays = await asyncio.to_thread(rollup_columns.hour_arrays, row)
-        await conn.execute(QUERIES["put_hour_rollups"], start, end, *arrays)
+        return bool(await conn.fetchval(QUERIES["put_hour_rollups"], start, end, *arrays))
 
     def _invalidate(self, start: datetime, end: datetime | None = None) -> None:
         self._hours.invalidate(start, end)
@@ -180,22 +187,27 @@ class RollupRepository(RollupReads):
             await _put_pending(conn, pending)
             late: list[Range] = []
             late_rows = 0
+            hours: list[Range] = []  # the complete hours changed
             if watermark is not None:
                 late, late_rows = await self._late(
                     conn, now, watermark, streamed_from, pending, skips
                 )
                 for start, end in late:
-                    await self._rebuild(conn, start, end, hist_args, now)
+                    hours += await self._rebuild(conn, start, end, hist_args, now)
             # Skipped rows are counted once: those before the old watermark were counted by the
             # refresh that saw them first; on the first run the back-fill counts older ones.
             fresh = max(watermark, streamed_from) if watermark is not None else streamed_from
             await self._operations.admit_source(conn, streamed_from, now, fresh, skips)
-            await self._rebuild(conn, streamed_from, now, hist_args, now)
+            hours += await self._rebuild(conn, streamed_from, now, hist_args, now)
             await conn.execute(QUERIES["set_watermark"], ROLLUP_WATERMARK, now)
         await self._operations.record_skips(skips)
+        # The cache of complete hours forgets only those changed; the current hour is read
+        # from minutes.
         for start, end in late:
-            self._invalidate(start, end)
-        self._invalidate(streamed_from)
+            self._minutes.invalidate(start, end)
+        self._minutes.invalidate(streamed_from)
+        for start, end in hours:
+            self._hours.invalidate(start, end)
         if late_rows:
             await self._record_late(late_rows, late)
         return RollupRefresh(streamed_from, now, tuple(pending), tuple(late), late_rows)

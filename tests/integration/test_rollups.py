@@ -191,6 +191,42 @@ async def test_recent_hours_are_cached_until_a_refresh_rebuilds_them(store: Stor
     assert sum((await store.rollups.recent_hours(NOW, span)).n) == len(first) + len(old)
 
 
+async def test_an_hour_merged_again_unchanged_stays_cached(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refresh stores a completed hour, then merges it again while its last minute may
+    still take late rows: unchanged, detection's cache of complete hours keeps it (at 10,000
+    operations each re-read also rebuilds the week's aggregates); a late row in that minute
+    changes it, and the next read fetches that hour again."""
+    start = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    await store.rollups.refresh(start + timedelta(seconds=1), initial_backfill=WEEK)
+    await store.metrics.add(samples("commit", start, 120, 3, seed=12))
+    for at in (start + timedelta(minutes=119, seconds=30), NOW):
+        await store.rollups.refresh(at, initial_backfill=WEEK)
+    reads: list[tuple[datetime, datetime]] = []
+    read = store.rollups._read_hours
+
+    async def counted(a: datetime, b: datetime) -> Rollups:
+        reads.append((a, b))
+        return await read(a, b)
+
+    monkeypatch.setattr(store.rollups, "_read_hours", counted)
+    span, noon = timedelta(hours=3), floor_to(NOW, HOUR_)
+    await store.rollups.hour_parts(noon + MIN, span)
+    assert reads == [(noon - span, noon)]
+
+    await store.rollups.refresh(NOW + MIN, initial_backfill=WEEK)  # merges 11:00 again
+    complete, _ = await store.rollups.hour_parts(noon + 2 * MIN, span)
+    assert reads == [(noon - span, noon)]
+    assert int(complete.n.sum()) == 360
+
+    await insert_committed_late(store, samples("commit", noon - MIN, 1, 2, seed=13))
+    await store.rollups.refresh(NOW + 2 * MIN, initial_backfill=WEEK)
+    complete, _ = await store.rollups.hour_parts(noon + 3 * MIN, span)
+    assert reads[1:] == [(noon - HOUR_, noon)]
+    assert int(complete.n.sum()) == 362
+
+
 async def insert_committed_late(store: Store, metrics: list[Metric]) -> None:
     """Rows that appear in the source without ingest (an in-place source's late commit)."""
     async with store.connector.pool.acquire() as conn:
