@@ -71,6 +71,9 @@ class FindingRepository:
 
     def __init__(self, connector: Connector) -> None:
         self._db = connector
+        # The active baselines as last read, by the version they were read at (see
+        # `active_baselines`): 10,000 of them take 0.2 s to build, every detection cycle.
+        self._active: tuple[tuple[int, int], dict[str, Baseline]] | None = None
 
     async def add_anomalies(
         self, anomalies: Sequence[Anomaly], *, pending: bool = True
@@ -203,9 +206,19 @@ class FindingRepository:
         return baseline_from_row(row) if row else None
 
     async def active_baselines(self) -> dict[str, Baseline]:
+        """The active baseline of each operation. Read again only when the active set changed
+        (in any process): rows only ever turn inactive and new ones are inserted with a higher
+        id, so their count and highest id name the set."""
         async with self._db.connection() as conn:
+            row = await conn.fetchrow(QUERIES["active_baselines_version"])
+            assert row is not None
+            version = (int(row["count"]), int(row["top"]))
+            if self._active is not None and self._active[0] == version:
+                return dict(self._active[1])
             rows = await conn.fetch(QUERIES["active_baselines"])
-        return {r["operation_type"]: baseline_from_row(r) for r in rows}
+        active = {r["operation_type"]: baseline_from_row(r) for r in rows}
+        self._active = version, active  # read after the version: at worst one read too many
+        return dict(active)
 
     async def save_baselines(
         self,

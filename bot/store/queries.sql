@@ -696,6 +696,11 @@ SELECT * FROM (
 -- active_baselines --
 SELECT * FROM perfbot.baselines WHERE active ORDER BY operation_type
 
+-- active_baselines_version --
+-- What names the set of active baselines: rows only turn inactive (never back) and new ones
+-- get higher ids, so any change moves the count or the highest id.
+SELECT count(*) AS count, coalesce(max(id), 0) AS top FROM perfbot.baselines WHERE active
+
 -- active_baseline --
 -- The active baseline of operation $1, if any (one row through baselines_one_active).
 SELECT * FROM perfbot.baselines WHERE active AND operation_type = $1

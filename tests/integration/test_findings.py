@@ -202,3 +202,40 @@ async def test_findings_recorded_without_alerting_are_not_pending(store: Store) 
         [make_correlation("commit", "branch_create", analyzed_at=T0)]
     )
     assert await store.findings.pending_correlations() == [pending]
+
+
+async def test_active_baselines_are_read_again_when_another_process_changes_them(
+    store: Store, db_url: str
+) -> None:
+    """A process keeps the active baselines between cycles, but sees another process's
+    replacement, a new operation's first baseline and a retirement (another source)."""
+    other = await Store.open(db_url, max_size=2)
+    try:
+
+        def first(op: str, p99: float) -> tuple[Baseline, BaselineChange, None]:
+            change = BaselineChange(
+                operation_type=op,
+                old_p99_ms=None,
+                new_p99_ms=p99,
+                change_pct=None,
+                sample_count=1000,
+                replaced=True,
+                reason="first",
+            )
+            return baseline(op, p99), change, None
+
+        await store.findings.save_baselines([first("commit", 40.0)], T0)
+        assert {k: b.p99_ms for k, b in (await store.findings.active_baselines()).items()} == {
+            "commit": 40.0
+        }
+        old = (await other.findings.active_baselines())["commit"]
+        moved = first("commit", 50.0)[1].model_copy(update={"old_p99_ms": 40.0})
+        await other.findings.save_baselines([(baseline("commit", 50.0), moved, old)], T0)
+        assert (await store.findings.active_baselines())["commit"].p99_ms == 50.0
+        await other.findings.save_baselines([first("merge", 25.0)], T0)
+        assert sorted(await store.findings.active_baselines()) == ["commit", "merge"]
+        async with other.connector.pool.acquire() as conn:
+            await conn.execute("UPDATE perfbot.baselines SET active = false WHERE active")
+        assert await store.findings.active_baselines() == {}
+    finally:
+        await other.close()
