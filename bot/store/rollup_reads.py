@@ -24,6 +24,8 @@ class RollupReads:
     _db: Connector
     _hours: HourCache
     _minutes: HourCache
+    # The current hour merged from the minute cache's rows (that object), up to a cycle's end.
+    _current: tuple[Rollups, datetime, Rollups] | None = None
 
     async def between(
         self, resolution: str, start: datetime, end: datetime, *, histograms: bool = True
@@ -79,11 +81,15 @@ class RollupReads:
         hour = floor_to(end, HOUR)
         complete = await self._hours.hours(hour, span, self._read_hours)
         cached = self._minutes.span
-        if end == floor_to(end, MINUTE) and cached is not None and hour >= end - cached:
-            minutes = await self.recent_minutes(hour, end, end, cached)
-        else:
+        if end != floor_to(end, MINUTE) or cached is None or hour < end - cached:
             minutes = await self.between("minute", hour, end)
-        current = await asyncio.to_thread(minutes.coarsen, 3600)
+            return complete, await asyncio.to_thread(minutes.coarsen, 3600)
+        rows = await self._minutes.hours(end, cached, self._read_minutes)
+        if self._current is not None and self._current[0] is rows and self._current[1] == end:
+            return complete, self._current[2]  # the shards of a cycle: merged once
+        window = (as_datetime64(hour), as_datetime64(end))
+        current = await asyncio.to_thread(lambda: present(rows.select(*window)).coarsen(3600))
+        self._current = rows, end, current
         return complete, current
 
     async def _read_hours(self, start: datetime, end: datetime) -> Rollups:
