@@ -372,6 +372,16 @@ class Rollups:
         if any(p.operations != first.operations for p in parts):
             raise ValueError("recode rollups to the same operations before concatenating")
         offsets = np.cumsum([0] + [len(p) for p in parts[:-1]])
+        # Row numbers keep the parts' type when the whole still fits it (a cached week's
+        # int32 would otherwise come back int64: a copy of tens of millions of entries).
+        kind = np.result_type(*(p.hist_row for p in parts))
+        if sum(len(p) for p in parts) >= np.iinfo(kind).max:
+            kind = np.dtype(np.int64)
+        hist_row = np.empty(sum(len(p.hist_row) for p in parts), dtype=kind)
+        at = 0
+        for p, o in zip(parts, offsets, strict=True):
+            np.add(p.hist_row, kind.type(o), out=hist_row[at : at + len(p.hist_row)])
+            at += len(p.hist_row)
         return Rollups(
             first.operations,
             np.concatenate([p.op for p in parts]),
@@ -383,7 +393,7 @@ class Rollups:
             np.concatenate([p.m2_log for p in parts]),
             np.concatenate([p.min_ms for p in parts]),
             np.concatenate([p.max_ms for p in parts]),
-            np.concatenate([p.hist_row + o for p, o in zip(parts, offsets, strict=True)]),
+            hist_row,
             np.concatenate([p.hist_idx for p in parts]),
             np.concatenate([p.hist_cnt for p in parts]),
             first.resolution_s,

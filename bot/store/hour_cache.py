@@ -140,7 +140,8 @@ def _merge(
         for i in range(len(ranges) + 1)
     ]
     pieces = [p for pair in zip(kept, [*parts, None], strict=True) for p in pair if p is not None]
-    return narrow(_joined([p for p in pieces if len(p)]))
+    # the fresh parts narrowed before joining: the joined span is not copied twice
+    return _joined([narrow(p) for p in pieces if len(p)])
 
 
 def _merge_by_sort(

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from bot.analysis.histogram import histogram, pack
+from bot.analysis.partition import narrow
 from bot.analysis.rollups import Rollups, as_datetime, as_datetime64
 from bot.analysis.summary import Summary
 from tests.unit.analysis.factories import NOW, dense, lognormal, rollups, stamps
@@ -140,6 +141,26 @@ def test_concat_keeps_every_row_and_histogram():
     assert len(twice) == 2 * len(built)
     assert Summary.of(twice).n.tolist() == [6]
     assert dense(Summary.of(twice)).sum() == 6
+
+
+@pytest.mark.parametrize(
+    ("narrowed", "kind"),
+    [((True, True), np.int32), ((True, False), np.int64), ((False, False), np.int64)],
+)
+def test_concat_keeps_narrow_row_numbers_and_offsets_them(narrowed, kind):
+    """Joined parts keep int32 row numbers when every part has them (a cached week is not
+    widened to int64 and narrowed again); each part's entries point at its own rows."""
+    first = rollups({"a": (stamps(NOW, [1, 70, 130]), np.array([1.0, 2.0, 3.0]))})
+    second = rollups({"a": (stamps(NOW, [200, 260]), np.array([40.0, 50.0]))})
+    parts = [narrow(p) if n else p for p, n in zip((first, second), narrowed, strict=True)]
+    joined = Rollups.concat(parts)
+    assert joined.hist_row.dtype == kind
+    assert joined.hist_row.tolist() == [0, 1, 2, 3, 4]
+    assert Summary.of(joined).max_ms.tolist() == [50.0]
+    assert (
+        dense(Summary.of(joined))[0].tolist()
+        == dense(Summary.of(Rollups.concat([first, second])))[0].tolist()
+    )
 
 
 @pytest.mark.parametrize(
