@@ -63,6 +63,17 @@ class HourCache:
         """The span of the buckets cached (None when nothing is)."""
         return None if self._rows is None else self._span
 
+    def fresh(self, start: datetime, end: datetime) -> Rollups | None:
+        """The cached rows of [start, end) when the cache holds all of it and none of it was
+        invalidated since read; else None."""
+        if self._rows is None or self._end is None:
+            return None
+        if start < self._end - self._span or end > self._end:
+            return None
+        if any(a < end and start < b for a, b in self._stale):
+            return None
+        return self._rows.select(as_datetime64(start), as_datetime64(end))
+
     def invalidate(self, start: datetime, end: datetime | None = None) -> None:
         """Forget the cached buckets that a rebuild of [start, end) touched (to the end of time
         when `end` is None)."""

@@ -43,12 +43,16 @@ def from_columns(row: Mapping[str, Any], resolution_s: int) -> Rollups:
     )
 
 
-def hour_arrays(row: Mapping[str, Any]) -> tuple[list[Any], ...]:
-    """The hourly rollups merged from the minute rollups in the one row of a
-    `rollup_minute_columns` query, as the array parameters of `put_hour_rollups`: operation,
-    bucket, n, the moments, extremes and packed histogram of each (operation, hour). Exact:
-    histograms and counts add; the moments merge by Chan's formula."""
-    hours = from_columns(row, 60).coarsen(3600)
+def hour_arrays(row: Mapping[str, Any], kept: Rollups | None = None) -> tuple[list[Any], ...]:
+    """The hourly rollups merged from minute rollups (`kept`, then those in the one row of a
+    `rollup_minute_columns` query), as the array parameters of `put_hour_rollups`:
+    operation, bucket, n, the moments, extremes and packed histogram of each (operation,
+    hour). Exact: histograms and counts add; the moments merge by Chan's formula."""
+    minutes = from_columns(row, 60)
+    if kept is not None and len(kept):
+        names = tuple(sorted(set(kept.operations) | set(minutes.operations)))
+        minutes = Rollups.concat([kept.recode(names), minutes.recode(names)])
+    hours = minutes.coarsen(3600)
     stamps = hours.bucket.astype("datetime64[us]").astype(datetime)
     return (
         [hours.operations[code] for code in hours.op.tolist()],

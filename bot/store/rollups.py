@@ -128,24 +128,31 @@ class RollupRepository(RollupReads):
             changed = [(hour_from, hour_to)]
         else:
             await conn.execute(QUERIES["build_rollups"], start, end, *hist_args, start, end, False)
+            # From here on the cached minutes of [start, end) are not those of the database
+            # (after a rollback, they are again: the cache then reads them once more).
+            self._minutes.invalidate(start, end)
             hour, current = floor_to(start, HOUR), floor_to(now, HOUR)
             changed = []
             while hour < end and hour < current:
-                if await self._hours_from_minutes(conn, hour, hour + HOUR):
+                if await self._hours_from_minutes(conn, hour, max(hour, start)):
                     changed.append((hour, hour + HOUR))
                 hour += HOUR
         self._seen = await conn.fetchval(QUERIES["log_rollup_rebuild"], start, end)
         return changed
 
     async def _hours_from_minutes(
-        self, conn: "asyncpg.pool.PoolConnectionProxy[Any]", start: datetime, end: datetime
+        self, conn: "asyncpg.pool.PoolConnectionProxy[Any]", hour: datetime, rebuilt: datetime
     ) -> bool:
-        """Rebuild the hourly rollups of [start, end) from its minute rollups (merged in numpy:
-        at 10,000 operations an hour is 600,000 minute rows); whether any changed."""
-        row = await conn.fetchrow(QUERIES["rollup_minute_columns"], start, end)
+        """Rebuild the hourly rollups of `hour` from its minute rollups, merged in numpy (at
+        10,000 operations an hour is 600,000 minute rows): those before `rebuilt` from the
+        minute cache when it holds them unchanged (a read and parse of the whole hour cost
+        about 5 s at 10,000 operations), the rest from the database. Whether any changed."""
+        kept = self._minutes.fresh(hour, rebuilt) if rebuilt > hour else None
+        start = hour if kept is None else rebuilt
+        row = await conn.fetchrow(QUERIES["rollup_minute_columns"], start, hour + HOUR)
         assert row is not None
-        arrays = await asyncio.to_thread(rollup_columns.hour_arrays, row)
-        return bool(await conn.fetchval(QUERIES["put_hour_rollups"], start, end, *arrays))
+        arrays = await asyncio.to_thread(rollup_columns.hour_arrays, row, kept)
+        return bool(await conn.fetchval(QUERIES["put_hour_rollups"], hour, hour + HOUR, *arrays))
 
     def _invalidate(self, start: datetime, end: datetime | None = None) -> None:
         self._hours.invalidate(start, end)

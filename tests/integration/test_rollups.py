@@ -74,13 +74,16 @@ def assert_match(rows: Rollups, metrics: list[Metric], step: timedelta) -> None:
         assert np.array_equal(dense(rows, i), histogram.histogram(values))
 
 
+@pytest.mark.parametrize("cached", [False, True])
 async def test_refreshes_store_each_hour_once_complete_merged_from_its_minutes(
-    store: Store,
+    store: Store, cached: bool
 ) -> None:
     """Refreshes every 7 minutes through two hour boundaries: each complete hour is stored,
     merged from its minutes, equal to numpy on its samples; the current one is not stored
     (rolling it up again each cycle would cost a whole hour of raw rows by hh:59), and readers
-    get it merged from its minutes."""
+    get it merged from its minutes. `cached`: detection reads the minutes after each refresh,
+    so an hour is merged from the minute cache and the minutes just rebuilt; rows committed
+    late into a cached minute are not lost to the cache."""
     start = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
     metrics = samples("commit", start, 125, 9, seed=6) + samples("merge", start, 125, 2, seed=7)
     await store.rollups.refresh(start + timedelta(seconds=1), initial_backfill=WEEK)
@@ -88,10 +91,18 @@ async def test_refreshes_store_each_hour_once_complete_merged_from_its_minutes(
     at = start + timedelta(seconds=1)
     while at < NOW:
         at = min(at + 7 * MIN, NOW)
+        if at.minute == 52 or at == NOW:  # a row of 5 minutes ago, committed late
+            late = samples("commit", floor_to(at - 5 * MIN, MIN), 1, 1, seed=at.minute)
+            await insert_committed_late(store, late)
+            metrics += late
         await store.rollups.refresh(at, initial_backfill=WEEK)
+        if cached:
+            upto = floor_to(at, MIN)
+            await store.rollups.recent_minutes(upto - 3 * HOUR_, upto, upto, 3 * HOUR_)
     stored = await store.rollups.between("hour", start, start + 3 * HOUR_)
     assert sorted({as_datetime(b) for b in stored.bucket}) == [start, start + HOUR_]
     assert len(stored) == 4
+    assert int(stored.n.sum()) == len([m for m in metrics if m.recorded_at < start + 2 * HOUR_])
     assert_match(stored, metrics, HOUR_)
     current = await store.rollups.hours_until(start, NOW)
     assert len(current) == 6
