@@ -7,7 +7,7 @@ minimum and by nothing measurable at realistic counts. Quantiles and the MAD com
 log-bucket histograms, so they are within about 2.2 % of the exact values (bucket granularity);
 min, max, mean and stddev are exact."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -40,18 +40,56 @@ def compute_baselines(
 
     Returns {operation: Baseline}; operations with fewer than `params.min_samples` samples are
     left out. Durations in ms; window_start/window_end/computed_at are derived from `now`."""
-    start = now - params.lookback
-    window = hourly.select(as_datetime64(start), as_datetime64(now))
+    window = hourly.select(as_datetime64(now - params.lookback), as_datetime64(now))
     if len(window) == 0:
         return {}
-    stats = Summary.of(window)
+    return _baselines(window.operations, Summary.of(window), params, now)
+
+
+class Accumulated:
+    """What baselines need of hourly rollups (a `Summary` per operation), added up part by
+    part (a day at a time): a week of thousands of operations is never in memory at once,
+    only one day and the operations' histograms (10,000 x 576 counts)."""
+
+    def __init__(self, start: datetime, now: datetime) -> None:
+        self._window = as_datetime64(start), as_datetime64(now)
+        self._index: dict[str, int] = {}
+        self._stats: Summary | None = None
+
+    def add(self, rows: Rollups) -> None:
+        """Add the rows of [start, now) among `rows`."""
+        window = rows.select(*self._window)
+        if not len(window):
+            return
+        codes = np.array(
+            [self._index.setdefault(name, len(self._index)) for name in window.operations],
+            dtype=np.int64,
+        )
+        size = len(self._index)
+        part = Summary.of(window).placed(codes, size)
+        if self._stats is None:
+            self._stats = part
+        else:
+            self._stats = self._stats.placed(np.arange(len(self._stats.n)), size) + part
+
+    def baselines(self, params: BaselineParams, now: datetime) -> dict[str, Baseline]:
+        """`compute_baselines` of every row added."""
+        if self._stats is None:
+            return {}
+        return _baselines(tuple(self._index), self._stats, params, now)
+
+
+def _baselines(
+    operations: Sequence[str], stats: Summary, params: BaselineParams, now: datetime
+) -> dict[str, Baseline]:
+    start = now - params.lookback
     if stats.hist is None:
         raise ValueError("baselines need rollups with histograms")
     qs = np.maximum.accumulate(stats.quantiles(BASELINE_QUANTILES), axis=1)
     mad = _mad_ms(stats.hist, qs[:, 0])
     result: dict[str, Baseline] = {}
-    for code in np.flatnonzero(stats.n >= params.min_samples):
-        name = window.operations[code]
+    for code in np.flatnonzero(stats.n >= params.min_samples).tolist():
+        name = operations[code]
         p50, p75, p90, p95, p99 = (float(v) for v in qs[code])
         result[name] = Baseline(
             operation_type=name,

@@ -80,6 +80,30 @@ class Summary:
             hist,
         )
 
+    def placed(self, keys: IntArray, size: int) -> "Summary":
+        """This summary's key i as key `keys[i]` of a summary of `size` keys (the others
+        without samples): summaries of different key sets, placed alike, add."""
+        n = np.zeros(size, dtype=np.int64)
+        n[keys] = self.n
+        columns = []
+        for column, fill in (
+            (self.mean_ms, np.nan),
+            (self.m2_ms, 0.0),
+            (self.mean_log, np.nan),
+            (self.m2_log, 0.0),
+            (self.min_ms, np.inf),
+            (self.max_ms, -np.inf),
+        ):
+            out = np.full(size, fill)
+            out[keys] = column
+            columns.append(out)
+        hist = None
+        if self.hist is not None:
+            hist = np.zeros((size, self.hist.shape[1]), dtype=self.hist.dtype)
+            hist[keys] = self.hist
+        mean_ms, m2_ms, mean_log, m2_log, min_ms, max_ms = columns
+        return Summary(n, mean_ms, m2_ms, mean_log, m2_log, min_ms, max_ms, hist)
+
     @property
     def std_ms(self) -> FloatArray:
         """Population standard deviation (ms); NaN without samples."""

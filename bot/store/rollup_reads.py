@@ -4,8 +4,10 @@ complete hours, the last couple of hours of minutes). `RollupRepository` builds 
 keeps these caches up to date."""
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
+from bot.analysis.partition import narrow
 from bot.analysis.rollups import Rollups, as_datetime64
 from bot.store import rollup_columns
 from bot.store.connector import Connector
@@ -39,8 +41,9 @@ class RollupReads:
             # A week of thousands of operations is millions of rows: read a day per statement
             # (each well inside the command timeout), in order, and join them.
             bounds = [start + i * READ_CHUNK for i in range(-(-(end - start) // READ_CHUNK))]
+            # Each day narrowed as read: the joined week is not built in int64 first.
             parts = [await self.between("hour", a, min(a + READ_CHUNK, end)) for a in bounds]
-            parts = [p for p in parts if len(p)]
+            parts = [await asyncio.to_thread(narrow, p) for p in parts if len(p)]
             if not parts:
                 return Rollups.empty((), seconds)
             names = tuple(sorted({name for p in parts for name in p.operations}))
@@ -55,6 +58,18 @@ class RollupReads:
             records = await conn.fetch(QUERIES["rollup_minute_means"], start, end)
         plain = [dict(r.items()) for r in records]
         return await asyncio.to_thread(Rollups.from_records, plain, resolution_s=seconds)
+
+    async def hours_by_day(self, start: datetime, now: datetime) -> AsyncIterator[Rollups]:
+        """`hours_until` a day of hourly rollups at a time (the current hour last), for
+        readers that fold them (baselines): a week of thousands of operations is never in
+        memory at once."""
+        hour = floor_to(now, HOUR)
+        day = start
+        while day < hour:
+            yield await self.between("hour", day, min(day + READ_CHUNK, hour))
+            day += READ_CHUNK
+        minutes = await self.between("minute", max(start, hour), now)
+        yield await asyncio.to_thread(minutes.coarsen, 3600)
 
     async def hours_until(self, start: datetime, now: datetime) -> Rollups:
         """Hourly rollups from `start` to `now`, with histograms, ordered by bucket: the

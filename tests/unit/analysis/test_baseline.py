@@ -3,7 +3,13 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from bot.analysis.baseline import compute_baselines, decide_all, decide_replacement, multiplier_for
+from bot.analysis.baseline import (
+    Accumulated,
+    compute_baselines,
+    decide_all,
+    decide_replacement,
+    multiplier_for,
+)
 from bot.analysis.params import BaselineParams
 from bot.analysis.rollups import Rollups
 from tests.unit.analysis.factories import NOW, baseline, lognormal, rollups, stamps
@@ -73,6 +79,49 @@ def test_baseline_statistics():
 def test_samples_outside_the_window_are_ignored():
     hourly, _ = _hourly(100, days=14)  # half of them older than 7 days
     assert compute_baselines(hourly, BaselineParams(), NOW)["commit"].sample_count == 50
+
+
+def _week(days: int = 9) -> Rollups:
+    """Hourly rollups of three operations over `days` days: `merge` only in the first two,
+    `revert` only in the last (operations come and go from one day to the next); `commit`
+    has 9 samples in all, 7 of them in the window (below min_samples)."""
+    seconds = np.arange(0, days * 86400, 1800.0)
+    start = NOW - timedelta(days=days)
+    return rollups(
+        {
+            "commit": (stamps(start, np.linspace(0, days * 86400 - 1, 9)), lognormal(3, 9, 5, 1)),
+            "fetch": (stamps(start, seconds), lognormal(4, len(seconds), 20, 0.8)),
+            "merge": (stamps(start, seconds[:96]), lognormal(5, 96, 90, 0.4)),
+            "revert": (stamps(start, seconds[-48:]), lognormal(6, 48, 7, 0.3)),
+        },
+        3600,
+    )
+
+
+@pytest.mark.parametrize("cuts_h", [[], [24], [24 * d for d in range(1, 9)], [5, 100, 101, 200]])
+def test_baselines_folded_part_by_part_equal_those_of_all_rows(cuts_h):
+    """`Accumulated` (a day of hourly rollups at a time) gives the baselines of the whole
+    span: same operations, counts, extremes and quantiles, moments within rounding."""
+    week = _week()
+    whole = compute_baselines(week, BaselineParams(), NOW)
+    start = NOW - timedelta(days=7)
+    folded = Accumulated(start, NOW)
+    edges = [week.bucket.min(), *(week.bucket.min() + np.timedelta64(h, "h") for h in cuts_h)]
+    for a, b in zip(edges, [*edges[1:], week.bucket.max() + np.timedelta64(1, "h")], strict=True):
+        part = week.select(a, b)
+        folded.add(part.recode(tuple(sorted(set(part.operations[c] for c in part.op)))))
+    parts = folded.baselines(BaselineParams(), NOW)
+    assert sorted(parts) == sorted(whole) == ["fetch", "revert"]
+    for name, mine in parts.items():
+        theirs = whole[name]
+        exact = ("sample_count", "min_ms", "max_ms", "p50_ms", "p90_ms", "p99_ms", "mad_ms")
+        assert {f: getattr(mine, f) for f in exact} == {f: getattr(theirs, f) for f in exact}
+        assert mine.mean_ms == pytest.approx(theirs.mean_ms, rel=1e-12)
+        assert mine.stddev_ms == pytest.approx(theirs.stddev_ms, rel=1e-9)
+
+
+def test_nothing_folded_gives_no_baselines():
+    assert Accumulated(NOW - timedelta(days=7), NOW).baselines(BaselineParams(), NOW) == {}
 
 
 @pytest.mark.parametrize(
