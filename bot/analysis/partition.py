@@ -88,26 +88,43 @@ def chunked(names: list[str], size: int) -> list[tuple[str, ...]]:
     return [tuple(names[i : i + size]) for i in range(0, len(names), max(size, 1))]
 
 
-def dropped(rows: Rollups, cells: Mapping[str, Collection[datetime]]) -> np.ndarray:
-    """Per row, whether `rows.without(cells)` would leave it out."""
+def dropped(
+    rows: Rollups, cells: Mapping[str, Collection[datetime]], which: IntArray | None = None
+) -> np.ndarray:
+    """Per row (of the rows `which`, default all), whether `rows.without(cells)` would leave
+    it out."""
     codes = {name: code for code, name in enumerate(rows.operations)}
     pairs = [(codes[n], int(b.timestamp())) for n, hs in cells.items() if n in codes for b in hs]
-    if not pairs or not len(rows):
-        return np.zeros(len(rows), dtype=bool)
-    stamps = rows.bucket.astype("datetime64[s]").astype(np.int64)
+    size = len(rows) if which is None else len(which)
+    if not pairs or not size:
+        return np.zeros(size, dtype=bool)
+    bucket, op = (rows.bucket, rows.op) if which is None else (rows.bucket[which], rows.op[which])
+    stamps = bucket.astype("datetime64[s]").astype(np.int64)
     drop_op = np.array([c for c, _ in pairs], dtype=np.int64)
     drop_at = np.array([t for _, t in pairs], dtype=np.int64)
     origin = min(int(stamps.min()), int(drop_at.min()))
     width = len(rows.operations)
     result: np.ndarray = np.isin(
-        (stamps - origin) * width + rows.op, (drop_at - origin) * width + drop_op
+        (stamps - origin) * width + op, (drop_at - origin) * width + drop_op
     )
     return result
 
 
-def summary(rows: Rollups, index: IntArray, key: IntArray, size: int) -> Summary:
+def row_starts(rows: Rollups) -> IntArray:
+    """Where each row's histogram entries start, and after the last row where they end
+    (len(rows) + 1 positions): one pass with ordered needles. Looking the rows of an operation
+    up one by one in a week of entries misses the cache at every step (5 s at 10,000
+    operations against 0.1 s)."""
+    needles = np.arange(len(rows) + 1, dtype=rows.hist_row.dtype)
+    starts: IntArray = np.searchsorted(rows.hist_row, needles).astype(np.int64)
+    return starts
+
+
+def summary(
+    rows: Rollups, index: IntArray, key: IntArray, size: int, starts: IntArray | None = None
+) -> Summary:
     """`Summary.of` the rows `index` of `rows` by `key` (one per row of `index`), gathering
-    at most SLAB histogram entries at a time."""
+    at most SLAB histogram entries at a time; `starts`: `row_starts(rows)`, when known."""
     moments = Rollups(
         rows.operations,
         rows.op[index],
@@ -127,9 +144,13 @@ def summary(rows: Rollups, index: IntArray, key: IntArray, size: int) -> Summary
     stats = Summary.of(moments, key, size, histograms=False)
     if not rows.has_histograms:
         return stats
-    at = index.astype(rows.hist_row.dtype)  # else numpy converts every entry first
-    first = np.searchsorted(rows.hist_row, at).astype(np.int64)
-    lengths = np.searchsorted(rows.hist_row, at + 1) - first
+    if starts is None:
+        at = index.astype(rows.hist_row.dtype)  # else numpy converts every entry first
+        first = np.searchsorted(rows.hist_row, at).astype(np.int64)
+        lengths = np.searchsorted(rows.hist_row, at + 1) - first
+    else:
+        first = starts[index]
+        lengths = starts[index + 1] - first
     dense = np.zeros(size * N_BUCKETS)
     ends = np.cumsum(lengths)
     cuts = np.searchsorted(ends, np.arange(SLAB, int(ends[-1]) if len(ends) else 0, SLAB))

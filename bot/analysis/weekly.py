@@ -152,16 +152,16 @@ def build(
     start, mid, days = window(params, now)
     end = _floor_hour(now)
     partial = end < now.timestamp()
-    rows = complete.select(as_datetime64(start), as_datetime64(now))
-    if np.any(rows.bucket.astype(np.int64) % HOUR_S) or np.any(
-        rows.bucket >= np.datetime64(end, "s")
-    ):
+    span = _span(complete, start, now)  # row numbers: the week is not copied
+    bucket = complete.bucket[span]
+    if np.any(bucket.astype(np.int64) % HOUR_S) or np.any(bucket >= np.datetime64(end, "s")):
         raise ValueError("the complete hours must be whole hours before the partial one")
     spikes = _spikes(spike_hours, int(as_datetime64(start).astype(np.int64)), end)
     k = len(complete.operations)
-    order = np.argsort(rows.op, kind="stable")
-    order = order[~partition.dropped(rows, spike_hours)[order]]
-    pieces = _filled(rows, order, chunk, k, params, now)
+    order = span[np.argsort(complete.op[span], kind="stable")]
+    order = order[~partition.dropped(complete, spike_hours, order)]
+    starts = partition.row_starts(complete)
+    pieces = _filled(complete, order, chunk, k, params, now, starts)
     late = int(end >= int(as_datetime64(mid).astype(np.int64)))
     open_day = _day(end, start, days)
     return Week(
@@ -175,6 +175,15 @@ def build(
     )
 
 
+def _span(rows: Rollups, start: datetime, end: datetime) -> IntArray:
+    """The numbers of the rows whose bucket is in [start, end)."""
+    low, high = as_datetime64(start), as_datetime64(end)
+    if rows.time_sorted:
+        lo, hi = np.searchsorted(rows.bucket, [low, high])
+        return np.arange(lo, hi, dtype=np.int64)
+    return np.flatnonzero((rows.bucket >= low) & (rows.bucket < high))
+
+
 def _filled(
     rows: Rollups,
     order: IntArray,
@@ -182,6 +191,7 @@ def _filled(
     k: int,
     params: DegradationParams,
     now: datetime,
+    starts: IntArray,
 ) -> list["Aggregate"]:
     """Per chunk of operation codes [i * chunk, (i + 1) * chunk), its aggregates (chunks
     without rows included, so that the pieces line up with the operations)."""
@@ -192,7 +202,7 @@ def _filled(
         size = min(step, k - first)
         lo, hi = np.searchsorted(ops, [first, first + size])
         index = order[lo:hi]
-        out.append(_aggregate(rows, index, rows.op[index] - first, size, params, now))
+        out.append(_aggregate(rows, index, rows.op[index] - first, size, params, now, starts))
     return out
 
 
@@ -206,16 +216,17 @@ def _aggregate(
     k: int,
     params: DegradationParams,
     now: datetime,
+    starts: IntArray | None = None,
 ) -> Aggregate:
     """Rows-per-operation, halves and days of the rows `index` of `rows`, whose operations
-    are `op` (0 <= op < k)."""
+    are `op` (0 <= op < k); `starts`: `partition.row_starts(rows)`, when known."""
     start, mid, days = window(params, now)
     bucket = rows.bucket[index]
     late = (bucket >= as_datetime64(mid)).astype(np.int64)
     day = np.clip((bucket - as_datetime64(start)).astype(np.int64) // 86_400, 0, days - 1)
     count = np.bincount(op, minlength=k).astype(np.int64)
-    halves = partition.summary(rows, index, op * 2 + late, 2 * k)
-    daily = partition.summary(rows, index, op * days + day, k * days)
+    halves = partition.summary(rows, index, op * 2 + late, 2 * k, starts)
+    daily = partition.summary(rows, index, op * days + day, k * days, starts)
     return count, halves, daily
 
 
@@ -265,12 +276,15 @@ def patched(
     )
     if not changed:
         return week
-    rows = complete.select(as_datetime64(start), as_datetime64(now))
+    span = _span(complete, start, now)  # row numbers: the week is not copied
     at = np.array([index[n] for n in changed], dtype=np.int64)
     local = np.full(len(week.operations), -1, dtype=np.int64)
     local[at] = np.arange(len(changed))
-    mine = np.flatnonzero((local[rows.op] >= 0) & ~partition.dropped(rows, spike_hours))
-    count, halves, daily = _aggregate(rows, mine, local[rows.op[mine]], len(changed), params, now)
+    mine = span[local[complete.op[span]] >= 0]
+    mine = mine[~partition.dropped(complete, spike_hours, mine)]
+    count, halves, daily = _aggregate(
+        complete, mine, local[complete.op[mine]], len(changed), params, now
+    )
     k = len(changed)
     fresh_h = _family([halves], k, 2, len(HALF_QUANTILES), week.halves.open)
     fresh_d = _family([daily], k, week.days.n.shape[1], 1, week.days.open)

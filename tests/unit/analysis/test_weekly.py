@@ -113,6 +113,22 @@ def test_the_memo_finds_what_the_whole_week_finds(
     assert dumps(cached) == dumps(plain)
 
 
+@pytest.mark.parametrize("spikes", [None, {"op1": {NOW - 5 * HOUR}}])
+def test_complete_hours_in_any_order_give_the_same_week(
+    spikes: dict[str, set[datetime]] | None,
+) -> None:
+    """The week is built from row numbers of the complete hours, ordered by bucket (as
+    cached) or not (by operation): the same verdicts either way."""
+    now = NOW + timedelta(minutes=17)
+    hourly = week_of(now)
+    sorted_, _ = parts_of(hourly, now)
+    by_operation = partition.reorder(sorted_, np.argsort(sorted_.op, kind="stable"))
+    assert sorted_.time_sorted
+    assert not by_operation.time_sorted
+    plain, cached = both(hourly, now, WeekMemo(), complete=by_operation, spikes=spikes)
+    assert dumps(cached) == dumps(plain)
+
+
 def test_the_cycles_of_an_hour_reuse_the_memo_and_stay_exact() -> None:
     memo = WeekMemo()
     hourly_at = {m: week_of(NOW + timedelta(minutes=m)) for m in (1, 2, 30, 59, 60, 61)}
