@@ -270,58 +270,50 @@ SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms
  ORDER BY bucket, operation_type
 
 -- rollup_minute_columns --
--- Minute rollups with bucket in [$1, $2), ordered by bucket, as ONE row of space-separated
--- columns (the names once, each row's name as its index among them) and the packed histograms
--- one after another (`hist_len`: their lengths): numpy parses them in C, where a row per rollup
--- would cost a Python object per histogram entry. float8 text is exact.
-WITH picked AS MATERIALIZED (
-    SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms,
-           hist, dense_rank() OVER (ORDER BY operation_type) - 1 AS code
-      FROM perfbot.rollup_minute
-     WHERE bucket >= $1 AND bucket < $2
-), r AS MATERIALIZED (
-    SELECT * FROM picked ORDER BY bucket, operation_type
-)
-SELECT (SELECT array_agg(DISTINCT operation_type ORDER BY operation_type) FROM picked) AS operations,
-       string_agg(code::text, ' ') AS op,
-       string_agg(extract(epoch FROM bucket)::bigint::text, ' ') AS bucket,
-       string_agg(n::text, ' ') AS n,
-       string_agg(sum_ms::text, ' ') AS sum_ms,
-       string_agg(m2_ms::text, ' ') AS m2_ms,
-       string_agg(sum_log::text, ' ') AS sum_log,
-       string_agg(m2_log::text, ' ') AS m2_log,
-       string_agg(min_ms::text, ' ') AS min_ms,
-       string_agg(max_ms::text, ' ') AS max_ms,
-       string_agg(length(hist)::text, ' ') AS hist_len,
+-- Minute rollups with bucket in [$1, $2), ordered by bucket, as ONE row of columns: the names,
+-- one a line (names hold no line break: `OPERATION_NAME_PATTERN`), and the others as binary
+-- values (big-endian, as the `*send` functions write them) laid end to end: the bucket in
+-- epoch seconds (int8), n (int4), the moments and extremes (float8), and the packed
+-- histograms one after another (`hist_len`: their lengths, int4). numpy reads them in place
+-- (`np.frombuffer`): a row per rollup would cost a Python object per histogram entry, text a
+-- conversion per number, and numbering the names here a sort of every row by name.
+SELECT string_agg(operation_type, E'\n') AS names,
+       string_agg(int8send(extract(epoch FROM bucket)::bigint), ''::bytea) AS bucket,
+       string_agg(int4send(n), ''::bytea) AS n,
+       string_agg(float8send(sum_ms), ''::bytea) AS sum_ms,
+       string_agg(float8send(m2_ms), ''::bytea) AS m2_ms,
+       string_agg(float8send(sum_log), ''::bytea) AS sum_log,
+       string_agg(float8send(m2_log), ''::bytea) AS m2_log,
+       string_agg(float8send(min_ms), ''::bytea) AS min_ms,
+       string_agg(float8send(max_ms), ''::bytea) AS max_ms,
+       string_agg(int4send(length(hist)), ''::bytea) AS hist_len,
        string_agg(hist, ''::bytea) AS hist
-  FROM r
+  FROM (SELECT * FROM perfbot.rollup_minute
+         WHERE bucket >= $1 AND bucket < $2
+         ORDER BY bucket, operation_type) r
 
 -- rollup_hour_columns --
--- Hourly rollups with bucket in [$1, $2), ordered by bucket, as ONE row of space-separated
--- columns (the names once, each row's name as its index among them) and the packed histograms
--- one after another (`hist_len`: their lengths): numpy parses them in C, where a row per rollup
--- would cost a Python object per histogram entry. float8 text is exact.
-WITH picked AS MATERIALIZED (
-    SELECT operation_type, bucket, n, sum_ms, m2_ms, sum_log, m2_log, min_ms, max_ms,
-           hist, dense_rank() OVER (ORDER BY operation_type) - 1 AS code
-      FROM perfbot.rollup_hour
-     WHERE bucket >= $1 AND bucket < $2
-), r AS MATERIALIZED (
-    SELECT * FROM picked ORDER BY bucket, operation_type
-)
-SELECT (SELECT array_agg(DISTINCT operation_type ORDER BY operation_type) FROM picked) AS operations,
-       string_agg(code::text, ' ') AS op,
-       string_agg(extract(epoch FROM bucket)::bigint::text, ' ') AS bucket,
-       string_agg(n::text, ' ') AS n,
-       string_agg(sum_ms::text, ' ') AS sum_ms,
-       string_agg(m2_ms::text, ' ') AS m2_ms,
-       string_agg(sum_log::text, ' ') AS sum_log,
-       string_agg(m2_log::text, ' ') AS m2_log,
-       string_agg(min_ms::text, ' ') AS min_ms,
-       string_agg(max_ms::text, ' ') AS max_ms,
-       string_agg(length(hist)::text, ' ') AS hist_len,
+-- Hourly rollups with bucket in [$1, $2), ordered by bucket, as ONE row of columns: the names,
+-- one a line (names hold no line break: `OPERATION_NAME_PATTERN`), and the others as binary
+-- values (big-endian, as the `*send` functions write them) laid end to end: the bucket in
+-- epoch seconds (int8), n (int4), the moments and extremes (float8), and the packed
+-- histograms one after another (`hist_len`: their lengths, int4). numpy reads them in place
+-- (`np.frombuffer`): a row per rollup would cost a Python object per histogram entry, text a
+-- conversion per number, and numbering the names here a sort of every row by name.
+SELECT string_agg(operation_type, E'\n') AS names,
+       string_agg(int8send(extract(epoch FROM bucket)::bigint), ''::bytea) AS bucket,
+       string_agg(int4send(n), ''::bytea) AS n,
+       string_agg(float8send(sum_ms), ''::bytea) AS sum_ms,
+       string_agg(float8send(m2_ms), ''::bytea) AS m2_ms,
+       string_agg(float8send(sum_log), ''::bytea) AS sum_log,
+       string_agg(float8send(m2_log), ''::bytea) AS m2_log,
+       string_agg(float8send(min_ms), ''::bytea) AS min_ms,
+       string_agg(float8send(max_ms), ''::bytea) AS max_ms,
+       string_agg(int4send(length(hist)), ''::bytea) AS hist_len,
        string_agg(hist, ''::bytea) AS hist
-  FROM r
+  FROM (SELECT * FROM perfbot.rollup_hour
+         WHERE bucket >= $1 AND bucket < $2
+         ORDER BY bucket, operation_type) r
 
 -- rollup_hour_rows_of --
 -- Hourly rollups of one operation ($3) with bucket in [$1, $2), with histograms (trends).

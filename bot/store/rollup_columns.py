@@ -1,6 +1,6 @@
-"""Rollups read as columns: one row of space-separated text per column (queries
-`rollup_minute_columns` / `rollup_hour_columns`) and the packed histograms end to end, parsed
-by numpy in C. A row per rollup would cost a Python object per histogram entry: at 10,000
+"""Rollups read as columns: one row of binary values laid end to end per column (queries
+`rollup_minute_columns` / `rollup_hour_columns`) and the packed histograms end to end, read
+by numpy in place. A row per rollup would cost a Python object per histogram entry: at 10,000
 operations a week of hourly rollups holds tens of millions of entries."""
 
 from collections.abc import Mapping
@@ -13,29 +13,42 @@ from bot.analysis.histogram import pack_rows, unpack
 from bot.analysis.rollups import Rollups
 
 
-def _numbers(text: str | None, dtype: type) -> Any:
-    if not text:
-        return np.zeros(0, dtype=dtype)
-    return np.fromstring(text, dtype=dtype, sep=" ")
+def _numbers(data: bytes | None, dtype: str) -> Any:
+    """Big-endian binary values laid end to end, in native order."""
+    if not data:
+        return np.zeros(0, dtype=np.dtype(dtype).newbyteorder("="))
+    return np.frombuffer(data, dtype=dtype).astype(np.dtype(dtype).newbyteorder("="))
+
+
+def _coded(per_row: list[str]) -> tuple[tuple[str, ...], Any]:
+    """The distinct names, sorted, and each row's index among them."""
+    first: dict[str, int] = {}
+    seen = np.array([first.setdefault(name, len(first)) for name in per_row], dtype=np.int64)
+    names = sorted(first)
+    code = np.empty(len(names), dtype=np.int64)
+    code[[first[name] for name in names]] = np.arange(len(names))
+    return tuple(names), code[seen]
 
 
 def from_columns(row: Mapping[str, Any], resolution_s: int) -> Rollups:
     """Rollups from the one row of a `rollup_*_columns` query (empty when it found none)."""
-    names = row["operations"]
-    if not names:
+    if not row["names"]:
         return Rollups.empty((), resolution_s)
-    hist_row, hist_idx, hist_cnt = unpack(row["hist"], _numbers(row["hist_len"], np.int64))
+    names, op = _coded(row["names"].split("\n"))
+    hist_row, hist_idx, hist_cnt = unpack(row["hist"], _numbers(row["hist_len"], ">i4"))
+    if len(op) != len(row["hist_len"]) // 4:
+        raise ValueError("rollup columns differ in length (a name with a line break?)")
     return Rollups(
-        tuple(names),
-        _numbers(row["op"], np.int64),
-        _numbers(row["bucket"], np.int64).astype("datetime64[s]"),
-        _numbers(row["n"], np.int64),
-        _numbers(row["sum_ms"], np.float64),
-        _numbers(row["m2_ms"], np.float64),
-        _numbers(row["sum_log"], np.float64),
-        _numbers(row["m2_log"], np.float64),
-        _numbers(row["min_ms"], np.float64),
-        _numbers(row["max_ms"], np.float64),
+        names,
+        op,
+        _numbers(row["bucket"], ">i8").astype("datetime64[s]"),
+        _numbers(row["n"], ">i4").astype(np.int64),
+        _numbers(row["sum_ms"], ">f8"),
+        _numbers(row["m2_ms"], ">f8"),
+        _numbers(row["sum_log"], ">f8"),
+        _numbers(row["m2_log"], ">f8"),
+        _numbers(row["min_ms"], ">f8"),
+        _numbers(row["max_ms"], ">f8"),
         hist_row,
         hist_idx,
         hist_cnt,
